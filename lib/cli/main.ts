@@ -1,0 +1,134 @@
+/** The `controlplane-backup` command line. Exit codes: 0 success, 2 invalid input, 1 internal error. */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidInventoryError } from '../inventory/errors';
+import { loadInventory } from '../inventory/load';
+import { inventoryJsonSchema } from '../inventory/json-schema';
+import { packageRoot } from '../constructs/script-files';
+import { synthesize } from '../synth';
+
+export const EXIT = { ok: 0, internal: 1, invalid: 2 } as const;
+
+const USAGE = `Usage: controlplane-backup <command> [options]
+
+Commands:
+  synth --inventory FILE --out DIR   validate the inventory and write every cluster's manifests to DIR
+                                     (DIR is replaced as a whole, or left as it was when anything fails)
+  validate --inventory FILE          validate the inventory only; print every problem with file:line:col
+  validate-output DIR                check synthesized manifests against the Kubernetes 1.28 and CRD schemas
+                                     and build every cluster folder with kubectl kustomize
+  schema                             print the inventory's JSON Schema
+
+Options:
+  -h, --help       show this help
+  -v, --version    show the version
+
+Exit codes: 0 success, 2 invalid input (every problem is printed), 1 internal error.`;
+
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Progress goes to a terminal only; piped or in CI the command stays quiet. */
+  readonly interactive: boolean;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+};
+
+class UsageError extends Error {}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    if (error instanceof InvalidInventoryError) {
+      io.err(`${error.message}\n${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found; nothing was written.\n`);
+      return EXIT.invalid;
+    }
+    if (error instanceof UsageError) {
+      io.err(`controlplane-backup: ${error.message}\n\n${USAGE}\n`);
+      return EXIT.invalid;
+    }
+    io.err(`controlplane-backup: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT.internal;
+  }
+}
+
+async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        inventory: { type: 'string', short: 'i' },
+        out: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    io.out(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const requireInventory = () => {
+    if (!values.inventory) throw new UsageError(`${command} needs --inventory FILE`);
+    return values.inventory;
+  };
+  const noExtra = (allowed: number) => {
+    if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
+  };
+  switch (command) {
+    case 'synth': {
+      noExtra(0);
+      const inventory = requireInventory();
+      if (!values.out) throw new UsageError('synth needs --out DIR');
+      const started = Date.now();
+      const progress = io.interactive
+        ? (done: number, total: number) => {
+            if (done === total || done % 25 === 0) io.err(`\rsynth: ${done}/${total} clusters`);
+          }
+        : undefined;
+      const result = synthesize(inventory, values.out, { onCluster: progress });
+      if (io.interactive) io.err('\n');
+      io.err(`synth: ${result.inventory.clusters.length} clusters, ${result.files} files written to ${values.out} in ${((Date.now() - started) / 1000).toFixed(2)} s\n`);
+      return EXIT.ok;
+    }
+    case 'validate': {
+      noExtra(0);
+      const inventory = loadInventory(requireInventory());
+      io.err(`${inventory.file}: valid (${inventory.clusters.length} clusters, ${Object.keys(inventory.storages).length} storages)\n`);
+      return EXIT.ok;
+    }
+    case 'validate-output': {
+      noExtra(1);
+      const dir = rest[0];
+      if (!dir) throw new UsageError('validate-output needs the output folder, e.g. "validate-output dist"');
+      const { validateOutput } = await import('./validate-output');
+      return validateOutput(dir, io);
+    }
+    case 'schema':
+      noExtra(0);
+      io.out(`${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`);
+      return EXIT.ok;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The backup pod, shared by the CronJob and on-demand Jobs: an exec-form etcdctl init container (the etcd image is
+ * distroless) writes the snapshot to scratch; the tools container verifies, compresses, encrypts and uploads it.
+ */
+import { k8s } from 'cdk8s-plus-28';
+import type { Cluster } from '../inventory/model';
+import { destinationsTable, POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
+import { backupConfigMapName, backupScriptsConfigMapName, backupServiceAccountName } from '../plan/names';
+
+export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+export const BACKUP_SCRIPT = 'backup.sh';
+
+function envVar(name: string, source: EnvSource): k8s.EnvVar {
+  if ('value' in source) return { name, value: source.value };
+  if ('secret' in source) return { name, valueFrom: { secretKeyRef: { name: source.secret.name, key: source.secret.key } } };
+  return { name, valueFrom: { configMapKeyRef: { name: source.configMap.name, key: source.configMap.key } } };
+}
+
+const HOSTED_USER = 65532;
+
+export interface BackupPodOptions {
+  readonly cluster: Cluster;
+  readonly plan: BackupPlan;
+  /** Name of the on-demand request, recorded in the backup's metadata. */
+  readonly request?: string;
+}
+
+export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s.PodSpec {
+  const { backup, topology } = cluster;
+  const kubeadm = topology.kind === 'kubeadm' ? topology : undefined;
+  const hosted = topology.kind === 'hosted' ? topology : undefined;
+
+  const volumes: k8s.Volume[] = [
+    { name: 'scratch', emptyDir: { sizeLimit: k8sQuantity(backup.scratchSize) } },
+    { name: 'scripts', configMap: { name: backupScriptsConfigMapName(cluster.name), defaultMode: 0o444 } },
+    { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
+  ];
+  const etcdMounts: k8s.VolumeMount[] = [];
+  const toolsMounts: k8s.VolumeMount[] = [
+    { name: 'scratch', mountPath: POD_PATHS.scratch },
+    { name: 'scripts', mountPath: POD_PATHS.scripts, readOnly: true },
+    { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
+  ];
+
+  if (kubeadm) {
+    volumes.push({ name: 'pki', hostPath: { path: kubeadm.pkiDir, type: 'Directory' } });
+    etcdMounts.push({ name: 'pki', mountPath: kubeadm.pkiDir, readOnly: true });
+    toolsMounts.push({ name: 'pki', mountPath: kubeadm.pkiDir, readOnly: true });
+    if (backup.encryptionConfig?.hostPath && plan.encryptionConfigFile) {
+      volumes.push({ name: 'encryption-config', hostPath: { path: backup.encryptionConfig.hostPath, type: 'File' } });
+      toolsMounts.push({ name: 'encryption-config', mountPath: plan.encryptionConfigFile, readOnly: true });
+    }
+  } else if (hosted) {
+    const cert = hosted.clientCertSecret;
+    volumes.push({
+      name: 'etcd-client',
+      secret: {
+        secretName: cert.name,
+        defaultMode: 0o440,
+        items: [{ key: cert.caKey, path: 'ca.crt' }, { key: cert.certKey, path: 'tls.crt' }, { key: cert.keyKey, path: 'tls.key' }],
+      },
+    });
+    etcdMounts.push({ name: 'etcd-client', mountPath: POD_PATHS.hostedEtcdClient, readOnly: true });
+    toolsMounts.push({ name: 'etcd-client', mountPath: POD_PATHS.hostedEtcdClient, readOnly: true });
+    if (backup.pki) {
+      hosted.pkiSecrets.forEach((secretName, i) => {
+        volumes.push({ name: `pki-${i}`, secret: { secretName, defaultMode: 0o440 } });
+        toolsMounts.push({ name: `pki-${i}`, mountPath: `${POD_PATHS.hostedPki}/${secretName}`, readOnly: true });
+      });
+    }
+    const secret = backup.encryptionConfig?.secret;
+    if (secret) {
+      volumes.push({ name: 'encryption-config', secret: { secretName: secret.name, defaultMode: 0o440, items: [{ key: secret.key, path: secret.key }] } });
+      toolsMounts.push({ name: 'encryption-config', mountPath: POD_PATHS.encryptionConfig, readOnly: true });
+    }
+  }
+
+  for (const destination of plan.destinations) {
+    if (destination.hostPath) {
+      const name = `local-${destination.storage}`;
+      volumes.push({ name, hostPath: { path: destination.hostPath, type: 'DirectoryOrCreate' } });
+      toolsMounts.push({ name, mountPath: `${POD_PATHS.localDestinations}/${destination.storage}` });
+    }
+    if (destination.caBundle) {
+      const name = `ca-${destination.storage}`;
+      volumes.push({ name, configMap: { name: destination.caBundle.configMap, defaultMode: 0o444, items: [{ key: destination.caBundle.key, path: destination.caBundle.key }] } });
+      toolsMounts.push({ name, mountPath: destination.caBundle.mountPath, readOnly: true });
+    }
+  }
+
+  const encrypted = backup.encryption.snapshot && backup.encryption.recipients.length > 0;
+  const env: k8s.EnvVar[] = [
+    { name: 'CLUSTER_NAME', value: cluster.name },
+    { name: 'SNAPSHOT_FILE', value: POD_PATHS.snapshot },
+    { name: 'MIN_SNAPSHOT_BYTES', value: String(backup.minSnapshotBytes) },
+    { name: 'COMPRESSION', value: backup.compression },
+    { name: 'SNAPSHOT_ENCRYPTION', value: encrypted ? 'age' : 'none' },
+    { name: 'AGE_RECIPIENTS_FILE', value: `${POD_PATHS.config}/${AGE_RECIPIENTS_FILE}` },
+    { name: 'PKI_BACKUP', value: String(plan.pkiPaths.length > 0) },
+    { name: 'PKI_PATHS', value: plan.pkiPaths.join(' ') },
+    ...(plan.encryptionConfigFile ? [{ name: 'ENCRYPTION_CONFIG_FILE', value: plan.encryptionConfigFile }] : []),
+    { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    { name: 'ETCD_ENDPOINT', value: plan.etcd.endpoint },
+    { name: 'ETCDCTL_CACERT', value: plan.etcd.caFile },
+    { name: 'ETCDCTL_CERT', value: plan.etcd.certFile },
+    { name: 'ETCDCTL_KEY', value: plan.etcd.keyFile },
+    ...(request ? [{ name: 'BACKUP_REQUEST', value: request }] : []),
+    // Remote settings first: DESTINATIONS may refer to them as $(NAME), which the kubelet expands.
+    ...plan.destinations.flatMap((destination) => destination.env.map((variable) => envVar(variable.name, variable.source))),
+    { name: 'DESTINATIONS', value: destinationsTable(plan.destinations) },
+  ];
+
+  const resources = {
+    requests: quantities(backup.resources.requests),
+    limits: quantities(backup.resources.limits),
+  };
+  const containerSecurity: k8s.SecurityContext = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    // kubeadm keeps the etcd client keys root-owned with mode 0600: only uid 0 (without any capability) reads them.
+    ...(kubeadm ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true }),
+  };
+
+  const snapshot: k8s.Container = {
+    name: 'snapshot',
+    image: backup.images.etcd,
+    imagePullPolicy: backup.images.pullPolicy,
+    command: ['etcdctl'],
+    args: [
+      `--endpoints=${plan.etcd.endpoint}`,
+      `--cacert=${plan.etcd.caFile}`,
+      `--cert=${plan.etcd.certFile}`,
+      `--key=${plan.etcd.keyFile}`,
+      '--dial-timeout=10s',
+      `--command-timeout=${backup.snapshotTimeoutSeconds}s`,
+      'snapshot',
+      'save',
+      POD_PATHS.snapshot,
+    ],
+    volumeMounts: [{ name: 'scratch', mountPath: POD_PATHS.scratch }, ...etcdMounts],
+    resources,
+    securityContext: containerSecurity,
+  };
+  const upload: k8s.Container = {
+    name: 'upload',
+    image: backup.images.tools,
+    imagePullPolicy: backup.images.pullPolicy,
+    command: ['/bin/sh', `${POD_PATHS.scripts}/${BACKUP_SCRIPT}`],
+    env,
+    volumeMounts: toolsMounts,
+    resources,
+    securityContext: containerSecurity,
+  };
+
+  const tolerations: k8s.Toleration[] = [
+    ...(kubeadm ? [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }] : []),
+    ...backup.tolerations.map((t) => ({ ...t })),
+  ];
+
+  return {
+    serviceAccountName: backupServiceAccountName(cluster.name),
+    automountServiceAccountToken: false,
+    restartPolicy: 'Never',
+    enableServiceLinks: false,
+    ...(backup.priorityClassName ? { priorityClassName: backup.priorityClassName } : {}),
+    ...(kubeadm
+      ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet', nodeSelector: { ...kubeadm.nodeSelector } }
+      : {}),
+    ...(tolerations.length ? { tolerations } : {}),
+    securityContext: {
+      seccompProfile: { type: 'RuntimeDefault' },
+      ...(hosted ? { runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER } : {}),
+    },
+    initContainers: [snapshot],
+    containers: [upload],
+    volumes,
+  };
+}
+
+function k8sQuantity(value: string): k8s.Quantity {
+  return k8s.Quantity.fromString(value);
+}
+
+function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(entries.map(([key, value]) => [key, k8sQuantity(value)]));
+}

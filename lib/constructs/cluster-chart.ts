@@ -1,0 +1,47 @@
+/** Everything one cluster gets, as one Chart: its folder in dist/ is this chart's objects and nothing else. */
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import type { Cluster, Inventory } from '../inventory/model';
+import { planBackup } from '../plan/backup';
+import { Backup } from './backup';
+import { objectMeta } from './metadata';
+import { StorageAccess } from './storage';
+
+export interface ClusterChartProps {
+  readonly inventory: Inventory;
+  readonly cluster: Cluster;
+}
+
+export class ClusterChart extends Chart {
+  constructor(scope: Construct, props: ClusterChartProps) {
+    // Names are set explicitly on every object; no hash suffixes.
+    super(scope, props.cluster.name, { disableResourceNameHashes: true });
+    const { inventory, cluster } = props;
+    const plan = planBackup(inventory, cluster);
+    const onDemandPlans = cluster.onDemandBackups.map((request) => ({
+      request: request.name,
+      plan: planBackup(inventory, cluster, request.storages),
+    }));
+
+    if (cluster.topology.kind === 'kubeadm') {
+      // The backup pod needs hostNetwork and hostPath: the namespace must admit privileged pods, and nothing else runs there.
+      new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: objectMeta(cluster.name, 'namespace', plan.namespace, undefined, {
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'privileged',
+            'pod-security.kubernetes.io/warn': 'privileged',
+            'pod-security.kubernetes.io/audit': 'privileged',
+          },
+        }),
+      });
+    }
+
+    const storageNames = [...new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((r) => r.storages)])].sort();
+    for (const storageName of storageNames) {
+      new StorageAccess(this, `Storage-${storageName}`, { cluster, namespace: plan.namespace, storage: inventory.storages[storageName] });
+    }
+
+    new Backup(this, 'Backup', { cluster, plan, onDemandPlans });
+  }
+}

@@ -1,0 +1,71 @@
+/** What a cluster's backup namespace needs for its storages: credential Secrets (never in plain text) and bucket claims. */
+import { Construct } from 'constructs';
+import type { Cluster, Storage } from '../inventory/model';
+import { ObjectBucketClaim } from '../../imports/objectbucketclaims-objectbucket.io';
+import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind } from '../../imports/externalsecrets-external-secrets.io';
+import { SealedSecret } from '../../imports/sealedsecrets-bitnami.com';
+import { objectBucketClaimName, storageCredentialsSecretName } from '../plan/names';
+import { objectMeta } from './metadata';
+
+export interface StorageAccessProps {
+  readonly cluster: Cluster;
+  readonly namespace: string;
+  readonly storage: Storage;
+}
+
+/** Keys of the credential Secret, the same for every source so the pod spec never depends on the source. */
+export const ACCESS_KEY_ID = 'AWS_ACCESS_KEY_ID';
+export const SECRET_ACCESS_KEY = 'AWS_SECRET_ACCESS_KEY';
+
+export class StorageAccess extends Construct {
+  constructor(scope: Construct, id: string, props: StorageAccessProps) {
+    super(scope, id);
+    const { cluster, namespace, storage } = props;
+    if (storage.kind === 'objectBucketClaim') {
+      const claim = storage.objectBucketClaim;
+      new ObjectBucketClaim(this, 'Resource', {
+        metadata: objectMeta(cluster.name, 'storage', objectBucketClaimName(storage.name), namespace),
+        spec: {
+          storageClassName: claim.storageClassName,
+          ...(claim.bucketName ? { bucketName: claim.bucketName } : {}),
+          ...(claim.generateBucketName ? { generateBucketName: claim.generateBucketName } : {}),
+        },
+      });
+      return;
+    }
+    if (storage.kind !== 's3') return;
+    const secretName = storageCredentialsSecretName(storage.name);
+    const { externalSecret, sealedSecret } = storage.credentials;
+    if (externalSecret) {
+      new ExternalSecret(this, 'Resource', {
+        metadata: objectMeta(cluster.name, 'credentials', secretName, namespace),
+        spec: {
+          refreshInterval: externalSecret.refreshInterval,
+          secretStoreRef: {
+            name: externalSecret.secretStoreRef.name,
+            kind: externalSecret.secretStoreRef.kind === 'SecretStore'
+              ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE
+              : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
+          },
+          target: { name: secretName },
+          data: [
+            { secretKey: ACCESS_KEY_ID, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.accessKeyIdProperty } },
+            { secretKey: SECRET_ACCESS_KEY, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.secretAccessKeyProperty } },
+          ],
+        },
+      });
+    } else if (sealedSecret) {
+      const scopeAnnotations: Record<string, string> = sealedSecret.scope === 'cluster-wide'
+        ? { 'sealedsecrets.bitnami.com/cluster-wide': 'true' }
+        : sealedSecret.scope === 'namespace-wide' ? { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } : {};
+      new SealedSecret(this, 'Resource', {
+        metadata: objectMeta(cluster.name, 'credentials', secretName, namespace, { annotations: scopeAnnotations }),
+        spec: {
+          encryptedData: { [ACCESS_KEY_ID]: sealedSecret.accessKeyId, [SECRET_ACCESS_KEY]: sealedSecret.secretAccessKey },
+          template: { metadata: { name: secretName, namespace, annotations: scopeAnnotations } },
+        },
+      });
+    }
+    // existingSecret: the Secret is the operator's; nothing to write.
+  }
+}

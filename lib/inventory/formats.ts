@@ -1,0 +1,147 @@
+/** Checks of single values. Each returns a sentence for people, or undefined when the value is fine. */
+import { nearest } from './suggest';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function dnsLabelProblem(value: string, maxLength = 63): string | undefined {
+  if (value.length === 0) return 'is empty';
+  if (value.length > maxLength) return `is ${value.length} characters long; at most ${maxLength} are allowed`;
+  if (!DNS_LABEL.test(value)) {
+    return 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit';
+  }
+  return undefined;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function dnsSubdomainProblem(value: string): string | undefined {
+  if (value.length > 253) return `is ${value.length} characters long; at most 253 are allowed`;
+  if (!DNS_SUBDOMAIN.test(value)) {
+    return 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit';
+  }
+  return undefined;
+}
+
+/** S3 general-purpose bucket naming rules (AWS documentation, "Bucket naming rules"). */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `is ${name.length} characters long; bucket names have 3 to 63`;
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'may contain only lower-case letters, digits, "." and "-"';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  if (name.includes('..')) return 'must not contain two adjacent periods';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not be formatted as an IP address';
+  for (const prefix of ['xn--', 'sthree-', 'amzn-s3-demo-']) {
+    if (name.startsWith(prefix)) return `must not start with the reserved prefix "${prefix}"`;
+  }
+  for (const suffix of ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']) {
+    if (name.endsWith(suffix)) return `must not end with the reserved suffix "${suffix}"`;
+  }
+  return undefined;
+}
+
+/** Object-key prefix: relative, no empty segments, characters that are safe in every S3 implementation. */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (prefix === '') return undefined;
+  if (prefix.startsWith('/') || prefix.endsWith('/')) return 'must not start or end with "/"';
+  if (prefix.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    return 'must not contain empty, "." or ".." segments';
+  }
+  if (!/^[A-Za-z0-9!_.*'()/-]+$/.test(prefix)) return 'may contain only letters, digits, "/" and !_.*\'()-';
+  return undefined;
+}
+
+export function endpointProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL; write it like https://s3.eu-central-1.amazonaws.com';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `uses ${url.protocol.replace(':', '')}; use http or https`;
+  if (url.username || url.password) {
+    return 'contains credentials; credentials never go into the inventory: use the storage\'s `credentials`';
+  }
+  if (url.pathname !== '/' || url.search || url.hash) return 'must be scheme, host and port only (the bucket and prefix have their own fields)';
+  return undefined;
+}
+
+let knownTimeZones: string[] | undefined;
+
+export function timeZoneProblem(zone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    // Intl also accepts offsets such as "+01:00", which the CronJob controller does not.
+    if (/^[A-Za-z]/.test(zone) && zone !== 'Local') return undefined;
+  } catch {
+    // fall through
+  }
+  knownTimeZones ??= [...Intl.supportedValuesOf('timeZone'), 'Etc/UTC', 'UTC'];
+  const guess = nearest(zone, knownTimeZones);
+  return `is not an IANA time zone${guess ? `; did you mean "${guess}"?` : ' (for example "Etc/UTC" or "Europe/Berlin")'}`;
+}
+
+const DURATION = /^([0-9]+)(h|d|w)$/;
+const HOURS_PER_UNIT = { h: 1, d: 24, w: 168 } as const;
+
+/** "36h", "30d", "8w" to hours; undefined when malformed. */
+export function durationHours(value: string): number | undefined {
+  const match = DURATION.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * HOURS_PER_UNIT[match[2] as keyof typeof HOURS_PER_UNIT];
+}
+
+export function durationProblem(value: string): string | undefined {
+  return durationHours(value) === undefined ? 'is not a duration; write a whole number with h, d or w (e.g. "36h", "30d", "8w")' : undefined;
+}
+
+const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const QUANTITY_FACTORS: Record<string, number> = {
+  '': 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+export function quantityProblem(value: string): string | undefined {
+  return QUANTITY.test(value) ? undefined : 'is not a Kubernetes quantity (e.g. "100m", "512Mi", "2Gi")';
+}
+
+export function quantityValue(value: string): number {
+  const match = QUANTITY.exec(value);
+  if (!match) throw new Error(`not a quantity: ${value}`);
+  return Number(match[1]) * QUANTITY_FACTORS[match[3] ?? ''];
+}
+
+// registry/path:tag, optionally @sha256:digest (docker reference grammar, simplified but strict about what matters).
+const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+export function imageProblem(value: string): string | undefined {
+  if (!IMAGE.test(value)) return 'is not an image reference (e.g. "registry.k8s.io/etcd:3.5.21-0" or "repo/name@sha256:<64 hex>")';
+  if (!/:[A-Za-z0-9_][A-Za-z0-9_.-]*$|@sha256:/.test(value.replace(/^[^/]*\//, ''))) {
+    return 'has neither a tag nor a digest; pin the image (":<tag>" or "@sha256:<digest>")';
+  }
+  return undefined;
+}
+
+const AGE_RECIPIENT = /^age1[023456789acdefghjklmnpqrstuvwxyz]{58}$/;
+const SSH_RECIPIENT = /^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,2}( .*)?$/;
+
+export function ageRecipientProblem(value: string): string | undefined {
+  if (value.startsWith('AGE-SECRET-KEY-')) {
+    return 'is an age identity (a private key); put only recipients (public keys, "age1...") in the inventory';
+  }
+  if (AGE_RECIPIENT.test(value) || SSH_RECIPIENT.test(value)) return undefined;
+  return 'is not an age recipient ("age1" followed by 58 bech32 characters, or an ssh-ed25519/ssh-rsa public key)';
+}
+
+const IPV4 = /^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$/;
+
+export function ipProblem(value: string): string | undefined {
+  if (IPV4.test(value)) return undefined;
+  if (value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value)) return undefined;
+  return 'is not an IPv4 or IPv6 address';
+}
+
+export function absolutePathProblem(value: string): string | undefined {
+  if (!value.startsWith('/')) return 'must be an absolute path';
+  if (value.split('/').some((segment) => segment === '..')) return 'must not contain ".."';
+  if (/[\s'"$`\\]/.test(value)) return 'must not contain spaces, quotes, "$", "`" or "\\"';
+  return undefined;
+}

@@ -1,0 +1,84 @@
+/**
+ * The validated inventory as the rest of the program sees it: defaults applied, references resolved,
+ * every value typed and frozen. Constructs and plans receive only this.
+ */
+import type { HostedTopology, KubeadmTopology, StorageSpec } from './schema';
+
+export interface Retention {
+  /** 0 means "rule not set" for every field. */
+  readonly keepLast: number;
+  readonly maxAgeHours: number;
+  readonly hourly: number;
+  readonly daily: number;
+  readonly weekly: number;
+  readonly monthly: number;
+}
+
+export interface Resources {
+  readonly requests: Readonly<Record<string, string>>;
+  readonly limits: Readonly<Record<string, string>>;
+}
+
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: 'Exists' | 'Equal';
+  readonly value?: string;
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  readonly tolerationSeconds?: number;
+}
+
+export interface BackupSettings {
+  readonly schedule: string;
+  readonly timeZone: string;
+  readonly suspend: boolean;
+  readonly retention: Retention;
+  readonly compression: 'zstd' | 'gzip' | 'none';
+  readonly encryption: { readonly recipients: readonly string[]; readonly snapshot: boolean };
+  /** Names of the storages, each resolved in `Inventory.storages`. */
+  readonly storages: readonly string[];
+  readonly pki: boolean;
+  readonly encryptionConfig?: { readonly hostPath?: string; readonly secret?: { readonly name: string; readonly key: string } };
+  readonly images: { readonly etcd: string; readonly tools: string; readonly pullPolicy: 'Always' | 'IfNotPresent' | 'Never' };
+  readonly resources: Resources;
+  readonly minSnapshotBytes: number;
+  readonly snapshotTimeoutSeconds: number;
+  readonly activeDeadlineSeconds: number;
+  readonly startingDeadlineSeconds: number;
+  readonly backoffLimit: number;
+  readonly successfulJobsHistoryLimit: number;
+  readonly failedJobsHistoryLimit: number;
+  readonly scratchSize: string;
+  readonly priorityClassName?: string;
+  readonly tolerations: readonly Toleration[];
+}
+
+export type Topology =
+  | ({ readonly kind: 'kubeadm' } & Readonly<KubeadmTopology>)
+  | ({ readonly kind: 'hosted' } & Readonly<HostedTopology> & { readonly headlessService: string });
+
+export interface OnDemandBackup {
+  readonly name: string;
+  readonly storages: readonly string[];
+}
+
+export interface Cluster {
+  readonly name: string;
+  readonly topology: Topology;
+  readonly backup: BackupSettings;
+  readonly onDemandBackups: readonly OnDemandBackup[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export type Storage = { readonly name: string } & (
+  | { readonly kind: 's3'; readonly s3: NonNullable<StorageSpec['s3']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
+  | { readonly kind: 'objectBucketClaim'; readonly objectBucketClaim: NonNullable<StorageSpec['objectBucketClaim']> }
+  | { readonly kind: 'local'; readonly local: NonNullable<StorageSpec['local']> }
+);
+
+export interface Inventory {
+  /** Path of the inventory file, as given (for messages). */
+  readonly file: string;
+  readonly storages: Readonly<Record<string, Storage>>;
+  /** Sorted by name: output order never depends on the order of the file. */
+  readonly clusters: readonly Cluster[];
+}

@@ -1,0 +1,97 @@
+/** From the parsed (shape-checked, rule-checked) inventory to the frozen model: defaults applied, references resolved. */
+import { INVENTORY_DEFAULTS } from './defaults';
+import { durationHours, quantityValue } from './formats';
+import type { BackupSettings, Cluster, Inventory, Storage, Topology } from './model';
+import type { BackupSettingsInput, ClusterSpec, ParsedInventory, StorageSpec } from './schema';
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Objects merge key by key (nested ones too); lists and scalars replace. Undefined never overrides. */
+function merge<T extends object>(...layers: (Partial<T> | undefined)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const current = out[key];
+      const bothObjects = value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current);
+      out[key] = bothObjects ? merge(current as object, value as object) : value;
+    }
+  }
+  return out as T;
+}
+
+function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSettingsInput | undefined): BackupSettings {
+  const defaults = INVENTORY_DEFAULTS.backup;
+  // Retention and resources are policies: a cluster that sets them states the whole policy, not a patch of it.
+  const retentionLayer = own?.retention ?? shared?.retention ?? defaults.retention;
+  const resourcesLayer = own?.resources ?? shared?.resources ?? defaults.resources;
+  const merged = merge<{ [K in keyof BackupSettingsInput]-?: NonNullable<BackupSettingsInput[K]> }>(defaults as BackupSettingsInput, shared, own);
+  const retention = {
+    keepLast: retentionLayer.keepLast ?? 0,
+    maxAgeHours: retentionLayer.maxAge ? durationHours(retentionLayer.maxAge) ?? 0 : 0,
+    hourly: retentionLayer.hourly ?? 0,
+    daily: retentionLayer.daily ?? 0,
+    weekly: retentionLayer.weekly ?? 0,
+    monthly: retentionLayer.monthly ?? 0,
+  };
+  return {
+    schedule: merged.schedule,
+    timeZone: merged.timeZone,
+    suspend: merged.suspend,
+    retention,
+    compression: merged.compression,
+    encryption: { recipients: [...(merged.encryption.recipients ?? [])], snapshot: merged.encryption.snapshot ?? true },
+    storages: [...merged.storages],
+    pki: merged.pki,
+    encryptionConfig: merged.encryptionConfig,
+    images: merged.images as BackupSettings["images"],
+    resources: { requests: { ...(resourcesLayer.requests ?? {}) }, limits: { ...(resourcesLayer.limits ?? {}) } },
+    minSnapshotBytes: Math.round(quantityValue(merged.minSnapshotSize)),
+    snapshotTimeoutSeconds: merged.snapshotTimeoutSeconds,
+    activeDeadlineSeconds: merged.activeDeadlineSeconds,
+    startingDeadlineSeconds: merged.startingDeadlineSeconds,
+    backoffLimit: merged.backoffLimit,
+    successfulJobsHistoryLimit: merged.successfulJobsHistoryLimit,
+    failedJobsHistoryLimit: merged.failedJobsHistoryLimit,
+    scratchSize: merged.scratchSize,
+    priorityClassName: merged.priorityClassName || undefined,
+    tolerations: [...(merged.tolerations ?? [])],
+  };
+}
+
+function resolveTopology(spec: ClusterSpec): Topology {
+  if (spec.kubeadm) return { kind: 'kubeadm', ...spec.kubeadm };
+  const hosted = spec.hosted!;
+  return { kind: 'hosted', ...hosted, headlessService: hosted.headlessService ?? hosted.statefulSet };
+}
+
+function resolveStorage(name: string, spec: StorageSpec): Storage {
+  if (spec.s3) return { name, kind: 's3', s3: spec.s3, credentials: spec.credentials! };
+  if (spec.objectBucketClaim) return { name, kind: 'objectBucketClaim', objectBucketClaim: spec.objectBucketClaim };
+  return { name, kind: 'local', local: spec.local! };
+}
+
+export function resolveInventory(file: string, parsed: ParsedInventory): Inventory {
+  const storages = Object.fromEntries(
+    Object.keys(parsed.storages).sort().map((name) => [name, resolveStorage(name, parsed.storages[name])]),
+  );
+  const clusters: Cluster[] = Object.keys(parsed.clusters).sort().map((name) => {
+    const spec = parsed.clusters[name];
+    const backup = resolveBackup(parsed.defaults.backup, spec.backup);
+    return {
+      name,
+      topology: resolveTopology(spec),
+      backup,
+      onDemandBackups: spec.onDemandBackups.map((request) => ({ name: request.name, storages: request.storages ?? backup.storages })),
+      labels: spec.labels,
+    };
+  });
+  return deepFreeze({ file, storages, clusters });
+}

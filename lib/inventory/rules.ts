@@ -1,0 +1,166 @@
+/**
+ * Cross-entry rules: what the shape alone cannot say. Each rule reports at the path where the user
+ * can fix it (the cluster's own setting, or `defaults.backup` when the value came from there).
+ */
+import { INVENTORY_DEFAULTS } from './defaults';
+import type { Path } from './errors';
+import type { ClusterSpec, ParsedInventory, StorageSpec } from './schema';
+import { listOf, nearest } from './suggest';
+import { clusterObjectNames, MAX_CLUSTER_NAME_LENGTH, onDemandJobName, MAX_JOB_NAME_LENGTH } from '../plan/names';
+
+export interface RuleIssue {
+  readonly path: Path;
+  readonly message: string;
+  /** Place the message at the key rather than at its value. */
+  readonly atKey?: boolean;
+}
+
+type BackupKey = keyof NonNullable<ClusterSpec['backup']>;
+
+export interface RuleScope {
+  /** Storages whose own shape is invalid (already reported): they count as defined but are not checked. */
+  readonly broken?: ReadonlySet<string>;
+  /** Fields of `defaults.backup` whose shape is invalid: rules that would read them wait until they are fixed. */
+  readonly brokenDefaults?: ReadonlySet<string>;
+}
+
+/** Where a cluster's effective backup setting comes from, for messages; undefined when that is a broken default. */
+function settingSource(inventory: ParsedInventory, scope: RuleScope, clusterName: string, key: BackupKey): { path: Path; value: unknown } | undefined {
+  const own = inventory.clusters[clusterName].backup?.[key];
+  if (own !== undefined) return { path: ['clusters', clusterName, 'backup', key], value: own };
+  if (scope.brokenDefaults?.has(key)) return undefined;
+  const shared = inventory.defaults.backup?.[key];
+  if (shared !== undefined) return { path: ['defaults', 'backup', key], value: shared };
+  return { path: ['clusters', clusterName], value: (INVENTORY_DEFAULTS.backup as Record<string, unknown>)[key] };
+}
+
+export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  for (const [name, storage] of Object.entries(inventory.storages)) {
+    if (!scope.broken?.has(name)) issues.push(...storageRules(name, storage));
+  }
+  for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
+  return issues;
+}
+
+function exactlyOne(path: Path, object: object, keys: readonly string[], what: string): RuleIssue[] {
+  const present = keys.filter((key) => (object as Record<string, unknown>)[key] !== undefined);
+  if (present.length === 1) return [];
+  const options = listOf(keys.map((k) => `\`${k}\``));
+  if (present.length === 0) return [{ path, message: `${what} needs exactly one of ${options}; none is set` }];
+  return [{ path: [...path, present[1]], atKey: true, message: `${what} needs exactly one of ${options}; found both \`${present[0]}\` and \`${present[1]}\`` }];
+}
+
+function storageRules(name: string, storage: StorageSpec): RuleIssue[] {
+  const path: Path = ['storages', name];
+  const issues = exactlyOne(path, storage, ['s3', 'objectBucketClaim', 'local'], `storage "${name}"`);
+  if (storage.s3) {
+    if (!storage.credentials) {
+      issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret or sealedSecret` });
+    } else {
+      issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'credentials'));
+    }
+    const sse = storage.s3.sse;
+    if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
+    if (sse?.type === 'AES256' && sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse', 'kmsKeyId'], atKey: true, message: '`kmsKeyId` goes with type "aws:kms" only; remove it or change the type' });
+  } else if (storage.credentials) {
+    const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
+    issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\` only: ${why}` });
+  }
+  const claim = storage.objectBucketClaim;
+  if (claim && !claim.bucketName === !claim.generateBucketName) {
+    issues.push({ path: [...path, 'objectBucketClaim'], message: 'set exactly one of `bucketName` (a fixed name) or `generateBucketName` (a prefix the provisioner completes)' });
+  }
+  return issues;
+}
+
+function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string): RuleIssue[] {
+  const cluster = inventory.clusters[name];
+  const path: Path = ['clusters', name];
+  const issues = exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
+
+  if (name.length > MAX_CLUSTER_NAME_LENGTH) {
+    const longest = clusterObjectNames(name).reduce((a, b) => (b.length > a.length ? b : a));
+    issues.push({
+      path, atKey: true,
+      message: `cluster name "${name}" is ${name.length} characters long; at most ${MAX_CLUSTER_NAME_LENGTH} keep every derived name within Kubernetes limits (e.g. "${longest}")`,
+    });
+  }
+
+  if (cluster.kubeadm) {
+    const members = cluster.kubeadm.members;
+    if (members.length > 7) issues.push({ path: [...path, 'kubeadm', 'members'], message: `lists ${members.length} members; etcd clusters have 1 to 7 (usually 1, 3 or 5)` });
+    for (const field of ['name', 'ip'] as const) {
+      const seen = new Map<string, number>();
+      members.forEach((member, i) => {
+        const first = seen.get(member[field]);
+        if (first !== undefined) {
+          issues.push({ path: [...path, 'kubeadm', 'members', i, field], message: `"${member[field]}" is also the ${field} of members[${first}]; every member needs its own` });
+        } else seen.set(member[field], i);
+      });
+    }
+  }
+
+  const source = (key: BackupKey) => settingSource(inventory, scope, name, key);
+  const storages = source('storages');
+  if (storages) {
+    const storageNames = storages.value as string[];
+    if (storageNames.length === 0) {
+      issues.push({ path, message: 'has no backup storage; set `backup.storages` here or in `defaults.backup.storages`' });
+    }
+    issues.push(...storageReferenceIssues(inventory, cluster, storageNames, storages.path));
+  }
+
+  const pki = source('pki');
+  const encryption = source('encryption');
+  if (pki && encryption) {
+    const recipients = (encryption.value as { recipients?: string[] }).recipients ?? [];
+    if (pki.value && recipients.length === 0) {
+      issues.push({
+        path: encryption.path.length > 2 ? encryption.path : pki.path,
+        message: 'the PKI bundle holds the CA private keys and is only ever stored encrypted: add an age recipient to `encryption.recipients`, or set `pki: false`',
+      });
+    }
+  }
+
+  const encryptionConfigSource = source('encryptionConfig');
+  const encryptionConfig = encryptionConfigSource?.value as NonNullable<ClusterSpec['backup']>['encryptionConfig'];
+  if (encryptionConfigSource && encryptionConfig) {
+    const configPath = encryptionConfigSource.path;
+    if (cluster.kubeadm && !encryptionConfig.hostPath) issues.push({ path: configPath, message: 'a kubeadm cluster reads the encryption config from the node: set `hostPath`' });
+    if (cluster.hosted && !encryptionConfig.secret) issues.push({ path: configPath, message: 'a hosted cluster reads the encryption config from a Secret: set `secret`' });
+    if (cluster.kubeadm && encryptionConfig.secret) issues.push({ path: [...configPath, 'secret'], atKey: true, message: '`secret` is for hosted clusters; a kubeadm cluster uses `hostPath`' });
+    if (cluster.hosted && encryptionConfig.hostPath) issues.push({ path: [...configPath, 'hostPath'], atKey: true, message: '`hostPath` is for kubeadm clusters; a hosted cluster has no host access' });
+  }
+
+  const seen = new Set<string>();
+  cluster.onDemandBackups.forEach((request, i) => {
+    const requestPath: Path = [...path, 'onDemandBackups', i];
+    if (seen.has(request.name)) issues.push({ path: [...requestPath, 'name'], message: `"${request.name}" is requested twice; each on-demand backup needs its own name` });
+    seen.add(request.name);
+    const jobName = onDemandJobName(name, request.name);
+    if (jobName.length > MAX_JOB_NAME_LENGTH) {
+      issues.push({ path: [...requestPath, 'name'], message: `makes the Job name "${jobName}" ${jobName.length} characters long; Job names have at most ${MAX_JOB_NAME_LENGTH}: shorten the request name` });
+    }
+    if (request.storages) issues.push(...storageReferenceIssues(inventory, cluster, request.storages, [...requestPath, 'storages']));
+  });
+  return issues;
+}
+
+function storageReferenceIssues(inventory: ParsedInventory, cluster: ClusterSpec, names: readonly string[], path: Path): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const known = Object.keys(inventory.storages);
+  names.forEach((storageName, i) => {
+    const storage = inventory.storages[storageName];
+    if (!storage) {
+      const guess = nearest(storageName, known);
+      const hint = guess ? `did you mean "${guess}"?` : `defined storages are ${listOf(known.map((k) => `"${k}"`))}`;
+      issues.push({ path: [...path, i], message: `"${storageName}" is not a storage; ${hint}` });
+    } else if (storage.local && cluster.hosted) {
+      issues.push({ path: [...path, i], message: `"${storageName}" is a local (node) storage; a hosted cluster has no node access: use an S3 storage` });
+    } else if (names.indexOf(storageName) !== i) {
+      issues.push({ path: [...path, i], message: `"${storageName}" is listed twice` });
+    }
+  });
+  return issues;
+}

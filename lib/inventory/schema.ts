@@ -1,0 +1,242 @@
+/**
+ * The shape of inventory.yaml (apiVersion controlplane-backup.io/v1). Cross-entry rules live in rules.ts,
+ * defaults in defaults.ts. Every object is strict: an unknown key is an error that names the nearest valid key.
+ */
+import { z } from 'zod';
+import { cronProblem } from './cron';
+import { INVENTORY_DEFAULTS } from './defaults';
+import {
+  absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
+  durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, quantityProblem, timeZoneProblem,
+} from './formats';
+import { listOf, nearest } from './suggest';
+
+const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|private/i;
+
+/** Message of an unknown key, with the nearest valid key, or the credential rule when it looks like one. */
+export function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
+  const guess = nearest(key, validKeys);
+  if (guess) return `unknown key "${key}"; did you mean "${guess}"?`;
+  if (SECRET_LOOKING_KEY.test(key)) {
+    return `unknown key "${key}"; credentials are never written into the inventory: reference them through a storage's \`credentials\` (existingSecret, externalSecret or sealedSecret)`;
+  }
+  return `unknown key "${key}"; valid keys here are ${listOf(validKeys.map((k) => `"${k}"`))}`;
+}
+
+/**
+ * zod reports all unknown keys of an object in one issue; we encode one message per key (as a JSON array,
+ * in the order of `keys`) so that errors.ts can place each message at its own key.
+ */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const validKeys = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => unknownKeyMessage(key, validKeys))) : undefined,
+  });
+}
+
+/** A string checked by a function that returns a phrase such as `is not a bucket name: ...`, or undefined. */
+function text(problem: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const found = problem(value);
+    if (found) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${found}` });
+  });
+}
+
+const count = (max: number) => z.number().int().min(0).max(max);
+
+export const dnsLabel = text((v) => dnsLabelProblem(v));
+const resourceName = text(dnsSubdomainProblem);
+const cronSchedule = text((v) => {
+  const problem = cronProblem(v);
+  return problem && `is not a valid schedule: ${problem}`;
+});
+const timeZone = text(timeZoneProblem);
+const duration = text(durationProblem);
+const quantity = text(quantityProblem);
+const image = text(imageProblem);
+const absolutePath = text(absolutePathProblem);
+
+const secretKeyRef = strict({
+  name: resourceName,
+  key: z.string().min(1),
+});
+
+// ---- storages -------------------------------------------------------------------------------------------------
+
+const sse = strict({
+  type: z.enum(['AES256', 'aws:kms']),
+  kmsKeyId: z.string().min(1).optional(),
+});
+
+const s3Location = strict({
+  endpoint: text(endpointProblem),
+  region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
+  bucket: text(bucketNameProblem),
+  prefix: text(keyPrefixProblem).default(''),
+  pathStyle: z.boolean().default(false),
+  /** PEM bundle of the CA that signed the endpoint's certificate. */
+  caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
+  sse: sse.optional(),
+});
+
+const credentials = strict({
+  /** A Secret that already exists in the backup namespace. */
+  existingSecret: strict({
+    name: resourceName,
+    accessKeyIdKey: z.string().min(1).default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyKey: z.string().min(1).default('AWS_SECRET_ACCESS_KEY'),
+  }).optional(),
+  /** An ExternalSecret (external-secrets.io/v1) that materialises the Secret from a secret store. */
+  externalSecret: strict({
+    secretStoreRef: strict({ name: resourceName, kind: z.enum(['SecretStore', 'ClusterSecretStore']).default('ClusterSecretStore') }),
+    remoteKey: z.string().min(1),
+    accessKeyIdProperty: z.string().min(1).default('access_key_id'),
+    secretAccessKeyProperty: z.string().min(1).default('secret_access_key'),
+    refreshInterval: z.string().regex(/^([0-9]+(ns|us|ms|s|m|h))+$/, 'must be a Go duration such as "1h" or "30m"').default('1h'),
+  }).optional(),
+  /** A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit. */
+  sealedSecret: strict({
+    accessKeyId: z.string().regex(/^Ag[A-Za-z0-9+/=]{100,}$/, 'must be kubeseal ciphertext (it starts with "Ag"); never a plaintext key'),
+    secretAccessKey: z.string().regex(/^Ag[A-Za-z0-9+/=]{100,}$/, 'must be kubeseal ciphertext (it starts with "Ag"); never a plaintext key'),
+    scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default('strict'),
+  }).optional(),
+});
+
+export const storageSchema = strict({
+  /** An S3 bucket that exists, with credentials from `credentials`. */
+  s3: s3Location.optional(),
+  credentials: credentials.optional(),
+  /** A bucket provisioned by an ObjectBucketClaim; its Secret and ConfigMap (same name) feed the Job. */
+  objectBucketClaim: strict({
+    storageClassName: resourceName,
+    bucketName: text(bucketNameProblem).optional(),
+    generateBucketName: dnsLabel.optional(),
+    prefix: text(keyPrefixProblem).default(''),
+    /** Endpoint scheme: the provisioner's ConfigMap gives host and port only. */
+    scheme: z.enum(['http', 'https']).default('https'),
+    region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
+    caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
+  }).optional(),
+  /** A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones. */
+  local: strict({ path: absolutePath }).optional(),
+});
+
+// ---- backup settings ------------------------------------------------------------------------------------------
+
+const retention = strict({
+  keepLast: count(10000).optional(),
+  maxAge: duration.optional(),
+  hourly: count(10000).optional(),
+  daily: count(10000).optional(),
+  weekly: count(10000).optional(),
+  monthly: count(10000).optional(),
+});
+
+const resources = strict({
+  requests: strict({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).optional(),
+  limits: strict({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).optional(),
+});
+
+const toleration = strict({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+
+/** Every field optional: the same shape serves `defaults.backup` and a cluster's `backup`. */
+export const backupSettingsSchema = strict({
+  schedule: cronSchedule.optional(),
+  timeZone: timeZone.optional(),
+  suspend: z.boolean().optional(),
+  retention: retention.optional(),
+  compression: z.enum(['zstd', 'gzip', 'none']).optional(),
+  encryption: strict({
+    recipients: z.array(text(ageRecipientProblem)).optional(),
+    snapshot: z.boolean().optional(),
+  }).optional(),
+  storages: z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`').optional(),
+  pki: z.boolean().optional(),
+  /** kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret). */
+  encryptionConfig: strict({ hostPath: absolutePath.optional(), secret: secretKeyRef.optional() }).optional(),
+  images: strict({ etcd: image.optional(), tools: image.optional(), pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional() }).optional(),
+  resources: resources.optional(),
+  minSnapshotSize: quantity.optional(),
+  snapshotTimeoutSeconds: z.number().int().min(10).max(86400).optional(),
+  activeDeadlineSeconds: z.number().int().min(60).max(86400).optional(),
+  startingDeadlineSeconds: z.number().int().min(60).max(86400).optional(),
+  backoffLimit: z.number().int().min(0).max(10).optional(),
+  successfulJobsHistoryLimit: z.number().int().min(0).max(100).optional(),
+  failedJobsHistoryLimit: z.number().int().min(0).max(100).optional(),
+  scratchSize: quantity.optional(),
+  priorityClassName: resourceName.optional(),
+  tolerations: z.array(toleration).optional(),
+});
+
+// ---- clusters -------------------------------------------------------------------------------------------------
+
+const kubeadmTopology = strict({
+  members: z.array(strict({ name: resourceName, ip: text(ipProblem) })).min(1, 'lists no member; list every control-plane node (1, 3 or 5)'),
+  pkiDir: absolutePath.default('/etc/kubernetes/pki'),
+  dataDir: absolutePath.default('/var/lib/etcd'),
+  manifestsDir: absolutePath.default('/etc/kubernetes/manifests'),
+  clientPort: z.number().int().min(1).max(65535).default(2379),
+  peerPort: z.number().int().min(1).max(65535).default(2380),
+  /** Node label that selects control-plane nodes. */
+  nodeSelector: z.record(z.string(), z.string()).default({ 'node-role.kubernetes.io/control-plane': '' }),
+  /** Namespace (on this cluster) of the backup objects. */
+  namespace: dnsLabel.default(INVENTORY_DEFAULTS.namespace),
+});
+
+const hostedTopology = strict({
+  /** Namespace of the tenant control plane in the management cluster. */
+  namespace: dnsLabel,
+  statefulSet: dnsLabel,
+  replicas: z.number().int().min(1).max(7),
+  /** Headless Service of the StatefulSet (peer names); defaults to the StatefulSet's name. */
+  headlessService: dnsLabel.optional(),
+  clientEndpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+(:[0-9]+)?$/, 'must be one https endpoint such as "https://tenant-a-etcd.tenant-a.svc:2379"'),
+  /** Secret with the etcd client certificate (keys ca.crt, tls.crt, tls.key unless set). */
+  clientCertSecret: strict({
+    name: resourceName,
+    caKey: z.string().default('ca.crt'),
+    certKey: z.string().default('tls.crt'),
+    keyKey: z.string().default('tls.key'),
+  }),
+  /** Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...). */
+  pkiSecrets: z.array(resourceName).default([]),
+});
+
+const onDemandBackup = strict({
+  /** The Job is named after the request, so a re-sync never runs it twice. */
+  name: dnsLabel,
+  storages: z.array(dnsLabel).min(1).optional(),
+});
+
+export const clusterSchema = strict({
+  kubeadm: kubeadmTopology.optional(),
+  hosted: hostedTopology.optional(),
+  backup: backupSettingsSchema.optional(),
+  onDemandBackups: z.array(onDemandBackup).default([]),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
+export const defaultsSchema = strict({ backup: backupSettingsSchema.optional() });
+
+export const inventorySchema = strict({
+  apiVersion: z.literal('controlplane-backup.io/v1', { error: 'must be "controlplane-backup.io/v1"' }),
+  kind: z.literal('Inventory', { error: 'must be "Inventory"' }),
+  storages: z.record(dnsLabel, storageSchema),
+  defaults: defaultsSchema.default({}),
+  clusters: z.record(dnsLabel, clusterSchema),
+});
+
+export type InventoryInput = z.input<typeof inventorySchema>;
+export type ParsedInventory = z.output<typeof inventorySchema>;
+export type StorageSpec = z.output<typeof storageSchema>;
+export type BackupSettingsInput = z.output<typeof backupSettingsSchema>;
+export type ClusterSpec = z.output<typeof clusterSchema>;
+export type KubeadmTopology = z.output<typeof kubeadmTopology>;
+export type HostedTopology = z.output<typeof hostedTopology>;

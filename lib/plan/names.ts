@@ -1,0 +1,32 @@
+/**
+ * Object names are an external contract: GitOps tools treat a rename as delete-and-create. Every name
+ * derives from inventory keys (cluster, storage, request), never from positions or hashes.
+ */
+
+/** The CronJob controller appends 11 characters to a CronJob's name for its Jobs; Job names are labels (63). */
+export const MAX_CRONJOB_NAME_LENGTH = 52;
+export const MAX_JOB_NAME_LENGTH = 63;
+
+/** Suffixes of CronJobs per cluster; the longest one bounds the cluster name. */
+const CRONJOB_SUFFIXES = { backup: '-etcd-backup', drill: '-etcd-drill' } as const;
+
+export const MAX_CLUSTER_NAME_LENGTH =
+  MAX_CRONJOB_NAME_LENGTH - Math.max(...Object.values(CRONJOB_SUFFIXES).map((suffix) => suffix.length));
+
+export const backupCronJobName = (cluster: string) => `${cluster}${CRONJOB_SUFFIXES.backup}`;
+export const drillCronJobName = (cluster: string) => `${cluster}${CRONJOB_SUFFIXES.drill}`;
+/** ServiceAccount and NetworkPolicy share the CronJob's name: they exist for it alone. */
+export const backupServiceAccountName = backupCronJobName;
+export const backupNetworkPolicyName = backupCronJobName;
+export const backupScriptsConfigMapName = (cluster: string) => `${cluster}-backup-scripts`;
+export const backupConfigMapName = (cluster: string) => `${cluster}-backup-config`;
+export const onDemandJobName = (cluster: string, request: string) => `${cluster}-backup-${request}`;
+/** Secret (and ExternalSecret / SealedSecret) that holds a storage's S3 credentials in the backup namespace. */
+export const storageCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}`;
+/** ObjectBucketClaim; the provisioner names its Secret and ConfigMap after it. */
+export const objectBucketClaimName = (storage: string) => `controlplane-backup-${storage}`;
+
+/** Every name a cluster's objects can get, for the length rule on cluster names. */
+export function clusterObjectNames(cluster: string): string[] {
+  return [backupCronJobName(cluster), drillCronJobName(cluster), backupScriptsConfigMapName(cluster), backupConfigMapName(cluster)];
+}

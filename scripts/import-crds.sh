@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Regenerates imports/ from the CRD files in ../shared/crds (never edit imports/ by hand).
+# One alias per file: two CRDs of one group would otherwise overwrite each other (cdk8s-team/cdk8s#883).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+crds="${CONTROLPLANE_BACKUP_CRDS_DIR:-../shared/crds}"
+[ -d "$crds" ] || { echo "import-crds: no CRD folder at $crds (set CONTROLPLANE_BACKUP_CRDS_DIR)" >&2; exit 2; }
+rm -rf imports && mkdir imports
+# Only the kinds the constructs create; ApplicationSet alone would add 3 MB of TypeScript.
+for alias_file in \
+  objectbucketclaims:objectbucketclaims.objectbucket.io.yaml \
+  externalsecrets:externalsecrets.external-secrets.io.yaml \
+  sealedsecrets:sealedsecrets.bitnami.com.yaml \
+  applications:applications.argoproj.io.yaml \
+  kustomizations:kustomizations.kustomize.toolkit.fluxcd.io.yaml \
+  gitrepositories:gitrepositories.source.toolkit.fluxcd.io.yaml \
+  prometheusrules:prometheusrules.monitoring.coreos.com.yaml
+do
+  alias="${alias_file%%:*}"
+  file="${alias_file#*:}"
+  npx --no-install cdk8s import --no-check-upgrade --language typescript --output imports "$alias:=$crds/$file" >/dev/null
+done
+ls imports
