@@ -62,7 +62,7 @@ export class StorageAccess extends Construct {
         metadata: objectMeta(cluster.name, 'credentials', secretName, namespace, { annotations: scopeAnnotations }),
         spec: {
           encryptedData: { [ACCESS_KEY_ID]: sealedSecret.accessKeyId, [SECRET_ACCESS_KEY]: sealedSecret.secretAccessKey },
-          template: { metadata: { name: secretName, namespace, annotations: scopeAnnotations } },
+          template: { metadata: { name: secretName, namespace, ...(Object.keys(scopeAnnotations).length ? { annotations: scopeAnnotations } : {}) } },
         },
       });
     }

@@ -40,6 +40,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
     if (!scope.broken?.has(name)) issues.push(...storageRules(name, storage));
   }
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
+  issues.push(...sealedSecretRules(inventory, scope));
   return issues;
 }
 
@@ -162,5 +163,32 @@ function storageReferenceIssues(inventory: ParsedInventory, cluster: ClusterSpec
       issues.push({ path: [...path, i], message: `"${storageName}" is listed twice` });
     }
   });
+  return issues;
+}
+
+/**
+ * A SealedSecret opens only with the key of one cluster's controller, and (unless cluster-wide) in one namespace.
+ * One ciphertext therefore serves one kubeadm cluster, or hosted clusters of one management cluster when cluster-wide.
+ */
+function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  for (const [storageName, storage] of Object.entries(inventory.storages)) {
+    const sealed = storage.credentials?.sealedSecret;
+    if (!sealed) continue;
+    const users = Object.keys(inventory.clusters).filter((clusterName) => {
+      const cluster = inventory.clusters[clusterName];
+      const storages = settingSource(inventory, scope, clusterName, 'storages')?.value as string[] | undefined;
+      return storages?.includes(storageName) || cluster.onDemandBackups.some((request) => request.storages?.includes(storageName));
+    });
+    if (users.length < 2) continue;
+    const kubeadmUsers = users.filter((user) => inventory.clusters[user].kubeadm);
+    const namespaces = new Set(users.map((user) => inventory.clusters[user].hosted?.namespace ?? user));
+    const path: Path = ['storages', storageName, 'credentials', 'sealedSecret'];
+    if (kubeadmUsers.length > 0) {
+      issues.push({ path, message: `is used by clusters ${listOf(users.map((u) => `"${u}"`), 'and')}, but a SealedSecret opens only in the cluster whose controller sealed it: give each kubeadm cluster its own storage entry (or use existingSecret / externalSecret)` });
+    } else if (sealed.scope !== 'cluster-wide' && namespaces.size > 1) {
+      issues.push({ path: [...path, 'scope'], atKey: true, message: `is "${sealed.scope}", but clusters ${listOf(users.map((u) => `"${u}"`), 'and')} use this storage in different namespaces: seal with \`kubeseal --scope cluster-wide\` and set \`scope: cluster-wide\`` });
+    }
+  }
   return issues;
 }

@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderInventory } from '../../lib/synth/render';
+import { inventoryOf, minimalDocument, RECIPIENT } from '../helpers/inventory';
+
+/** Objects of one cluster folder, by file name. */
+function objectsOf(document: unknown, cluster: string): Record<string, any> {
+  const files = renderInventory(inventoryOf(document));
+  return Object.fromEntries([...files].filter(([path]) => path.startsWith(`${cluster}/`) && !path.endsWith('kustomization.yaml'))
+    .map(([path, text]) => [path.slice(cluster.length + 1), parse(text)]));
+}
+
+const podOf = (cronJob: any) => cronJob.spec.jobTemplate.spec.template.spec;
+const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+describe('backup CronJob, default configuration', () => {
+  const objects = objectsOf(minimalDocument(), 'alpha');
+  const cronJob = objects['cronjob-alpha-etcd-backup.yaml'];
+
+  it('pins every CronJob and Job setting that decides whether a backup runs', () => {
+    expect(cronJob.spec).toMatchObject({
+      schedule: '0 */6 * * *',
+      timeZone: 'Etc/UTC',
+      suspend: false,
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 600,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 5,
+    });
+    expect(cronJob.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 1800 });
+    expect(cronJob.spec.jobTemplate.spec.ttlSecondsAfterFinished).toBeUndefined();
+    const pod = podOf(cronJob);
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('alpha-etcd-backup');
+    for (const container of [...pod.initContainers, ...pod.containers]) {
+      expect(container.imagePullPolicy).toBe('IfNotPresent');
+      expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } });
+      expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
+  it('takes the snapshot in an exec-form etcdctl container with one endpoint and explicit timeouts', () => {
+    const [snapshot] = podOf(cronJob).initContainers;
+    expect(snapshot.image).toBe('registry.k8s.io/etcd:3.5.21-0');
+    expect(snapshot.command).toEqual(['etcdctl']);
+    expect(snapshot.args).toEqual([
+      '--endpoints=https://127.0.0.1:2379',
+      '--cacert=/etc/kubernetes/pki/etcd/ca.crt',
+      '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt',
+      '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key',
+      '--dial-timeout=10s',
+      '--command-timeout=300s',
+      'snapshot', 'save', '/var/lib/controlplane-backup/scratch/snapshot.db',
+    ]);
+  });
+
+  it('runs a kubeadm backup on a control-plane node with host network and the PKI read-only', () => {
+    const pod = podOf(cronJob);
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    expect(pod.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
+    expect(pod.tolerations).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' });
+    expect(pod.volumes).toContainEqual({ name: 'pki', hostPath: { path: '/etc/kubernetes/pki', type: 'Directory' } });
+    for (const container of [...pod.initContainers, ...pod.containers]) {
+      expect(container.volumeMounts).toContainEqual({ name: 'pki', mountPath: '/etc/kubernetes/pki', readOnly: true });
+    }
+    expect(objects['namespace-controlplane-backup.yaml'].metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    // hostNetwork pods are outside NetworkPolicy in common CNIs: no policy that would only pretend.
+    expect(Object.keys(objects).some((file) => file.startsWith('networkpolicy-'))).toBe(false);
+  });
+
+  it('hands the script its whole configuration through the env contract of lib/scripts/backup.sh', () => {
+    const upload = podOf(cronJob).containers[0];
+    expect(upload.command).toEqual(['/bin/sh', '/opt/controlplane-backup/backup.sh']);
+    const env = envOf(upload);
+    expect(env).toMatchObject({
+      CLUSTER_NAME: 'alpha',
+      COMPRESSION: 'zstd',
+      SNAPSHOT_ENCRYPTION: 'age',
+      PKI_BACKUP: 'true',
+      PKI_PATHS: '/etc/kubernetes/pki',
+      MIN_SNAPSHOT_BYTES: '1048576',
+      RCLONE_CONFIG_S3_S3MAIN_TYPE: 's3',
+      RCLONE_CONFIG_S3_S3MAIN_ENDPOINT: 'https://s3.example.com',
+      RCLONE_CONFIG_S3_S3MAIN_ACCESS_KEY_ID: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } },
+      RCLONE_CONFIG_S3_S3MAIN_SECRET_ACCESS_KEY: { secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } },
+    });
+    expect(env.DESTINATIONS).toBe(
+      '# name remote_dir keep_last max_age_hours hourly daily weekly monthly ca_file\n' +
+      's3main s3_s3main:backups/etcd/alpha 8 2160 0 7 4 3 -\n',
+    );
+    expect(objects['configmap-alpha-backup-config.yaml'].data['age-recipients.txt']).toBe(`${RECIPIENT}\n`);
+  });
+
+  it('ships lib/scripts/backup.sh byte for byte in the scripts ConfigMap', () => {
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    expect(objects['configmap-alpha-backup-scripts.yaml'].data['backup.sh']).toBe(readFileSync('lib/scripts/backup.sh', 'utf8'));
+  });
+
+  it('matches the reviewed snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+});
+
+describe('hosted backup', () => {
+  const objects = objectsOf(minimalDocument(), 'beta');
+  const pod = podOf(objects['cronjob-beta-etcd-backup.yaml']);
+
+  it('meets Pod Security "restricted" with no host access', () => {
+    expect(pod.hostNetwork).toBeUndefined();
+    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.volumes.some((v: any) => v.hostPath)).toBe(false);
+    expect(pod.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
+    for (const container of [...pod.initContainers, ...pod.containers]) {
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+        runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true,
+      });
+    }
+  });
+
+  it('reaches etcd at the inventory endpoint with the client certificate Secret, and bundles the PKI Secrets', () => {
+    expect(pod.initContainers[0].args[0]).toBe('--endpoints=https://beta-etcd-client.tenant-beta.svc:2379');
+    expect(pod.volumes).toContainEqual({
+      name: 'etcd-client',
+      secret: { secretName: 'beta-etcd-certs', defaultMode: 0o440, items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] },
+    });
+    expect(pod.volumes).toContainEqual({ name: 'pki-0', secret: { secretName: 'beta-ca', defaultMode: 0o440 } });
+    expect(envOf(pod.containers[0]).PKI_PATHS).toBe('/var/run/controlplane-backup/pki/beta-ca');
+    expect(objects['cronjob-beta-etcd-backup.yaml'].metadata.namespace).toBe('tenant-beta');
+  });
+
+  it('allows egress to etcd, DNS and the storage port only, and no ingress', () => {
+    const policy = objects['networkpolicy-beta-etcd-backup.yaml'];
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.ingress).toBeUndefined();
+    expect(policy.spec.egress).toEqual([
+      { to: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 2379 }] },
+      { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+      { ports: [{ protocol: 'TCP', port: 443 }] },
+    ]);
+    expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'beta', 'app.kubernetes.io/component': 'backup' });
+    expect(pod.containers[0].env.length).toBeGreaterThan(0);
+  });
+});
+
+describe('storage and credentials', () => {
+  it('writes an ExternalSecret that maps the remote properties to the keys the pod reads', () => {
+    const document = minimalDocument();
+    document.storages.s3main.credentials = {
+      externalSecret: { secretStoreRef: { name: 'vault' }, remoteKey: 'platform/backup' },
+    };
+    const secret = objectsOf(document, 'alpha')['externalsecret-controlplane-backup-s3main.yaml'];
+    expect(secret.apiVersion).toBe('external-secrets.io/v1');
+    expect(secret.spec).toEqual({
+      refreshInterval: '1h',
+      secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault' },
+      target: { name: 'controlplane-backup-s3main' },
+      data: [
+        { secretKey: 'AWS_ACCESS_KEY_ID', remoteRef: { key: 'platform/backup', property: 'access_key_id' } },
+        { secretKey: 'AWS_SECRET_ACCESS_KEY', remoteRef: { key: 'platform/backup', property: 'secret_access_key' } },
+      ],
+    });
+  });
+
+  it('writes a SealedSecret with the ciphertext only', () => {
+    const document = minimalDocument();
+    const cipher = (tag: string) => `Ag${tag.repeat(60)}==`;
+    document.storages.s3main.credentials = { sealedSecret: { accessKeyId: cipher('AB'), secretAccessKey: cipher('CD') } };
+    // A SealedSecret opens in one cluster only: the hosted cluster gets its own storage entry.
+    document.storages.other = { s3: { endpoint: 'https://s3.example.com', bucket: 'other' }, credentials: { existingSecret: { name: 'x' } } };
+    document.clusters.beta.backup = { storages: ['other'] };
+    const sealed = objectsOf(document, 'alpha')['sealedsecret-controlplane-backup-s3main.yaml'];
+    expect(sealed.spec.encryptedData).toEqual({ AWS_ACCESS_KEY_ID: cipher('AB'), AWS_SECRET_ACCESS_KEY: cipher('CD') });
+    expect(sealed.spec.template.metadata).toEqual({ name: 'controlplane-backup-s3main', namespace: 'controlplane-backup' });
+  });
+
+  it('claims a bucket with an ObjectBucketClaim and reads bucket, endpoint and keys from what the provisioner writes', () => {
+    const document = minimalDocument();
+    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http' } };
+    document.clusters.beta.backup = { storages: ['ceph'] };
+    const objects = objectsOf(document, 'beta');
+    expect(objects['objectbucketclaim-controlplane-backup-ceph.yaml'].spec).toEqual({ storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd' });
+    const env = envOf(podOf(objects['cronjob-beta-etcd-backup.yaml']).containers[0]);
+    expect(env.S3_CEPH_BUCKET_NAME).toEqual({ configMapKeyRef: { name: 'controlplane-backup-ceph', key: 'BUCKET_NAME' } });
+    expect(env.RCLONE_CONFIG_S3_CEPH_ENDPOINT).toBe('http://$(S3_CEPH_BUCKET_HOST):$(S3_CEPH_BUCKET_PORT)');
+    expect(env.RCLONE_CONFIG_S3_CEPH_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'controlplane-backup-ceph', key: 'AWS_ACCESS_KEY_ID' } });
+    expect(env.DESTINATIONS).toContain('ceph s3_ceph:$(S3_CEPH_BUCKET_NAME)/beta ');
+    // The kubelet expands $(VAR) only from variables defined earlier in the list.
+    const names = podOf(objects['cronjob-beta-etcd-backup.yaml']).containers[0].env.map((e: any) => e.name);
+    expect(names.indexOf('S3_CEPH_BUCKET_NAME')).toBeLessThan(names.indexOf('DESTINATIONS'));
+    // The provisioner's port is unknown at synthesis: egress to storage is open on every port.
+    expect(objects['networkpolicy-beta-etcd-backup.yaml'].spec.egress[2]).toEqual({});
+  });
+
+  it('mounts a node directory for a local copy of a kubeadm cluster', () => {
+    const document = minimalDocument();
+    document.storages.disk = { local: { path: '/var/backups/etcd' } };
+    document.clusters.alpha.backup = { storages: ['s3main', 'disk'] };
+    const pod = podOf(objectsOf(document, 'alpha')['cronjob-alpha-etcd-backup.yaml']);
+    expect(pod.volumes).toContainEqual({ name: 'local-disk', hostPath: { path: '/var/backups/etcd', type: 'DirectoryOrCreate' } });
+    expect(envOf(pod.containers[0]).DESTINATIONS).toContain('disk /var/lib/controlplane-backup/local/disk/alpha 8 2160 0 7 4 3 -');
+  });
+});
+
+describe('on-demand backups', () => {
+  it('become a Job named after the request, never deleted by a TTL (a GitOps re-sync would re-run it)', () => {
+    const document = minimalDocument();
+    document.clusters.alpha.onDemandBackups = [{ name: 'pre-upgrade' }];
+    const job = objectsOf(document, 'alpha')['job-alpha-backup-pre-upgrade.yaml'];
+    expect(job.metadata.name).toBe('alpha-backup-pre-upgrade');
+    expect(job.spec.ttlSecondsAfterFinished).toBeUndefined();
+    expect(envOf(job.spec.template.spec.containers[0]).BACKUP_REQUEST).toBe('pre-upgrade');
+  });
+});
+
+describe('secrets', () => {
+  it('never writes a Secret object or a plaintext credential into the output', () => {
+    const files = renderInventory(inventoryOf(minimalDocument()));
+    for (const [path, text] of files) {
+      expect(parse(text).kind, path).not.toBe('Secret');
+      expect(text, path).not.toMatch(/AGE-SECRET-KEY|aws_secret_access_key\s*[:=]\s*\S/i);
+    }
+  });
+});

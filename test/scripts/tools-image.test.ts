@@ -1,0 +1,112 @@
+// Every external command of the scripts is in the script's own tool lists, and the Dockerfile installs all of them.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { BACKUP_SH } from './helpers';
+
+const script = readFileSync(BACKUP_SH, 'utf8');
+const dockerfile = readFileSync(resolve(__dirname, '../../images/tools/Dockerfile'), 'utf8');
+const listVar = (name: string) => (new RegExp(`^${name}="([^"]*)"`, 'm').exec(script)?.[1] ?? '').split(/\s+/).filter(Boolean);
+const required = listVar('REQUIRED_TOOLS');
+const optional = listVar('OPTIONAL_TOOLS');
+
+// Debian package -> the commands of the scripts it installs (checked against `dpkg -L` where the package is installed).
+const PACKAGE_COMMANDS: Record<string, string[]> = {
+  dash: ['sh'],
+  coreutils: ['cat', 'cut', 'date', 'head', 'mkdir', 'od', 'rm', 'sha256sum', 'sort', 'tail', 'timeout', 'tr', 'wc'],
+  tar: ['tar'],
+  gzip: ['gzip'],
+  findutils: ['find'],
+  mawk: ['awk'],
+  zstd: ['zstd'],
+  age: ['age'],
+  rclone: ['rclone'],
+  'etcd-client': ['etcdctl'],
+  'ca-certificates': [],
+};
+// commands satisfied by alternatives (one of them is enough)
+const ALTERNATIVES: Record<string, string> = { etcdutl: 'etcdctl' };
+
+const SH_BUILTINS = new Set(('alias break cd command continue echo eval exec exit export false getopts hash local printf pwd read readonly return set shift test [ times trap true type ulimit umask unalias unset wait ' +
+  'if then else elif fi for in do done while until case esac').split(' '));
+
+/** replace quoted strings by "" (single quotes: awk programs; double quotes: messages), drop comments */
+function stripQuotes(text: string): string {
+  let out = '';
+  let state: 'n' | 's' | 'd' = 'n';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (state === 'n') {
+      if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
+        while (i < text.length && text[i] !== '\n') i++;
+        out += '\n';
+      } else if (ch === "'") { state = 's'; out += '""'; }
+      else if (ch === '"') { state = 'd'; out += '""'; }
+      else if (ch === '\\') { out += ch + (text[i + 1] ?? ''); i++; }
+      else out += ch;
+    } else if (state === 's') {
+      if (ch === "'") state = 'n';
+    } else {
+      if (ch === '\\') i++;
+      else if (ch === '"') state = 'n';
+    }
+  }
+  return out;
+}
+
+/** command words of the script: first word of each simple command, and the command run by `timeout N` */
+function commandWords(text: string): Set<string> {
+  const out = new Set<string>();
+  const functions = new Set([...text.matchAll(/^\s*([a-z_][a-z0-9_]*)\(\)\s*\{/gm)].map((m) => m[1]));
+  const code = stripQuotes(text);
+  const add = (w: string) => { if (!SH_BUILTINS.has(w) && !functions.has(w)) out.add(w); };
+  for (const m of code.matchAll(/(?:^|[;|&(){}]|\$\(|\b(?:then|else|do|elif|if|while|until)\s|!\s)\s*(?:[A-Z_][A-Z0-9_]*=\S*\s+)*([a-z][a-z0-9_.-]*)(?=\s|$|;)/gm)) add(m[1]);
+  for (const m of code.matchAll(/\btimeout\s+\S+\s+([a-z][a-z0-9_.-]*)/g)) add(m[1]);
+  return out;
+}
+
+describe('tools image', () => {
+  it('the script declares its tools', () => {
+    expect(required).toContain('rclone');
+    expect(optional).toEqual(expect.arrayContaining(['zstd', 'gzip', 'age', 'etcdctl', 'etcdutl']));
+  });
+
+  it('every command word in the script is in REQUIRED_TOOLS or OPTIONAL_TOOLS', () => {
+    const declared = new Set([...required, ...optional]);
+    const undeclared = [...commandWords(script)].filter((w) => !declared.has(w));
+    expect(undeclared).toEqual([]);
+  });
+
+  it('every declared tool is installed by a pinned package of the Dockerfile', () => {
+    const pkgs = [...dockerfile.matchAll(/^\s+([a-z0-9-]+)=([0-9][^\s\\]*) \\$/gm)].map((m) => m[1]);
+    expect(pkgs.length).toBeGreaterThan(0);
+    const provided = new Set(pkgs.flatMap((p) => {
+      expect(PACKAGE_COMMANDS[p], `unknown package ${p}`).toBeDefined();
+      return PACKAGE_COMMANDS[p];
+    }));
+    const missing = [...required, ...optional].filter((t) => !provided.has(t) && !(ALTERNATIVES[t] && provided.has(ALTERNATIVES[t])));
+    expect(missing).toEqual([]);
+  });
+
+  it('the package -> command table matches what the Debian packages really install', () => {
+    for (const [pkg, commands] of Object.entries(PACKAGE_COMMANDS)) {
+      const listed = spawnSync('dpkg-query', ['-L', pkg], { encoding: 'utf8' });
+      expect(listed.status, `${pkg} is not installed on the test machine (scripts/setup-test-env.sh installs it)`).toBe(0);
+      // mawk installs /usr/bin/mawk; /usr/bin/awk is its alternatives link.
+      const files = new Set(listed.stdout.split('\n').map((path) => path.replace(/^.*\//, '').replace(/^mawk$/, 'awk')));
+      for (const command of commands) expect(files.has(command), `${pkg} provides ${command}`).toBe(true);
+    }
+  });
+
+  it('runs as non-root 65532 from a pinned base', () => {
+    expect(dockerfile).toMatch(/^FROM [a-z]+:\d+\.\d+(\.\d+)?/m);
+    expect(dockerfile).toMatch(/^USER 65532/m);
+  });
+
+  it('the word scanner sees the commands it should', () => {
+    const words = commandWords(script);
+    for (const w of ['rclone', 'sha256sum', 'tar', 'zstd', 'age', 'od']) expect(words.has(w), w).toBe(true);
+    expect(join('a', 'b')).toBe('a/b');
+  });
+});

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNetns, NetNs } from './netns';
+import { runPod, expandK8s } from './pod-runner';
+import { mkTemp, rmTemp } from './proc';
+
+let tmp: string;
+let netns: NetNs;
+beforeAll(async () => {
+  tmp = mkTemp('podrunner');
+  netns = await startNetns(120);
+});
+afterAll(async () => {
+  await netns?.stop();
+  rmTemp(tmp);
+  // empty mount points the runner created on the host for this test's paths
+  for (const d of ['/var/lib/cpb-test/scratch', '/var/lib/cpb-test', '/etc/cpb-test-ro', '/opt/cpb-test', '/var/run/cpb-test/creds', '/var/run/cpb-test']) {
+    try { rmdirSync(d); } catch { /* not empty or gone */ }
+  }
+});
+
+describe('pod-runner', () => {
+  it('expands $(VAR) like Kubernetes', () => {
+    expect(expandK8s('a $(X) $$(X) $(NOPE)', { X: '1' })).toBe('a 1 $(X) $(NOPE)');
+  });
+
+  it('resolves env, mounts volumes at real paths, honours readOnly, stops at a failing init container', async () => {
+    const host = join(tmp, 'host');
+    mkdirSync(host);
+    writeFileSync(join(host, 'hello'), 'from host\n');
+    const podSpec = {
+      activeDeadlineSeconds: 30,
+      volumes: [
+        { name: 'scratch', emptyDir: {} },
+        { name: 'hostdir', hostPath: { path: '/etc/kubernetes/pki' } },
+        { name: 'scripts', configMap: { name: 'scripts', defaultMode: 0o555 } },
+        { name: 'creds', secret: { secretName: 'creds', items: [{ key: 'tls.crt', path: 'tls.crt' }] } },
+      ],
+      initContainers: [{
+        name: 'first', command: ['/bin/sh', '-c'], args: ['echo "$(GREETING) $NODE $PASSWORD" > /var/lib/cpb-test/scratch/out; touch /etc/cpb-test-ro/x 2>/dev/null && echo writable || echo readonly'],
+        env: [{ name: 'GREETING', value: 'hi' }, { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+          { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
+        volumeMounts: [{ name: 'scratch', mountPath: '/var/lib/cpb-test/scratch' }, { name: 'hostdir', mountPath: '/etc/cpb-test-ro', readOnly: true }],
+      }],
+      containers: [{
+        name: 'main', command: ['/bin/sh', '/opt/cpb-test/run.sh'],
+        env: [{ name: 'CM', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } }],
+        volumeMounts: [{ name: 'scripts', mountPath: '/opt/cpb-test' }, { name: 'scratch', mountPath: '/var/lib/cpb-test/scratch' },
+          { name: 'creds', mountPath: '/var/run/cpb-test/creds', readOnly: true }],
+      }],
+    };
+    const configMaps = { scripts: { 'run.sh': 'cat /var/lib/cpb-test/scratch/out; echo "cm=$CM"; cat /var/run/cpb-test/creds/tls.crt; ls -a /var/run/cpb-test/creds | tr "\\n" " "; env | sort | tr "\\n" " "\n' }, settings: { mode: 'fast' } };
+    const secrets = { creds: { password: 's3cret', 'tls.crt': 'CERT' } };
+    const res = await runPod({ podSpec, netns, volumes: { hostdir: host }, configMaps, secrets, nodeName: 'node-7', workDir: join(tmp, 'pod'), shell: 'busybox' });
+    expect(res.results.map((r) => [r.name, r.exitCode])).toEqual([['first', 0], ['main', 0]]);
+    expect(res.results[0].stdout.trim()).toBe('readonly');
+    expect(existsSync(join(host, 'x'))).toBe(false);
+    const out = res.results[1].stdout;
+    expect(out).toContain('hi node-7 s3cret');
+    expect(out).toContain('cm=fast');
+    expect(out).toContain('CERT');
+    expect(out).toMatch(/\.\.data/);
+    expect(out).not.toMatch(/GREETING|PASSWORD/); // only the container's own env
+    expect(readFileSync(join(res.volumeDirs.scratch, 'out'), 'utf8')).toBe('hi node-7 s3cret\n');
+
+    // failing init container: main never runs
+    const failing = { ...podSpec, initContainers: [{ name: 'fail', command: ['/bin/sh', '-c', 'echo boom >&2; exit 3'] }] };
+    const res2 = await runPod({ podSpec: failing, netns, volumes: { hostdir: host }, configMaps, secrets, nodeName: 'n', workDir: join(tmp, 'pod2') });
+    expect(res2.ok).toBe(false);
+    expect(res2.results.map((r) => [r.name, r.exitCode])).toEqual([['fail', 3]]);
+    expect(res2.results[0].stderr).toContain('boom');
+  });
+});

@@ -1,0 +1,145 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { run } from '../../lib/cli/main';
+import { renderInventory } from '../../lib/synth/render';
+import { synthesize } from '../../lib/synth';
+import { replaceDirectory } from '../../lib/synth/write';
+import { kustomizeBuild, formatIssue, validateDirectory } from '../../lib/validate';
+import { EXAMPLE, exampleDocument, inventoryOf } from '../helpers/inventory';
+import { changedPaths, readTree } from '../helpers/tree';
+
+const work = mkdtempSync(join(tmpdir(), 'cpb-synth-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const quietIo = () => {
+  const err: string[] = [];
+  return { io: { out: () => {}, err: (text: string) => err.push(text), interactive: false }, err };
+};
+
+function synthDocument(document: unknown, out: string): void {
+  const file = join(work, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, stringify(document));
+  synthesize(file, out);
+}
+
+describe('the example inventory', () => {
+  const out = join(work, 'example');
+  synthesize(EXAMPLE, out);
+  const tree = readTree(out);
+
+  it('matches the committed dist/ byte for byte (regenerate with `npm run synth`)', () => {
+    const committed = readTree('dist');
+    expect(changedPaths(committed, tree)).toEqual([]);
+  });
+
+  it('is byte-identical from run to run', () => {
+    const again = join(work, 'example-again');
+    synthesize(EXAMPLE, again);
+    expect(changedPaths(tree, readTree(again))).toEqual([]);
+  });
+
+  it('has one folder per cluster, each with a kustomization listing every object file', () => {
+    const clusters = Object.keys(exampleDocument().clusters).sort();
+    expect(readdirSync(out).sort()).toEqual(clusters);
+    for (const cluster of clusters) {
+      const files = readdirSync(join(out, cluster)).filter((f) => f !== 'kustomization.yaml').sort();
+      const kustomization = parse(readFileSync(join(out, cluster, 'kustomization.yaml'), 'utf8'));
+      expect(kustomization.resources).toEqual(files);
+    }
+  });
+
+  it('validates against the Kubernetes 1.28 schemas and the CRDs in ../shared/crds', () => {
+    expect(validateDirectory(out).map(formatIssue)).toEqual([]);
+  });
+
+  it('builds with kubectl kustomize in every cluster folder', () => {
+    for (const cluster of readdirSync(out)) {
+      const build = kustomizeBuild(join(out, cluster));
+      expect(build.error).toBe('');
+      expect(build.ok).toBe(true);
+      expect(build.output).toContain(`name: ${cluster}-etcd-backup`);
+    }
+  });
+
+  it('gives every object an explicit name, the app.kubernetes.io labels, and no cdk8s address label', () => {
+    for (const [path, text] of tree) {
+      if (path.endsWith('kustomization.yaml')) continue;
+      const object = parse(text);
+      const cluster = path.split('/')[0];
+      expect(object.metadata.name, path).toMatch(/^[a-z0-9][-a-z0-9.]*$/);
+      expect(object.metadata.labels, path).toMatchObject({
+        'app.kubernetes.io/name': 'controlplane-backup',
+        'app.kubernetes.io/instance': cluster,
+        'app.kubernetes.io/part-of': 'controlplane-backup',
+        'app.kubernetes.io/managed-by': 'controlplane-backup',
+      });
+      expect(object.metadata.labels['app.kubernetes.io/component'], path).toBeTruthy();
+      expect(text, path).not.toContain('cdk8s.io/metadata.addr');
+    }
+  });
+});
+
+describe('diff locality', () => {
+  const base = exampleDocument();
+  const before = renderInventory(inventoryOf(base));
+
+  it('changing one cluster changes files under that cluster folder only', () => {
+    const changed = structuredClone(base);
+    changed.clusters['tenant-a'].backup.schedule = '*/15 * * * *';
+    const after = renderInventory(inventoryOf(changed));
+    const paths = changedPaths(before, after);
+    expect(paths).toEqual(['tenant-a/cronjob-tenant-a-etcd-backup.yaml']);
+  });
+
+  it('changing a default changes exactly the clusters that inherit it', () => {
+    const changed = structuredClone(base);
+    changed.defaults.backup.timeZone = 'Europe/Berlin';
+    const after = renderInventory(inventoryOf(changed));
+    const clusters = [...new Set(changedPaths(before, after).map((path) => path.split('/')[0]))];
+    expect(clusters).toEqual(['prod-eu-1', 'tenant-a', 'tenant-b']);
+  });
+
+  it('a cluster removed from the inventory disappears from the output, the others stay identical', () => {
+    const out = join(work, 'removal');
+    synthDocument(base, out);
+    const first = readTree(out);
+    const smaller = structuredClone(base);
+    delete smaller.clusters['staging-us-1'];
+    synthDocument(smaller, out);
+    const second = readTree(out);
+    expect(existsSync(join(out, 'staging-us-1'))).toBe(false);
+    expect(changedPaths(first, second).every((path) => path.startsWith('staging-us-1/'))).toBe(true);
+    expect(changedPaths(first, second).length).toBeGreaterThan(0);
+  });
+});
+
+describe('atomic output', () => {
+  it('leaves the previous output exactly as it was when the inventory is invalid', async () => {
+    const out = join(work, 'atomic');
+    synthesize(EXAMPLE, out);
+    const before = readTree(out);
+    const bad = structuredClone(exampleDocument());
+    bad.clusters['tenant-a'].backup.schedule = '0 25 * * *';
+    const file = join(work, 'bad.yaml');
+    writeFileSync(file, stringify(bad));
+    const { io, err } = quietIo();
+    expect(await run(['synth', '--inventory', file, '--out', out], io)).toBe(2);
+    expect(err.join('')).toContain('clusters.tenant-a.backup.schedule: "0 25 * * *" is not a valid schedule: hour field "25": 25 is out of range 0-23');
+    expect(changedPaths(before, readTree(out))).toEqual([]);
+    expect(readdirSync(work).filter((name) => name.includes('.staging-') || name.includes('.previous-'))).toEqual([]);
+  });
+
+  it('leaves the previous output as it was when writing fails half-way', () => {
+    const out = join(work, 'atomic-write');
+    synthesize(EXAMPLE, out);
+    const before = readTree(out);
+    const files = renderInventory(inventoryOf(exampleDocument()));
+    // A path that cannot be created (a file name used as a folder) makes the write fail after some files.
+    files.set('prod-eu-1/kustomization.yaml/impossible.yaml', 'x');
+    expect(() => replaceDirectory(out, files)).toThrow();
+    expect(changedPaths(before, readTree(out))).toEqual([]);
+  });
+});
