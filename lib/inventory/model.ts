@@ -2,7 +2,7 @@
  * The validated inventory as the rest of the program sees it: defaults applied, references resolved,
  * every value typed and frozen. Constructs and plans receive only this.
  */
-import type { HostedTopology, KubeadmTopology, StorageSpec } from './schema';
+import type { GitopsSpec, HostedTopology, KubeadmTopology, StorageSpec } from './schema';
 
 export interface Retention {
   /** 0 means "rule not set" for every field. */
@@ -61,15 +61,37 @@ export interface OnDemandBackup {
   readonly storages: readonly string[];
 }
 
+export interface RestoreRequest {
+  readonly id: string;
+  /** Object key in the storage's bucket, or `latest` (resolved at run time and recorded). */
+  readonly snapshot: string;
+  readonly confirm: string;
+  readonly storage: string;
+  readonly pki: boolean;
+  readonly bumpRevision: boolean;
+  readonly allowCrossCluster: boolean;
+}
+
+export interface ClusterGitops {
+  readonly argocdCluster?: string;
+  readonly fluxKubeConfigSecret?: string;
+}
+
 export interface Cluster {
   readonly name: string;
   readonly topology: Topology;
   readonly backup: BackupSettings;
   readonly onDemandBackups: readonly OnDemandBackup[];
+  readonly restores: readonly RestoreRequest[];
+  readonly gitops: ClusterGitops;
   readonly labels: Readonly<Record<string, string>>;
 }
 
-export type Storage = { readonly name: string } & (
+export type Storage = {
+  readonly name: string;
+  /** This destination's own retention, when it has one; otherwise the cluster's applies. */
+  readonly retention?: Retention;
+} & (
   | { readonly kind: 's3'; readonly s3: NonNullable<StorageSpec['s3']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
   | { readonly kind: 'objectBucketClaim'; readonly objectBucketClaim: NonNullable<StorageSpec['objectBucketClaim']> }
   | { readonly kind: 'local'; readonly local: NonNullable<StorageSpec['local']> }
@@ -81,4 +103,5 @@ export interface Inventory {
   readonly storages: Readonly<Record<string, Storage>>;
   /** Sorted by name: output order never depends on the order of the file. */
   readonly clusters: readonly Cluster[];
+  readonly gitops?: Readonly<GitopsSpec>;
 }

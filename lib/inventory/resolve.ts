@@ -1,8 +1,8 @@
 /** From the parsed (shape-checked, rule-checked) inventory to the frozen model: defaults applied, references resolved. */
 import { INVENTORY_DEFAULTS } from './defaults';
 import { durationHours, quantityValue } from './formats';
-import type { BackupSettings, Cluster, Inventory, Storage, Topology } from './model';
-import type { BackupSettingsInput, ClusterSpec, ParsedInventory, StorageSpec } from './schema';
+import type { BackupSettings, Cluster, Inventory, Retention, Storage, Topology } from './model';
+import type { BackupSettingsInput, ClusterSpec, ParsedInventory, RetentionInput, StorageSpec } from './schema';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -27,20 +27,25 @@ function merge<T extends object>(...layers: (Partial<T> | undefined)[]): T {
   return out as T;
 }
 
+/** 0 means "rule not set". */
+function resolveRetention(layer: RetentionInput): Retention {
+  return {
+    keepLast: layer.keepLast ?? 0,
+    maxAgeHours: layer.maxAge ? durationHours(layer.maxAge) ?? 0 : 0,
+    hourly: layer.hourly ?? 0,
+    daily: layer.daily ?? 0,
+    weekly: layer.weekly ?? 0,
+    monthly: layer.monthly ?? 0,
+  };
+}
+
 function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSettingsInput | undefined): BackupSettings {
   const defaults = INVENTORY_DEFAULTS.backup;
   // Retention and resources are policies: a cluster that sets them states the whole policy, not a patch of it.
   const retentionLayer = own?.retention ?? shared?.retention ?? defaults.retention;
   const resourcesLayer = own?.resources ?? shared?.resources ?? defaults.resources;
   const merged = merge<{ [K in keyof BackupSettingsInput]-?: NonNullable<BackupSettingsInput[K]> }>(defaults as BackupSettingsInput, shared, own);
-  const retention = {
-    keepLast: retentionLayer.keepLast ?? 0,
-    maxAgeHours: retentionLayer.maxAge ? durationHours(retentionLayer.maxAge) ?? 0 : 0,
-    hourly: retentionLayer.hourly ?? 0,
-    daily: retentionLayer.daily ?? 0,
-    weekly: retentionLayer.weekly ?? 0,
-    monthly: retentionLayer.monthly ?? 0,
-  };
+  const retention = resolveRetention(retentionLayer);
   return {
     schedule: merged.schedule,
     timeZone: merged.timeZone,
@@ -73,9 +78,10 @@ function resolveTopology(spec: ClusterSpec): Topology {
 }
 
 function resolveStorage(name: string, spec: StorageSpec): Storage {
-  if (spec.s3) return { name, kind: 's3', s3: spec.s3, credentials: spec.credentials! };
-  if (spec.objectBucketClaim) return { name, kind: 'objectBucketClaim', objectBucketClaim: spec.objectBucketClaim };
-  return { name, kind: 'local', local: spec.local! };
+  const common = { name, ...(spec.retention ? { retention: resolveRetention(spec.retention) } : {}) };
+  if (spec.s3) return { ...common, kind: 's3', s3: spec.s3, credentials: spec.credentials! };
+  if (spec.objectBucketClaim) return { ...common, kind: 'objectBucketClaim', objectBucketClaim: spec.objectBucketClaim };
+  return { ...common, kind: 'local', local: spec.local! };
 }
 
 export function resolveInventory(file: string, parsed: ParsedInventory): Inventory {
@@ -90,8 +96,18 @@ export function resolveInventory(file: string, parsed: ParsedInventory): Invento
       topology: resolveTopology(spec),
       backup,
       onDemandBackups: spec.onDemandBackups.map((request) => ({ name: request.name, storages: request.storages ?? backup.storages })),
+      restores: spec.restores.map((request) => ({
+        id: request.id,
+        snapshot: request.snapshot,
+        confirm: request.confirm,
+        storage: request.storage ?? backup.storages[0],
+        pki: request.pki,
+        bumpRevision: request.bumpRevision,
+        allowCrossCluster: request.allowCrossCluster,
+      })),
+      gitops: { ...spec.gitops },
       labels: spec.labels,
     };
   });
-  return deepFreeze({ file, storages, clusters });
+  return deepFreeze({ file, storages, clusters, ...(parsed.gitops ? { gitops: parsed.gitops } : {}) });
 }

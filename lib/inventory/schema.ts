@@ -43,6 +43,7 @@ function text(problem: (value: string) => string | undefined) {
   });
 }
 
+const goDuration = z.string().regex(/^([0-9]+(ns|us|ms|s|m|h))+$/, 'must be a Go duration such as "10m" or "1h"');
 const count = (max: number) => z.number().int().min(0).max(max);
 
 export const dnsLabel = text((v) => dnsLabelProblem(v));
@@ -60,6 +61,15 @@ const absolutePath = text(absolutePathProblem);
 const secretKeyRef = strict({
   name: resourceName,
   key: z.string().min(1),
+});
+
+const retentionSchema = strict({
+  keepLast: count(10000).optional(),
+  maxAge: duration.optional(),
+  hourly: count(10000).optional(),
+  daily: count(10000).optional(),
+  weekly: count(10000).optional(),
+  monthly: count(10000).optional(),
 });
 
 // ---- storages -------------------------------------------------------------------------------------------------
@@ -93,7 +103,7 @@ const credentials = strict({
     remoteKey: z.string().min(1),
     accessKeyIdProperty: z.string().min(1).default('access_key_id'),
     secretAccessKeyProperty: z.string().min(1).default('secret_access_key'),
-    refreshInterval: z.string().regex(/^([0-9]+(ns|us|ms|s|m|h))+$/, 'must be a Go duration such as "1h" or "30m"').default('1h'),
+    refreshInterval: goDuration.default('1h'),
   }).optional(),
   /** A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit. */
   sealedSecret: strict({
@@ -120,18 +130,12 @@ export const storageSchema = strict({
   }).optional(),
   /** A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones. */
   local: strict({ path: absolutePath }).optional(),
+  /** Retention for this destination, instead of the cluster's (e.g. a short one for a node-local copy). */
+  retention: retentionSchema.optional(),
 });
 
 // ---- backup settings ------------------------------------------------------------------------------------------
 
-const retention = strict({
-  keepLast: count(10000).optional(),
-  maxAge: duration.optional(),
-  hourly: count(10000).optional(),
-  daily: count(10000).optional(),
-  weekly: count(10000).optional(),
-  monthly: count(10000).optional(),
-});
 
 const resources = strict({
   requests: strict({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).optional(),
@@ -151,7 +155,7 @@ export const backupSettingsSchema = strict({
   schedule: cronSchedule.optional(),
   timeZone: timeZone.optional(),
   suspend: z.boolean().optional(),
-  retention: retention.optional(),
+  retention: retentionSchema.optional(),
   compression: z.enum(['zstd', 'gzip', 'none']).optional(),
   encryption: strict({
     recipients: z.array(text(ageRecipientProblem)).optional(),
@@ -215,15 +219,69 @@ const onDemandBackup = strict({
   storages: z.array(dnsLabel).min(1).optional(),
 });
 
+/** A restore of this cluster from one backup; applied on purpose, never by an automated sync. */
+const restoreRequest = strict({
+  /** Names the restore's folder (`restore-<id>`), Jobs and the marker that makes a re-run a no-op. */
+  id: dnsLabel,
+  /** Object key of the snapshot (as in the bucket, e.g. `etcd/prod-eu-1/prod-eu-1-20261121T020000Z.db.zst.age`), or `latest`. */
+  snapshot: z.string().min(1),
+  /** Must equal the snapshot's name (`prod-eu-1-20261121T020000Z`), or the cluster's name for `latest`. */
+  confirm: z.string().min(1),
+  /** Storage to restore from; defaults to the cluster's first storage. */
+  storage: dnsLabel.optional(),
+  /** Restore the PKI bundle of the same backup too (kubeadm). */
+  pki: z.boolean().default(false),
+  /** Use etcdutl's --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6). */
+  bumpRevision: z.boolean().default(true),
+  /** A snapshot from another cluster's prefix is refused unless this is set. */
+  allowCrossCluster: z.boolean().default(false),
+});
+
 export const clusterSchema = strict({
   kubeadm: kubeadmTopology.optional(),
   hosted: hostedTopology.optional(),
   backup: backupSettingsSchema.optional(),
   onDemandBackups: z.array(onDemandBackup).default([]),
+  restores: z.array(restoreRequest).default([]),
+  gitops: strict({
+    /** Argo CD destination of a kubeadm cluster: a cluster name registered in Argo CD, or its API server URL. */
+    argocdCluster: z.string().min(1).optional(),
+    /** Flux: Secret (key `value`, Cluster API convention) with the kubeconfig of a kubeadm cluster. */
+    fluxKubeConfigSecret: resourceName.optional(),
+  }).optional(),
   labels: z.record(z.string(), z.string()).default({}),
 });
 
 export const defaultsSchema = strict({ backup: backupSettingsSchema.optional() });
+
+export const gitopsSchema = strict({
+  /** Git repository that holds the synthesized output. */
+  repoURL: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, 'must be an https://, ssh:// or git@ repository URL'),
+  revision: z.string().min(1).default('main'),
+  /** Folder of the synthesized output in that repository. */
+  path: text(keyPrefixProblem).default('dist'),
+  argocd: strict({
+    namespace: dnsLabel.default('argocd'),
+    project: z.string().min(1).default('default'),
+    /** One Application per cluster, or one ApplicationSet with a list generator. */
+    mode: z.enum(['applications', 'applicationSet']).default('applications'),
+    automated: z.boolean().default(true),
+    prune: z.boolean().default(true),
+    selfHeal: z.boolean().default(true),
+    /** Argo CD cluster (name, or server URL) of the management cluster, where hosted clusters' objects go. */
+    managementCluster: z.string().min(1).default('in-cluster'),
+  }).optional(),
+  flux: strict({
+    namespace: dnsLabel.default('flux-system'),
+    /** An existing source to use instead of the GitRepository this tool would write. */
+    sourceRef: strict({ kind: z.enum(['GitRepository', 'OCIRepository']).default('GitRepository'), name: resourceName }).optional(),
+    /** Secret with the Git credentials, for the GitRepository this tool writes. */
+    secretRef: resourceName.optional(),
+    interval: goDuration.default('10m'),
+    prune: z.boolean().default(true),
+    wait: z.boolean().default(true),
+  }).optional(),
+});
 
 export const inventorySchema = strict({
   apiVersion: z.literal('controlplane-backup.io/v1', { error: 'must be "controlplane-backup.io/v1"' }),
@@ -231,6 +289,7 @@ export const inventorySchema = strict({
   storages: z.record(dnsLabel, storageSchema),
   defaults: defaultsSchema.default({}),
   clusters: z.record(dnsLabel, clusterSchema),
+  gitops: gitopsSchema.optional(),
 });
 
 export type InventoryInput = z.input<typeof inventorySchema>;
@@ -240,3 +299,6 @@ export type BackupSettingsInput = z.output<typeof backupSettingsSchema>;
 export type ClusterSpec = z.output<typeof clusterSchema>;
 export type KubeadmTopology = z.output<typeof kubeadmTopology>;
 export type HostedTopology = z.output<typeof hostedTopology>;
+export type RetentionInput = z.output<typeof retentionSchema>;
+export type RestoreRequestSpec = z.output<typeof restoreRequest>;
+export type GitopsSpec = z.output<typeof gitopsSchema>;

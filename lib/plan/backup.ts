@@ -137,7 +137,10 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
 
 export function planBackup(inventory: Inventory, cluster: Cluster, storageNames: readonly string[] = cluster.backup.storages): BackupPlan {
   const { topology, backup } = cluster;
-  const destinations = storageNames.map((name) => planDestination(cluster, inventory.storages[name], backup.retention));
+  const destinations = storageNames.map((name) => {
+    const storage = inventory.storages[name];
+    return planDestination(cluster, storage, storage.retention ?? backup.retention);
+  });
   if (topology.kind === 'kubeadm') {
     const pki = topology.pkiDir;
     return {
