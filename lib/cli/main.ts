@@ -41,6 +41,8 @@ const defaultIo: Io = {
 
 class UsageError extends Error {}
 
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
@@ -50,7 +52,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof InvalidInventoryError) {
-      io.err(`${error.message}\n${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found; nothing was written.\n`);
+      io.err(`${error.message}\n${plural(error.problems.length, 'problem')} found; nothing was written.\n`);
       return EXIT.invalid;
     }
     if (error instanceof UsageError) {
@@ -114,7 +116,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     case 'validate': {
       noExtra(0);
       const inventory = loadInventory(requireInventory());
-      io.err(`${inventory.file}: valid (${inventory.clusters.length} clusters, ${Object.keys(inventory.storages).length} storages)\n`);
+      io.err(`${inventory.file}: valid (${plural(inventory.clusters.length, 'cluster')}, ${plural(Object.keys(inventory.storages).length, 'storage')})\n`);
       return EXIT.ok;
     }
     case 'validate-output': {

@@ -20,6 +20,7 @@ export const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@dai
 
 export function cronProblem(expression: string): string | undefined {
   const trimmed = expression.trim();
+  if (trimmed === '') return 'is empty; write 5 fields such as "0 2 * * *" or a macro such as "@daily"';
   if (trimmed.startsWith('@')) {
     return (CRON_MACROS as readonly string[]).includes(trimmed)
       ? undefined
@@ -47,6 +48,7 @@ function fieldProblem(field: string, spec: (typeof FIELDS)[number]): string | un
     if (range === '*' || range === '?') continue;
     const bounds = range.split('-');
     if (bounds.length > 2) return `"${range}" is not a value or a range`;
+    if (bounds.some((bound) => bound === '')) return range.startsWith('-') ? `"${range}" is negative; values start at ${spec.min}` : `"${range}" is not a value or a range`;
     const values: number[] = [];
     for (const bound of bounds) {
       const value = valueOf(bound, spec);

@@ -45,7 +45,8 @@ export function locate(doc: Document, lines: LineCounter, path: Path, atKey = fa
     const step = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(step));
+      // The last pair: with duplicate keys it is the one whose value the document holds.
+      const pair = [...node.items].reverse().find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(step));
       if (!pair) break;
       const keyRange = (pair.key as Node).range;
       const valueRange = (pair.value as Node | null)?.range;

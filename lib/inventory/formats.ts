@@ -1,4 +1,5 @@
 /** Checks of single values. Each returns a sentence for people, or undefined when the value is fine. */
+import { isIP } from 'node:net';
 import { nearest } from './suggest';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -50,6 +51,8 @@ export function keyPrefixProblem(prefix: string): string | undefined {
 }
 
 export function endpointProblem(value: string): string | undefined {
+  // Without "scheme://", URL() takes "minio.svc:9000" for scheme "minio.svc".
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return 'is not a URL; write it like https://s3.eu-central-1.amazonaws.com';
   let url: URL;
   try {
     url = new URL(value);
@@ -67,14 +70,17 @@ export function endpointProblem(value: string): string | undefined {
 let knownTimeZones: string[] | undefined;
 
 export function timeZoneProblem(zone: string): string | undefined {
+  knownTimeZones ??= [...Intl.supportedValuesOf('timeZone'), 'Etc/UTC', 'UTC'];
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    // Intl also accepts offsets such as "+01:00", which the CronJob controller does not.
-    if (/^[A-Za-z]/.test(zone) && zone !== 'Local') return undefined;
+    // Intl also accepts offsets such as "+01:00" and any letter case ("europe/berlin"); the CronJob controller
+    // (Go's time.LoadLocation) accepts neither. Aliases such as "US/Eastern" are not in the list: check their case.
+    const listed = knownTimeZones.find((known) => known.toLowerCase() === zone.toLowerCase());
+    const rightCase = listed !== undefined ? listed === zone : zone.split('/').every((segment) => /^[A-Z]/.test(segment));
+    if (/^[A-Za-z]/.test(zone) && zone !== 'Local' && rightCase) return undefined;
   } catch {
     // fall through
   }
-  knownTimeZones ??= [...Intl.supportedValuesOf('timeZone'), 'Etc/UTC', 'UTC'];
   const guess = nearest(zone, knownTimeZones);
   return `is not an IANA time zone${guess ? `; did you mean "${guess}"?` : ' (for example "Etc/UTC" or "Europe/Berlin")'}`;
 }
@@ -131,11 +137,9 @@ export function ageRecipientProblem(value: string): string | undefined {
   return 'is not an age recipient ("age1" followed by 58 bech32 characters, or an ssh-ed25519/ssh-rsa public key)';
 }
 
-const IPV4 = /^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$/;
-
 export function ipProblem(value: string): string | undefined {
-  if (IPV4.test(value)) return undefined;
-  if (value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value)) return undefined;
+  // node:net is strict about both ("1::2::3" and "10.0.0.01" are not addresses); a zone id ("%eth0") has no place in a URL.
+  if (isIP(value) !== 0 && !value.includes('%')) return undefined;
   return 'is not an IPv4 or IPv6 address';
 }
 

@@ -1,7 +1,7 @@
 /** inventory.yaml -> validated, frozen Inventory, or every problem at once with its position. */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import { formatPath, InvalidInventoryError, issueWording, locate, problemsFromIssues, sortProblems, type Problem } from './errors';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { formatPath, formatProblem, InvalidInventoryError, issueWording, locate, problemsFromIssues, sortProblems, type Problem } from './errors';
 import type { Inventory } from './model';
 import { resolveInventory } from './resolve';
 import { checkRules, type RuleScope } from './rules';
@@ -45,8 +45,9 @@ export function parseInventory(text: string, file: string): LoadResult {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
   const problems: Problem[] = doc.errors.map((error) => {
     const { line, col: column } = lines.linePos(error.pos[0]);
+    const key = text.slice(error.pos[0]).split(/:|\n/)[0].trim().replace(/^(["'])(.*)\1$/, '$2');
     const message = error.code === 'DUPLICATE_KEY'
-      ? `duplicate key ${JSON.stringify(text.slice(error.pos[0]).split(/:|\n/)[0].trim())}: a key (a cluster or storage name too) may appear only once in a mapping`
+      ? `duplicate key ${JSON.stringify(key)}: a key (a cluster or storage name too) may appear only once in a mapping`
       : error.message.split('\n')[0];
     return { file, line, column, path: '', message };
   });
@@ -57,16 +58,51 @@ export function parseInventory(text: string, file: string): LoadResult {
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     return { ok: false, problems: [...problems, { file, line: 1, column: 1, path: '', message: 'the inventory must be a mapping with apiVersion, kind, storages, defaults and clusters' }] };
   }
+  const checked = check(data as Record<string, unknown>, doc, lines, file);
+  // toJS keeps the last of duplicate keys: check the earlier ones too, so that nothing in the file goes unread.
+  const shadowed = problems.length > 0 ? withoutLaterDuplicates(doc) : undefined;
+  const more = shadowed ? check(shadowed.toJS({ maxAliasCount: 100 }) as Record<string, unknown>, shadowed, lines, file).problems : [];
+  // A rule about an inherited default (or a shadowed copy) can come out once per cluster: report it once.
+  const seen = new Set<string>();
+  const unique = [...problems, ...checked.problems, ...more].filter((problem) => {
+    const text = formatProblem(problem);
+    return !seen.has(text) && Boolean(seen.add(text));
+  });
+  if (!checked.parsed && unique.length === 0) throw new Error('the inventory failed validation without a message');
+  if (unique.length > 0) return { ok: false, problems: sortProblems(unique) };
+  return { ok: true, inventory: resolveInventory(file, checked.parsed!) };
+}
+
+/** Shape and cross-entry rules; `parsed` when the shape is valid. */
+function check(data: Record<string, unknown>, doc: Document, lines: LineCounter, file: string): { parsed?: ParsedInventory; problems: Problem[] } {
+  const problems: Problem[] = [];
   const parsed = inventorySchema.safeParse(data, { error: issueWording, reportInput: true });
   if (!parsed.success) problems.push(...problemsFromIssues(parsed.error.issues, file, doc, lines));
   // Cross-entry rules run on every entry whose own shape is valid, so one run reports everything it can.
-  const checkable: { inventory: ParsedInventory } & RuleScope = parsed.success ? { inventory: parsed.data } : validEntries(data as Record<string, unknown>);
+  const checkable: { inventory: ParsedInventory } & RuleScope = parsed.success ? { inventory: parsed.data } : validEntries(data);
   for (const issue of checkRules(checkable.inventory, checkable)) {
     problems.push({ file, ...locate(doc, lines, issue.path, issue.atKey), path: formatPath(issue.path), message: issue.message });
   }
-  if (!parsed.success && problems.length === 0) throw new Error('the inventory failed validation without a message');
-  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
-  return { ok: true, inventory: resolveInventory(file, parsed.data!) };
+  return { parsed: parsed.success ? parsed.data : undefined, problems };
+}
+
+/** A copy of the document in which the first of duplicate keys wins (node positions stay those of the text). */
+function withoutLaterDuplicates(doc: Document): Document | undefined {
+  const copy = doc.clone();
+  let found = false;
+  visit(copy, {
+    Map(_, map) {
+      const keys = new Set<string>();
+      map.items = map.items.filter((pair) => {
+        if (!isPair(pair) || !isScalar(pair.key)) return true;
+        const key = String(pair.key.value);
+        if (!keys.has(key)) return keys.add(key), true;
+        found = true;
+        return false;
+      });
+    },
+  });
+  return found && isMap(copy.contents) ? copy : undefined;
 }
 
 /** Reads and validates an inventory file; throws InvalidInventoryError (with every problem) when it is invalid. */

@@ -6,7 +6,7 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import type { Path } from './errors';
 import type { ClusterSpec, ParsedInventory, StorageSpec } from './schema';
 import { listOf, nearest } from './suggest';
-import { clusterObjectNames, MAX_CLUSTER_NAME_LENGTH, onDemandJobName, MAX_JOB_NAME_LENGTH } from '../plan/names';
+import { backupCronJobName, drillCronJobName, MAX_CLUSTER_NAME_LENGTH, MAX_CRONJOB_NAME_LENGTH, onDemandJobName, MAX_JOB_NAME_LENGTH } from '../plan/names';
 
 export interface RuleIssue {
   readonly path: Path;
@@ -81,10 +81,11 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
   const issues = exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
 
   if (name.length > MAX_CLUSTER_NAME_LENGTH) {
-    const longest = clusterObjectNames(name).reduce((a, b) => (b.length > a.length ? b : a));
+    // The limit comes from the CronJobs (their Jobs append 11 characters), not from the longest derived name.
+    const cronJob = [backupCronJobName(name), drillCronJobName(name)].reduce((a, b) => (b.length > a.length ? b : a));
     issues.push({
       path, atKey: true,
-      message: `cluster name "${name}" is ${name.length} characters long; at most ${MAX_CLUSTER_NAME_LENGTH} keep every derived name within Kubernetes limits (e.g. "${longest}")`,
+      message: `cluster name "${name}" is ${name.length} characters long; at most ${MAX_CLUSTER_NAME_LENGTH} are allowed: its CronJob "${cronJob}" would have ${cronJob.length} characters, and CronJob names have at most ${MAX_CRONJOB_NAME_LENGTH}`,
     });
   }
 
@@ -109,13 +110,15 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
     if (storageNames.length === 0) {
       issues.push({ path, message: 'has no backup storage; set `backup.storages` here or in `defaults.backup.storages`' });
     }
-    issues.push(...storageReferenceIssues(inventory, cluster, storageNames, storages.path));
+    issues.push(...storageReferenceIssues(inventory, name, storageNames, storages.path));
   }
 
   const pki = source('pki');
   const encryption = source('encryption');
   if (pki && encryption) {
-    const recipients = (encryption.value as { recipients?: string[] }).recipients ?? [];
+    // `encryption` merges key by key (resolve.ts): a cluster's `encryption: { snapshot: false }` keeps the shared recipients.
+    const shared = scope.brokenDefaults?.has('encryption') ? undefined : inventory.defaults.backup?.encryption;
+    const recipients = (encryption.value as { recipients?: string[] }).recipients ?? shared?.recipients ?? [];
     if (pki.value && recipients.length === 0) {
       issues.push({
         path: encryption.path.length > 2 ? encryption.path : pki.path,
@@ -128,10 +131,12 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
   const encryptionConfig = encryptionConfigSource?.value as NonNullable<ClusterSpec['backup']>['encryptionConfig'];
   if (encryptionConfigSource && encryptionConfig) {
     const configPath = encryptionConfigSource.path;
-    if (cluster.kubeadm && !encryptionConfig.hostPath) issues.push({ path: configPath, message: 'a kubeadm cluster reads the encryption config from the node: set `hostPath`' });
-    if (cluster.hosted && !encryptionConfig.secret) issues.push({ path: configPath, message: 'a hosted cluster reads the encryption config from a Secret: set `secret`' });
-    if (cluster.kubeadm && encryptionConfig.secret) issues.push({ path: [...configPath, 'secret'], atKey: true, message: '`secret` is for hosted clusters; a kubeadm cluster uses `hostPath`' });
-    if (cluster.hosted && encryptionConfig.hostPath) issues.push({ path: [...configPath, 'hostPath'], atKey: true, message: '`hostPath` is for kubeadm clusters; a hosted cluster has no host access' });
+    // One mistake, one message: the wrong field, when present, says what to set instead.
+    const { hostPath, secret } = encryptionConfig;
+    if (cluster.kubeadm && secret) issues.push({ path: [...configPath, 'secret'], atKey: true, message: `\`secret\` is for hosted clusters; a kubeadm cluster uses \`hostPath\`${hostPath ? '' : ' (set it instead)'}` });
+    else if (cluster.kubeadm && !hostPath) issues.push({ path: configPath, message: 'a kubeadm cluster reads the encryption config from the node: set `hostPath`' });
+    if (cluster.hosted && hostPath) issues.push({ path: [...configPath, 'hostPath'], atKey: true, message: `\`hostPath\` is for kubeadm clusters; a hosted cluster has no host access${secret ? '' : ': set `secret` instead'}` });
+    else if (cluster.hosted && !secret) issues.push({ path: configPath, message: 'a hosted cluster reads the encryption config from a Secret: set `secret`' });
   }
 
   const seen = new Set<string>();
@@ -143,13 +148,16 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
     if (jobName.length > MAX_JOB_NAME_LENGTH) {
       issues.push({ path: [...requestPath, 'name'], message: `makes the Job name "${jobName}" ${jobName.length} characters long; Job names have at most ${MAX_JOB_NAME_LENGTH}: shorten the request name` });
     }
-    if (request.storages) issues.push(...storageReferenceIssues(inventory, cluster, request.storages, [...requestPath, 'storages']));
+    if (request.storages) issues.push(...storageReferenceIssues(inventory, name, request.storages, [...requestPath, 'storages']));
   });
   return issues;
 }
 
-function storageReferenceIssues(inventory: ParsedInventory, cluster: ClusterSpec, names: readonly string[], path: Path): RuleIssue[] {
+function storageReferenceIssues(inventory: ParsedInventory, clusterName: string, names: readonly string[], path: Path): RuleIssue[] {
   const issues: RuleIssue[] = [];
+  const cluster = inventory.clusters[clusterName];
+  // Inherited from defaults.backup, the message stands at the default: it has to say which cluster it is about.
+  const hostedCluster = path[0] === 'defaults' ? `the hosted cluster "${clusterName}"` : 'a hosted cluster';
   const known = Object.keys(inventory.storages);
   names.forEach((storageName, i) => {
     const storage = inventory.storages[storageName];
@@ -158,7 +166,7 @@ function storageReferenceIssues(inventory: ParsedInventory, cluster: ClusterSpec
       const hint = guess ? `did you mean "${guess}"?` : `defined storages are ${listOf(known.map((k) => `"${k}"`))}`;
       issues.push({ path: [...path, i], message: `"${storageName}" is not a storage; ${hint}` });
     } else if (storage.local && cluster.hosted) {
-      issues.push({ path: [...path, i], message: `"${storageName}" is a local (node) storage; a hosted cluster has no node access: use an S3 storage` });
+      issues.push({ path: [...path, i], message: `"${storageName}" is a local (node) storage; ${hostedCluster} has no node access: use an S3 storage` });
     } else if (names.indexOf(storageName) !== i) {
       issues.push({ path: [...path, i], message: `"${storageName}" is listed twice` });
     }

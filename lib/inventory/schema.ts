@@ -16,10 +16,12 @@ const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|
 /** Message of an unknown key, with the nearest valid key, or the credential rule when it looks like one. */
 export function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
   const guess = nearest(key, validKeys);
-  if (guess) return `unknown key "${key}"; did you mean "${guess}"?`;
   if (SECRET_LOOKING_KEY.test(key)) {
-    return `unknown key "${key}"; credentials are never written into the inventory: reference them through a storage's \`credentials\` (existingSecret, externalSecret or sealedSecret)`;
+    // "secretAccessKey" is one typo away from "secretAccessKeyKey": never let a suggestion turn a plaintext key into a valid field.
+    const alternative = guess ? `; if you meant the name of a key in a Secret, that is "${guess}"` : '';
+    return `unknown key "${key}"; credentials are never written into the inventory: reference them through a storage's \`credentials\` (existingSecret, externalSecret or sealedSecret)${alternative}`;
   }
+  if (guess) return `unknown key "${key}"; did you mean "${guess}"?`;
   return `unknown key "${key}"; valid keys here are ${listOf(validKeys.map((k) => `"${k}"`))}`;
 }
 
@@ -36,14 +38,22 @@ function strict<T extends z.ZodRawShape>(shape: T) {
 }
 
 /** A string checked by a function that returns a phrase such as `is not a bucket name: ...`, or undefined. */
-function text(problem: (value: string) => string | undefined) {
+function text(problem: (value: string) => string | undefined, show: (value: string) => string = JSON.stringify) {
   return z.string().superRefine((value, ctx) => {
     const found = problem(value);
-    if (found) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${found}` });
+    if (found) ctx.addIssue({ code: 'custom', message: `${show(value)} ${found}` });
   });
 }
 
 const goDuration = z.string().regex(/^([0-9]+(ns|us|ms|s|m|h))+$/, 'must be a Go duration such as "10m" or "1h"');
+
+/** Messages end up in CI logs: a value that may hold a secret is never repeated in full. */
+const withoutUserinfo = (value: string) => JSON.stringify(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1***@'));
+const ciphertext = text(
+  (value) => (/^Ag[A-Za-z0-9+/=]{100,}$/.test(value) ? undefined : 'must be kubeseal ciphertext (it starts with "Ag"); never a plaintext key'),
+  () => 'the value (not repeated here)',
+).meta({ pattern: '^Ag[A-Za-z0-9+/=]{100,}$' });
+
 const count = (max: number) => z.number().int().min(0).max(max);
 
 export const dnsLabel = text((v) => dnsLabelProblem(v));
@@ -80,7 +90,7 @@ const sse = strict({
 });
 
 const s3Location = strict({
-  endpoint: text(endpointProblem),
+  endpoint: text(endpointProblem, withoutUserinfo),
   region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
   bucket: text(bucketNameProblem),
   prefix: text(keyPrefixProblem).default(''),
@@ -107,8 +117,8 @@ const credentials = strict({
   }).optional(),
   /** A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit. */
   sealedSecret: strict({
-    accessKeyId: z.string().regex(/^Ag[A-Za-z0-9+/=]{100,}$/, 'must be kubeseal ciphertext (it starts with "Ag"); never a plaintext key'),
-    secretAccessKey: z.string().regex(/^Ag[A-Za-z0-9+/=]{100,}$/, 'must be kubeseal ciphertext (it starts with "Ag"); never a plaintext key'),
+    accessKeyId: ciphertext,
+    secretAccessKey: ciphertext,
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default('strict'),
   }).optional(),
 });
@@ -125,7 +135,7 @@ export const storageSchema = strict({
     prefix: text(keyPrefixProblem).default(''),
     /** Endpoint scheme: the provisioner's ConfigMap gives host and port only. */
     scheme: z.enum(['http', 'https']).default('https'),
-    region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
+    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
     caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
   }).optional(),
   /** A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones. */
@@ -158,7 +168,7 @@ export const backupSettingsSchema = strict({
   retention: retentionSchema.optional(),
   compression: z.enum(['zstd', 'gzip', 'none']).optional(),
   encryption: strict({
-    recipients: z.array(text(ageRecipientProblem)).optional(),
+    recipients: z.array(text(ageRecipientProblem, (v) => (v.startsWith('AGE-SECRET-KEY-') ? '"AGE-SECRET-KEY-..." (not repeated here)' : JSON.stringify(v)))).optional(),
     snapshot: z.boolean().optional(),
   }).optional(),
   storages: z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`').optional(),
