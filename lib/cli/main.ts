@@ -16,6 +16,11 @@ Commands:
   synth --inventory FILE --out DIR   validate the inventory and write every cluster's manifests to DIR
                                      (DIR is replaced as a whole, or left as it was when anything fails)
   validate --inventory FILE          validate the inventory only; print every problem with file:line:col
+  restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME [--id ID]
+          [--storage NAME] [--pki] [--allow-cross-cluster] --out DIR
+                                     write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for
+                                     break-glass use without GitOps; --confirm repeats the snapshot's name
+                                     (the cluster's name for latest)
   validate-output DIR                check synthesized manifests against the Kubernetes 1.28 and CRD schemas
                                      and build every cluster folder with kubectl kustomize
   schema                             print the inventory's JSON Schema
@@ -73,6 +78,13 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       options: {
         inventory: { type: 'string', short: 'i' },
         out: { type: 'string', short: 'o' },
+        cluster: { type: 'string' },
+        snapshot: { type: 'string' },
+        confirm: { type: 'string' },
+        id: { type: 'string' },
+        storage: { type: 'string' },
+        pki: { type: 'boolean' },
+        'allow-cross-cluster': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -117,6 +129,21 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       noExtra(0);
       const inventory = loadInventory(requireInventory());
       io.err(`${inventory.file}: valid (${plural(inventory.clusters.length, 'cluster')}, ${plural(Object.keys(inventory.storages).length, 'storage')})\n`);
+      return EXIT.ok;
+    }
+    case 'restore': {
+      noExtra(0);
+      const inventory = requireInventory();
+      for (const flag of ['cluster', 'snapshot', 'confirm', 'out'] as const) {
+        if (!values[flag]) throw new UsageError(`restore needs --${flag}`);
+      }
+      const { writeRestoreBundle } = await import('./restore');
+      const id = values.id ?? `manual-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
+      const files = writeRestoreBundle({
+        inventory, id, cluster: values.cluster!, snapshot: values.snapshot!, confirm: values.confirm!, out: values.out!,
+        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'],
+      });
+      io.err(`restore: ${files} files for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
       return EXIT.ok;
     }
     case 'validate-output': {

@@ -22,6 +22,8 @@ export class InvalidInventoryError extends Error {
 }
 
 export function formatProblem(problem: Problem): string {
+  // line 0: a problem of a command-line flag, which has no place in the file.
+  if (problem.line === 0) return `${problem.file}: ${problem.message}`;
   const where = `${problem.file}:${problem.line}:${problem.column}`;
   return problem.path ? `${where}: ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
 }

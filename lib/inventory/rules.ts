@@ -6,6 +6,8 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import type { Path } from './errors';
 import type { ClusterSpec, ParsedInventory, StorageSpec } from './schema';
 import { listOf, nearest } from './suggest';
+import { clusterFolder, snapshotReference } from '../plan/restore';
+import { memberRestoreJobName, replicaRestoreJobName } from '../plan/names';
 import { backupCronJobName, drillCronJobName, MAX_CLUSTER_NAME_LENGTH, MAX_CRONJOB_NAME_LENGTH, onDemandJobName, MAX_JOB_NAME_LENGTH } from '../plan/names';
 
 export interface RuleIssue {
@@ -41,6 +43,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
   }
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
   issues.push(...sealedSecretRules(inventory, scope));
+  for (const name of Object.keys(inventory.clusters)) issues.push(...restoreRules(inventory, scope, name));
   return issues;
 }
 
@@ -198,5 +201,73 @@ function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIs
       issues.push({ path: [...path, 'scope'], atKey: true, message: `is "${sealed.scope}", but clusters ${listOf(users.map((u) => `"${u}"`), 'and')} use this storage in different namespaces: seal with \`kubeseal --scope cluster-wide\` and set \`scope: cluster-wide\`` });
     }
   }
+  return issues;
+}
+
+/**
+ * Restore requests: the guards that make a GitOps restore safe to commit. The snapshot must be this cluster's
+ * (unless the request says otherwise), the typed confirmation must repeat its name, and kubeadm members must all
+ * restore from one shared copy.
+ */
+function restoreRules(inventory: ParsedInventory, scope: RuleScope, clusterName: string): RuleIssue[] {
+  const cluster = inventory.clusters[clusterName];
+  const issues: RuleIssue[] = [];
+  const ids = new Set<string>();
+  const storages = settingSource(inventory, scope, clusterName, 'storages')?.value as string[] | undefined;
+  cluster.restores.forEach((request, i) => {
+    const path: Path = ['clusters', clusterName, 'restores', i];
+    if (ids.has(request.id)) issues.push({ path: [...path, 'id'], message: `"${request.id}" is used by another restore of this cluster; each restore needs its own id` });
+    ids.add(request.id);
+
+    const jobNames = cluster.kubeadm
+      ? cluster.kubeadm.members.map((member) => memberRestoreJobName(clusterName, request.id, member.name))
+      : cluster.hosted ? Array.from({ length: cluster.hosted.replicas }, (_, ordinal) => replicaRestoreJobName(clusterName, request.id, ordinal)) : [];
+    const longest = jobNames.reduce((a, b) => (b.length > a.length ? b : a), '');
+    if (longest.length > MAX_JOB_NAME_LENGTH) {
+      issues.push({ path: [...path, 'id'], message: `makes the Job name "${longest}" ${longest.length} characters long; Job names have at most ${MAX_JOB_NAME_LENGTH}: shorten the id` });
+    }
+
+    const storageName = request.storage ?? storages?.[0];
+    if (storageName === undefined) return;
+    const spec = inventory.storages[storageName];
+    if (!spec || scope.broken?.has(storageName)) {
+      if (!spec && request.storage) {
+        const guess = nearest(storageName, Object.keys(inventory.storages));
+        issues.push({ path: [...path, 'storage'], message: `"${storageName}" is not a storage${guess ? `; did you mean "${guess}"?` : ''}` });
+      }
+      return;
+    }
+    const storage = spec;
+    if (spec.local && cluster.hosted) {
+      issues.push({ path: [...path, request.storage ? 'storage' : 'id'], message: `restores from "${storageName}", a local (node) storage; a hosted cluster has no node access: restore from an S3 storage` });
+      return;
+    }
+    if (spec.local && cluster.kubeadm && cluster.kubeadm.members.length > 1) {
+      issues.push({
+        path: [...path, request.storage ? 'storage' : 'id'],
+        message: `restores ${cluster.kubeadm.members.length} members from "${storageName}", a local (node) storage, but every member must restore the same snapshot: restore from an S3 storage`,
+      });
+      return;
+    }
+
+    const reference = snapshotReference(storage, clusterName, request.snapshot);
+    const expectedFolder = clusterFolder(storage, clusterName);
+    if (!reference) {
+      issues.push({ path: [...path, 'snapshot'], message: `${JSON.stringify(request.snapshot)} is not a snapshot key; write "latest" or the object's key, e.g. "${[expectedFolder, `${clusterName}-20260101T020000Z.db.zst.age`].filter(Boolean).join('/')}"` });
+      return;
+    }
+    const foreign = reference.folder !== expectedFolder || reference.cluster !== clusterName;
+    if (foreign && !request.allowCrossCluster) {
+      issues.push({
+        path: [...path, 'snapshot'],
+        message: `${JSON.stringify(request.snapshot)} is outside this cluster's backups ("${expectedFolder}/"); restoring another cluster's backup into "${clusterName}" needs \`allowCrossCluster: true\``,
+      });
+    }
+    const expected = reference.name === 'latest' ? clusterName : reference.name;
+    if (request.confirm !== expected) {
+      const what = reference.name === 'latest' ? 'the cluster\'s name' : 'the snapshot\'s name';
+      issues.push({ path: [...path, 'confirm'], message: `${JSON.stringify(request.confirm)} does not confirm this restore; type ${what}, "${expected}"` });
+    }
+  });
   return issues;
 }

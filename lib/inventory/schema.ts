@@ -221,6 +221,13 @@ const hostedTopology = strict({
   }),
   /** Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...). */
   pkiSecrets: z.array(resourceName).default([]),
+  /** Deployments of the tenant's control plane (kube-apiserver, ...), scaled to 0 while etcd is restored. */
+  controlPlaneDeployments: z.array(dnsLabel).default([]),
+  /** volumeClaimTemplate of the StatefulSet that holds etcd's data: PVCs are `<template>-<statefulSet>-<ordinal>`. */
+  dataVolumeClaimTemplate: dnsLabel.default('data'),
+  /** etcd's --data-dir relative to the volume's root (Kube-DC: "default.etcd"); empty for the root itself. */
+  dataDirInVolume: z.string().regex(/^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/, 'must be a relative path inside the volume, such as "default.etcd"').default(''),
+  peerPort: z.number().int().min(1).max(65535).default(2380),
 });
 
 const onDemandBackup = strict({

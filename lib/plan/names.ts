@@ -30,3 +30,20 @@ export const objectBucketClaimName = (storage: string) => `controlplane-backup-$
 export function clusterObjectNames(cluster: string): string[] {
   return [backupCronJobName(cluster), drillCronJobName(cluster), backupScriptsConfigMapName(cluster), backupConfigMapName(cluster)];
 }
+
+/** Argo CD Application and Flux Kustomization of one cluster (in the GitOps tool's namespace, beside other apps). */
+export const gitopsObjectName = (cluster: string) => `controlplane-backup-${cluster}`;
+/** Fleet-level GitOps objects: the Flux GitRepository and the Argo CD ApplicationSet. */
+export const GITOPS_FLEET_NAME = 'controlplane-backup';
+
+/** Folder of a restore request inside the cluster's folder; it is outside the cluster's kustomization. */
+export const restoreFolderName = (id: string) => `restore-${id}`;
+/** kubeadm: one Job per member, named after the member (the node). */
+export const memberRestoreJobName = (cluster: string, id: string, member: string) => `${cluster}-restore-${id}-${member}`;
+/** hosted: the coordinator Job, and one Job per StatefulSet ordinal. */
+export const restoreCoordinatorName = (cluster: string, id: string) => `${cluster}-restore-${id}`;
+export const replicaRestoreJobName = (cluster: string, id: string, ordinal: number) => `${cluster}-restore-${id}-${ordinal}`;
+export const restoreStatusConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-status`;
+export const restoreScriptsConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-scripts`;
+/** Created by the operator for this restore only: the age identity that opens the backup. */
+export const restoreIdentitySecretName = (cluster: string, id: string) => `${cluster}-restore-${id}-identity`;
