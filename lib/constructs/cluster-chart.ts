@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import type { Cluster, Inventory } from '../inventory/model';
 import { planBackup } from '../plan/backup';
 import { Backup } from './backup';
-import { objectMeta } from './metadata';
+import { applySyncWaves, objectMeta } from './metadata';
 import { StorageAccess } from './storage';
 
 export interface ClusterChartProps {
@@ -43,5 +43,6 @@ export class ClusterChart extends Chart {
     }
 
     new Backup(this, 'Backup', { cluster, plan, onDemandPlans });
+    applySyncWaves(this);
   }
 }

@@ -49,6 +49,17 @@ export const INVENTORY_DEFAULTS = {
     /** Size limit of the scratch emptyDir that holds the snapshot and its compressed copy. */
     scratchSize: '4Gi',
     priorityClassName: '' as string,
+    drill: {
+      enabled: true,
+      /** Weekly, Sunday 03:30 (in the backup's time zone): away from the usual 02:00 backups. */
+      schedule: '30 3 * * 0',
+      identitySecret: '' as string,
+    },
+    alerts: {
+      enabled: true,
+      rpoMargin: 1.5,
+      runbookBaseUrl: 'https://github.com/controlplane-backup/controlplane-backup/blob/main/README.md',
+    },
   },
 } as const;
 

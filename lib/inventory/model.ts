@@ -50,6 +50,8 @@ export interface BackupSettings {
   readonly scratchSize: string;
   readonly priorityClassName?: string;
   readonly tolerations: readonly Toleration[];
+  readonly drill: { readonly enabled: boolean; readonly schedule: string; readonly identitySecret?: string };
+  readonly alerts: { readonly enabled: boolean; readonly rpoMargin: number; readonly runbookBaseUrl: string };
 }
 
 export type Topology =

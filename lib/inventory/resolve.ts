@@ -68,6 +68,16 @@ function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSetti
     scratchSize: merged.scratchSize,
     priorityClassName: merged.priorityClassName || undefined,
     tolerations: [...(merged.tolerations ?? [])],
+    drill: {
+      enabled: merged.drill.enabled ?? true,
+      schedule: merged.drill.schedule ?? defaults.drill.schedule,
+      identitySecret: merged.drill.identitySecret || undefined,
+    },
+    alerts: {
+      enabled: merged.alerts.enabled ?? true,
+      rpoMargin: merged.alerts.rpoMargin ?? defaults.alerts.rpoMargin,
+      runbookBaseUrl: merged.alerts.runbookBaseUrl ?? defaults.alerts.runbookBaseUrl,
+    },
   };
 }
 

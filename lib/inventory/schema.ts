@@ -187,6 +187,21 @@ export const backupSettingsSchema = strict({
   scratchSize: quantity.optional(),
   priorityClassName: resourceName.optional(),
   tolerations: z.array(toleration).optional(),
+  /** Restore drill: restores the newest complete backup into a throwaway etcd inside a pod, on its own schedule. */
+  drill: strict({
+    enabled: z.boolean().optional(),
+    schedule: cronSchedule.optional(),
+    /** Secret (key `identity.txt`) with an age identity that opens encrypted backups; without it the drill verifies only. */
+    identitySecret: resourceName.optional(),
+  }).optional(),
+  /** PrometheusRule with RPO-tied alerts, from kube-state-metrics series. */
+  alerts: strict({
+    enabled: z.boolean().optional(),
+    /** Alert when the newest successful backup is older than the schedule's worst-case RPO times this. */
+    rpoMargin: z.number().min(1).max(10).optional(),
+    /** Where each alert's runbook_url points (anchors of the README's "Alerts" section are appended). */
+    runbookBaseUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+  }).optional(),
 });
 
 // ---- clusters -------------------------------------------------------------------------------------------------

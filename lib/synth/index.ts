@@ -1,7 +1,7 @@
 /** inventory file -> validated model -> constructs -> dist/. The one entry point that main.ts and the CLI share. */
 import { loadInventory } from '../inventory/load';
 import type { Inventory } from '../inventory/model';
-import { renderInventory, type RenderOptions } from './render';
+import { renderFiles, type RenderOptions } from './render';
 import { replaceDirectory } from './write';
 
 export interface SynthResult {
@@ -12,7 +12,7 @@ export interface SynthResult {
 /** Throws InvalidInventoryError (nothing written) on bad input. */
 export function synthesize(inventoryFile: string, outDir: string, options: RenderOptions = {}): SynthResult {
   const inventory = loadInventory(inventoryFile);
-  const files = renderInventory(inventory, options);
-  replaceDirectory(outDir, files);
-  return { inventory, files: files.size };
+  // Streamed: each file is written as it is rendered, so memory does not grow with the size of the output.
+  const files = replaceDirectory(outDir, renderFiles(inventory, options));
+  return { inventory, files };
 }

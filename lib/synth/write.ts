@@ -4,15 +4,15 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { FileTree } from './render';
-
-export function replaceDirectory(outDir: string, files: FileTree): void {
+/** Writes `files` (relative path -> text; a FileTree or renderFiles' stream) and returns how many it wrote. */
+export function replaceDirectory(outDir: string, files: Iterable<readonly [string, string]>): number {
   const target = resolve(outDir);
   const parent = dirname(target);
   mkdirSync(parent, { recursive: true });
   const staging = join(parent, `.${basename(target)}.staging-${process.pid}`);
   const previous = join(parent, `.${basename(target)}.previous-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
+  let count = 0;
   try {
     const made = new Set<string>();
     for (const [relative, text] of files) {
@@ -23,8 +23,9 @@ export function replaceDirectory(outDir: string, files: FileTree): void {
         made.add(folder);
       }
       writeFileSync(file, text);
+      count += 1;
     }
-    if (files.size === 0) mkdirSync(staging, { recursive: true });
+    if (count === 0) mkdirSync(staging, { recursive: true });
     if (existsSync(target)) renameSync(target, previous);
     renameSync(staging, target);
   } catch (error) {
@@ -33,4 +34,5 @@ export function replaceDirectory(outDir: string, files: FileTree): void {
     throw error;
   }
   rmSync(previous, { recursive: true, force: true });
+  return count;
 }

@@ -56,6 +56,8 @@ describe('default configuration of a minimal cluster', () => {
       scratchSize: '4Gi',
       priorityClassName: undefined,
       tolerations: [],
+      drill: { enabled: true, schedule: '30 3 * * 0', identitySecret: undefined },
+      alerts: { enabled: true, rpoMargin: 1.5, runbookBaseUrl: 'https://github.com/controlplane-backup/controlplane-backup/blob/main/README.md' },
     });
   });
 
@@ -97,6 +99,10 @@ describe('default configuration of a minimal cluster', () => {
       clientEndpoint: 'https://tenant-a-etcd.tenant-a.svc:2379',
       clientCertSecret: { name: 'tenant-a-etcd-certs', caKey: 'ca.crt', certKey: 'tls.crt', keyKey: 'tls.key' },
       pkiSecrets: ['tenant-a-ca'],
+      controlPlaneDeployments: [],
+      dataVolumeClaimTemplate: 'data',
+      dataDirInVolume: '',
+      peerPort: 2380,
     });
     // An on-demand request without storages goes to the cluster's; with storages, to those only.
     expect(hosted.onDemandBackups).toStrictEqual([{ name: 'before-upgrade', storages: ['minio'] }]);

@@ -43,9 +43,11 @@ describe('the example inventory', () => {
 
   it('has one folder per cluster, each with a kustomization listing every object file', () => {
     const clusters = Object.keys(exampleDocument().clusters).sort();
-    expect(readdirSync(out).sort()).toEqual(clusters);
+    // Beside them, the fleet-level output: argocd/, flux/ and SUMMARY.md (test/gitops).
+    expect(readdirSync(out).sort()).toEqual([...clusters, 'SUMMARY.md', 'argocd', 'flux'].sort());
     for (const cluster of clusters) {
-      const files = readdirSync(join(out, cluster)).filter((f) => f !== 'kustomization.yaml').sort();
+      // Restore folders (restore-<id>/) are sub-folders with their own kustomization, never listed here.
+      const files = readdirSync(join(out, cluster), { withFileTypes: true }).filter((f) => f.isFile() && f.name !== 'kustomization.yaml').map((f) => f.name).sort();
       const kustomization = parse(readFileSync(join(out, cluster, 'kustomization.yaml'), 'utf8'));
       expect(kustomization.resources).toEqual(files);
     }
@@ -56,7 +58,7 @@ describe('the example inventory', () => {
   });
 
   it('builds with kubectl kustomize in every cluster folder', () => {
-    for (const cluster of readdirSync(out)) {
+    for (const cluster of Object.keys(exampleDocument().clusters)) {
       const build = kustomizeBuild(join(out, cluster));
       expect(build.error).toBe('');
       expect(build.ok).toBe(true);
@@ -64,9 +66,30 @@ describe('the example inventory', () => {
     }
   });
 
+  it('defines every $(VAR) an env value uses before it, as the kubelet needs to expand it', () => {
+    let checked = 0;
+    for (const [path, text] of tree) {
+      if (!path.endsWith('.yaml') || path.endsWith('kustomization.yaml')) continue;
+      const object = parse(text);
+      const pod = object.spec?.jobTemplate?.spec?.template?.spec ?? object.spec?.template?.spec;
+      for (const container of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+        const defined = new Set<string>();
+        for (const variable of container.env ?? []) {
+          for (const [, name] of String(variable.value ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) {
+            expect(defined.has(name), `${path} ${container.name} ${variable.name} uses $(${name})`).toBe(true);
+            checked++;
+          }
+          defined.add(variable.name);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it('gives every object an explicit name, the app.kubernetes.io labels, and no cdk8s address label', () => {
     for (const [path, text] of tree) {
-      if (path.endsWith('kustomization.yaml')) continue;
+      if (path.endsWith('kustomization.yaml') || !path.endsWith('.yaml')) continue;
+      if (path.startsWith('argocd/') || path.startsWith('flux/')) continue; // fleet-level: test/gitops
       const object = parse(text);
       const cluster = path.split('/')[0];
       expect(object.metadata.name, path).toMatch(/^[a-z0-9][-a-z0-9.]*$/);
@@ -91,7 +114,8 @@ describe('diff locality', () => {
     changed.clusters['tenant-a'].backup.schedule = '*/15 * * * *';
     const after = renderInventory(inventoryOf(changed));
     const paths = changedPaths(before, after);
-    expect(paths).toEqual(['tenant-a/cronjob-tenant-a-etcd-backup.yaml']);
+    // SUMMARY.md describes the schedule; nothing else outside the cluster's folder changes.
+    expect(paths).toEqual(['SUMMARY.md', 'tenant-a/cronjob-tenant-a-etcd-backup.yaml']);
   });
 
   it('changing a default changes exactly the clusters that inherit it', () => {
@@ -99,7 +123,7 @@ describe('diff locality', () => {
     changed.defaults.backup.timeZone = 'Europe/Berlin';
     const after = renderInventory(inventoryOf(changed));
     const clusters = [...new Set(changedPaths(before, after).map((path) => path.split('/')[0]))];
-    expect(clusters).toEqual(['prod-eu-1', 'tenant-a', 'tenant-b']);
+    expect(clusters).toEqual(['SUMMARY.md', 'prod-eu-1', 'tenant-a', 'tenant-b']);
   });
 
   it('a cluster removed from the inventory disappears from the output, the others stay identical', () => {
@@ -111,7 +135,8 @@ describe('diff locality', () => {
     synthDocument(smaller, out);
     const second = readTree(out);
     expect(existsSync(join(out, 'staging-us-1'))).toBe(false);
-    expect(changedPaths(first, second).every((path) => path.startsWith('staging-us-1/'))).toBe(true);
+    const fleetLevel = ['SUMMARY.md', 'argocd/application-staging-us-1.yaml', 'argocd/kustomization.yaml', 'flux/kustomization-staging-us-1.yaml', 'flux/kustomization.yaml'];
+    expect(changedPaths(first, second).filter((path) => !path.startsWith('staging-us-1/'))).toEqual(fleetLevel);
     expect(changedPaths(first, second).length).toBeGreaterThan(0);
   });
 });

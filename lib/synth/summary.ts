@@ -1,0 +1,197 @@
+/**
+ * dist/SUMMARY.md: the fleet's backup topology for people, regenerated on every synth. Everything in it comes
+ * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
+ */
+import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
+import { retentionWindow } from '../plan/retention-window';
+import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
+
+interface ClusterFacts {
+  readonly cluster: Cluster;
+  readonly analysis: ScheduleAnalysis;
+  /** Worst-case RPO in minutes; Infinity when suspended or when it runs less than twice a year. */
+  readonly rpo: number;
+  readonly reach: number;
+  readonly reachText: string;
+}
+
+const code = (text: string) => `\`${text}\``;
+const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+const list = (items: readonly string[]) =>
+  items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+const sameRetention = (a: Retention, b: Retention) => JSON.stringify(a) === JSON.stringify(b);
+
+function factsOf(cluster: Cluster): ClusterFacts {
+  const { schedule, timeZone, suspend, retention } = cluster.backup;
+  const analysis = analyzeSchedule(schedule, timeZone);
+  const window = retentionWindow(retention, analysis.usualGapMinutes);
+  return {
+    cluster,
+    analysis,
+    rpo: suspend ? Number.POSITIVE_INFINITY : analysis.worstGapMinutes,
+    reach: window.reachMinutes,
+    reachText: window.reachText,
+  };
+}
+
+function topologyLine(cluster: Cluster): string {
+  const { topology } = cluster;
+  if (topology.kind === 'kubeadm') {
+    const members = topology.members.map((member) => `${member.name} (${member.ip})`);
+    return `kubeadm, stacked etcd on ${plural(members.length, 'control-plane member')}: ${list(members)}; backup objects in namespace ${code(topology.namespace)} of the cluster itself`;
+  }
+  return `hosted control plane, etcd StatefulSet ${code(`${topology.namespace}/${topology.statefulSet}`)} with ${plural(topology.replicas, 'replica')}; backup objects in namespace ${code(topology.namespace)} of the management cluster`;
+}
+
+function rpoLine(facts: ClusterFacts): string {
+  const { analysis, cluster } = facts;
+  if (cluster.backup.suspend) return 'unbounded: the schedule is suspended, no backup is taken';
+  if (!Number.isFinite(analysis.worstGapMinutes)) return `unbounded: the schedule runs less than twice in ${RPO_WINDOW.label}`;
+  let line = `${durationInWords(analysis.worstGapMinutes)}`;
+  if (analysis.worstGapMinutes !== analysis.usualGapMinutes && analysis.worstGap) {
+    line += ` (usually ${durationInWords(analysis.usualGapMinutes)}; the longest gap runs from ${analysis.worstGap.from} to ${analysis.worstGap.to})`;
+  }
+  const notes: string[] = [];
+  if (analysis.skippedRuns > 0) {
+    notes.push(`${plural(analysis.skippedRuns, 'run')} in ${RPO_WINDOW.label} fall${analysis.skippedRuns === 1 ? 's' : ''} on a wall-clock time that the spring-forward change skips, and the CronJob controller does not run ${analysis.skippedRuns === 1 ? 'it' : 'them'} that day`);
+  }
+  if (analysis.repeatedRuns > 0) {
+    notes.push(`${plural(analysis.repeatedRuns, 'run')} in ${RPO_WINDOW.label} fall${analysis.repeatedRuns === 1 ? 's' : ''} on a wall-clock time that happens twice when clocks go back, and the CronJob controller runs ${analysis.repeatedRuns === 1 ? 'it' : 'them'} twice`);
+  }
+  return notes.length ? `${line}. ${notes.map((note) => note[0].toUpperCase() + note.slice(1)).join('. ')}` : line;
+}
+
+function retentionText(retention: Retention, interval: number): string {
+  const window = retentionWindow(retention, interval);
+  const oldest = window.tiers.length > 1 ? `; oldest restore point about ${window.reachText} back` : '';
+  return `${window.text}${oldest}`;
+}
+
+function destinationLine(storage: Storage, cluster: Cluster, interval: number): string {
+  let where: string;
+  switch (storage.kind) {
+    case 's3': {
+      const { s3, credentials } = storage;
+      const key = [s3.bucket, s3.prefix, cluster.name].filter(Boolean).join('/');
+      const source = credentials.externalSecret
+        ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
+        : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials: ${source}`;
+      break;
+    }
+    case 'objectBucketClaim': {
+      const claim = storage.objectBucketClaim;
+      const bucket = claim.bucketName ? `bucket ${code(claim.bucketName)}` : `a bucket named ${code(`${claim.generateBucketName}-...`)}`;
+      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}`;
+      break;
+    }
+    case 'local':
+      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}`;
+      break;
+  }
+  const own = storage.retention && !sameRetention(storage.retention, cluster.backup.retention)
+    ? `; its own retention keeps ${retentionText(storage.retention, interval)}`
+    : '';
+  return `${code(storage.name)}: ${where}${own}`;
+}
+
+function encryptionLine(cluster: Cluster): string {
+  const { encryption, pki, encryptionConfig } = cluster.backup;
+  const recipients = plural(encryption.recipients.length, 'age recipient');
+  const snapshot = encryption.snapshot && encryption.recipients.length > 0 ? `snapshot encrypted for ${recipients}` : 'snapshot not encrypted';
+  if (!pki) return `${snapshot}; no PKI bundle`;
+  const contents = cluster.topology.kind === 'kubeadm'
+    ? code(cluster.topology.pkiDir)
+    : cluster.topology.pkiSecrets.length ? `Secrets ${list(cluster.topology.pkiSecrets.map(code))}` : 'no Secrets listed';
+  const config = encryptionConfig?.hostPath || encryptionConfig?.secret ? ' and the encryption-at-rest config' : '';
+  return `${snapshot}; PKI bundle: yes (${contents}${config}), encrypted for ${recipients}`;
+}
+
+function clusterSection(facts: ClusterFacts, inventory: Inventory): string[] {
+  const { cluster, analysis } = facts;
+  const { backup } = cluster;
+  const interval = analysis.usualGapMinutes;
+  const lines = [
+    `## ${cluster.name}`,
+    '',
+    `- Topology: ${topologyLine(cluster)}.`,
+    `- Schedule: ${describeSchedule(backup.schedule, backup.timeZone)}, ${code(backup.schedule)}${backup.suspend ? '; **suspended**' : ''}.`,
+    `- Worst-case RPO: ${rpoLine(facts)}.`,
+    `- Retention: ${retentionText(backup.retention, interval)}.`,
+    `- Destinations:`,
+    ...backup.storages.map((name) => `  - ${destinationLine(inventory.storages[name], cluster, interval)}.`),
+    `- Encryption: ${encryptionLine(cluster)}.`,
+  ];
+  if (cluster.onDemandBackups.length) {
+    lines.push(`- On-demand backups: ${list(cluster.onDemandBackups.map((request) => `${code(request.name)} (to ${list(request.storages.map(code))})`))}.`);
+  }
+  if (cluster.restores.length) {
+    lines.push('- Pending restore requests (applied by hand, never by an automated sync):');
+    for (const restore of cluster.restores) {
+      lines.push(`  - ${code(restore.id)}: snapshot ${code(restore.snapshot)} from ${code(restore.storage)}${restore.pki ? ', with its PKI bundle' : ''}.`);
+    }
+  } else {
+    lines.push('- Pending restore requests: none.');
+  }
+  return lines;
+}
+
+function fleetSection(all: readonly ClusterFacts[], inventory: Inventory): string[] {
+  const kubeadm = all.filter((f) => f.cluster.topology.kind === 'kubeadm');
+  const hosted = all.filter((f) => f.cluster.topology.kind === 'hosted');
+  const members = kubeadm.reduce((sum, f) => sum + (f.cluster.topology.kind === 'kubeadm' ? f.cluster.topology.members.length : 0), 0);
+  const replicas = hosted.reduce((sum, f) => sum + (f.cluster.topology.kind === 'hosted' ? f.cluster.topology.replicas : 0), 0);
+  const users = new Map<string, string[]>(Object.keys(inventory.storages).map((name) => [name, []]));
+  for (const { cluster } of all) {
+    for (const name of new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((r) => r.storages)])) users.get(name)?.push(cluster.name);
+  }
+  const lines = [
+    '## Fleet',
+    '',
+    `- Clusters: ${all.length} (${plural(kubeadm.length, 'kubeadm cluster')} with ${plural(members, 'etcd member')}, ${plural(hosted.length, 'hosted control plane')} with ${plural(replicas, 'etcd replica')}).`,
+    `- Storages: ${Object.keys(inventory.storages).length}.`,
+    ...[...users].map(([name, clusters]) => `  - ${code(name)} (${kindWords(inventory.storages[name])}): ${clusters.length ? list(clusters) : 'used by no cluster'}.`),
+  ];
+  const ranked = [...all].sort((a, b) => a.rpo - b.rpo || a.cluster.name.localeCompare(b.cluster.name));
+  if (ranked.length) {
+    const shortest = ranked[0];
+    const longest = ranked[ranked.length - 1];
+    lines.push(`- Shortest worst-case RPO: ${durationInWords(shortest.rpo)} (${shortest.cluster.name}); longest: ${durationInWords(longest.rpo)} (${longest.cluster.name}).`);
+  }
+  const restores = all.reduce((sum, f) => sum + f.cluster.restores.length, 0);
+  lines.push(`- Pending restore requests: ${restores}.`);
+  return lines;
+}
+
+function kindWords(storage: Storage): string {
+  return storage.kind === 's3' ? 'S3' : storage.kind === 'objectBucketClaim' ? 'ObjectBucketClaim' : 'node disk';
+}
+
+export function renderSummary(inventory: Inventory): string {
+  const all = inventory.clusters.map(factsOf);
+  const lines = [
+    '# Control-plane backups',
+    '',
+    'Generated by `controlplane-backup synth` from the inventory; do not edit (the next synth rewrites it).',
+    '',
+    `Worst-case RPO is the longest time between two consecutive scheduled runs in ${RPO_WINDOW.label}, computed in the`,
+    'schedule\'s time zone the way the Kubernetes CronJob controller runs it (a run on a wall-clock time that a',
+    'daylight-saving change skips does not happen that day; one on a time that happens twice runs twice), plus the time',
+    'a run takes. Restore points are approximate: the retention tiers keep the newest backup of each period.',
+    '',
+    '| cluster | topology | schedule | worst-case RPO | oldest restore point | destinations |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...all.map((f) => {
+      const { cluster } = f;
+      const topology = cluster.topology.kind === 'kubeadm'
+        ? `kubeadm, ${plural(cluster.topology.members.length, 'member')}`
+        : `hosted, ${plural(cluster.topology.replicas, 'replica')}`;
+      const reach = Number.isFinite(f.reach) ? `about ${f.reachText}` : 'no limit';
+      return `| ${cluster.name} | ${topology} | ${code(cluster.backup.schedule)} ${cluster.backup.timeZone} | ${durationInWords(f.rpo)} | ${reach} | ${cluster.backup.storages.join(', ')} |`;
+    }),
+    '',
+    ...fleetSection(all, inventory),
+  ];
+  for (const facts of all) lines.push('', ...clusterSection(facts, inventory));
+  return `${lines.join('\n')}\n`;
+}
