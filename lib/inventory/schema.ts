@@ -95,8 +95,7 @@ const s3Location = strict({
   bucket: text(bucketNameProblem),
   prefix: text(keyPrefixProblem).default(''),
   pathStyle: z.boolean().default(false),
-  /** PEM bundle of the CA that signed the endpoint's certificate. */
-  caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
+  caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
   sse: sse.optional(),
 });
 
@@ -133,15 +132,12 @@ export const storageSchema = strict({
     bucketName: text(bucketNameProblem).optional(),
     generateBucketName: dnsLabel.optional(),
     prefix: text(keyPrefixProblem).default(''),
-    /** Endpoint scheme: the provisioner's ConfigMap gives host and port only. */
-    scheme: z.enum(['http', 'https']).default('https'),
+    scheme: z.enum(['http', 'https']).default('https').describe('Endpoint scheme: the provisioner\'s ConfigMap gives host and port only.'),
     region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
     caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
   }).optional(),
-  /** A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones. */
-  local: strict({ path: absolutePath }).optional(),
-  /** Retention for this destination, instead of the cluster's (e.g. a short one for a node-local copy). */
-  retention: retentionSchema.optional(),
+  local: strict({ path: absolutePath }).optional().describe('A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones.'),
+  retention: retentionSchema.optional().describe('Retention for this destination, instead of the cluster\'s (e.g. a short one for a node-local copy).'),
 });
 
 // ---- backup settings ------------------------------------------------------------------------------------------
@@ -173,8 +169,7 @@ export const backupSettingsSchema = strict({
   }).optional(),
   storages: z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`').optional(),
   pki: z.boolean().optional(),
-  /** kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret). */
-  encryptionConfig: strict({ hostPath: absolutePath.optional(), secret: secretKeyRef.optional() }).optional(),
+  encryptionConfig: strict({ hostPath: absolutePath.optional(), secret: secretKeyRef.optional() }).optional().describe('kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret).'),
   images: strict({ etcd: image.optional(), tools: image.optional(), pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional() }).optional(),
   resources: resources.optional(),
   minSnapshotSize: quantity.optional(),
@@ -191,16 +186,13 @@ export const backupSettingsSchema = strict({
   drill: strict({
     enabled: z.boolean().optional(),
     schedule: cronSchedule.optional(),
-    /** Secret (key `identity.txt`) with an age identity that opens encrypted backups; without it the drill verifies only. */
-    identitySecret: resourceName.optional(),
+    identitySecret: resourceName.optional().describe('Secret (key `identity.txt`) with an age identity that opens encrypted backups; without it the drill verifies only.'),
   }).optional(),
   /** PrometheusRule with RPO-tied alerts, from kube-state-metrics series. */
   alerts: strict({
     enabled: z.boolean().optional(),
-    /** Alert when the newest successful backup is older than the schedule's worst-case RPO times this. */
-    rpoMargin: z.number().min(1).max(10).optional(),
-    /** Where each alert's runbook_url points (anchors of the README's "Alerts" section are appended). */
-    runbookBaseUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+    rpoMargin: z.number().min(1).max(10).optional().describe('Alert when the newest successful backup is older than the schedule\'s worst-case RPO times this.'),
+    runbookBaseUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional().describe('Where each alert\'s runbook_url points (anchors of the README\'s "Alerts" section are appended).'),
   }).optional(),
 });
 
@@ -213,19 +205,15 @@ const kubeadmTopology = strict({
   manifestsDir: absolutePath.default('/etc/kubernetes/manifests'),
   clientPort: z.number().int().min(1).max(65535).default(2379),
   peerPort: z.number().int().min(1).max(65535).default(2380),
-  /** Node label that selects control-plane nodes. */
-  nodeSelector: z.record(z.string(), z.string()).default({ 'node-role.kubernetes.io/control-plane': '' }),
-  /** Namespace (on this cluster) of the backup objects. */
-  namespace: dnsLabel.default(INVENTORY_DEFAULTS.namespace),
+  nodeSelector: z.record(z.string(), z.string()).default({ 'node-role.kubernetes.io/control-plane': '' }).describe('Node label that selects control-plane nodes.'),
+  namespace: dnsLabel.default(INVENTORY_DEFAULTS.namespace).describe('Namespace (on this cluster) of the backup objects.'),
 });
 
 const hostedTopology = strict({
-  /** Namespace of the tenant control plane in the management cluster. */
-  namespace: dnsLabel,
+  namespace: dnsLabel.describe('Namespace of the tenant control plane in the management cluster.'),
   statefulSet: dnsLabel,
   replicas: z.number().int().min(1).max(7),
-  /** Headless Service of the StatefulSet (peer names); defaults to the StatefulSet's name. */
-  headlessService: dnsLabel.optional(),
+  headlessService: dnsLabel.optional().describe('Headless Service of the StatefulSet (peer names); defaults to the StatefulSet\'s name.'),
   clientEndpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+(:[0-9]+)?$/, 'must be one https endpoint such as "https://tenant-a-etcd.tenant-a.svc:2379"'),
   /** Secret with the etcd client certificate (keys ca.crt, tls.crt, tls.key unless set). */
   clientCertSecret: strict({
@@ -234,39 +222,27 @@ const hostedTopology = strict({
     certKey: z.string().default('tls.crt'),
     keyKey: z.string().default('tls.key'),
   }),
-  /** Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...). */
-  pkiSecrets: z.array(resourceName).default([]),
-  /** Deployments of the tenant's control plane (kube-apiserver, ...), scaled to 0 while etcd is restored. */
-  controlPlaneDeployments: z.array(dnsLabel).default([]),
-  /** volumeClaimTemplate of the StatefulSet that holds etcd's data: PVCs are `<template>-<statefulSet>-<ordinal>`. */
-  dataVolumeClaimTemplate: dnsLabel.default('data'),
-  /** etcd's --data-dir relative to the volume's root (Kube-DC: "default.etcd"); empty for the root itself. */
-  dataDirInVolume: z.string().regex(/^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/, 'must be a relative path inside the volume, such as "default.etcd"').default(''),
+  pkiSecrets: z.array(resourceName).default([]).describe('Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...).'),
+  controlPlaneDeployments: z.array(dnsLabel).default([]).describe('Deployments of the tenant\'s control plane (kube-apiserver, ...), scaled to 0 while etcd is restored.'),
+  dataVolumeClaimTemplate: dnsLabel.default('data').describe('volumeClaimTemplate of the StatefulSet that holds etcd\'s data: PVCs are `<template>-<statefulSet>-<ordinal>`.'),
+  dataDirInVolume: z.string().regex(/^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/, 'must be a relative path inside the volume, such as "default.etcd"').default('').describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
   peerPort: z.number().int().min(1).max(65535).default(2380),
 });
 
 const onDemandBackup = strict({
-  /** The Job is named after the request, so a re-sync never runs it twice. */
-  name: dnsLabel,
+  name: dnsLabel.describe('The Job is named after the request, so a re-sync never runs it twice.'),
   storages: z.array(dnsLabel).min(1).optional(),
 });
 
 /** A restore of this cluster from one backup; applied on purpose, never by an automated sync. */
 const restoreRequest = strict({
-  /** Names the restore's folder (`restore-<id>`), Jobs and the marker that makes a re-run a no-op. */
-  id: dnsLabel,
-  /** Object key of the snapshot (as in the bucket, e.g. `etcd/prod-eu-1/prod-eu-1-20261121T020000Z.db.zst.age`), or `latest`. */
-  snapshot: z.string().min(1),
-  /** Must equal the snapshot's name (`prod-eu-1-20261121T020000Z`), or the cluster's name for `latest`. */
-  confirm: z.string().min(1),
-  /** Storage to restore from; defaults to the cluster's first storage. */
-  storage: dnsLabel.optional(),
-  /** Restore the PKI bundle of the same backup too (kubeadm). */
-  pki: z.boolean().default(false),
-  /** Use etcdutl's --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6). */
-  bumpRevision: z.boolean().default(true),
-  /** A snapshot from another cluster's prefix is refused unless this is set. */
-  allowCrossCluster: z.boolean().default(false),
+  id: dnsLabel.describe('Names the restore\'s folder (`restore-<id>`), Jobs and the marker that makes a re-run a no-op.'),
+  snapshot: z.string().min(1).describe('Object key of the snapshot (as in the bucket, e.g. `etcd/prod-eu-1/prod-eu-1-20261121T020000Z.db.zst.age`), or `latest`.'),
+  confirm: z.string().min(1).describe('Must equal the snapshot\'s name (`prod-eu-1-20261121T020000Z`), or the cluster\'s name for `latest`.'),
+  storage: dnsLabel.optional().describe('Storage to restore from; defaults to the cluster\'s first storage.'),
+  pki: z.boolean().default(false).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
+  bumpRevision: z.boolean().default(true).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
+  allowCrossCluster: z.boolean().default(false).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
 });
 
 export const clusterSchema = strict({
@@ -276,10 +252,8 @@ export const clusterSchema = strict({
   onDemandBackups: z.array(onDemandBackup).default([]),
   restores: z.array(restoreRequest).default([]),
   gitops: strict({
-    /** Argo CD destination of a kubeadm cluster: a cluster name registered in Argo CD, or its API server URL. */
-    argocdCluster: z.string().min(1).optional(),
-    /** Flux: Secret (key `value`, Cluster API convention) with the kubeconfig of a kubeadm cluster. */
-    fluxKubeConfigSecret: resourceName.optional(),
+    argocdCluster: z.string().min(1).optional().describe('Argo CD destination of a kubeadm cluster: a cluster name registered in Argo CD, or its API server URL.'),
+    fluxKubeConfigSecret: resourceName.optional().describe('Flux: Secret (key `value`, Cluster API convention) with the kubeconfig of a kubeadm cluster.'),
   }).optional(),
   labels: z.record(z.string(), z.string()).default({}),
 });
@@ -287,28 +261,22 @@ export const clusterSchema = strict({
 export const defaultsSchema = strict({ backup: backupSettingsSchema.optional() });
 
 export const gitopsSchema = strict({
-  /** Git repository that holds the synthesized output. */
-  repoURL: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, 'must be an https://, ssh:// or git@ repository URL'),
+  repoURL: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, 'must be an https://, ssh:// or git@ repository URL').describe('Git repository that holds the synthesized output.'),
   revision: z.string().min(1).default('main'),
-  /** Folder of the synthesized output in that repository. */
-  path: text(keyPrefixProblem).default('dist'),
+  path: text(keyPrefixProblem).default('dist').describe('Folder of the synthesized output in that repository.'),
   argocd: strict({
     namespace: dnsLabel.default('argocd'),
     project: z.string().min(1).default('default'),
-    /** One Application per cluster, or one ApplicationSet with a list generator. */
-    mode: z.enum(['applications', 'applicationSet']).default('applications'),
+    mode: z.enum(['applications', 'applicationSet']).default('applications').describe('One Application per cluster, or one ApplicationSet with a list generator.'),
     automated: z.boolean().default(true),
     prune: z.boolean().default(true),
     selfHeal: z.boolean().default(true),
-    /** Argo CD cluster (name, or server URL) of the management cluster, where hosted clusters' objects go. */
-    managementCluster: z.string().min(1).default('in-cluster'),
+    managementCluster: z.string().min(1).default('in-cluster').describe('Argo CD cluster (name, or server URL) of the management cluster, where hosted clusters\' objects go.'),
   }).optional(),
   flux: strict({
     namespace: dnsLabel.default('flux-system'),
-    /** An existing source to use instead of the GitRepository this tool would write. */
-    sourceRef: strict({ kind: z.enum(['GitRepository', 'OCIRepository']).default('GitRepository'), name: resourceName }).optional(),
-    /** Secret with the Git credentials, for the GitRepository this tool writes. */
-    secretRef: resourceName.optional(),
+    sourceRef: strict({ kind: z.enum(['GitRepository', 'OCIRepository']).default('GitRepository'), name: resourceName }).optional().describe('An existing source to use instead of the GitRepository this tool would write.'),
+    secretRef: resourceName.optional().describe('Secret with the Git credentials, for the GitRepository this tool writes.'),
     interval: goDuration.default('10m'),
     prune: z.boolean().default(true),
     wait: z.boolean().default(true),

@@ -76,8 +76,10 @@ log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
 json_str() {
   # JSON string literal of $1
-  printf '%s' "$1" | awk 'BEGIN { ORS = "" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "");
-    if (NR > 1) printf "\\n"; printf "%s", $0 } END { }' | { printf '"'; cat; printf '"'; }
+  # backslashes by split/join: gsub's replacement escaping differs between mawk, gawk and busybox awk
+  printf '%s' "$1" | awk 'BEGIN { ORS = "" } { n = split($0, a, "\\"); s = a[1]; for (i = 2; i <= n; i++) s = s "\\\\" a[i]
+    gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); gsub(/\r/, "", s); gsub(/[[:cntrl:]]/, " ", s)
+    if (NR > 1) printf "\\n"; printf "%s", s }' | { printf '"'; cat; printf '"'; }
 }
 
 now_ms() {
