@@ -51,10 +51,13 @@ async function signed(dir: string, name: string, ca: CertPair, subj: string, ext
 }
 
 const SERVER_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n';
+/** SERVER_EXT with extra IP SANs (e.g. every member of a multi-member etcd) */
+const serverExt = (ips: string[] = []) =>
+  ips.length === 0 ? SERVER_EXT : SERVER_EXT.replace('IP:127.0.0.1,', ['127.0.0.1', ...ips.filter((ip) => ip !== '127.0.0.1')].map((ip) => `IP:${ip},`).join(''));
 const CLIENT_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n';
 
 /** Make root/pki (kubeadm layout) and root/foreign (a CA etcd does not trust, with a client cert). */
-export async function makePki(root: string): Promise<Pki> {
+export async function makePki(root: string, opts: { /** extra IP SANs of the etcd server and peer certs */ serverIps?: string[] } = {}): Promise<Pki> {
   const dir = join(root, 'pki');
   const etcd = join(dir, 'etcd');
   const foreignDir = join(root, 'foreign');
@@ -66,8 +69,8 @@ export async function makePki(root: string): Promise<Pki> {
     selfSigned(foreignDir, 'ca', 'foreign-ca'),
   ]);
   const [etcdServer, etcdPeer, etcdHealthcheckClient, apiserverEtcdClient, foreignClient] = await Promise.all([
-    signed(etcd, 'server', etcdCa, '/CN=node-1', SERVER_EXT),
-    signed(etcd, 'peer', etcdCa, '/CN=node-1', SERVER_EXT),
+    signed(etcd, 'server', etcdCa, '/CN=node-1', serverExt(opts.serverIps)),
+    signed(etcd, 'peer', etcdCa, '/CN=node-1', serverExt(opts.serverIps)),
     signed(etcd, 'healthcheck-client', etcdCa, '/O=system:masters/CN=kube-etcd-healthcheck-client', CLIENT_EXT),
     signed(dir, 'apiserver-etcd-client', etcdCa, '/O=system:masters/CN=kube-apiserver-etcd-client', CLIENT_EXT),
     signed(foreignDir, 'client', foreignCa, '/O=system:masters/CN=intruder', CLIENT_EXT),
