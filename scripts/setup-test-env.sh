@@ -8,7 +8,7 @@ declare -A PKG=(
   [etcd]=etcd-server [etcdctl]=etcd-client [shellcheck]=shellcheck [busybox]=busybox [dash]=dash
   [age]=age [age-keygen]=age [rclone]=rclone [zstd]=zstd [openssl]=openssl [unshare]=util-linux
   [nsenter]=util-linux [ip]=iproute2 [gzip]=gzip [tar]=tar [sha256sum]=coreutils [od]=coreutils
-  [timeout]=coreutils [awk]=mawk [find]=findutils
+  [timeout]=coreutils [awk]=mawk [find]=findutils [curl]=curl [promtool]=prometheus
 )
 missing=()
 for cmd in "${!PKG[@]}"; do

@@ -1,4 +1,7 @@
-/** The `controlplane-backup` command line. Exit codes: 0 success, 2 invalid input, 1 internal error. */
+/**
+ * The `controlplane-backup` command line. Exit codes: 0 success, 2 invalid input, 1 internal error, 3 problems found
+ * in storage (snapshots: a storage could not be read; check: stale backups, a failed drill, unreadable storage).
+ */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +11,7 @@ import { inventoryJsonSchema } from '../inventory/json-schema';
 import { packageRoot } from '../constructs/script-files';
 import { synthesize } from '../synth';
 
-export const EXIT = { ok: 0, internal: 1, invalid: 2 } as const;
+export const EXIT = { ok: 0, internal: 1, invalid: 2, problems: 3 } as const;
 
 const USAGE = `Usage: controlplane-backup <command> [options]
 
@@ -24,12 +27,23 @@ Commands:
   validate-output DIR                check synthesized manifests against the Kubernetes 1.28 and CRD schemas
                                      and build every cluster folder with kubectl kustomize
   schema                             print the inventory's JSON Schema
+  snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601]
+          [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...
+                                     list the backup sets in S3 storage per cluster and storage: size, time,
+                                     age, complete, encrypted, PKI bundle, drill result; other objects apart
+  check --inventory FILE [--cluster NAME] [--now ISO-8601] [--bucket ...] [--endpoint ...]
+                                     exit 3 and print one line per problem when a cluster's newest complete
+                                     backup is older than worst-case RPO x rpoMargin + activeDeadlineSeconds,
+                                     its newest drill failed, or a storage cannot be read
+                                     (S3 credentials: the AWS SDK's default chain; private CA: NODE_EXTRA_CA_CERTS;
+                                     --bucket/--endpoint: an objectBucketClaim storage's bucket and endpoint)
 
 Options:
   -h, --help       show this help
   -v, --version    show the version
 
-Exit codes: 0 success, 2 invalid input (every problem is printed), 1 internal error.`;
+Exit codes: 0 success, 2 invalid input (every problem is printed), 1 internal error,
+            3 problems found in storage (snapshots, check).`;
 
 export interface Io {
   readonly out: (text: string) => void;
@@ -85,6 +99,10 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         storage: { type: 'string' },
         pki: { type: 'boolean' },
         'allow-cross-cluster': { type: 'boolean' },
+        json: { type: 'boolean' },
+        now: { type: 'string' },
+        bucket: { type: 'string', multiple: true },
+        endpoint: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -152,6 +170,19 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       if (!dir) throw new UsageError('validate-output needs the output folder, e.g. "validate-output dist"');
       const { validateOutput } = await import('./validate-output');
       return validateOutput(dir, io);
+    }
+    case 'snapshots':
+    case 'check': {
+      noExtra(0);
+      const options = {
+        inventory: requireInventory(), cluster: values.cluster, storage: values.storage, now: values.now,
+        buckets: values.bucket, endpoints: values.endpoint,
+      };
+      if (command === 'check') {
+        if (values.storage || values.json) throw new UsageError('check takes no --storage or --json: it checks every storage of a cluster');
+        return (await import('./check')).check(options, io);
+      }
+      return (await import('./snapshots')).snapshots({ ...options, json: values.json }, io);
     }
     case 'schema':
       noExtra(0);

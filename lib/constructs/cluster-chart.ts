@@ -3,8 +3,12 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster, Inventory } from '../inventory/model';
+import { planAlerts } from '../plan/alerts';
 import { planBackup } from '../plan/backup';
+import { Alerts } from './alerts';
+import { planDrill } from '../plan/drill';
 import { Backup } from './backup';
+import { Drill } from './drill';
 import { applySyncWaves, objectMeta } from './metadata';
 import { StorageAccess } from './storage';
 
@@ -43,6 +47,10 @@ export class ClusterChart extends Chart {
     }
 
     new Backup(this, 'Backup', { cluster, plan, onDemandPlans });
+    const drill = planDrill(cluster, plan);
+    if (drill) new Drill(this, 'Drill', { cluster, plan: drill });
+    const alertPlan = planAlerts(cluster, plan.namespace, drill);
+    if (alertPlan) new Alerts(this, 'Alerts', { plan: alertPlan });
     applySyncWaves(this);
   }
 }

@@ -49,6 +49,8 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   NetworkPolicy: 2,
   CronJob: 3,
   Job: 3,
+  // Last, and never in the way: a cluster without the Prometheus Operator's CRD still gets its backups.
+  PrometheusRule: 4,
 };
 
 /** Kinds not in the table go with the configuration (wave 2): after what they could need, before what runs. */

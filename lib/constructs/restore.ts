@@ -7,9 +7,10 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster, Inventory } from '../inventory/model';
-import { POD_PATHS, type DestinationPlan, type EnvSource } from '../plan/backup';
+import { POD_PATHS, type DestinationPlan } from '../plan/backup';
 import { backupServiceAccountName } from '../plan/names';
 import { planRestore, replicaDataDir, RESTORE_PATHS, type RestorePlan } from '../plan/restore';
+import { envVar } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
 
@@ -26,11 +27,6 @@ export interface RestoreChartProps {
   readonly plan: RestorePlan;
 }
 
-function envVar(name: string, source: EnvSource): k8s.EnvVar {
-  if ('value' in source) return { name, value: source.value };
-  if ('secret' in source) return { name, valueFrom: { secretKeyRef: { name: source.secret.name, key: source.secret.key } } };
-  return { name, valueFrom: { configMapKeyRef: { name: source.configMap.name, key: source.configMap.key } } };
-}
 
 /** Env and mounts that let a restore pod read the source storage (the same wiring the backup pod has). */
 function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {

@@ -20,7 +20,12 @@ export const backupServiceAccountName = backupCronJobName;
 export const backupNetworkPolicyName = backupCronJobName;
 export const backupScriptsConfigMapName = (cluster: string) => `${cluster}-backup-scripts`;
 export const backupConfigMapName = (cluster: string) => `${cluster}-backup-config`;
+/** The restore drill's own ServiceAccount (no token) and its scripts ConfigMap. */
+export const drillServiceAccountName = drillCronJobName;
+export const drillScriptsConfigMapName = (cluster: string) => `${cluster}-drill-scripts`;
 export const onDemandJobName = (cluster: string, request: string) => `${cluster}-backup-${request}`;
+/** PrometheusRule with the cluster's backup and drill alerts, beside the CronJobs it watches. */
+export const alertsRuleName = (cluster: string) => `${cluster}-controlplane-backup`;
 /** Secret (and ExternalSecret / SealedSecret) that holds a storage's S3 credentials in the backup namespace. */
 export const storageCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}`;
 /** ObjectBucketClaim; the provisioner names its Secret and ConfigMap after it. */
@@ -28,7 +33,7 @@ export const objectBucketClaimName = (storage: string) => `controlplane-backup-$
 
 /** Every name a cluster's objects can get, for the length rule on cluster names. */
 export function clusterObjectNames(cluster: string): string[] {
-  return [backupCronJobName(cluster), drillCronJobName(cluster), backupScriptsConfigMapName(cluster), backupConfigMapName(cluster)];
+  return [backupCronJobName(cluster), drillCronJobName(cluster), backupScriptsConfigMapName(cluster), backupConfigMapName(cluster), drillScriptsConfigMapName(cluster)];
 }
 
 /** Argo CD Application and Flux Kustomization of one cluster (in the GitOps tool's namespace, beside other apps). */

@@ -1,20 +1,29 @@
 // Every external command of the scripts is in the script's own tool lists, and the Dockerfile installs all of them.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { BACKUP_SH } from './helpers';
+import { BACKUP_SH, SCRIPTS_DIR } from './helpers';
 
 const script = readFileSync(BACKUP_SH, 'utf8');
 const dockerfile = readFileSync(resolve(__dirname, '../../images/tools/Dockerfile'), 'utf8');
-const listVar = (name: string) => (new RegExp(`^${name}="([^"]*)"`, 'm').exec(script)?.[1] ?? '').split(/\s+/).filter(Boolean);
+const listVar = (name: string, text = script) => (new RegExp(`^${name}="([^"]*)"`, 'm').exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean);
 const required = listVar('REQUIRED_TOOLS');
 const optional = listVar('OPTIONAL_TOOLS');
+
+/** Every script of lib/scripts with its text. */
+const scripts = readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith('.sh')).sort().map((file) => ({ file, text: readFileSync(join(SCRIPTS_DIR, file), 'utf8') }));
+/** Every tool any script declares in a `XXX_TOOLS="..."` list (library lists such as RL_TOOLS too): "$VAR" entries
+ * refer to other lists, which are scanned themselves; "a|b" alternatives count both. */
+const declaredEverywhere = [...new Set(scripts.flatMap(({ text }) => [...text.matchAll(/^[A-Z_]*TOOLS="([^"]*)"/gm)])
+  .flatMap((m) => m[1].split(/\s+/)).filter((t) => t && !t.startsWith('$')).flatMap((t) => t.split('|')))].sort();
+/** Binaries the Dockerfile copies from another image (`COPY --from=... /path/a /path/b /dest/`). */
+const copiedBinaries = [...dockerfile.matchAll(/^COPY --from=\S+ (.+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).slice(0, -1).map((path) => path.replace(/^.*\//, '')));
 
 // Debian package -> the commands of the scripts it installs (checked against `dpkg -L` where the package is installed).
 const PACKAGE_COMMANDS: Record<string, string[]> = {
   dash: ['sh'],
-  coreutils: ['cat', 'cut', 'date', 'head', 'mkdir', 'od', 'rm', 'sha256sum', 'sort', 'tail', 'timeout', 'tr', 'wc'],
+  coreutils: ['cat', 'cp', 'cut', 'date', 'head', 'mkdir', 'mktemp', 'mv', 'od', 'rm', 'sha256sum', 'sleep', 'sort', 'tail', 'timeout', 'tr', 'wc'],
   tar: ['tar'],
   gzip: ['gzip'],
   findutils: ['find'],
@@ -22,13 +31,13 @@ const PACKAGE_COMMANDS: Record<string, string[]> = {
   zstd: ['zstd'],
   age: ['age'],
   rclone: ['rclone'],
-  'etcd-client': ['etcdctl'],
+  curl: ['curl'],
   'ca-certificates': [],
 };
 // commands satisfied by alternatives (one of them is enough)
 const ALTERNATIVES: Record<string, string> = { etcdutl: 'etcdctl' };
 
-const SH_BUILTINS = new Set(('alias break cd command continue echo eval exec exit export false getopts hash local printf pwd read readonly return set shift test [ times trap true type ulimit umask unalias unset wait ' +
+const SH_BUILTINS = new Set(('alias break cd command continue echo eval exec exit export false getopts hash kill local printf pwd read readonly return set shift test [ times trap true type ulimit umask unalias unset wait ' +
   'if then else elif fi for in do done while until case esac').split(' '));
 
 /** replace quoted strings by "" (single quotes: awk programs; double quotes: messages), drop comments */
@@ -59,7 +68,8 @@ function stripQuotes(text: string): string {
 function commandWords(text: string): Set<string> {
   const out = new Set<string>();
   const functions = new Set([...text.matchAll(/^\s*([a-z_][a-z0-9_]*)\(\)\s*\{/gm)].map((m) => m[1]));
-  const code = stripQuotes(text);
+  // arithmetic expansion $((...)) holds variable names, not commands
+  const code = stripQuotes(text).replace(/\$\(\(/g, '$[ ');
   const add = (w: string) => { if (!SH_BUILTINS.has(w) && !functions.has(w)) out.add(w); };
   for (const m of code.matchAll(/(?:^|[;|&(){}]|\$\(|\b(?:then|else|do|elif|if|while|until)\s|!\s)\s*(?:[A-Z_][A-Z0-9_]*=\S*\s+)*([a-z][a-z0-9_.-]*)(?=\s|$|;)/gm)) add(m[1]);
   for (const m of code.matchAll(/\btimeout\s+\S+\s+([a-z][a-z0-9_.-]*)/g)) add(m[1]);
@@ -78,15 +88,32 @@ describe('tools image', () => {
     expect(undeclared).toEqual([]);
   });
 
-  it('every declared tool is installed by a pinned package of the Dockerfile', () => {
+  it('every command word of drill.sh (with the restore-lib.sh it sources) is in its tool lists', () => {
+    const drill = readFileSync(join(SCRIPTS_DIR, 'drill.sh'), 'utf8');
+    const lib = readFileSync(join(SCRIPTS_DIR, 'restore-lib.sh'), 'utf8');
+    const declared = new Set([...listVar('RL_TOOLS', lib), ...listVar('REQUIRED_TOOLS', drill), ...listVar('OPTIONAL_TOOLS', drill)]);
+    const functions = [...lib.matchAll(/^\s*([a-z_][a-z0-9_]*)\(\)\s*\{/gm)].map((m) => `${m[1]}() {}\n`).join('');
+    const undeclared = [...commandWords(functions + drill)].filter((w) => !declared.has(w));
+    expect(undeclared).toEqual([]);
+  });
+
+  it('every tool declared by any script is installed by a pinned package of the Dockerfile, or copied from an image', () => {
     const pkgs = [...dockerfile.matchAll(/^\s+([a-z0-9-]+)=([0-9][^\s\\]*) \\$/gm)].map((m) => m[1]);
     expect(pkgs.length).toBeGreaterThan(0);
-    const provided = new Set(pkgs.flatMap((p) => {
+    expect(scripts.length).toBeGreaterThan(3);
+    expect(declaredEverywhere).toEqual(expect.arrayContaining(['curl', 'etcd', 'etcdctl', 'etcdutl', 'rclone', 'mktemp']));
+    expect(copiedBinaries).toEqual(['etcd', 'etcdctl', 'etcdutl']);
+    const provided = new Set([...copiedBinaries, ...pkgs.flatMap((p) => {
       expect(PACKAGE_COMMANDS[p], `unknown package ${p}`).toBeDefined();
       return PACKAGE_COMMANDS[p];
-    }));
-    const missing = [...required, ...optional].filter((t) => !provided.has(t) && !(ALTERNATIVES[t] && provided.has(ALTERNATIVES[t])));
+    })]);
+    const missing = declaredEverywhere.filter((t) => !provided.has(t) && !(ALTERNATIVES[t] && provided.has(ALTERNATIVES[t])));
     expect(missing).toEqual([]);
+  });
+
+  it('takes etcd from the official image of the release the backup pod runs', () => {
+    expect(dockerfile).toMatch(/^COPY --from=registry\.k8s\.io\/etcd:3\.5\.21-0 \/usr\/local\/bin\/etcd \/usr\/local\/bin\/etcdctl \/usr\/local\/bin\/etcdutl \/usr\/local\/bin\/$/m);
+    expect(dockerfile).not.toMatch(/etcd-client/);
   });
 
   it('the package -> command table matches what the Debian packages really install', () => {

@@ -114,8 +114,8 @@ describe('diff locality', () => {
     changed.clusters['tenant-a'].backup.schedule = '*/15 * * * *';
     const after = renderInventory(inventoryOf(changed));
     const paths = changedPaths(before, after);
-    // SUMMARY.md describes the schedule; nothing else outside the cluster's folder changes.
-    expect(paths).toEqual(['SUMMARY.md', 'tenant-a/cronjob-tenant-a-etcd-backup.yaml']);
+    // SUMMARY.md describes the schedule and the alerts' thresholds derive from it; nothing else changes.
+    expect(paths).toEqual(['SUMMARY.md', 'tenant-a/cronjob-tenant-a-etcd-backup.yaml', 'tenant-a/prometheusrule-tenant-a-controlplane-backup.yaml']);
   });
 
   it('changing a default changes exactly the clusters that inherit it', () => {

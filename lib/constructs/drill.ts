@@ -1,0 +1,138 @@
+/**
+ * The restore drill of one cluster: a CronJob whose pod takes the newest complete backup from object storage,
+ * verifies and restores it into scratch space, serves it with a throwaway etcd on 127.0.0.1 inside the pod, compares
+ * it with the backup's metadata and records `<base>.drill.json` beside the backup (lib/scripts/drill.sh). It never
+ * talks to the cluster's live etcd and needs no node access, so it meets Pod Security `restricted` everywhere.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import type { Cluster } from '../inventory/model';
+import { POD_PATHS } from '../plan/backup';
+import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
+import { envVar } from './backup-pod';
+import { objectMeta } from './metadata';
+import { scriptText } from './script-files';
+
+export interface DrillProps {
+  readonly cluster: Cluster;
+  readonly plan: DrillPlan;
+}
+
+export const DRILL_SCRIPT = 'drill.sh';
+/** Files of lib/scripts/ that the drill pod runs. */
+export const DRILL_SCRIPT_FILES = ['restore-lib.sh', DRILL_SCRIPT] as const;
+
+const DRILL_USER = 65532;
+
+
+function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
+  const entries = Object.entries(values);
+  return entries.length ? Object.fromEntries(entries.map(([key, value]) => [key, k8s.Quantity.fromString(value)])) : undefined;
+}
+
+export class Drill extends Construct {
+  constructor(scope: Construct, id: string, props: DrillProps) {
+    super(scope, id);
+    const { cluster, plan } = props;
+    const { backup } = cluster;
+    const name = cluster.name;
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace),
+      // The pod talks to object storage and to its own etcd on loopback, never to the Kubernetes API.
+      automountServiceAccountToken: false,
+    });
+
+    new k8s.KubeConfigMap(this, 'Scripts', {
+      metadata: objectMeta(name, 'scripts', plan.scriptsConfigMap, plan.namespace),
+      data: Object.fromEntries(DRILL_SCRIPT_FILES.map((file) => [file, scriptText(file)])),
+    });
+
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: objectMeta(name, 'drill', plan.cronJobName, plan.namespace),
+      spec: {
+        schedule: plan.schedule,
+        timeZone: plan.timeZone,
+        // Suspending a cluster's backups suspends its drills too.
+        suspend: backup.suspend,
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: backup.startingDeadlineSeconds,
+        successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
+        failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
+        jobTemplate: {
+          metadata: { labels: objectMeta(name, 'drill', '').labels },
+          spec: {
+            backoffLimit: DRILL_BACKOFF_LIMIT,
+            activeDeadlineSeconds: backup.activeDeadlineSeconds,
+            template: {
+              metadata: { labels: objectMeta(name, 'drill', '').labels },
+              spec: drillPodSpec(cluster, plan),
+            },
+          },
+        },
+      },
+    });
+  }
+}
+
+/** The drill pod: one tools container, no host access, Pod Security `restricted`. */
+export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
+  const { backup } = cluster;
+  const { source } = plan;
+  const volumes: k8s.Volume[] = [
+    { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(backup.scratchSize) } },
+    { name: 'scripts', configMap: { name: plan.scriptsConfigMap, defaultMode: 0o444 } },
+  ];
+  const mounts: k8s.VolumeMount[] = [
+    { name: 'scratch', mountPath: POD_PATHS.scratch },
+    { name: 'scripts', mountPath: POD_PATHS.scripts, readOnly: true },
+  ];
+  if (plan.identitySecret) {
+    // Optional: without the Secret the drill still verifies, and says plainly that it did not restore.
+    volumes.push({
+      name: 'identity',
+      secret: { secretName: plan.identitySecret, optional: true, defaultMode: 0o400, items: [{ key: DRILL_IDENTITY_KEY, path: DRILL_IDENTITY_KEY }] },
+    });
+    mounts.push({ name: 'identity', mountPath: DRILL_PATHS.identity, readOnly: true });
+  }
+  const env: k8s.EnvVar[] = [
+    // Storage settings first: SNAPSHOT_DIR may refer to them as $(NAME), which the kubelet expands in order.
+    ...source.env.map((variable) => envVar(variable.name, variable.source)),
+    { name: 'CLUSTER_NAME', value: cluster.name },
+    { name: 'SNAPSHOT_DIR', value: source.remoteDir },
+    { name: 'SNAPSHOT_NAME', value: 'latest' },
+    { name: 'SCRATCH_DIR', value: POD_PATHS.scratch },
+    ...(plan.identitySecret
+      ? [{ name: 'AGE_IDENTITY_FILE', value: DRILL_PATHS.identityFile }, { name: 'DRILL_IDENTITY_SECRET', value: plan.identitySecret }]
+      : []),
+  ];
+  if (source.caBundle) {
+    volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });
+    mounts.push({ name: 'ca-source', mountPath: source.caBundle.mountPath, readOnly: true });
+    env.push({ name: 'RCLONE_CA_CERT', value: `${source.caBundle.mountPath}/${source.caBundle.key}` });
+  }
+  return {
+    serviceAccountName: plan.serviceAccountName,
+    automountServiceAccountToken: false,
+    restartPolicy: 'Never',
+    enableServiceLinks: false,
+    ...(backup.tolerations.length ? { tolerations: backup.tolerations.map((t) => ({ ...t })) } : {}),
+    securityContext: {
+      runAsNonRoot: true, runAsUser: DRILL_USER, runAsGroup: DRILL_USER, fsGroup: DRILL_USER, seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers: [{
+      name: 'drill',
+      image: backup.images.tools,
+      imagePullPolicy: backup.images.pullPolicy,
+      command: ['/bin/sh', `${POD_PATHS.scripts}/${DRILL_SCRIPT}`],
+      env,
+      volumeMounts: mounts,
+      resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },
+      securityContext: {
+        runAsNonRoot: true, runAsUser: DRILL_USER, runAsGroup: DRILL_USER,
+        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+      },
+    }],
+    volumes,
+  };
+}

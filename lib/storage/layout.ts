@@ -1,0 +1,127 @@
+/**
+ * The object layout that backup.sh writes, read back, pure: the objects of one cluster's folder grouped into backup
+ * sets (`<cluster>-<yyyymmddThhmmssZ>.*`) and everything else ("other objects", never a backup).
+ */
+
+/** One object as a listing returns it; `key` is bucket-relative. */
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** The outcome of a restore drill, as `<base>.drill.json` records it. */
+export type DrillResult = 'passed' | 'failed' | 'verified-not-restored' | 'unreadable';
+
+export interface DrillSummary {
+  readonly result: DrillResult;
+  /** ISO-8601 time of the drill, as recorded; null when the report has none or is unreadable. */
+  readonly checkedAt: string | null;
+  readonly message: string | null;
+}
+
+/** A backup set: every object whose name starts with the set's name and a dot. */
+export interface BackupSet {
+  /** `<cluster>-<yyyymmddThhmmssZ>`. */
+  readonly name: string;
+  /** From the name, UTC. */
+  readonly createdAt: Date;
+  /** Sum of the set's objects, the drill report included. */
+  readonly sizeBytes: number;
+  readonly objectCount: number;
+  /** The checksum sidecar (`<name>.sha256`, written last) is present. */
+  readonly complete: boolean;
+  /** The snapshot object is age-encrypted (`.age`); false when there is no snapshot object. */
+  readonly encrypted: boolean;
+  /** The PKI bundle (`<name>.pki.tar...`) is present. */
+  readonly pki: boolean;
+  readonly compression: 'zstd' | 'gzip' | 'none' | null;
+  /** Bucket-relative key of the snapshot (what `restore --snapshot` takes), or null when it is missing. */
+  readonly snapshotKey: string | null;
+  /** Bucket-relative key of `<name>.drill.json`, when a drill left one. */
+  readonly drillKey: string | null;
+}
+
+export interface FolderContents {
+  /** Newest first. */
+  readonly sets: readonly BackupSet[];
+  /** Objects of the folder that belong to no set of this cluster, by key. */
+  readonly others: readonly StoredObject[];
+}
+
+const SNAPSHOT_SUFFIX = /^\.db(\.zst|\.gz)?(\.age)?$/;
+
+/** `20260102T030405Z` -> the instant, or undefined when it is no calendar time. */
+export function parseStamp(stamp: string): Date | undefined {
+  const m = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z$/.exec(stamp);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 2026-02-30 over to March: such a name is not a time the backup script wrote.
+  const same = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+    && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+  return same ? date : undefined;
+}
+
+/**
+ * Groups the objects listed under `<folder>/` into the cluster's backup sets and other objects. Only names of the
+ * cluster's exact pattern (`^<cluster>-[0-9]{8}T[0-9]{6}Z\.`) directly in the folder form sets: `prod-1-latest.db`,
+ * `notes.txt` or anything in a subfolder are other objects.
+ */
+export function groupFolder(cluster: string, folder: string, objects: readonly StoredObject[]): FolderContents {
+  const prefix = folder ? `${folder}/` : '';
+  const pattern = new RegExp(`^(${cluster.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-([0-9]{8}T[0-9]{6}Z))(\\..*)$`);
+  const groups = new Map<string, { createdAt: Date; objects: StoredObject[] }>();
+  const others: StoredObject[] = [];
+  for (const object of objects) {
+    const file = object.key.startsWith(prefix) ? object.key.slice(prefix.length) : undefined;
+    const match = file === undefined || file.includes('/') ? null : pattern.exec(file);
+    const createdAt = match ? parseStamp(match[2]) : undefined;
+    if (!match || !createdAt) {
+      others.push(object);
+      continue;
+    }
+    const group = groups.get(match[1]) ?? { createdAt, objects: [] };
+    group.objects.push(object);
+    groups.set(match[1], group);
+  }
+  const sets = [...groups].map(([name, group]): BackupSet => {
+    const suffixes = new Map(group.objects.map((object) => [object.key.slice(prefix.length + name.length), object]));
+    const snapshot = [...suffixes.keys()].filter((suffix) => SNAPSHOT_SUFFIX.test(suffix)).sort()[0];
+    const compressed = snapshot === undefined ? undefined : /^\.db\.(zst|gz)/.exec(snapshot)?.[1];
+    return {
+      name,
+      createdAt: group.createdAt,
+      sizeBytes: group.objects.reduce((sum, object) => sum + object.size, 0),
+      objectCount: group.objects.length,
+      complete: suffixes.has('.sha256'),
+      encrypted: snapshot !== undefined && snapshot.endsWith('.age'),
+      pki: [...suffixes.keys()].some((suffix) => suffix.startsWith('.pki.tar')),
+      compression: snapshot === undefined ? null : compressed === 'zst' ? 'zstd' : compressed === 'gz' ? 'gzip' : 'none',
+      snapshotKey: snapshot === undefined ? null : `${prefix}${name}${snapshot}`,
+      drillKey: suffixes.has('.drill.json') ? `${prefix}${name}.drill.json` : null,
+    };
+  });
+  sets.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? -1 : 1));
+  others.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { sets, others };
+}
+
+/** Reads a drill report's text; a report that is not the JSON the drill writes is `unreadable`, never thrown. */
+export function parseDrillReport(text: string): DrillSummary {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return { result: 'unreadable', checkedAt: null, message: `not JSON: ${(error as Error).message}` };
+  }
+  const report = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+  const result = report.result;
+  if (report.kind !== 'DrillReport' || (result !== 'passed' && result !== 'failed' && result !== 'verified-not-restored')) {
+    return { result: 'unreadable', checkedAt: null, message: 'not a DrillReport with result passed, failed or verified-not-restored' };
+  }
+  return {
+    result,
+    checkedAt: typeof report.checkedAt === 'string' ? report.checkedAt : null,
+    message: typeof report.message === 'string' ? report.message : null,
+  };
+}

@@ -1,0 +1,70 @@
+/** Lists the folders of many targets at once, a few at a time, each failure kept with its target. */
+import { groupFolder, parseDrillReport, type BackupSet, type DrillSummary, type FolderContents } from './layout';
+import { listFolder, readObject, StorageError, type S3Clients, type S3Location } from './s3';
+import type { Target } from './targets';
+
+export type ScanResult =
+  | { readonly target: Target; readonly status: 'listed'; readonly contents: FolderContents }
+  | { readonly target: Target; readonly status: 'skipped'; readonly message: string }
+  | { readonly target: Target; readonly status: 'failed'; readonly message: string };
+
+export interface ScanOptions {
+  /** MaxKeys per ListObjectsV2 page; tests page small instead of creating thousands of objects. @default 1000 */
+  readonly pageSize?: number;
+  /** Called as pages arrive: objects listed so far over all targets, targets done, targets to list. */
+  readonly onProgress?: (objects: number, done: number, total: number) => void;
+}
+
+/** How many folders (or drill reports) are read at once: enough to hide latency, few enough for any endpoint. */
+const PARALLEL = 4;
+
+/** Runs `work` on every item, at most PARALLEL at once, keeping the order of the items in the result. */
+export async function mapLimited<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return results;
+}
+
+export async function scanTargets(clients: S3Clients, targets: readonly Target[], options: ScanOptions = {}): Promise<ScanResult[]> {
+  const listable = targets.filter((target) => target.location).length;
+  const counts = new Map<Target, number>();
+  let done = 0;
+  const report = () => options.onProgress?.([...counts.values()].reduce((a, b) => a + b, 0), done, listable);
+  return mapLimited(targets, async (target): Promise<ScanResult> => {
+    if (!target.location) return { target, status: 'skipped', message: target.skipped! };
+    try {
+      const objects = await listFolder(clients, target.location, {
+        pageSize: options.pageSize,
+        onPage: (listed) => {
+          counts.set(target, listed);
+          report();
+        },
+      });
+      return { target, status: 'listed', contents: groupFolder(target.cluster.name, target.folder, objects) };
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      return { target, status: 'failed', message: error.message };
+    } finally {
+      done++;
+      report();
+    }
+  });
+}
+
+/** The drill report of a set; a report that cannot be read or parsed is `unreadable`, with the reason. */
+export async function readDrill(clients: S3Clients, location: S3Location, set: BackupSet): Promise<DrillSummary | null> {
+  if (!set.drillKey) return null;
+  try {
+    return parseDrillReport(await readObject(clients, location, set.drillKey));
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    return { result: 'unreadable', checkedAt: null, message: error.message };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Which folders hold a cluster's backups, from the inventory: one target per (cluster, storage) pair, resolved to an
+ * S3 location or skipped with a note (local storages are on the nodes; a bucket claim's bucket and endpoint are
+ * known only in the cluster unless given on the command line).
+ */
+import type { Cluster, Inventory, Storage } from '../inventory/model';
+import { clusterFolder } from '../plan/restore';
+import type { S3Location } from './s3';
+
+export interface Target {
+  readonly cluster: Cluster;
+  readonly storage: Storage;
+  /** Bucket-relative folder of the cluster's sets (path-relative for local storages). */
+  readonly folder: string;
+  /** Set when the target can be listed. */
+  readonly location?: S3Location;
+  /** Why the target is skipped, when it has no location. */
+  readonly skipped?: string;
+}
+
+export interface TargetSelection {
+  readonly cluster?: string;
+  readonly storage?: string;
+  /** `--bucket STORAGE=NAME`, repeatable: the bucket of an ObjectBucketClaim storage. */
+  readonly buckets?: readonly string[];
+  /** `--endpoint STORAGE=URL|HOST[:PORT]`, repeatable: the endpoint of an ObjectBucketClaim storage. */
+  readonly endpoints?: readonly string[];
+}
+
+/** Every storage a cluster's backups go to: scheduled ones first, then those only on-demand backups use. */
+export function clusterStorages(cluster: Cluster): string[] {
+  return [...new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((request) => request.storages)])];
+}
+
+/** The targets of a selection, or the problem with the command line (exit 2). */
+export function selectTargets(inventory: Inventory, selection: TargetSelection): { targets: Target[] } | { error: string } {
+  const storageNames = Object.keys(inventory.storages).sort();
+  const overrides = (flag: string, values: readonly string[] = []) => {
+    const map = new Map<string, string>();
+    for (const value of values) {
+      const eq = value.indexOf('=');
+      const name = value.slice(0, eq);
+      if (eq <= 0 || eq === value.length - 1) return { error: `--${flag} "${value}": expected STORAGE=${flag === 'bucket' ? 'NAME' : 'URL'}` };
+      const storage = inventory.storages[name];
+      if (!storage) return { error: `--${flag} ${value}: no storage "${name}" in the inventory (storages: ${storageNames.join(', ')})` };
+      if (storage.kind !== 'objectBucketClaim') return { error: `--${flag} ${value}: storage "${name}" is ${storage.kind === 's3' ? 'an s3' : 'a local'} storage; --${flag} is for objectBucketClaim storages, whose ${flag} the inventory does not know` };
+      map.set(name, value.slice(eq + 1));
+    }
+    return { map };
+  };
+  const buckets = overrides('bucket', selection.buckets);
+  if ('error' in buckets) return { error: buckets.error! };
+  const endpoints = overrides('endpoint', selection.endpoints);
+  if ('error' in endpoints) return { error: endpoints.error! };
+
+  if (selection.cluster && !inventory.clusters.some((cluster) => cluster.name === selection.cluster)) {
+    return { error: `--cluster: no cluster "${selection.cluster}" in the inventory (clusters: ${inventory.clusters.map((cluster) => cluster.name).join(', ')})` };
+  }
+  if (selection.storage && !inventory.storages[selection.storage]) {
+    return { error: `--storage: no storage "${selection.storage}" in the inventory (storages: ${storageNames.join(', ')})` };
+  }
+  const targets: Target[] = [];
+  for (const cluster of inventory.clusters) {
+    if (selection.cluster && cluster.name !== selection.cluster) continue;
+    for (const name of clusterStorages(cluster)) {
+      if (selection.storage && name !== selection.storage) continue;
+      const storage = inventory.storages[name];
+      targets.push(resolveTarget(cluster, storage, buckets.map!.get(name), endpoints.map!.get(name)));
+    }
+  }
+  if (targets.length === 0) {
+    return { error: `--storage: no selected cluster backs up to storage "${selection.storage}"` };
+  }
+  return { targets };
+}
+
+function resolveTarget(cluster: Cluster, storage: Storage, bucket?: string, endpoint?: string): Target {
+  const folder = clusterFolder(storage, cluster.name);
+  switch (storage.kind) {
+    case 's3': {
+      const { s3 } = storage;
+      return { cluster, storage, folder, location: { endpoint: s3.endpoint.replace(/\/$/, ''), region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket, folder } };
+    }
+    case 'objectBucketClaim': {
+      const claim = storage.objectBucketClaim;
+      const name = bucket ?? claim.bucketName;
+      const missing = [
+        name ? '' : `--bucket ${storage.name}=NAME`,
+        endpoint ? '' : `--endpoint ${storage.name}=HOST:PORT`,
+      ].filter(Boolean);
+      if (missing.length > 0) {
+        return {
+          cluster, storage, folder,
+          skipped: `objectBucketClaim storage: its ${name ? '' : 'bucket name and '}endpoint are known only in the cluster (ConfigMap controlplane-backup-${storage.name}: BUCKET_NAME, BUCKET_HOST, BUCKET_PORT); pass ${missing.join(' ')}`,
+        };
+      }
+      const url = /^https?:\/\//.test(endpoint!) ? endpoint! : `${claim.scheme}://${endpoint}`;
+      // The backup pods use path-style requests for bucket claims (plan/backup.ts); so does this.
+      return { cluster, storage, folder, location: { endpoint: url, region: claim.region, pathStyle: true, bucket: name!, folder } };
+    }
+    case 'local':
+      return { cluster, storage, folder, skipped: `local storage: the backups are on the control-plane nodes' disks (${storage.local.path}/${cluster.name}), not reachable from here` };
+  }
+}
