@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { NetNs } from './netns';
 import { RunResult, stopChild } from './proc';
 
-export const S3RVER_BIN = resolve(__dirname, '../../node_modules/s3rver/bin/s3rver.js');
+// Resolved through node's module lookup: the same from test/support and from its compiled copy under build/.
+export const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
 
 export interface S3Server {
   endpoint: string; // http://127.0.0.1:PORT
