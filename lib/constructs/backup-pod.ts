@@ -183,7 +183,8 @@ function k8sQuantity(value: string): k8s.Quantity {
   return k8s.Quantity.fromString(value);
 }
 
-function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
+/** Resource quantities of the inventory (requests or limits), or undefined when none is set. */
+export function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
   const entries = Object.entries(values);
   if (entries.length === 0) return undefined;
   return Object.fromEntries(entries.map(([key, value]) => [key, k8sQuantity(value)]));

@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
-import { envVar } from './backup-pod';
+import { envVar, quantities } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
 
@@ -25,10 +25,6 @@ export const DRILL_SCRIPT_FILES = ['restore-lib.sh', DRILL_SCRIPT] as const;
 const DRILL_USER = 65532;
 
 
-function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
-  const entries = Object.entries(values);
-  return entries.length ? Object.fromEntries(entries.map(([key, value]) => [key, k8s.Quantity.fromString(value)])) : undefined;
-}
 
 export class Drill extends Construct {
   constructor(scope: Construct, id: string, props: DrillProps) {

@@ -1,4 +1,5 @@
 // Issue type, path rendering and the translation of Ajv errors into messages for people.
+import { nearest } from '../inventory/suggest';
 import type { ErrorObject } from 'ajv';
 
 export interface ValidationIssue {
@@ -78,33 +79,8 @@ export function describeValue(v: unknown): string {
   }
 }
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
-/** Closest known name, if it is close enough to be a plausible typo. */
-export function suggest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = levenshtein(name.toLowerCase(), k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
-}
+/** Closest known name, if it is close enough to be a plausible typo (the inventory's suggestions, one rule). */
+export const suggest = nearest;
 
 function typeNames(t: unknown): string {
   const list = (Array.isArray(t) ? t : [t]).map(String).filter((x) => x !== 'null');
