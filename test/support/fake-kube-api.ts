@@ -7,7 +7,9 @@
 //   GET        /api/v1/namespaces/<ns>/pods?labelSelector=k%3Dv,...       (the sim's live members when the selector matches)
 // Errors are Status objects (404, 401, 403, 422); responses are pretty-printed for curl user agents like kube-apiserver.
 // The server itself listens on a unix socket (the test process is outside the netns); a TCP forwarder (node -e) inside
-// the netns listens on 127.0.0.1:<port> and relays to it, so `url` works for processes inside the netns only.
+// the netns listens on 127.0.0.1:<port> (or `listen`, e.g. 443 on the address that kubernetes.default.svc resolves to
+// in the pods' /etc/hosts) and relays to it, so `url` works for processes inside the netns only. The certificate is the
+// sim's: its SANs must include the name the clients use (makeSimPki's dnsNames, e.g. kubernetes.default.svc).
 import { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
@@ -31,13 +33,15 @@ export interface FakeKubeApiOptions {
   deployments?: Record<string, number>;
   /** hook: return an HTTP status to fail the request with (after the token check) */
   fault?: (method: string, path: string) => number | undefined;
+  /** where the forwarder listens inside the netns; default 127.0.0.1 and a free port */
+  listen?: { host?: string; port?: number };
 }
 
 const FORWARDER = `
 const net = require('net');
 const sock = process.argv[1];
 const srv = net.createServer((c) => { const u = net.connect(sock); c.pipe(u); u.pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); });
-srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
+srv.listen(Number(process.argv[3] || 0), process.argv[2] || '127.0.0.1', () => console.log('port ' + srv.address().port));
 `;
 
 export class FakeKubeApi {
@@ -72,7 +76,8 @@ export class FakeKubeApi {
       this.handle(req, res).catch((e) => this.send(req, res, 500, status(500, 'InternalError', String(e))));
     });
     await new Promise<void>((r) => this.server!.listen(this.sock, r));
-    this.forwarder = this.o.netns.spawn(process.execPath, ['-e', FORWARDER, this.sock]);
+    const host = this.o.listen?.host ?? '127.0.0.1';
+    this.forwarder = this.o.netns.spawn(process.execPath, ['-e', FORWARDER, this.sock, host, String(this.o.listen?.port ?? 0)]);
     const port = await new Promise<number>((res, rej) => {
       let out = '';
       const t = setTimeout(() => rej(new Error(`forwarder did not start: ${out}`)), 10_000);
@@ -84,7 +89,7 @@ export class FakeKubeApi {
       this.forwarder!.on('exit', (c) => { clearTimeout(t); rej(new Error(`forwarder exited ${c}: ${out}`)); });
     });
     this.forwarder.stderr!.resume();
-    this.url = `https://127.0.0.1:${port}`;
+    this.url = `https://${host}:${port}`;
   }
 
   async stop(): Promise<void> {

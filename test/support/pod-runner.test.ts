@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNetns, NetNs } from './netns';
-import { runPod, expandK8s } from './pod-runner';
+import { runPod, expandK8s, SERVICE_ACCOUNT_PATH } from './pod-runner';
 import { mkTemp, rmTemp } from './proc';
 
 let tmp: string;
@@ -15,7 +15,8 @@ afterAll(async () => {
   await netns?.stop();
   rmTemp(tmp);
   // empty mount points the runner created on the host for this test's paths
-  for (const d of ['/var/lib/cpb-test/scratch', '/var/lib/cpb-test', '/etc/cpb-test-ro', '/opt/cpb-test', '/var/run/cpb-test/creds', '/var/run/cpb-test']) {
+  for (const d of ['/var/lib/cpb-test/scratch', '/var/lib/cpb-test', '/etc/cpb-test-ro', '/opt/cpb-test', '/var/run/cpb-test/creds', '/var/run/cpb-test',
+    '/var/run/cpb-test-extra', SERVICE_ACCOUNT_PATH, '/var/run/secrets/kubernetes.io', '/var/run/secrets']) {
     try { rmdirSync(d); } catch { /* not empty or gone */ }
   }
 });
@@ -70,5 +71,24 @@ describe('pod-runner', () => {
     expect(res2.ok).toBe(false);
     expect(res2.results.map((r) => [r.name, r.exitCode])).toEqual([['fail', 3]]);
     expect(res2.results[0].stderr).toContain('boom');
+  });
+
+  it('mounts the service account (unless automountServiceAccountToken is false), a generated /etc/hosts and extra mounts', async () => {
+    const extra = join(tmp, 'extra');
+    mkdirSync(extra);
+    writeFileSync(join(extra, 'f'), 'extra\n');
+    const script = `cat ${SERVICE_ACCOUNT_PATH}/token 2>/dev/null && echo || echo no-token; cat ${SERVICE_ACCOUNT_PATH}/namespace 2>/dev/null; echo; `
+      + 'getent hosts kubernetes.default.svc || echo unresolved; cat /var/run/cpb-test-extra/f; touch /var/run/cpb-test-extra/x 2>/dev/null && echo writable || echo readonly';
+    const podSpec = { containers: [{ name: 'c', command: ['/bin/sh', '-c', script] }] };
+    const o = {
+      netns, serviceAccount: { token: 'tok-123', caCert: 'CA', namespace: 'ns-1' }, hosts: { 'kubernetes.default.svc': '127.0.2.1' },
+      extraMounts: [{ hostPath: extra, mountPath: '/var/run/cpb-test-extra', readOnly: true }],
+    };
+    const res = await runPod({ ...o, podSpec, workDir: join(tmp, 'pod-sa') });
+    expect(res.results[0].exitCode, res.results[0].stderr).toBe(0);
+    expect(res.results[0].stdout.split('\n')).toEqual(['tok-123', 'ns-1', '127.0.2.1       kubernetes.default.svc', 'extra', 'readonly', '']);
+    expect(existsSync(join(extra, 'x'))).toBe(false);
+    const off = await runPod({ ...o, podSpec: { ...podSpec, automountServiceAccountToken: false }, workDir: join(tmp, 'pod-no-sa') });
+    expect(off.results[0].stdout.split('\n')[0]).toBe('no-token');
   });
 });

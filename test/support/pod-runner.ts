@@ -4,6 +4,11 @@
 // inside the test's netns when given, with ONLY its own env (+ PATH), bounded in time (its process group is killed
 // by PID). The image is ignored: host binaries stand in (etcdctl for the etcd image, /bin/sh or `busybox sh`).
 //
+// Pod-level extras a kubelet/cluster provides, applied in every container's mount namespace after its volumeMounts:
+// `serviceAccount` (the token, CA and namespace at /var/run/secrets/kubernetes.io/serviceaccount, read-only, only when
+// the PodSpec does not set automountServiceAccountToken: false), `hosts` (a generated /etc/hosts, the cluster DNS of
+// the test) and `extraMounts` (any host path at any mountPath).
+//
 // Side effect on the host: missing mount points (directories, or empty files for file subPaths) are created with
 // mkdir -p / touch before the bind mount, because a bind mount needs an existing target. Nothing is mounted on the host.
 import { chmodSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -33,7 +38,16 @@ export interface PodRunOptions {
   timeoutMs?: number;
   /** temp root for emptyDirs and generated volumes (default: new temp dir) */
   workDir?: string;
+  /** host paths bind-mounted in every container (after its volumeMounts) */
+  extraMounts?: { hostPath: string; mountPath: string; readOnly?: boolean }[];
+  /** hostname -> IP: a generated /etc/hosts (localhost included) bind-mounted read-only in every container */
+  hosts?: Record<string, string>;
+  /** the automounted service-account volume (kubelet layout, read-only), unless spec.automountServiceAccountToken is false */
+  serviceAccount?: { token: string; caCert: string | Buffer; namespace?: string };
 }
+
+/** where the kubelet mounts the service-account token, CA and namespace */
+export const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface ContainerResult {
   name: string;
@@ -174,6 +188,20 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
       throw new Error(`volume ${v.name}: hostPath/PVC/other volumes need a host directory in options.volumes`);
     }
   }
+  const podMounts: { src: string; mountPath: string; readOnly: boolean }[] = [];
+  if (o.serviceAccount && spec.automountServiceAccountToken !== false) {
+    const dir = join(workDir, 'volumes', 'kube-api-access');
+    const data: Record<string, string | Buffer> = { token: o.serviceAccount.token, 'ca.crt': o.serviceAccount.caCert };
+    if (o.serviceAccount.namespace ?? o.namespace) data.namespace = (o.serviceAccount.namespace ?? o.namespace)!;
+    writeKeys(dir, data, undefined, 0o644, 'service account', false, true);
+    podMounts.push({ src: dir, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true });
+  }
+  if (o.hosts) {
+    const file = join(workDir, 'hosts');
+    writeFileSync(file, ['127.0.0.1 localhost', ...Object.entries(o.hosts).map(([name, ip]) => `${ip} ${name}`)].join('\n') + '\n');
+    podMounts.push({ src: file, mountPath: '/etc/hosts', readOnly: true });
+  }
+  for (const m of o.extraMounts ?? []) podMounts.push({ src: m.hostPath, mountPath: m.mountPath, readOnly: !!m.readOnly });
   const results: ContainerResult[] = [];
   const deadline = spec.activeDeadlineSeconds ? spec.activeDeadlineSeconds * 1000 : 120_000;
   const all: [Json, boolean][] = [...(spec.initContainers ?? []).map((c: Json) => [c, true] as [Json, boolean]), ...(spec.containers ?? []).map((c: Json) => [c, false] as [Json, boolean])];
@@ -187,7 +215,7 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
     const argv = [...hostBinary(cmd[0], o.shell), ...cmd.slice(1)];
     // mount script
     const lines = ['set -e'];
-    for (const m of c.volumeMounts ?? []) {
+    const mounts = (c.volumeMounts ?? []).map((m: Json) => {
       const base = volumeDirs[m.name];
       if (!base) throw new Error(`container ${c.name}: volumeMount ${m.name} has no volume`);
       const src = m.subPath ? join(base, m.subPath) : base;
@@ -195,6 +223,11 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
         if (m.subPath) mkdirSync(src, { recursive: true });
         else throw new Error(`volume dir ${src} missing`);
       }
+      return { src, mountPath: m.mountPath as string, readOnly: !!m.readOnly };
+    });
+    for (const m of [...mounts, ...podMounts]) {
+      const src = m.src;
+      if (!existsSync(src)) throw new Error(`container ${c.name}: mount source ${src} missing`);
       const isDir = statSync(src).isDirectory();
       if (isDir) mkdirSync(m.mountPath, { recursive: true });
       else if (!existsSync(m.mountPath)) {

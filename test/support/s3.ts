@@ -1,7 +1,7 @@
 // s3rver (npm) as the S3 API server, inside the test's netns on 127.0.0.1:<random port>.
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { NetNs } from './netns';
 import { RunResult, stopChild } from './proc';
 

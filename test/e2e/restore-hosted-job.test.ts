@@ -1,0 +1,288 @@
+// The synthesized hosted restore Jobs, run for real (issue 4): from a backup made by the synthesized hosted backup
+// CronJob's pod against a simulated 3-replica etcd StatefulSet, the coordinator Job's pod and the 3 replica Jobs' pods
+// run concurrently with the commands, env and ConfigMap scripts of their manifests. Like in a cluster: each replica
+// pod's PVC (`<claimTemplate>-<sts>-<i>`) is the simulator's volume of that ordinal, the service-account token and CA
+// are automounted at the default path, and kubernetes.default.svc resolves (the pods' /etc/hosts) to the fake API
+// server listening on 443 inside the netns. Nothing in the env is overridden: the manifests' defaults are what runs.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderInventory } from '../../lib/synth/render';
+import { inventoryOf } from '../helpers/inventory';
+import { valueFor } from '../support/etcd';
+import { FakeKubeApi } from '../support/fake-kube-api';
+import { startNetns, type NetNs } from '../support/netns';
+import { runPod, SERVICE_ACCOUNT_PATH, type PodRunResult } from '../support/pod-runner';
+import { mkTemp, rmTemp, waitFor } from '../support/proc';
+import { startS3, type S3Server } from '../support/s3';
+import { makeSimPki, StatefulSetSim, type SimPki } from '../support/statefulset-sim';
+import { ageKeypair } from '../scripts/helpers';
+
+const CLUSTER = 'tenant-x';
+const NAMESPACE = 'tenant-a';
+const STS = `${CLUSTER}-etcd`;
+const ID = 'r1';
+const KEYS = 2000;
+const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+/** the "ClusterIP" of kubernetes.default.svc inside the netns */
+const API_IP = '127.0.2.1';
+const DEPLOYMENTS = { [`${CLUSTER}-apiserver`]: 2, [`${CLUSTER}-controller-manager`]: 1 };
+const PHASES = ['Validating', 'DrainingControlPlane', 'StoppingEtcd', 'RestoringSnapshot', 'StartingEtcd', 'StartingControlPlane', 'Succeeded'];
+
+let tmp: string;
+let netns: NetNs;
+let s3: S3Server;
+let pki: SimPki;
+let sim: StatefulSetSim;
+let api: FakeKubeApi;
+let keys: { identity: string; recipients: string };
+let token: string;
+let base: string;
+let atBackup: { count: number; sha256: string };
+
+function inventoryDocument(restores: object[] = []): Record<string, any> {
+  const recipient = readFileSync(keys.recipients, 'utf8').split('\n').find((line) => line.startsWith('age1'))!;
+  return {
+    apiVersion: 'controlplane-backup.io/v1',
+    kind: 'Inventory',
+    storages: { s3main: { s3: { endpoint: s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
+    defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, minSnapshotSize: '64Ki', snapshotTimeoutSeconds: 20 } },
+    clusters: {
+      [CLUSTER]: {
+        hosted: {
+          namespace: NAMESPACE,
+          statefulSet: STS,
+          replicas: 3,
+          headlessService: sim.service,
+          // one member by its peer name (the sim's certificate covers *.<svc>.<ns>.svc); resolved by the pod's /etc/hosts
+          clientEndpoint: `https://${sim.host(0)}:2379`,
+          clientCertSecret: { name: `${STS}-client` },
+          pkiSecrets: [`${CLUSTER}-ca`],
+          controlPlaneDeployments: Object.keys(DEPLOYMENTS),
+          dataVolumeClaimTemplate: 'data',
+          dataDirInVolume: 'default.etcd',
+        },
+        restores,
+      },
+    },
+  };
+}
+
+/** the objects of one folder of the synthesized output */
+function objectsOf(document: Record<string, any>, folder: string): any[] {
+  const files = renderInventory(inventoryOf(document));
+  return [...files].filter(([path]) => path.startsWith(`${folder}/`) && path.endsWith('.yaml') && !path.slice(folder.length + 1).includes('/') && !path.endsWith('kustomization.yaml')).map(([, text]) => parse(text));
+}
+
+const configMapsOf = (objects: any[]) => Object.fromEntries(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
+const lastLine = (pod: PodRunResult) => JSON.parse(pod.results[0].stdout.trim().split('\n').pop()!);
+const stderrOf = (pods: PodRunResult[]) => pods.map((p) => p.results.map((r) => `--- ${r.name} (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})\n${r.stderr}`).join('\n')).join('\n');
+
+async function digest(): Promise<{ count: number; sha256: string }> {
+  const r = await sim.ctl(['get', '', '--prefix', '-w', 'json'], { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`etcdctl get: ${r.stderr}`);
+  const j = JSON.parse(r.stdout) as { kvs?: { key: string; value?: string }[] };
+  const kvs = (j.kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64'), Buffer.from(kv.value ?? '', 'base64')] as const);
+  kvs.sort((a, b) => Buffer.compare(a[0], b[0]));
+  const h = createHash('sha256');
+  for (const [k, v] of kvs) h.update(`${k.length}:`).update(k).update(`${v.length}:`).update(v);
+  return { count: kvs.length, sha256: h.digest('hex') };
+}
+
+const waitHealthy = () => waitFor('3 healthy etcd members', async () => (await sim.readyReplicas()) === 3, 60_000, 300);
+
+/** The synthesized backup CronJob's pod (snapshot init container + upload), against the sim's etcd. */
+async function backUp(): Promise<string> {
+  const objects = objectsOf(inventoryDocument(), CLUSTER);
+  const cronJob = objects.find((o) => o.kind === 'CronJob');
+  const file = (path: string) => readFileSync(path);
+  const pod = await runPod({
+    podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns, configMaps: configMapsOf(objects), nodeName: 'mgmt-node-1', timeoutMs: 60_000,
+    hosts: { [sim.host(0)]: '127.0.1.1' },
+    secrets: {
+      's3-creds': S3_SECRET,
+      [`${STS}-client`]: { 'ca.crt': file(pki.ca), 'tls.crt': file(pki.cert), 'tls.key': file(pki.key) },
+      [`${CLUSTER}-ca`]: { 'ca.crt': file(pki.ca) },
+    },
+  });
+  expect(pod.ok, stderrOf([pod])).toBe(true);
+  return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
+}
+
+interface RestoreRun { coordinator: PodRunResult; replicas: PodRunResult[]; objects: any[]; durationMs: number }
+
+/** The coordinator Job's pod and every replica Job's pod, concurrently, as the Job controller would start them. */
+async function restore(): Promise<RestoreRun> {
+  const folder = `${CLUSTER}/restore-${ID}`;
+  const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), folder);
+  const jobs = objects.filter((o) => o.kind === 'Job');
+  const coordinatorJob = jobs.find((j) => j.metadata.name === `${CLUSTER}-restore-${ID}`);
+  const replicaJobs = [0, 1, 2].map((i) => jobs.find((j) => j.metadata.name === `${CLUSTER}-restore-${ID}-${i}`));
+  expect(jobs).toHaveLength(4);
+  expect(coordinatorJob).toBeDefined();
+  const identity = readFileSync(keys.identity);
+  const common = {
+    netns, configMaps: configMapsOf(objects), namespace: NAMESPACE, timeoutMs: 60_000,
+    secrets: { 's3-creds': S3_SECRET, [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': identity } },
+    serviceAccount: { token, caCert: readFileSync(pki.ca), namespace: NAMESPACE },
+    hosts: { 'kubernetes.default.svc': API_IP, 'kubernetes.default': API_IP, kubernetes: API_IP },
+  };
+  const started = Date.now();
+  const [coordinator, ...replicas] = await Promise.all([
+    runPod({ ...common, podSpec: coordinatorJob.spec.template.spec, podName: `${coordinatorJob.metadata.name}-abcde` }),
+    ...replicaJobs.map((job, i) => {
+      const spec = job.spec.template.spec;
+      // the PVC the manifest claims is the simulator's volume of this ordinal
+      const claim = spec.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
+      expect(claim).toBe(`data-${STS}-${i}`);
+      const volumeName = spec.volumes.find((v: any) => v.persistentVolumeClaim).name;
+      return runPod({ ...common, podSpec: spec, podName: `${job.metadata.name}-abcde`, volumes: { [volumeName]: sim.pvcDir(i) } });
+    }),
+  ]);
+  return { coordinator, replicas, objects, durationMs: Date.now() - started };
+}
+
+/** Every API request since `from` is allowed by the synthesized Role (namespace, group, resource, name, verb). */
+function expectWithinRole(objects: any[], from: number): void {
+  const role = objects.find((o) => o.kind === 'Role');
+  const binding = objects.find((o) => o.kind === 'RoleBinding');
+  expect(binding.roleRef.name).toBe(role.metadata.name);
+  expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: `${CLUSTER}-restore-${ID}`, namespace: NAMESPACE }]);
+  for (const r of api.requests.slice(from)) {
+    const path = r.path.split('?')[0];
+    const m = /^\/(?:api\/v1|apis\/(apps)\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+    expect(m, r.path).not.toBeNull();
+    const [, group = '', ns, kind, name, sub] = m!;
+    expect(ns, r.path).toBe(NAMESPACE);
+    const resource = sub ? `${kind}/${sub}` : kind;
+    const verb = r.method === 'PATCH' ? 'patch' : name ? 'get' : 'list';
+    const allowed = role.rules.some((rule: any) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb)
+      && (!rule.resourceNames || rule.resourceNames.includes(name)));
+    expect(allowed, `${r.method} ${r.path} (${verb} ${group}/${resource} ${name ?? ''})`).toBe(true);
+  }
+}
+
+beforeAll(async () => {
+  tmp = mkTemp('e2e-restore-hosted');
+  netns = await startNetns(300);
+  [s3, keys, pki] = await Promise.all([
+    startS3({ netns, dir: tmp, buckets: ['backups'] }),
+    ageKeypair(tmp),
+    makeSimPki(join(tmp, 'pki'), [`*.${STS}-hl.${NAMESPACE}.svc`, 'kubernetes.default.svc', 'kubernetes.default', 'kubernetes']),
+  ]);
+  sim = new StatefulSetSim({ netns, dir: join(tmp, 'sts'), pki, name: STS, namespace: NAMESPACE, replicas: 3 });
+  token = createHash('sha256').update(tmp).digest('hex');
+  api = new FakeKubeApi({ netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 } });
+  await api.start();
+  sim.scale(3);
+  await waitHealthy();
+  for (let start = 0; start < KEYS; start += 500) {
+    const puts: string[] = [];
+    for (let i = start; i < Math.min(KEYS, start + 500); i++) puts.push(`put /registry/test/key-${String(i).padStart(6, '0')} ${valueFor(i, 300)}`);
+    const r = await sim.ctl(['txn'], { input: `\n${puts.join('\n')}\n\n\n` });
+    if (r.code !== 0 || !r.stdout.includes('SUCCESS')) throw new Error(`txn: ${r.stderr}`);
+  }
+  atBackup = await digest();
+  base = await backUp();
+  const later = await sim.ctl(['put', '/registry/test/written-after-backup', 'must be gone after the restore']);
+  if (later.code !== 0) throw new Error(`put: ${later.stderr}`);
+}, 90_000);
+
+afterAll(async () => {
+  await api?.stop();
+  await sim?.stop();
+  await s3?.stop();
+  await netns?.stop();
+  rmTemp(tmp);
+  // empty mount points the runner created on the host for the automounted service account
+  for (const d of [SERVICE_ACCOUNT_PATH, '/var/run/secrets/kubernetes.io', '/var/run/secrets']) {
+    try { rmdirSync(d); } catch { /* not empty or gone */ }
+  }
+});
+
+describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
+  const status = `${CLUSTER}-restore-${ID}-status`;
+
+  it('walks every phase through kubernetes.default.svc, rebuilds each PVC, and leaves one healthy cluster at the backup\'s data', async () => {
+    expect(await sim.ctl(['get', '/registry/test/written-after-backup', '--print-value-only']).then((r) => r.stdout.trim())).not.toBe('');
+    const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), `${CLUSTER}/restore-${ID}`);
+    // the bundle's status ConfigMap as applied (no data), in the fake API
+    api.configMaps[status] = { ...configMapsOf(objects)[status] };
+    expect(api.configMaps[status]).toEqual({});
+    const from = api.requests.length;
+
+    const { coordinator, replicas, durationMs } = await restore();
+    const pods = [coordinator, ...replicas];
+    for (const pod of pods) expect(pod.ok, stderrOf(pods)).toBe(true);
+    // what ran is the manifest's: /bin/sh on the ConfigMap's script, KUBE_API in-cluster, no token/CA override
+    expect(coordinator.results[0].argv).toEqual(['/bin/sh', '/opt/controlplane-backup/restore-coordinator.sh']);
+    for (const r of replicas) expect(r.results[0].argv).toEqual(['/bin/sh', '/opt/controlplane-backup/restore-replica.sh']);
+    for (const pod of pods) {
+      expect(pod.results[0].env.KUBE_API).toBe('https://kubernetes.default.svc');
+      expect(pod.results[0].env.KUBE_TOKEN_FILE).toBeUndefined();
+      expect(pod.results[0].env.KUBE_CA_FILE).toBeUndefined();
+    }
+    expect(replicas.map((r) => r.results[0].env.DATA_DIR)).toEqual([0, 1, 2].map(() => '/var/lib/controlplane-backup/volume/default.etcd'));
+
+    expect(lastLine(coordinator)).toMatchObject({ status: 'ok', phase: 'Succeeded', role: 'coordinator', snapshot: base, replicas: 3 });
+    for (const [i, r] of replicas.entries()) expect(lastLine(r)).toMatchObject({ status: 'ok', role: 'replica', ordinal: i, member: sim.memberName(i), snapshot: base });
+    expect(api.phasesOf(status)).toEqual(PHASES);
+    expect(api.configMaps[status]).toMatchObject({
+      phase: 'Succeeded', reason: '', snapshot: base, 'original-statefulset-replicas': '3',
+      [`original-deployment-${CLUSTER}-apiserver`]: '2', [`original-deployment-${CLUSTER}-controller-manager`]: '1',
+      'replica-0': 'restored', 'replica-1': 'restored', 'replica-2': 'restored',
+    });
+    // the replicas acted only after RestoringSnapshot was written
+    const patches = api.patchesOf(status);
+    const restoringAt = patches.findIndex((p) => p.phase === 'RestoringSnapshot');
+    patches.forEach((p, k) => { if (Object.keys(p).some((key) => key.startsWith('replica-'))) expect(k).toBeGreaterThan(restoringAt); });
+    // scaled down and back; every request with the pods' token, within the synthesized Role
+    expect(sim.scaleLog.slice(-2)).toEqual([0, 3]);
+    expect(api.deployments).toEqual(DEPLOYMENTS);
+    expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.method === 'PATCH')).toBe(true);
+    expectWithinRole(objects, from);
+
+    // etcd: 3 healthy members, one leader, one cluster, the backup's keyspace, the later key gone
+    await waitHealthy();
+    const st = await sim.ctl(['endpoint', 'status', '-w', 'json']);
+    expect(st.code, st.stderr).toBe(0);
+    const statuses = JSON.parse(st.stdout) as { Status: { header: { member_id: string; cluster_id: string }; leader: string } }[];
+    expect(statuses).toHaveLength(3);
+    expect(new Set(statuses.map((s) => String(s.Status.leader))).size).toBe(1);
+    expect(new Set(statuses.map((s) => String(s.Status.header.cluster_id))).size).toBe(1);
+    expect(statuses.map((s) => String(s.Status.header.member_id))).toContain(String(statuses[0].Status.leader));
+    const ml = await sim.ctl(['member', 'list', '-w', 'simple']);
+    expect(ml.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual([0, 1, 2].map((i) => sim.memberName(i)));
+    expect(await digest()).toEqual(atBackup);
+    expect((await sim.ctl(['get', '/registry/test/written-after-backup'])).stdout.trim()).toBe('');
+    // each PVC: restored member/, previous data kept, marker; no staging left in the volume
+    for (let i = 0; i < 3; i++) {
+      expect(readdirSync(sim.dataDir(i)).sort()).toEqual([`.controlplane-backup-restore-${ID}.done`, 'member', `member.before-restore-${ID}`]);
+      expect(readdirSync(sim.pvcDir(i)).filter((e) => e.includes('staging'))).toEqual([]);
+    }
+    console.log(`hosted restore from the synthesized Jobs: ${durationMs} ms`);
+  }, 120_000);
+
+  it('is a no-op when all four pods run again (phase Succeeded, the marker in each PVC)', async () => {
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const patchesBefore = api.patchesOf(status).length;
+    const { coordinator, replicas } = await restore();
+    const pods = [coordinator, ...replicas];
+    for (const pod of pods) expect(pod.ok, stderrOf(pods)).toBe(true);
+    expect(lastLine(coordinator)).toMatchObject({ status: 'skipped', phase: 'Succeeded' });
+    for (const r of replicas) expect(lastLine(r).status).toBe('skipped');
+    expect(sim.scaleLog).toEqual(scaleLog);
+    expect(api.deployments).toEqual(DEPLOYMENTS);
+    expect(api.configMaps[status].phase).toBe('Succeeded');
+    // only the replicas' idempotent "restored" reports
+    for (const p of api.patchesOf(status).slice(patchesBefore)) {
+      expect(Object.entries(p).filter(([k]) => k !== 'updatedAt').every(([k, v]) => k.startsWith('replica-') && v === 'restored')).toBe(true);
+    }
+    await waitHealthy();
+    expect(await digest()).toEqual(before);
+    for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`member.before-restore-${ID}.1`);
+  }, 120_000);
+});
