@@ -93,7 +93,11 @@ export class Backup extends Construct {
     new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: objectMeta(cluster.name, 'network-policy', backupNetworkPolicyName(cluster.name), plan.namespace),
       spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/instance': cluster.name, 'app.kubernetes.io/component': 'backup' } },
+        // The backup pods and the restore drill's: both reach object storage only (the drill's etcd is on its loopback).
+        podSelector: {
+          matchLabels: { 'app.kubernetes.io/instance': cluster.name },
+          matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
+        },
         policyTypes: ['Ingress', 'Egress'],
         egress: [
           { to: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(etcdPort) }] },

@@ -140,7 +140,13 @@ describe('hosted backup', () => {
       { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
       { ports: [{ protocol: 'TCP', port: 443 }] },
     ]);
-    expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'beta', 'app.kubernetes.io/component': 'backup' });
+    expect(policy.spec.podSelector).toEqual({
+      matchLabels: { 'app.kubernetes.io/instance': 'beta' },
+      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
+    });
+    // The policy selects the backup pods and the drill pods.
+    const drillPod = objects['cronjob-beta-etcd-drill.yaml'].spec.jobTemplate.spec.template;
+    expect(drillPod.metadata.labels['app.kubernetes.io/component']).toBe('drill');
     expect(pod.containers[0].env.length).toBeGreaterThan(0);
   });
 });
