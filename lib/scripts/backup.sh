@@ -37,11 +37,14 @@
 #                         (a missing bucket is an error, never created) RCLONE_CONFIG="" (env-only config)
 #
 # Objects per destination, inside remote_dir, upload order as listed:
-#   <base>.db[.zst|.gz][.age]          snapshot
-#   <base>.pki.tar[.zst|.gz].age       PKI bundle (PKI_BACKUP=true)
-#   <base>.meta.json                   metadata
-#   <base>.sha256                      sha256sum-format sidecar of all the above, written LAST = complete set
-# Retention (retention.awk) runs per destination only after that destination's set is complete.
+#   <base>.db[.zst|.gz][.age]          snapshot, streamed: compress | encrypt | tee into one `rclone rcat` per
+#                                      destination at once (never a copy in scratch: scratch peak = snapshot + PKI)
+#   <base>.pki.tar[.zst|.gz].age       PKI bundle (PKI_BACKUP=true) } one `rclone copy` per destination, while the
+#   <base>.meta.json                   metadata                     } destination is listed (snapshot size check)
+#   <base>.sha256                      sha256sum-format sidecar of all the above, written LAST = complete set, only
+#                                      after the stored snapshot's size matched the bytes produced
+# Retention (retention.awk) runs per destination only after that destination's set is complete, on that listing.
+# The snapshot is verified (size, sha256 trailer) before the stream starts: nothing leaves the pod before.
 #
 # Output: exactly one JSON result line on stdout; human messages on stderr prefixed "controlplane-backup:".
 # Exit codes: 0 ok; 1 other error; 2 invalid snapshot (missing, too small, truncated, bad sha256 trailer);
@@ -54,10 +57,11 @@ umask 077
 
 PROG=controlplane-backup
 # Every external command this script runs. The tools image must provide all of them (checked by tests).
-REQUIRED_TOOLS="awk cat cut date find head mkdir od rclone rm sha256sum sort tail tar timeout tr wc"
-# Needed depending on configuration: zstd|gzip (COMPRESSION), age (encryption, PKI), etcdutl|etcdctl (status).
+REQUIRED_TOOLS="awk cat cut date find head mkdir mkfifo od rclone rm sha256sum sort tail tar tee timeout tr wc"
+# Needed depending on configuration: zstd|gzip (COMPRESSION), age (encryption, PKI), etcdutl|etcdctl (status);
+# openssl when present hashes faster than sha256sum (digest.sh).
 # shellcheck disable=SC2034 # read by test/scripts/tools-image.test.ts
-OPTIONAL_TOOLS="zstd gzip age etcdutl etcdctl"
+OPTIONAL_TOOLS="zstd gzip age etcdutl etcdctl openssl"
 
 RESULT_EMITTED=0
 STAGE=init
@@ -71,6 +75,7 @@ DELETED_TOTAL=0
 DUR_JSON=""
 SCRATCH=""
 WORK=""
+BG_PIDS=""
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
@@ -102,6 +107,8 @@ emit_result() {
 }
 
 cleanup() {
+  # shellcheck disable=SC2086 # pids
+  [ -n "$BG_PIDS" ] && kill $BG_PIDS 2>/dev/null
   [ -n "$WORK" ] && [ -d "$WORK" ] && rm -rf "$WORK"
   return 0
 }
@@ -122,7 +129,9 @@ is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
 file_size() { wc -c <"$1" | tr -d ' \t\n'; }
 
-sha256_of() { sha256sum "$1" | cut -c1-64; }
+# shellcheck source=digest.sh
+. "${0%/*}/digest.sh"
+sha256_of() { sha256_file "$1"; }
 
 # summarize a stderr file: last 3 non-empty lines, joined, at most 400 characters
 summarize() {
@@ -301,16 +310,32 @@ is_uint "$DB_SIZE" || die 2 "cannot determine snapshot size of $SNAPSHOT_FILE"
 [ "$DB_SIZE" -ge "$MIN_SNAPSHOT_BYTES" ] || die 2 "snapshot too small: $DB_SIZE bytes < MIN_SNAPSHOT_BYTES=$MIN_SNAPSHOT_BYTES ($SNAPSHOT_FILE)"
 [ "$DB_SIZE" -gt 32 ] || die 2 "snapshot truncated: only $DB_SIZE bytes ($SNAPSHOT_FILE)"
 [ $((DB_SIZE % 512)) -eq 32 ] || die 2 "snapshot truncated or corrupt: size $DB_SIZE is not 512*n+32 ($SNAPSHOT_FILE)"
+# `snapshot status` (revision, key count) and the etcd server version run in the background while the trailer is
+# hashed: the DB is read twice at once instead of one read after the other. Neither is an integrity check; the
+# trailer is, and nothing leaves the pod before it matches.
+timeout 60 "$STATUS_TOOL" snapshot status -w json "$SNAPSHOT_FILE" >"$WORK/status.json" 2>"$WORK/status.err" </dev/null &
+STATUS_PID=$!
+BG_PIDS="$STATUS_PID"
+VERSION_PID=""
+if [ -n "$ETCD_ENDPOINT" ] && command -v etcdctl >/dev/null 2>&1; then
+  timeout 15 etcdctl --endpoints="$ETCD_ENDPOINT" --dial-timeout=5s --command-timeout=8s endpoint status -w json \
+    >"$WORK/version.json" 2>/dev/null </dev/null &
+  VERSION_PID=$!
+  BG_PIDS="$BG_PIDS $VERSION_PID"
+fi
 trailer=$(tail -c 32 "$SNAPSHOT_FILE" | od -An -v -tx1 | tr -d ' \n') || die 2 "cannot read snapshot trailer"
-body_sha=$(head -c $((DB_SIZE - 32)) "$SNAPSHOT_FILE" | sha256sum | cut -c1-64) || die 2 "cannot hash snapshot"
+body_sha=$(head -c $((DB_SIZE - 32)) "$SNAPSHOT_FILE" | sha256_stdin) || die 2 "cannot hash snapshot"
 [ "${#trailer}" -eq 64 ] || die 2 "snapshot trailer unreadable ($SNAPSHOT_FILE)"
 [ "$trailer" = "$body_sha" ] || die 2 "snapshot corrupt: sha256 trailer mismatch ($SNAPSHOT_FILE: trailer $trailer, content $body_sha)"
 
 # revision and key count (best effort, bounded)
-status_json=$(timeout 60 "$STATUS_TOOL" snapshot status -w json "$SNAPSHOT_FILE" 2>"$WORK/status.err") || {
+if wait "$STATUS_PID"; then
+  status_json=$(cat "$WORK/status.json")
+else
   log "WARNING: $STATUS_TOOL snapshot status failed: $(summarize "$WORK/status.err")"
   status_json=""
-}
+fi
+BG_PIDS="$VERSION_PID"
 if [ -n "$status_json" ]; then
   REVISION=$(printf '%s' "$status_json" | awk 'match($0, /"revision":[0-9]+/) { print substr($0, RSTART + 11, RLENGTH - 11); exit }')
   TOTAL_KEYS=$(printf '%s' "$status_json" | awk 'match($0, /"totalKey":[0-9]+/) { print substr($0, RSTART + 11, RLENGTH - 11); exit }')
@@ -320,16 +345,8 @@ is_uint "${TOTAL_KEYS:-}" || TOTAL_KEYS=null
 add_dur verify $(($(now_ms) - t0))
 log "snapshot $SNAPSHOT_FILE verified: $DB_SIZE bytes, revision $REVISION, $TOTAL_KEYS keys"
 
-# etcd server version (best effort, bounded)
-ETCD_VERSION=unknown
-if [ -n "$ETCD_ENDPOINT" ] && command -v etcdctl >/dev/null 2>&1; then
-  v=$(timeout 15 etcdctl --endpoints="$ETCD_ENDPOINT" --dial-timeout=5s --command-timeout=8s endpoint status -w json 2>/dev/null </dev/null |
-    awk 'match($0, /"version":"[^"]*"/) { print substr($0, RSTART + 11, RLENGTH - 12); exit }')
-  case $v in '' | *[!0-9A-Za-z.+-]*) ;; *) ETCD_VERSION=$v ;; esac
-fi
-
 # ---------------------------------------------------------------------------------------------------
-# 3. compress / encrypt into scratch (streaming; each stage's status captured: no pipefail in sh)
+# 3. PKI bundle (small: built into scratch, uploaded from there)
 compress_cmd() {
   case $COMPRESSION in
     zstd) zstd -q -c -T0 ${COMPRESSION_LEVEL:+"-$COMPRESSION_LEVEL"} ;;
@@ -339,51 +356,23 @@ compress_cmd() {
 }
 case $COMPRESSION in zstd) CEXT=.zst ;; gzip) CEXT=.gz ;; none) CEXT="" ;; esac
 
-# $1 input (file or "-" for stdin), $2 output file, $3 encrypt (age|none), $4 label. Exit status != 0 on any stage failure.
+# $1 output file, $2 label; stdin: the bundle (tar). Compress + encrypt, each stage's status captured (no pipefail in sh).
 pack() {
   _st="$WORK/pack.status"
   : >"$_st"
-  if [ "$1" = - ]; then
-    { compress_cmd || echo "$COMPRESSION exited $?" >>"$_st"; } |
-      if [ "$3" = age ]; then
-        age -R "$AGE_RECIPIENTS_FILE" -o "$2" || echo "age exited $?" >>"$_st"
-      else
-        cat >"$2" || echo "write exited $?" >>"$_st"
-      fi
-  else
-    { compress_cmd <"$1" || echo "$COMPRESSION exited $?" >>"$_st"; } |
-      if [ "$3" = age ]; then
-        age -R "$AGE_RECIPIENTS_FILE" -o "$2" || echo "age exited $?" >>"$_st"
-      else
-        cat >"$2" || echo "write exited $?" >>"$_st"
-      fi
-  fi
+  { compress_cmd || echo "$COMPRESSION exited $?" >>"$_st"; } |
+    { age -R "$AGE_RECIPIENTS_FILE" -o "$1" || echo "age exited $?" >>"$_st"; }
   if [ -s "$_st" ]; then
-    log "ERROR: $4: $(awk '{ s = s (NR > 1 ? ", " : "") $0 } END { print s }' "$_st")"
+    log "ERROR: $2: $(awk '{ s = s (NR > 1 ? ", " : "") $0 } END { print s }' "$_st")"
     return 1
   fi
-  [ -s "$2" ] || { log "ERROR: $4: empty output"; return 1; }
+  [ -s "$1" ] || { log "ERROR: $2: empty output"; return 1; }
   return 0
 }
 
-STAGE="compress"
-t0=$(now_ms)
 SNAP_EXT=".db$CEXT"
 [ "$SNAPSHOT_ENCRYPTION" = age ] && SNAP_EXT="$SNAP_EXT.age"
 SNAP_KEY="$BASE$SNAP_EXT"
-if [ "$COMPRESSION" = none ] && [ "$SNAPSHOT_ENCRYPTION" = none ]; then
-  SNAP_OUT="$SNAPSHOT_FILE" # upload as is: no copy in scratch
-else
-  SNAP_OUT="$WORK/$SNAP_KEY"
-  pack "$SNAPSHOT_FILE" "$SNAP_OUT" "$SNAPSHOT_ENCRYPTION" "compressing/encrypting the snapshot" ||
-    { rm -f "$SNAP_OUT"; die 1 "compression/encryption of the snapshot failed ($COMPRESSION, encryption $SNAPSHOT_ENCRYPTION)"; }
-  # free scratch early: the snapshot is no longer needed (best effort; it may belong to another user)
-  rm -f "$SNAPSHOT_FILE" 2>/dev/null || true
-fi
-add_dur compress $(($(now_ms) - t0))
-
-FILES="$SNAP_OUT"
-KEYS="$SNAP_KEY"
 PKI_KEY=""
 PKI_FILES=0
 if [ "$PKI_BACKUP" = true ]; then
@@ -404,28 +393,120 @@ if [ "$PKI_BACKUP" = true ]; then
   _tst="$WORK/tar.status"
   : >"$_tst"
   { tar -c -h -f - -C / -T "$list.rel" 2>"$WORK/tar.err" || echo "tar exited $?" >>"$_tst"; } |
-    pack - "$PKI_OUT" age "building the PKI bundle" || { rm -f "$PKI_OUT"; die 1 "PKI bundle failed"; }
+    pack "$PKI_OUT" "building the PKI bundle" || { rm -f "$PKI_OUT"; die 1 "PKI bundle failed"; }
   [ -s "$_tst" ] && die 1 "PKI bundle failed: $(cat "$_tst"): $(summarize "$WORK/tar.err")"
-  FILES="$FILES $PKI_OUT"
-  KEYS="$KEYS $PKI_KEY"
   add_dur pki $(($(now_ms) - t0))
   log "PKI bundle: $PKI_FILES files"
 fi
 
 # ---------------------------------------------------------------------------------------------------
-# 4. metadata and sidecar (built once, identical for every destination)
-STAGE=metadata
-# shellcheck disable=SC2086 # FILES: space-separated paths without whitespace (validated)
-set -- $FILES
-OBJS=""
-for k in $KEYS; do
-  f=$1
-  shift
-  sz=$(file_size "$f") || die 1 "cannot stat $f"
-  sh=$(sha256_of "$f") || die 1 "cannot hash $f"
-  OBJS="${OBJS:+$OBJS,}{\"key\":\"$k\",\"size\":$sz,\"sha256\":\"$sh\"}"
-  printf '%s  %s\n' "$sh" "$k" >>"$WORK/sidecar.part"
+# 4. the snapshot: compress | encrypt | tee into every destination's upload at once (no copy in scratch)
+#
+# One producer, one `rclone rcat` per destination, fed through a FIFO by `tee`, which also feeds sha256sum and
+# wc -c (the artifact's sha256 and size for the sidecar and meta.json). Scratch holds the snapshot and the small PKI
+# bundle only, whatever the number of destinations. Each stage's status is captured (no pipefail in sh); an
+# upload that fails keeps draining its FIFO, so one bad destination never stops the stream to the others.
+# `rclone rcat` uploads whatever arrives and exits 0 when the producer dies: a producer failure fails the run
+# (exit 1) and this run's objects are removed everywhere; every destination's object size is checked against the
+# bytes produced before its sidecar is written.
+# rclone for one destination: CA per destination ($DEST_CA), messages to $DERR
+drclone() {
+  if [ -n "$DEST_CA" ]; then
+    RCLONE_CA_CERT=$DEST_CA timeout "$RCLONE_DEADLINE" rclone "$@" 2>>"$DERR"
+  else
+    timeout "$RCLONE_DEADLINE" rclone "$@" 2>>"$DERR"
+  fi
+}
+RCLONE_DEADLINE=${RCLONE_DEADLINE:-900}
+# set remote keep_last max_age hourly daily weekly monthly DEST_CA of destination $1
+dest_conf() {
+  # shellcheck disable=SC2046 # word splitting of one validated line is intended
+  set -- $(printf '%s\n' "$DESTS" | awk -v n="$1" '$1 == n { print; exit }')
+  remote=$2 keep_last=$3 max_age=$4 hourly=$5 daily=$6 weekly=$7 monthly=$8
+  DEST_CA=""
+  if [ "$9" != - ]; then DEST_CA=$9; elif [ -n "$GLOBAL_CA" ]; then DEST_CA=$GLOBAL_CA; fi
+}
+encrypt_cmd() {
+  if [ "$SNAPSHOT_ENCRYPTION" = age ]; then age -R "$AGE_RECIPIENTS_FILE"; else cat; fi
+}
+# best-effort removal of this run's objects from destination $1 (never a sidecar: none was written there)
+remove_partial() {
+  # shellcheck disable=SC2086
+  printf '%s\n' $SNAP_KEY $PKI_KEY "$BASE.meta.json" >"$WORK/partial.list"
+  drclone delete --files-from-raw "$WORK/partial.list" "$remote" >/dev/null 2>&1 ||
+    log "WARNING: destination $1: could not remove partial objects of $BASE"
+}
+
+STAGE=upload
+DNAMES=$(printf '%s\n' "$DESTS" | awk '{ print $1 }')
+t0=$(now_ms)
+FIFOS=""
+PIDS=""
+i=0
+for dname in $DNAMES; do
+  i=$((i + 1))
+  dest_conf "$dname"
+  DERR="$WORK/d$i.err"
+  : >"$DERR"
+  mkfifo "$WORK/d$i.fifo" || die 1 "cannot create a FIFO in scratch $WORK"
+  { drclone rcat "$remote/$SNAP_KEY" || { echo "rclone rcat exited $?" >"$WORK/d$i.failed"; cat >/dev/null; }; } <"$WORK/d$i.fifo" &
+  PIDS="$PIDS $!"
+  BG_PIDS="$BG_PIDS $!"
+  FIFOS="$FIFOS $WORK/d$i.fifo"
 done
+mkfifo "$WORK/hash.fifo" || die 1 "cannot create a FIFO in scratch $WORK"
+sha256_stdin <"$WORK/hash.fifo" >"$WORK/hash.out" &
+PIDS="$PIDS $!"
+BG_PIDS="$BG_PIDS $!"
+_st="$WORK/stream.status"
+: >"$_st"
+# shellcheck disable=SC2086 # FIFOS: paths without whitespace (SNAPSHOT_FILE is checked)
+{ compress_cmd <"$SNAPSHOT_FILE" || echo "$COMPRESSION exited $?" >>"$_st"; } |
+  { encrypt_cmd || echo "age exited $?" >>"$_st"; } |
+  { tee "$WORK/hash.fifo" $FIFOS || echo "tee exited $?" >>"$_st"; } |
+  { wc -c >"$WORK/size.out" || echo "wc exited $?" >>"$_st"; }
+for p in $PIDS; do wait "$p"; done
+BG_PIDS="$VERSION_PID"
+tstream=$(($(now_ms) - t0))
+SNAP_SIZE=$(tr -d ' \t\n' <"$WORK/size.out" 2>/dev/null)
+SNAP_SHA=$(cut -c1-64 "$WORK/hash.out" 2>/dev/null)
+if [ ! -s "$_st" ]; then
+  is_uint "$SNAP_SIZE" && [ "$SNAP_SIZE" -gt 0 ] || echo "empty output" >>"$_st"
+  [ "${#SNAP_SHA}" -eq 64 ] || echo "sha256sum failed" >>"$_st"
+fi
+if [ -s "$_st" ]; then
+  STAGE="compress"
+  log "ERROR: compressing/encrypting the snapshot: $(awk '{ s = s (NR > 1 ? ", " : "") $0 } END { print s }' "$_st")"
+  for dname in $DNAMES; do
+    dest_conf "$dname"
+    DERR=/dev/null
+    remove_partial "$dname"
+  done
+  die 1 "compression/encryption of the snapshot failed ($COMPRESSION, encryption $SNAPSHOT_ENCRYPTION)"
+fi
+add_dur compress "$tstream" # compress + encrypt + upload of the snapshot: one stream
+# free scratch: the snapshot is no longer needed (best effort; it may belong to another user)
+rm -f "$SNAPSHOT_FILE" 2>/dev/null || true
+
+# etcd server version (best effort, bounded; asked in the background during verification)
+ETCD_VERSION=unknown
+if [ -n "$VERSION_PID" ] && wait "$VERSION_PID"; then
+  v=$(awk 'match($0, /"version":"[^"]*"/) { print substr($0, RSTART + 11, RLENGTH - 12); exit }' "$WORK/version.json")
+  case $v in '' | *[!0-9A-Za-z.+-]*) ;; *) ETCD_VERSION=$v ;; esac
+fi
+BG_PIDS=""
+
+# ---------------------------------------------------------------------------------------------------
+# 5. metadata and sidecar (built once, identical for every destination)
+STAGE=metadata
+OBJS="{\"key\":\"$SNAP_KEY\",\"size\":$SNAP_SIZE,\"sha256\":\"$SNAP_SHA\"}"
+printf '%s  %s\n' "$SNAP_SHA" "$SNAP_KEY" >"$WORK/sidecar.part"
+if [ -n "$PKI_KEY" ]; then
+  sz=$(file_size "$PKI_OUT") || die 1 "cannot stat $PKI_OUT"
+  sh=$(sha256_of "$PKI_OUT") || die 1 "cannot hash $PKI_OUT"
+  OBJS="$OBJS,{\"key\":\"$PKI_KEY\",\"size\":$sz,\"sha256\":\"$sh\"}"
+  printf '%s  %s\n' "$sh" "$PKI_KEY" >>"$WORK/sidecar.part"
+fi
 OBJ_JSON=$OBJS
 META_KEY="$BASE.meta.json"
 META="$WORK/$META_KEY"
@@ -447,65 +528,71 @@ printf '%s  %s\n' "$(sha256_of "$META")" "$META_KEY" >>"$WORK/sidecar.part"
 SIDECAR_KEY="$BASE.sha256"
 SIDECAR="$WORK/$SIDECAR_KEY"
 cat "$WORK/sidecar.part" >"$SIDECAR" || die 1 "cannot write sidecar"
-ALL_KEYS="$KEYS $META_KEY $SIDECAR_KEY"
+# the small objects, uploaded by one rclone call per destination (the sidecar comes after, in its own call)
+# shellcheck disable=SC2086
+printf '%s\n' $PKI_KEY "$META_KEY" >"$WORK/small.list"
+SMALL_KEYS=$(awk '{ s = s (NR > 1 ? ", " : "") $0 } END { print s }' "$WORK/small.list")
 
 # ---------------------------------------------------------------------------------------------------
-# 5. upload + retention per destination
-# rclone for one destination: CA per destination ($DEST_CA), output to $WORK/rclone.err
-drclone() {
-  if [ -n "$DEST_CA" ]; then
-    RCLONE_CA_CERT=$DEST_CA timeout "$RCLONE_DEADLINE" rclone "$@" 2>>"$WORK/rclone.err"
-  else
-    timeout "$RCLONE_DEADLINE" rclone "$@" 2>>"$WORK/rclone.err"
-  fi
-}
-RCLONE_DEADLINE=${RCLONE_DEADLINE:-900}
-
+# 6. per destination: the small objects and the listing at once, the snapshot's size checked in that listing, the
+#    sidecar LAST, then retention from the same listing (plus the sidecar just written)
 upload_failed=0
 retention_failed=0
-STAGE=upload
-DNAMES=$(printf '%s\n' "$DESTS" | awk '{ print $1 }')
+i=0
 for dname in $DNAMES; do
-  # shellcheck disable=SC2046 # word splitting of one validated line is intended
-  set -- $(printf '%s\n' "$DESTS" | awk -v n="$dname" '$1 == n { print; exit }')
-  remote=$2 keep_last=$3 max_age=$4 hourly=$5 daily=$6 weekly=$7 monthly=$8 ca=$9
-  DEST_CA=""
-  if [ "$ca" != - ]; then DEST_CA=$ca; elif [ -n "$GLOBAL_CA" ]; then DEST_CA=$GLOBAL_CA; fi
-  : >"$WORK/rclone.err"
+  i=$((i + 1))
+  dest_conf "$dname"
+  DERR="$WORK/d$i.err"
   t0=$(now_ms)
   dstatus=ok
   derr=""
   ddeleted=0
-  # shellcheck disable=SC2086
-  set -- $FILES "$META" "$SIDECAR"
-  for k in $ALL_KEYS; do
-    f=$1
-    shift
-    if ! drclone copyto "$f" "$remote/$k"; then
+  if [ -e "$WORK/d$i.failed" ]; then
+    derr=$(summarize "$DERR")
+    derr="upload of $SNAP_KEY failed: $derr$(hint "$derr")"
+    dstatus=upload-failed
+  else
+    : >"$DERR"
+    : >"$WORK/d$i.lerr"
+    drclone copy --files-from-raw "$WORK/small.list" --no-traverse --no-check-dest "$WORK" "$remote" &
+    cpid=$!
+    BG_PIDS=$cpid
+    DERR="$WORK/d$i.lerr" # the copy in the background keeps its own
+    drclone lsf --files-only --max-depth 1 --format sp "$remote" >"$WORK/listing.sp"
+    lrc=$?
+    DERR="$WORK/d$i.err"
+    if ! wait "$cpid"; then
       dstatus=upload-failed
-      derr=$(summarize "$WORK/rclone.err")
-      derr="upload of $k failed: $derr$(hint "$derr")"
-      break
+      derr=$(summarize "$DERR")
+      derr="upload of $SMALL_KEYS failed: $derr$(hint "$derr")"
+    elif [ "$lrc" -ne 0 ]; then
+      dstatus=upload-failed
+      derr="cannot verify the upload of $SNAP_KEY: listing failed: $(summarize "$WORK/d$i.lerr")"
+    else
+      got=$(awk -v k="$SNAP_KEY" '{ p = index($0, ";") } p && substr($0, p + 1) == k { print substr($0, 1, p - 1); exit }' "$WORK/listing.sp")
+      if [ "$got" != "$SNAP_SIZE" ]; then
+        dstatus=upload-failed
+        derr="upload of $SNAP_KEY failed: stored size ${got:-none}, $SNAP_SIZE bytes produced"
+      elif ! drclone copyto --no-check-dest "$SIDECAR" "$remote/$SIDECAR_KEY"; then
+        dstatus=upload-failed
+        derr=$(summarize "$DERR")
+        derr="upload of $SIDECAR_KEY failed: $derr$(hint "$derr")"
+      fi
     fi
-  done
+    BG_PIDS=""
+  fi
   tup=$(($(now_ms) - t0))
   if [ "$dstatus" != ok ]; then
     upload_failed=1
     log "ERROR: destination $dname ($remote): $derr"
-    # best-effort removal of this run's partial objects (never the sidecar: it was not written)
-    # shellcheck disable=SC2086
-    printf '%s\n' $ALL_KEYS >"$WORK/partial.list"
-    drclone delete --files-from-raw "$WORK/partial.list" "$remote" >/dev/null 2>&1 ||
-      log "WARNING: destination $dname: could not remove partial objects of $BASE"
+    remove_partial "$dname"
   else
-    log "destination $dname ($remote): uploaded $BASE in ${tup}ms"
-    # retention: one listing, one batched delete
+    log "destination $dname ($remote): uploaded $BASE (snapshot streamed in ${tstream}ms, then ${tup}ms)"
+    # retention: the listing taken above plus the sidecar, one batched delete
     t1=$(now_ms)
-    : >"$WORK/rclone.err"
-    if ! drclone lsf --files-only --max-depth 1 "$remote" >"$WORK/listing"; then
-      dstatus=retention-failed
-      derr="listing failed: $(summarize "$WORK/rclone.err")"
-    elif ! awk -v cluster="$CLUSTER_NAME" -v current="$BASE" -v keep_last="$keep_last" -v max_age_hours="$max_age" \
+    : >"$DERR"
+    { awk '{ p = index($0, ";") } p { print substr($0, p + 1) }' "$WORK/listing.sp" && printf '%s\n' "$SIDECAR_KEY"; } >"$WORK/listing"
+    if ! awk -v cluster="$CLUSTER_NAME" -v current="$BASE" -v keep_last="$keep_last" -v max_age_hours="$max_age" \
       -v hourly="$hourly" -v daily="$daily" -v weekly="$weekly" -v monthly="$monthly" \
       -f "$RETENTION_AWK" "$WORK/listing" >"$WORK/delete.list"; then
       dstatus=retention-failed
@@ -514,7 +601,7 @@ for dname in $DNAMES; do
       ddeleted=$(awk 'END { print NR }' "$WORK/delete.list")
       if [ "$ddeleted" -gt 0 ] && ! drclone delete --files-from-raw "$WORK/delete.list" "$remote"; then
         dstatus=retention-failed
-        derr="delete failed: $(summarize "$WORK/rclone.err")"
+        derr="delete failed: $(summarize "$DERR")"
         ddeleted=0
       fi
     fi

@@ -223,7 +223,7 @@ fetch_checked() {
     _s=$(rl_summarize "$WORK/rclone.err")
     fail 4 "download of $_k failed: $_s$(rl_hint "$_s")"
   }
-  _got=$(sha256sum "$WORK/$_k" | cut -c1-64) || fail 1 "cannot hash $_k"
+  _got=$(sha256_file "$WORK/$_k") || fail 1 "cannot hash $_k"
   [ "$_want" = "$_got" ] || fail 2 "checksum mismatch: $_k (sidecar $_want, downloaded $_got): the object is corrupt"
   VERIFIED="$VERIFIED $_k"
   log "downloaded $_k ($(rl_file_size "$WORK/$_k") bytes), sha256 matches the sidecar"

@@ -23,6 +23,9 @@
 # Exit codes used here: 2 snapshot invalid (checksum, trailer, missing sidecar or object, nothing complete);
 #   3 missing tool, bad configuration, missing/wrong decryption key; 4 storage unreachable or denied; 1 other.
 
+# shellcheck source=digest.sh
+. "${0%/*}/digest.sh"
+
 RL_PROG=controlplane-backup
 # Commands the functions below run (the restore scripts add their own). zstd|gzip|age only when an object needs them.
 # shellcheck disable=SC2034 # read by the restore scripts and tests
@@ -206,7 +209,7 @@ rl_check_snapshot() {
   [ "$_rl_sz" -gt 32 ] || rl_die 2 "snapshot of $SNAPSHOT_NAME truncated: only $_rl_sz bytes"
   [ $((_rl_sz % 512)) -eq 32 ] || rl_die 2 "snapshot of $SNAPSHOT_NAME truncated or corrupt: size $_rl_sz is not 512*n+32"
   _rl_trailer=$(tail -c 32 "$1" | od -An -v -tx1 | tr -d ' \n') || rl_die 2 "cannot read the snapshot trailer of $SNAPSHOT_NAME"
-  _rl_body=$(head -c $((_rl_sz - 32)) "$1" | sha256sum | cut -c1-64) || rl_die 2 "cannot hash the snapshot of $SNAPSHOT_NAME"
+  _rl_body=$(head -c $((_rl_sz - 32)) "$1" | sha256_stdin) || rl_die 2 "cannot hash the snapshot of $SNAPSHOT_NAME"
   [ "${#_rl_trailer}" -eq 64 ] || rl_die 2 "snapshot trailer of $SNAPSHOT_NAME unreadable"
   [ "$_rl_trailer" = "$_rl_body" ] || rl_die 2 "snapshot of $SNAPSHOT_NAME corrupt: sha256 trailer mismatch (trailer $_rl_trailer, content $_rl_body)"
 }
@@ -307,7 +310,7 @@ rl_fetch_verified() {
       rl_die 4 "download of $_rl_k failed: $_rl_s$(rl_hint "$_rl_s")"
     }
     _rl_want=$(awk -v k="$_rl_k" '$2 == k { print $1; exit }' "$_rl_out/$_rl_n.sha256")
-    _rl_got=$(sha256sum "$_rl_out/$_rl_k" | cut -c1-64) || rl_die 1 "cannot hash $_rl_k"
+    _rl_got=$(sha256_file "$_rl_out/$_rl_k") || rl_die 1 "cannot hash $_rl_k"
     [ "$_rl_want" = "$_rl_got" ] || rl_die 2 "checksum mismatch: $_rl_k (sidecar $_rl_want, downloaded $_rl_got): the object is corrupt"
     rl_log "downloaded $_rl_k ($(rl_file_size "$_rl_out/$_rl_k") bytes), sha256 matches the sidecar"
   done

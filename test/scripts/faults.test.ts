@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync, symlinkSync, truncateSync } fro
 import { join } from 'node:path';
 import { startNetns, NetNs } from '../support/netns';
 import { startS3, S3Server } from '../support/s3';
-import { mkTemp, rmTemp } from '../support/proc';
+import { mkTemp, rmTemp, run } from '../support/proc';
 import { ageKeypair, runBackup, writeSyntheticSnapshot, shim, stamp, HOST_PATH } from './helpers';
 
 let tmp: string;
@@ -100,13 +100,40 @@ describe('faults', () => {
   it('upload killed mid-way -> exit 4, partial objects of this run removed', async () => {
     const { dir, env } = setup();
     const shims = join(dir, 'shims');
-    // second copyto dies (the snapshot object is already uploaded by then)
-    shim(shims, 'rclone', `c=$(cat "${dir}/count" 2>/dev/null || echo 0)
-if [ "$1" = copyto ]; then c=$((c + 1)); echo $c > "${dir}/count"; fi
-if [ "$1" = copyto ] && [ "$c" -ge 2 ]; then echo "simulated crash" >&2; kill -9 $$; fi
+    // the upload of the small objects dies (the streamed snapshot object is already uploaded by then)
+    shim(shims, 'rclone', `if [ "$1" = copy ]; then echo "simulated crash" >&2; kill -9 $$; fi
 exec /usr/bin/rclone "$@"`);
     const r = await runBackup(netns, env, { pathPrefix: shims });
     expectFailed(r, 4, /destination primary .*upload of prod-1-\S+\.meta\.json failed/);
+    await expectIntact();
+  });
+
+  it('streamed snapshot upload killed mid-way -> exit 4, partial objects removed, other destinations complete', async () => {
+    const local = join(tmp, 'rcat-killed-local');
+    const { dir, env } = setup(`primary primary:backups/${CLUSTER} 1 0 0 0 0 0 -\nlocal ${local} 1 0 0 0 0 0 -\n`);
+    const shims = join(dir, 'shims');
+    // the S3 rcat reads part of the stream, then dies; the local one must still get the whole snapshot
+    shim(shims, 'rclone', `case "$1 $2" in "rcat primary:"*) head -c 1000 >/dev/null; echo "simulated crash" >&2; kill -9 $$ ;; esac
+exec /usr/bin/rclone "$@"`);
+    const r = await runBackup(netns, { ...env, SNAPSHOT_ENCRYPTION: 'age', AGE_RECIPIENTS_FILE: keys.recipients }, { pathPrefix: shims });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/destination primary .*upload of prod-1-\S+\.db\.zst\.age failed/);
+    expect(r.result?.destinations.map((d: any) => [d.name, d.status])).toEqual([['primary', 'upload-failed'], ['local', 'ok']]);
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(local).filter((f) => f.endsWith('.sha256'))).toHaveLength(1);
+    const check = await run('sha256sum', ['-c', readdirSync(local).find((f) => f.endsWith('.sha256'))!], { cwd: local });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    await expectIntact();
+  });
+
+  it('a stored snapshot of the wrong size -> exit 4, no sidecar', async () => {
+    const { dir, env } = setup();
+    const shims = join(dir, 'shims');
+    // rcat "succeeds" but stores a truncated object (what a broken store or proxy could do)
+    shim(shims, 'rclone', `if [ "$1" = rcat ]; then head -c 100 | /usr/bin/rclone "$@"; s=$?; cat >/dev/null; exit $s; fi
+exec /usr/bin/rclone "$@"`);
+    const r = await runBackup(netns, env, { pathPrefix: shims });
+    expectFailed(r, 4, /upload of prod-1-\S+\.db\.zst failed: stored size 100, \d+ bytes produced/);
     await expectIntact();
   });
 
@@ -148,7 +175,7 @@ exec /usr/bin/rclone "$@"`);
     const { dir, env } = setup();
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    for (const t of 'awk cat cut date find head mkdir od rm sha256sum sort tail tar timeout tr wc zstd etcdctl age dash'.split(' ')) {
+    for (const t of 'awk cat cut date find head mkdir mkfifo od rm sha256sum sort tail tar tee timeout tr wc zstd etcdctl age dash'.split(' ')) {
       const p = HOST_PATH.split(':').map((d) => join(d, t)).find((f) => { try { readFileSync(f, { flag: 'r' }); return true; } catch { return false; } });
       if (p) symlinkSync(p, join(bin, t));
     }

@@ -1,4 +1,5 @@
 // A kubeadm-like PKI made with openssl at test time.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { runOk } from './proc';
@@ -36,6 +37,11 @@ async function selfSigned(dir: string, name: string, cn: string): Promise<CertPa
   return { cert, key };
 }
 
+/** A random serial per certificate: -CAcreateserial shares one ca.srl file, which concurrent signings corrupt. */
+function serial(): string {
+  return `0x${randomBytes(16).toString('hex')}`;
+}
+
 async function signed(dir: string, name: string, ca: CertPair, subj: string, ext: string): Promise<CertPair> {
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.crt`);
@@ -44,9 +50,9 @@ async function signed(dir: string, name: string, ca: CertPair, subj: string, ext
   await ecKey(key);
   await runOk('openssl', ['req', '-new', '-key', key, '-subj', subj, '-out', csr]);
   writeFileSync(extFile, ext);
-  await runOk('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2',
+  await runOk('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', serial(), '-days', '2',
     '-extfile', extFile, '-out', cert]);
-  await runOk('rm', ['-f', csr, extFile, ca.cert.replace(/\.crt$/, '.srl')]);
+  await runOk('rm', ['-f', csr, extFile]);
   return { cert, key };
 }
 

@@ -5,6 +5,7 @@
 // gone), client URL https://127.0.1.<i+1>:2379, /health on http://127.0.1.<i+1>:2381. Parallel pod management:
 // scaling up starts every missing member at once (OrderedReady deadlocks a multi-member etcd). Scaling down stops
 // members by PID (SIGTERM); a member is a "pod" until its process has exited.
+import { randomBytes } from 'node:crypto';
 import { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ export async function makeSimPki(dir: string, dnsNames: string[]): Promise<SimPk
   const san = [...ips.map((i) => `IP:${i}`), 'DNS:localhost', ...dnsNames.map((d) => `DNS:${d}`)].join(',');
   writeFileSync(join(dir, 'leaf.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${san}\n`);
   await runOk('openssl', ['req', '-new', '-key', key, '-subj', '/CN=sim', '-out', join(dir, 'leaf.csr')]);
-  await runOk('openssl', ['x509', '-req', '-in', join(dir, 'leaf.csr'), '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '2',
+  await runOk('openssl', ['x509', '-req', '-in', join(dir, 'leaf.csr'), '-CA', ca, '-CAkey', caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-days', '2',
     '-extfile', join(dir, 'leaf.ext'), '-out', cert]);
   return { dir, ca, cert, key };
 }
