@@ -55,16 +55,17 @@ export interface BackupResult {
  * s3rver as test/support/s3.ts starts it, with the package found from the compiled bench too (that module resolves
  * node_modules relative to its own folder, which is build/ once compiled).
  */
-interface S3Server {
+export interface S3Server {
   readonly endpoint: string;
   rcloneEnv(remote: string): Record<string, string>;
   stop(): Promise<void>;
 }
 
-async function startS3(netns: NetNs, dir: string, bucket: string): Promise<S3Server> {
+export async function startS3(netns: NetNs, dir: string, bucket: string): Promise<S3Server> {
   const bin = join(ROOT, 'node_modules', 's3rver', 'bin', 's3rver.js');
   mkdirSync(join(dir, 's3rver'), { recursive: true });
-  const child = netns.spawn(process.execPath, [bin, '-d', join(dir, 's3rver'), '-a', '127.0.0.1', '-p', '0', '--configure-bucket', bucket]);
+  // s3rver's listing continuation tokens use DES, which Node 20's OpenSSL 3 disables without the legacy provider.
+  const child = netns.spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', join(dir, 's3rver'), '-a', '127.0.0.1', '-p', '0', '--configure-bucket', bucket]);
   let output = '';
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${output}`)), 15_000);
@@ -99,7 +100,7 @@ function value(): string {
   return randomBytes(2100).toString('base64') + 'x'.repeat(VALUE_BYTES - 2800);
 }
 
-async function load(etcd: EtcdServer, targetBytes: number, log: (line: string) => void): Promise<number> {
+export async function load(etcd: EtcdServer, targetBytes: number, log: (line: string) => void): Promise<number> {
   const keys = Math.ceil(targetBytes / VALUE_BYTES);
   const perTxn = 150; // 450 KB: below etcd's 1.5 MiB request limit
   let next = 0;

@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: synthesis at scale against its floor, incremental synth, and the backup Job against the bare
- * snapshot + upload. Prints a table and one summary line, and writes bench/results/latest.json.
+ * `npm run bench`: synthesis at scale against its floor, incremental synth, the backup Job against the bare
+ * snapshot + upload, and the kubeadm restore Jobs against the bare download + decrypt + `snapshot restore`. Prints a
+ * table and one summary line, and writes bench/results/latest.json (latest-<part>.json with --only).
  *
- *   node build/bench/run.js [--quick] [--large] [--only synth|backup]
+ *   node build/bench/run.js [--quick] [--large] [--only synth|backup|restore]
  *
  * Timings are reported, never asserted: goals are marked met or MISSED.
  */
@@ -12,6 +13,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backupBench, type BackupResult } from './backup';
+import { restoreBench, type RestoreResult } from './restore';
 import { mb, ratio, seconds, times, verdict } from './stats';
 import { incremental, scale, type IncrementalResult, type ScaleResult } from './synth';
 
@@ -20,10 +22,12 @@ const ROOT = resolve(__dirname, '..', '..');
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, large: { type: 'boolean', default: false }, only: { type: 'string' } },
 });
-if (values.only && values.only !== 'synth' && values.only !== 'backup') throw new Error(`--only must be synth or backup (got "${values.only}")`);
+const PARTS = ['synth', 'backup', 'restore'];
+if (values.only && !PARTS.includes(values.only)) throw new Error(`--only must be one of ${PARTS.join(', ')} (got "${values.only}")`);
 const quick = values.quick;
-const doSynth = values.only !== 'backup';
-const doBackup = values.only !== 'synth';
+const doSynth = !values.only || values.only === 'synth';
+const doBackup = !values.only || values.only === 'backup';
+const doRestore = !values.only || values.only === 'restore';
 
 function toolVersion(cmd: string, args: string[], pattern: RegExp): string {
   try {
@@ -57,15 +61,23 @@ async function main(): Promise<void> {
   let scaleResults: ScaleResult[] = [];
   let incrementalResult: IncrementalResult | undefined;
   const backups: BackupResult[] = [];
+  const restores: RestoreResult[] = [];
   try {
     if (doSynth) {
       const sizes = quick ? [100, 1000] : [100, 1000, 10000];
-      scaleResults = scale(work, sizes, (n) => (quick ? 1 : n >= 10000 ? 3 : 5), log);
+      scaleResults = scale(work, sizes, () => (quick ? 1 : 5), log);
       incrementalResult = incremental(work, 1000);
     }
     if (doBackup) {
       backups.push(await backupBench({ label: quick ? '8 MB' : '30 MB', targetBytes: quick ? 8e6 : 30e6, runs: quick ? 2 : 5, log }));
       if (values.large) backups.push(await backupBench({ label: '1 GB', targetBytes: 1e9, runs: quick ? 1 : 3, log }));
+    }
+    if (doRestore) {
+      // A DB of 30-40 MB (values 0.6 compressible, as for the backup rows); one world per member count.
+      const targetBytes = quick ? 8e6 : 30e6;
+      const runs = quick ? 2 : 5;
+      restores.push(await restoreBench({ members: 1, targetBytes, runs, log }));
+      restores.push(await restoreBench({ members: 3, targetBytes, runs, log }));
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -94,12 +106,23 @@ async function main(): Promise<void> {
     goals.push({ name: `backup ${b.label} scratch / DB`, value: b.scratchRatio, limit: 1.1, shown: times(b.scratchRatio), result: verdict(b.scratchRatio, 1.1) });
   }
 
+  const r1 = restores.find((r) => r.members === 1);
+  const r3 = restores.find((r) => r.members === 3);
+  if (r1?.bare) {
+    const v = ratio(r1.wallMs, r1.bare.wallMs);
+    goals.push({ name: 'restore 1 member / bare', value: v, limit: 1.5, shown: times(v), result: verdict(v, 1.5) });
+  }
+  if (r1 && r3) {
+    const v = ratio(r3.wallMs, r1.wallMs);
+    goals.push({ name: 'restore 3 members / 1 member', value: v, limit: 2, shown: times(v), result: verdict(v, 2) });
+  }
+
   const rows: string[][] = [['benchmark', 'ours (median)', 'floor / bare (median)', 'ratio', 'peak RSS / scratch', 'runs']];
   for (const r of scaleResults) {
     rows.push([
       `synth ${r.clusters.toLocaleString('en-US')} clusters (${r.files} files, ${mb(r.outputBytes)})`,
       seconds(r.cli.wallMs), `${seconds(r.floor.wallMs)}${r.floorIdentical ? '' : ' (output differs!)'}`,
-      times(ratio(r.cli.wallMs, r.floor.wallMs)), `${mb(r.cli.maxRssBytes)} (floor ${mb(r.floor.maxRssBytes)})`, String(r.runs),
+      `${times(ratio(r.cli.wallMs, r.floor.wallMs))} (cpu ${times(ratio(r.cli.cpuMs, r.floor.cpuMs))})`, `${mb(r.cli.maxRssBytes)} (floor ${mb(r.floor.maxRssBytes)})`, String(r.runs),
     ]);
   }
   if (s1k && s10k) rows.push(['synth t(10,000) / t(1,000)', times(ratio(s10k.cli.wallMs, s1k.cli.wallMs)), `floor ${times(ratio(s10k.floor.wallMs, s1k.floor.wallMs))}`, '', '', '']);
@@ -125,6 +148,19 @@ async function main(): Promise<void> {
       '', '', '', '1',
     ]);
   }
+  const stageText = (stages: Record<string, number>) =>
+    ['fetch', 'verify', 'restore', 'barrier', 'stopEtcd', 'swap', 'startEtcd', 'total'].filter((k) => k in stages).map((k) => `${k} ${seconds(stages[k])}`).join(', ');
+  for (const r of restores) {
+    rows.push([
+      `restore Job${r.members > 1 ? 's' : ''}, kubeadm, ${r.members} member${r.members > 1 ? 's' : ''}, ${mb(r.dbBytes)} DB (object ${mb(r.objectBytes)})`,
+      seconds(r.wallMs), r.bare ? seconds(r.bare.wallMs) : r1 ? `1 member: ${seconds(r1.wallMs)}` : '',
+      r.bare ? times(ratio(r.wallMs, r.bare.wallMs)) : r1 ? times(ratio(r.wallMs, r1.wallMs)) : '', '', String(r.runs.length),
+    ]);
+    rows.push([
+      '  stages (median, slowest member)', stageText(r.stagesMs),
+      r.bare ? `download ${seconds(r.bare.downloadMs)}, age -d + zstd -d ${seconds(r.bare.decryptDecompressMs)}, snapshot restore ${seconds(r.bare.restoreMs)}` : '', '', '', '',
+    ]);
+  }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
   const table = [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
@@ -133,9 +169,10 @@ async function main(): Promise<void> {
 
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({
+  // A partial run (--only) writes latest-<part>.json, so that it never overwrites the figures of a full run.
+  writeFileSync(join(resultsDir, values.only ? `latest-${values.only}.json` : 'latest.json'), `${JSON.stringify({
     startedAt, finishedAt: new Date().toISOString(), mode: { quick, large: values.large, only: values.only ?? 'all' }, machine: info,
-    goals, synth: scaleResults, incremental: incrementalResult, backup: backups, table, summary,
+    goals, synth: scaleResults, incremental: incrementalResult, backup: backups, restore: restores, table, summary,
   }, null, 2)}\n`);
   process.stdout.write(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node}, etcd ${info.etcd}, rclone ${info.rclone}, zstd ${info.zstd}, age ${info.age}\n\n${table}\n\n${summary}\n`);
 }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { writeDump } from './dump';
 import { clusterName, inventoryText } from './inventory';
 import { median } from './stats';
 
@@ -16,6 +16,8 @@ const FLOOR = join(ROOT, 'build', 'bench', 'floor.js');
 
 export interface ProcessRun {
   readonly wallMs: number;
+  /** User + system CPU time: steadier than wall time when the machine is shared. */
+  readonly cpuMs: number;
   readonly maxRssBytes: number;
 }
 
@@ -24,8 +26,9 @@ export interface ScaleResult {
   readonly files: number;
   readonly outputBytes: number;
   readonly runs: number;
-  readonly cli: { readonly wallMs: number; readonly maxRssBytes: number; readonly samplesMs: number[] };
-  readonly floor: { readonly wallMs: number; readonly maxRssBytes: number; readonly samplesMs: number[] };
+  readonly cli: { readonly wallMs: number; readonly cpuMs: number; readonly maxRssBytes: number; readonly samplesMs: number[] };
+  /** Wall time less the floor's reading of the object dump (median loadMs in `dumpLoadMs`). */
+  readonly floor: { readonly wallMs: number; readonly cpuMs: number; readonly maxRssBytes: number; readonly samplesMs: number[]; readonly dumpLoadMs: number };
   /** The floor wrote byte for byte what the CLI wrote. */
   readonly floorIdentical: boolean;
 }
@@ -50,7 +53,8 @@ function timed(args: string[]): ProcessRun {
   const report = readFileSync(timeFile, 'utf8');
   rmSync(timeFile, { force: true });
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(report);
-  return { wallMs, maxRssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN };
+  const cpu = (label: string) => Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(report)?.[1] ?? Number.NaN) * 1000;
+  return { wallMs, cpuMs: cpu('User') + cpu('System'), maxRssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN };
 }
 
 function listTree(dir: string): string[] {
@@ -76,15 +80,6 @@ function sameTree(a: string, b: string): boolean {
   return da.size === db.size && [...da].every(([file, digest]) => db.get(file) === digest);
 }
 
-/** The objects of a synthesized tree, as the floor reads them: [path, parsed object] (SUMMARY.md and the like as text). */
-function dumpObjects(dir: string, file: string): void {
-  const entries = listTree(dir).map((path) => {
-    const text = readFileSync(join(dir, path), 'utf8');
-    return path.endsWith('.yaml') ? [path, parse(text)] : [path, { text }];
-  });
-  writeFileSync(file, JSON.stringify(entries));
-}
-
 export function scale(work: string, sizes: readonly number[], runs: (clusters: number) => number, log: (line: string) => void): ScaleResult[] {
   const results: ScaleResult[] = [];
   for (const clusters of sizes) {
@@ -92,29 +87,35 @@ export function scale(work: string, sizes: readonly number[], runs: (clusters: n
     writeFileSync(inventory, inventoryText(clusters));
     const out = join(work, `out-${clusters}`);
     const floorOut = join(work, `floor-${clusters}`);
-    const objects = join(work, `objects-${clusters}.json`);
+    const objects = join(work, `objects-${clusters}.ndjson`);
+    const report = join(work, `floor-report-${clusters}.json`);
     const n = runs(clusters);
     const cli: ProcessRun[] = [];
-    const floor: ProcessRun[] = [];
+    const floor: (ProcessRun & { loadMs: number })[] = [];
     let floorIdentical = false;
     for (let i = 0; i < n; i++) {
       // Each run writes into a missing folder (a first synth); bench/incremental covers an existing one.
       rmSync(out, { recursive: true, force: true });
       cli.push(timed([CLI, 'synth', '--inventory', inventory, '--out', out]));
-      if (i === 0) dumpObjects(out, objects);
+      if (i === 0) writeDump(out, listTree(out), objects);
       rmSync(floorOut, { recursive: true, force: true });
-      floor.push(timed([FLOOR, '--inventory', inventory, '--objects', objects, '--out', floorOut]));
+      const f = timed([FLOOR, '--inventory', inventory, '--objects', objects, '--out', floorOut, '--report', report]);
+      const { loadMs } = JSON.parse(readFileSync(report, 'utf8')) as { loadMs: number };
+      floor.push({ ...f, wallMs: f.wallMs - loadMs, cpuMs: f.cpuMs - loadMs, loadMs });
       if (i === 0) floorIdentical = sameTree(out, floorOut);
-      log(`synth ${clusters}: run ${i + 1}/${n}: cli ${(cli[i].wallMs / 1000).toFixed(2)} s, floor ${(floor[i].wallMs / 1000).toFixed(2)} s`);
+      log(`synth ${clusters}: run ${i + 1}/${n}: cli ${(cli[i].wallMs / 1000).toFixed(2)} s (cpu ${(cli[i].cpuMs / 1000).toFixed(2)} s), floor ${(floor[i].wallMs / 1000).toFixed(2)} s (cpu ${(floor[i].cpuMs / 1000).toFixed(2)} s)`);
     }
     const files = listTree(out).length;
     const outputBytes = listTree(out).reduce((sum, file) => sum + statSync(join(out, file)).size, 0);
     results.push({
       clusters, files, outputBytes, runs: n, floorIdentical,
-      cli: { wallMs: median(cli.map((r) => r.wallMs)), maxRssBytes: Math.max(...cli.map((r) => r.maxRssBytes)), samplesMs: cli.map((r) => r.wallMs) },
-      floor: { wallMs: median(floor.map((r) => r.wallMs)), maxRssBytes: Math.max(...floor.map((r) => r.maxRssBytes)), samplesMs: floor.map((r) => r.wallMs) },
+      cli: { wallMs: median(cli.map((r) => r.wallMs)), cpuMs: median(cli.map((r) => r.cpuMs)), maxRssBytes: Math.max(...cli.map((r) => r.maxRssBytes)), samplesMs: cli.map((r) => r.wallMs) },
+      floor: {
+        wallMs: median(floor.map((r) => r.wallMs)), cpuMs: median(floor.map((r) => r.cpuMs)), maxRssBytes: Math.max(...floor.map((r) => r.maxRssBytes)), samplesMs: floor.map((r) => r.wallMs),
+        dumpLoadMs: median(floor.map((r) => r.loadMs)),
+      },
     });
-    for (const path of [out, floorOut, objects]) rmSync(path, { recursive: true, force: true });
+    for (const path of [out, floorOut, objects, report]) rmSync(path, { recursive: true, force: true });
   }
   return results;
 }

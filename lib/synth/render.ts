@@ -1,11 +1,11 @@
 /** Inventory -> file tree (relative path -> text), in memory. Pure apart from reading the bundled scripts. */
 import { App } from 'cdk8s';
-import { stringify } from 'yaml';
 import { ClusterChart } from '../constructs/cluster-chart';
 import { renderRestoreFiles } from './restore-files';
 import type { Inventory } from '../inventory/model';
 import { renderGitops } from './gitops';
 import { renderSummary } from './summary';
+import { toYaml } from './yaml';
 
 export type FileTree = Map<string, string>;
 
@@ -14,9 +14,7 @@ export interface RenderOptions {
   readonly onCluster?: (done: number, total: number, cluster: string) => void;
 }
 
-export function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false });
-}
+export { toYaml } from './yaml';
 
 interface ApiObjectJson {
   readonly kind: string;
