@@ -18,7 +18,7 @@ export interface BackupProps {
 }
 
 /** Files of lib/scripts/ that the backup pod runs. */
-export const BACKUP_SCRIPT_FILES = [BACKUP_SCRIPT, 'digest.sh', 'retention.awk'] as const;
+export const BACKUP_SCRIPT_FILES = [BACKUP_SCRIPT, 'common.sh', 'retention.awk'] as const;
 
 export class Backup extends Construct {
   constructor(scope: Construct, id: string, props: BackupProps) {

@@ -20,7 +20,7 @@ export interface DrillProps {
 
 export const DRILL_SCRIPT = 'drill.sh';
 /** Files of lib/scripts/ that the drill pod runs. */
-export const DRILL_SCRIPT_FILES = ['digest.sh', 'restore-lib.sh', DRILL_SCRIPT] as const;
+export const DRILL_SCRIPT_FILES = ['common.sh', 'restore-lib.sh', DRILL_SCRIPT] as const;
 
 const DRILL_USER = 65532;
 

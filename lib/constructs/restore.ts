@@ -14,8 +14,8 @@ import { envVar } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
 
-export const KUBEADM_RESTORE_SCRIPTS = ['digest.sh', 'restore-lib.sh', 'restore-member.sh'] as const;
-export const HOSTED_RESTORE_SCRIPTS = ['digest.sh', 'restore-lib.sh', 'kube-api.sh', 'restore-hosted-lib.sh', 'restore-coordinator.sh', 'restore-replica.sh'] as const;
+export const KUBEADM_RESTORE_SCRIPTS = ['common.sh', 'restore-lib.sh', 'restore-member.sh'] as const;
+export const HOSTED_RESTORE_SCRIPTS = ['common.sh', 'restore-lib.sh', 'kube-api.sh', 'restore-hosted-lib.sh', 'restore-coordinator.sh', 'restore-replica.sh'] as const;
 
 /** A restore has no retry: a failure needs a person, who reads the Job's log and the runbook. */
 const RESTORE_DEADLINE_SECONDS = 3600;

@@ -56,10 +56,12 @@ set -f # no globbing: lists below are split on whitespace only
 umask 077
 
 PROG=controlplane-backup
+# shellcheck source=common.sh
+. "${0%/*}/common.sh"
 # Every external command this script runs. The tools image must provide all of them (checked by tests).
 REQUIRED_TOOLS="awk cat cut date find head mkdir mkfifo od rclone rm sha256sum sort tail tar tee timeout tr wc"
 # Needed depending on configuration: zstd|gzip (COMPRESSION), age (encryption, PKI), etcdutl|etcdctl (status);
-# openssl when present hashes faster than sha256sum (digest.sh).
+# openssl when present hashes faster than sha256sum (common.sh).
 # shellcheck disable=SC2034 # read by test/scripts/tools-image.test.ts
 OPTIONAL_TOOLS="zstd gzip age etcdutl etcdctl openssl"
 
@@ -79,21 +81,7 @@ BG_PIDS=""
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
-json_str() {
-  # JSON string literal of $1
-  # backslashes by split/join: gsub's replacement escaping differs between mawk, gawk and busybox awk
-  printf '%s' "$1" | awk 'BEGIN { ORS = "" } { n = split($0, a, "\\"); s = a[1]; for (i = 2; i <= n; i++) s = s "\\\\" a[i]
-    gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); gsub(/\r/, "", s); gsub(/[[:cntrl:]]/, " ", s)
-    if (NR > 1) printf "\\n"; printf "%s", s }' | { printf '"'; cat; printf '"'; }
-}
 
-now_ms() {
-  _t=$(date +%s%N 2>/dev/null)
-  case $_t in
-    *N | "" | *[!0-9]*) echo $(($(date +%s) * 1000)) ;;
-    *) echo $((_t / 1000000)) ;;
-  esac
-}
 
 add_dur() { DUR_JSON="${DUR_JSON:+$DUR_JSON,}\"$1\":$2"; }
 
@@ -129,8 +117,6 @@ is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
 file_size() { wc -c <"$1" | tr -d ' \t\n'; }
 
-# shellcheck source=digest.sh
-. "${0%/*}/digest.sh"
 sha256_of() { sha256_file "$1"; }
 
 # summarize a stderr file: last 3 non-empty lines, joined, at most 400 characters

@@ -62,7 +62,7 @@ REQUIRED_TOOLS="etcd etcdctl"
 # shellcheck disable=SC2034 # read by tests
 OPTIONAL_TOOLS="etcdutl zstd gzip age"
 
-T_START=$(rl_now_ms)
+T_START=$(now_ms)
 CHECKED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 WORK=""
 BASE=""
@@ -131,9 +131,9 @@ RL_CLEANUP=cleanup
 upload_report() {
   [ -n "$REPORT_KEY" ] && [ -n "$WORK" ] && [ -d "$WORK" ] || return 1
   _f="$WORK/$REPORT_KEY"
-  rl_add_dur total $(($(rl_now_ms) - T_START))
+  rl_add_dur total $(($(now_ms) - T_START))
   printf '{"apiVersion":"controlplane-backup/v1","kind":"DrillReport","cluster":%s,"base":%s,"checkedAt":"%s","result":"%s","message":%s,"expected":%s,"observed":%s,"durationsMs":{%s}}\n' \
-    "$(rl_json_str "$CLUSTER_NAME")" "$(rl_json_str "$BASE")" "$CHECKED_AT" "$1" "$(rl_json_str "$2")" \
+    "$(json_str "$CLUSTER_NAME")" "$(json_str "$BASE")" "$CHECKED_AT" "$1" "$(json_str "$2")" \
     "$(expected_json)" "$(observed_json)" "$RL_DUR_JSON" >"$_f" || return 1
   : >"$WORK/report.err"
   # a short bound: this also runs on the way out of a failure (or a signal) and must not hold the pod
@@ -159,7 +159,7 @@ finish() {
   stop_etcd
   _rep=null
   if [ -n "$REPORT_KEY" ]; then
-    _rep=$(rl_json_str "$REPORT_KEY")
+    _rep=$(json_str "$REPORT_KEY")
     if ! upload_report "$_res" "$_msg" && [ "$_code" -eq 0 ]; then
       _code=4
       RL_STAGE=report
@@ -293,7 +293,7 @@ log "drill of $BASE from $SNAPSHOT_DIR"
 # ---------------------------------------------------------------------------------------------------
 # 3. sidecar and metadata: what the restored etcd must show
 RL_STAGE=fetch
-t0=$(rl_now_ms)
+t0=$(now_ms)
 rl_list "$WORK/rclone.err"
 rl_listed "$BASE.sha256" || fail 2 "no checksum sidecar: $BASE is an incomplete backup"
 : >"$WORK/rclone.err"
@@ -311,7 +311,7 @@ EXP_DB_SIZE=$(num "$(printf '%s\n' "$etcd_meta" | json_int dbSize)")
 SNAP_KEY=$(awk -v b="$BASE" '{ k = $2; s = substr(k, length(b) + 1) } substr(k, 1, length(b)) == b && s ~ /^\.db(\.zst|\.gz)?(\.age)?$/ { print k; exit }' "$WORK/$BASE.sha256")
 PKI_KEY=$(awk -v b="$BASE" '{ k = $2; s = substr(k, length(b) + 1) } substr(k, 1, length(b)) == b && s ~ /^\.pki\.tar(\.zst|\.gz)?\.age$/ { print k; exit }' "$WORK/$BASE.sha256")
 [ -n "$SNAP_KEY" ] || fail 2 "sidecar $BASE.sha256 lists no snapshot object ($BASE.db[.zst|.gz][.age])"
-rl_add_dur metadata $(($(rl_now_ms) - t0))
+rl_add_dur metadata $(($(now_ms) - t0))
 
 HAVE_KEY=false
 [ -n "$AGE_IDENTITY_FILE" ] && [ -s "$AGE_IDENTITY_FILE" ] && HAVE_KEY=true
@@ -322,14 +322,14 @@ case $SNAP_KEY in
   *.age)
     if [ "$HAVE_KEY" = false ]; then
       RL_STAGE=verify
-      t0=$(rl_now_ms)
+      t0=$(now_ms)
       fetch_checked "$SNAP_KEY"
       rm -f "$WORK/$SNAP_KEY"
       if [ -n "$PKI_KEY" ]; then
         fetch_checked "$PKI_KEY"
         rm -f "$WORK/$PKI_KEY"
       fi
-      rl_add_dur verify $(($(rl_now_ms) - t0))
+      rl_add_dur verify $(($(now_ms) - t0))
       RL_STAGE="done"
       where=${DRILL_IDENTITY_SECRET:+the Secret $DRILL_IDENTITY_SECRET, key identity.txt, }
       finish verified-not-restored 10 "backup $BASE verified but NOT restored: its snapshot is age-encrypted and no drill identity is mounted (${where:-no identitySecret set in backup.drill, }at ${AGE_IDENTITY_FILE:-<AGE_IDENTITY_FILE unset>}); every object matches its checksum sidecar, but only a restore proves the backup usable"
@@ -341,14 +341,14 @@ esac
 # 4b. download, verify, decrypt, decompress (restore-lib.sh); the PKI bundle too when the set has one and a key is here
 WANT_PKI=false
 [ -n "$PKI_KEY" ] && [ "$HAVE_KEY" = true ] && WANT_PKI=true
-t0=$(rl_now_ms)
+t0=$(now_ms)
 lib_call rl_fetch_verified "$WORK/fetch" "$WANT_PKI"
 RL_SNAPSHOT_FILE="$WORK/fetch/snapshot.db"
 VERIFIED="$VERIFIED $SNAP_KEY"
 [ "$WANT_PKI" = true ] && VERIFIED="$VERIFIED $PKI_KEY"
 rm -f "$WORK/fetch/pki.tar"
 OBS_DB_SIZE=$(num "$(rl_file_size "$RL_SNAPSHOT_FILE")")
-rl_add_dur fetch $(($(rl_now_ms) - t0))
+rl_add_dur fetch $(($(now_ms) - t0))
 
 # ---------------------------------------------------------------------------------------------------
 # 5. restore into scratch as a throwaway single member (the revision is kept: BUMP_REVISION=false)
@@ -361,9 +361,9 @@ restore_snapshot() {
   INITIAL_CLUSTER_TOKEN="$CLUSTER_NAME-drill-$$"
   BUMP_REVISION=false
   export INITIAL_CLUSTER INITIAL_CLUSTER_TOKEN BUMP_REVISION
-  _t=$(rl_now_ms)
+  _t=$(now_ms)
   lib_call rl_restore_into "$DATA" "$MEMBER" "http://127.0.0.1:$PEER_PORT"
-  rl_add_dur restore $(($(rl_now_ms) - _t))
+  rl_add_dur restore $(($(now_ms) - _t))
 }
 restore_snapshot
 
@@ -382,7 +382,7 @@ RL_STAGE=start
 ETCD_LOG="$WORK/etcd.log"
 attempt=0
 started=false
-t0=$(rl_now_ms)
+t0=$(now_ms)
 while [ "$attempt" -lt 3 ] && [ "$started" = false ]; do
   ENDPOINT="http://127.0.0.1:$CLIENT_PORT"
   log "starting a throwaway etcd on $ENDPOINT (peer $PEER_PORT), data in $DATA"
@@ -418,24 +418,24 @@ while [ "$attempt" -lt 3 ] && [ "$started" = false ]; do
   attempt=$((attempt + 1))
 done
 [ "$started" = true ] || fail 8 "the throwaway etcd did not start: $(rl_summarize "$ETCD_LOG")"
-rl_add_dur start $(($(rl_now_ms) - t0))
+rl_add_dur start $(($(now_ms) - t0))
 log "throwaway etcd healthy on $ENDPOINT (pid $ETCD_PID)"
 
 # ---------------------------------------------------------------------------------------------------
 # 8. what the restored etcd serves
 RL_STAGE=check
-t0=$(rl_now_ms)
+t0=$(now_ms)
 es=$(ctl endpoint status -w json 2>"$WORK/ctl.err") || fail 8 "etcdctl endpoint status failed: $(rl_summarize "$WORK/ctl.err")"
 OBS_REVISION=$(num "$(printf '%s\n' "$es" | json_int revision)")
 v=$(printf '%s\n' "$es" | awk 'match($0, /"version":"[0-9A-Za-z.+-]*"/) { print substr($0, RSTART + 11, RLENGTH - 12); exit }')
-[ -n "$v" ] && OBS_VERSION=$(rl_json_str "$v")
+[ -n "$v" ] && OBS_VERSION=$(json_str "$v")
 kc=$(ctl get "" --prefix --keys-only --limit 1 -w json 2>"$WORK/ctl.err") || fail 8 "etcdctl get (key count) failed: $(rl_summarize "$WORK/ctl.err")"
 case $kc in
   *'"count":'*) OBS_KEYS=$(num "$(printf '%s\n' "$kc" | json_int count)") ;;
   *'"header":'*) OBS_KEYS=0 ;; # protobuf JSON leaves out a zero count
 esac
 stop_etcd
-rl_add_dur check $(($(rl_now_ms) - t0))
+rl_add_dur check $(($(now_ms) - t0))
 
 problems=""
 skipped=""

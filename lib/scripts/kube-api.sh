@@ -24,7 +24,7 @@
 #   MODE entries  "key<TAB>value" for every scalar member of the object at PATH
 #   PATH: dot-separated object keys and array indexes ("spec.selector.matchLabels", "items.0.metadata.name");
 #   "." is the document itself. Keys containing "." cannot be addressed (none are needed).
-#   kj_str S      JSON string literal of S
+#   json_str S    JSON string literal of S (common.sh, sourced by restore-lib.sh before this file)
 
 : "${KUBE_API:=https://kubernetes.default.svc}"
 : "${KUBE_TOKEN_FILE:=/var/run/secrets/kubernetes.io/serviceaccount/token}"
@@ -40,12 +40,6 @@ KUBE_USER_AGENT="controlplane-backup-restore/1"
 # shellcheck disable=SC2034 # read by the restore scripts and tests
 KUBE_TOOLS="awk cat curl sleep tr"
 
-kj_str() {
-  # backslashes by split/join: gsub replacement escaping differs between mawk, gawk and busybox awk
-  printf '%s' "$1" | awk 'BEGIN { ORS = "" } { n = split($0, a, "\\"); s = a[1]; for (i = 2; i <= n; i++) s = s "\\\\" a[i]
-    gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); gsub(/\r/, "", s); gsub(/[[:cntrl:]]/, " ", s)
-    if (NR > 1) printf "\\n"; printf "%s", s }' | { printf '"'; cat; printf '"'; }
-}
 
 # kube_check_config: 0 when the API settings are usable, else KUBE_ERR says why
 kube_check_config() {

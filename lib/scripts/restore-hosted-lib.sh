@@ -27,7 +27,7 @@ rh_status_patch() {
 }
 
 # rh_kv KEY VALUE: one JSON member "KEY":"VALUE" (both escaped)
-rh_kv() { printf '%s:%s' "$(kj_str "$1")" "$(kj_str "$2")"; }
+rh_kv() { printf '%s:%s' "$(json_str "$1")" "$(json_str "$2")"; }
 
 # rh_uint_or VALUE DEFAULT NAME: VALUE when a non-negative integer, DEFAULT when empty; rl_die 3 otherwise
 rh_uint_or() {

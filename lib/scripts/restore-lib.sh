@@ -23,8 +23,8 @@
 # Exit codes used here: 2 snapshot invalid (checksum, trailer, missing sidecar or object, nothing complete);
 #   3 missing tool, bad configuration, missing/wrong decryption key; 4 storage unreachable or denied; 1 other.
 
-# shellcheck source=digest.sh
-. "${0%/*}/digest.sh"
+# shellcheck source=common.sh
+. "${0%/*}/common.sh"
 
 RL_PROG=controlplane-backup
 # Commands the functions below run (the restore scripts add their own). zstd|gzip|age only when an object needs them.
@@ -43,19 +43,7 @@ RL_LISTING_OF=""
 
 rl_log() { printf '%s: %s\n' "$RL_PROG" "$*" >&2; }
 
-# JSON string literal of $1
-rl_json_str() {
-  printf '%s' "$1" | awk 'BEGIN { ORS = "" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "");
-    if (NR > 1) printf "\\n"; printf "%s", $0 }' | { printf '"'; cat; printf '"'; }
-}
 
-rl_now_ms() {
-  _rl_t=$(date +%s%N 2>/dev/null)
-  case $_rl_t in
-    *N | "" | *[!0-9]*) echo $(($(date +%s) * 1000)) ;;
-    *) echo $((_rl_t / 1000000)) ;;
-  esac
-}
 
 rl_add_dur() { RL_DUR_JSON="${RL_DUR_JSON:+$RL_DUR_JSON,}\"$1\":$2"; }
 
@@ -64,9 +52,9 @@ rl_result() {
   [ "$RL_RESULT_EMITTED" = 1 ] && return 0
   RL_RESULT_EMITTED=1
   _rl_snap=null
-  case ${SNAPSHOT_NAME:-} in '' | latest) ;; *) _rl_snap=$(rl_json_str "$SNAPSHOT_NAME") ;; esac
+  case ${SNAPSHOT_NAME:-} in '' | latest) ;; *) _rl_snap=$(json_str "$SNAPSHOT_NAME") ;; esac
   printf '{"status":"%s","exitCode":%s,"stage":"%s","message":%s,"cluster":%s,"restoreId":%s,"snapshot":%s,"revisionBumped":%s%s%s,"durationsMs":{%s}}\n' \
-    "$1" "$2" "$RL_STAGE" "$(rl_json_str "$3")" "$(rl_json_str "${CLUSTER_NAME:-}")" "$(rl_json_str "${RESTORE_ID:-}")" \
+    "$1" "$2" "$RL_STAGE" "$(json_str "$3")" "$(json_str "${CLUSTER_NAME:-}")" "$(json_str "${RESTORE_ID:-}")" \
     "$_rl_snap" "$RL_REVISION_BUMPED" "${RL_FIELDS:+,$RL_FIELDS}" "${4:+,$4}" "$RL_DUR_JSON"
 }
 
@@ -261,7 +249,7 @@ rl_fetch_verified() {
   _rl_err="$_rl_out/rclone.err"
   : >"$_rl_err"
   _rl_n=$SNAPSHOT_NAME
-  _rl_t0=$(rl_now_ms)
+  _rl_t0=$(now_ms)
   rl_list "$_rl_err"
   rl_listed "$_rl_n.sha256" || rl_die 2 "no checksum sidecar: $_rl_n is an incomplete backup ($_rl_n.sha256 not found in $SNAPSHOT_DIR)"
   rl_rclone "$_rl_err" copyto "$SNAPSHOT_DIR/$_rl_n.sha256" "$_rl_out/$_rl_n.sha256" || {
@@ -314,9 +302,9 @@ rl_fetch_verified() {
     [ "$_rl_want" = "$_rl_got" ] || rl_die 2 "checksum mismatch: $_rl_k (sidecar $_rl_want, downloaded $_rl_got): the object is corrupt"
     rl_log "downloaded $_rl_k ($(rl_file_size "$_rl_out/$_rl_k") bytes), sha256 matches the sidecar"
   done
-  rl_add_dur fetch $(($(rl_now_ms) - _rl_t0))
+  rl_add_dur fetch $(($(now_ms) - _rl_t0))
   RL_STAGE=verify
-  _rl_t0=$(rl_now_ms)
+  _rl_t0=$(now_ms)
   RL_SNAPSHOT_FILE="$_rl_out/snapshot.db"
   rl_decode "$_rl_out/$_rl_snapkey" "$RL_SNAPSHOT_FILE" "$_rl_out"
   rl_check_snapshot "$RL_SNAPSHOT_FILE"
@@ -327,14 +315,14 @@ rl_fetch_verified() {
     tar -t -f "$RL_PKI_FILE" >"$_rl_out/pki.list" 2>"$_rl_out/tar.err" ||
       rl_die 2 "PKI bundle $_rl_pkikey is not a readable tar archive: $(rl_summarize "$_rl_out/tar.err")"
   fi
-  rl_add_dur verify $(($(rl_now_ms) - _rl_t0))
+  rl_add_dur verify $(($(now_ms) - _rl_t0))
 }
 
 # rl_restore_into STAGING MEMBER_NAME PEER_URL: RL_SNAPSHOT_FILE restored into a fresh STAGING (removed first)
 rl_restore_into() {
   _rl_stg=$1 _rl_name=$2 _rl_peer=$3
   RL_STAGE=restore
-  _rl_t0=$(rl_now_ms)
+  _rl_t0=$(now_ms)
   { [ -n "$RL_SNAPSHOT_FILE" ] && [ -s "$RL_SNAPSHOT_FILE" ]; } || rl_die 1 "no verified snapshot to restore (rl_fetch_verified first)"
   rm -rf "$_rl_stg" || rl_die 1 "cannot remove the old staging dir $_rl_stg"
   if command -v etcdutl >/dev/null 2>&1; then _rl_tool=etcdutl; else _rl_tool=etcdctl; fi
@@ -370,7 +358,7 @@ rl_restore_into() {
   else
     rl_log "restored $SNAPSHOT_NAME into $_rl_stg as member $_rl_name with $_rl_tool (revision not bumped: restart every kube-apiserver, kube-controller-manager, kube-scheduler and kubelet after the restore, or their watch caches see revisions go backwards)"
   fi
-  rl_add_dur restore $(($(rl_now_ms) - _rl_t0))
+  rl_add_dur restore $(($(now_ms) - _rl_t0))
 }
 
 # rl_marker DATA_DIR: path of the marker a finished restore leaves

@@ -61,7 +61,7 @@ REQUIRED_TOOLS="etcdctl"
 # shellcheck disable=SC2034 # read by tests
 OPTIONAL_TOOLS="etcdutl zstd gzip age"
 
-T_START=$(rl_now_ms)
+T_START=$(now_ms)
 OUTDIR=""
 STAGING=""
 PARKED=""
@@ -112,7 +112,7 @@ BARRIER_TIMEOUT_SECONDS=${BARRIER_TIMEOUT_SECONDS:-600}
 STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-120}
 HEALTH_TIMEOUT_SECONDS=${HEALTH_TIMEOUT_SECONDS:-300}
 SCRATCH_DIR=${SCRATCH_DIR:-/var/lib/controlplane-backup/scratch}
-RL_FIELDS="\"member\":$(rl_json_str "$MEMBER_NAME")"
+RL_FIELDS="\"member\":$(json_str "$MEMBER_NAME")"
 
 case $CLUSTER_NAME in
   '') rl_die 3 "CLUSTER_NAME is required" ;;
@@ -219,7 +219,7 @@ if [ -f "$MARKER" ]; then
     rl_log "restore $RESTORE_ID was done but etcd's manifest was still parked: moved it back to $ETCD_MANIFEST"
   fi
   rl_log "already restored: $MARKER exists (restore $RESTORE_ID of $SNAPSHOT_NAME); nothing to do"
-  rl_add_dur total $(($(rl_now_ms) - T_START))
+  rl_add_dur total $(($(now_ms) - T_START))
   rl_result skipped 0 "already restored" "\"pkiRestored\":null"
   exit 0
 fi
@@ -253,7 +253,7 @@ rl_restore_into "$STAGING" "$MEMBER_NAME" "$MEMBER_PEER_URL"
 # 5. barrier: every member staged, all from the same snapshot
 if [ "$MEMBER_COUNT" -gt 1 ]; then
   RL_STAGE=barrier
-  t0=$(rl_now_ms)
+  t0=$(now_ms)
   berr="$OUTDIR/barrier.err"
   : >"$berr"
   printf '%s\n' "$SNAPSHOT_NAME" >"$OUTDIR/$MEMBER_NAME.staged" || rl_die 1 "cannot write $OUTDIR/$MEMBER_NAME.staged"
@@ -298,7 +298,7 @@ if [ "$MEMBER_COUNT" -gt 1 ]; then
     fi
     sleep 2
   done
-  rl_add_dur barrier $(($(rl_now_ms) - t0))
+  rl_add_dur barrier $(($(now_ms) - t0))
   rl_log "barrier passed: all $MEMBER_COUNT members staged $SNAPSHOT_NAME"
 fi
 
@@ -307,7 +307,7 @@ fi
 # "endpoint status" (not "health"): it answers without quorum, so a running member whose peers are already stopped
 # still counts as running.
 RL_STAGE=stop-etcd
-t0=$(rl_now_ms)
+t0=$(now_ms)
 etcd_answers() {
   # A live local member accepts a connection within milliseconds; the command keeps a full second for a busy one.
   timeout 10 etcdctl --endpoints="$ETCD_ENDPOINT" --dial-timeout=500ms --command-timeout=1s endpoint status >/dev/null 2>&1 </dev/null
@@ -335,21 +335,21 @@ while [ "$fails" -lt 3 ]; do
   # sleep takes fractions in coreutils and busybox alike (the tools image has both)
   sleep 0.5
 done
-rl_add_dur stopEtcd $(($(rl_now_ms) - t0))
+rl_add_dur stopEtcd $(($(now_ms) - t0))
 rl_log "etcd at $ETCD_ENDPOINT stopped"
 
 # ---------------------------------------------------------------------------------------------------
 # 7. swap the restored data in
-t0=$(rl_now_ms)
+t0=$(now_ms)
 SWAP_STARTED=1
 rl_swap_in "$DATA_DIR" "$STAGING"
-rl_add_dur swap $(($(rl_now_ms) - t0))
+rl_add_dur swap $(($(now_ms) - t0))
 
 # ---------------------------------------------------------------------------------------------------
 # 8. PKI
 if [ "$PKI_RESTORE" = true ]; then
   RL_STAGE=pki
-  t0=$(rl_now_ms)
+  t0=$(now_ms)
   saved="$PKI_DIR/.before-restore-$RESTORE_ID"
   if [ -d "$saved" ]; then
     rl_log "$saved exists from an earlier attempt of restore $RESTORE_ID: keeping it as the copy of the original PKI"
@@ -375,7 +375,7 @@ if [ "$PKI_RESTORE" = true ]; then
     n=$((n + 1))
   done <"$OUTDIR/pki-new.list"
   PKI_DONE=true
-  rl_add_dur pki $(($(rl_now_ms) - t0))
+  rl_add_dur pki $(($(now_ms) - t0))
   rl_log "PKI restored: $n files written to $PKI_DIR (files not in the bundle were left as they are)"
 fi
 
@@ -392,7 +392,7 @@ MARKED=1
 # ---------------------------------------------------------------------------------------------------
 # 10. start etcd again
 RL_STAGE=start-etcd
-t0=$(rl_now_ms)
+t0=$(now_ms)
 mv "$PARKED" "$ETCD_MANIFEST" || rl_die 1 "data restored, but the manifest could not be moved back: mv $PARKED $ETCD_MANIFEST by hand"
 STOPPED=0
 rl_log "manifest moved back to $ETCD_MANIFEST; waiting (at most ${HEALTH_TIMEOUT_SECONDS}s) for etcd health"
@@ -402,19 +402,19 @@ rl_log "manifest moved back to $ETCD_MANIFEST; waiting (at most ${HEALTH_TIMEOUT
 deadline=$(($(date +%s) + HEALTH_TIMEOUT_SECONDS))
 until etcd_healthy; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    rl_add_dur startEtcd $(($(rl_now_ms) - t0))
+    rl_add_dur startEtcd $(($(now_ms) - t0))
     rl_die 8 "etcd at $ETCD_ENDPOINT not healthy ${HEALTH_TIMEOUT_SECONDS}s after the restore ($(rl_summarize "$OUTDIR/health.err")): the data of $SNAPSHOT_NAME is in place (marker $MARKER); check the etcd container's log on this node, that every member of '$MEMBERS' was restored by restore $RESTORE_ID, and the peer URLs (RUNBOOK: etcd not healthy after restore)"
   fi
   sleep 1
 done
-rl_add_dur startEtcd $(($(rl_now_ms) - t0))
+rl_add_dur startEtcd $(($(now_ms) - t0))
 
 # ---------------------------------------------------------------------------------------------------
 # 12. result
 RL_STAGE="done"
 rm -rf "$OUTDIR"
 OUTDIR=""
-rl_add_dur total $(($(rl_now_ms) - T_START))
+rl_add_dur total $(($(now_ms) - T_START))
 rl_log "restore $RESTORE_ID of member $MEMBER_NAME from $SNAPSHOT_NAME complete; etcd healthy"
 rl_result_ok "\"pkiRestored\":$PKI_DONE"
 exit 0

@@ -78,7 +78,7 @@ case ${ORDINAL:-} in '' | *[!0-9]*) rl_die 3 "ORDINAL must be a non-negative int
 rh_check_name "${NAMESPACE:-}" NAMESPACE
 rh_check_name "${STATUS_CONFIGMAP:-}" STATUS_CONFIGMAP
 rh_check_name "${MEMBER_NAME:-}" MEMBER_NAME
-RL_FIELDS="\"role\":\"replica\",\"ordinal\":$ORDINAL,\"member\":$(rl_json_str "$MEMBER_NAME")"
+RL_FIELDS="\"role\":\"replica\",\"ordinal\":$ORDINAL,\"member\":$(json_str "$MEMBER_NAME")"
 case ${MEMBER_PEER_URL:-} in https://?* | http://?*) ;; *) rl_die 3 "MEMBER_PEER_URL must be an http(s) URL (got '${MEMBER_PEER_URL:-}')" ;; esac
 case ",${INITIAL_CLUSTER:-}," in
   *",$MEMBER_NAME=$MEMBER_PEER_URL,"*) ;;

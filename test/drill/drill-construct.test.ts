@@ -75,7 +75,7 @@ describe('restore drill CronJob, default configuration', () => {
 
   it('has its own ServiceAccount without a token and its scripts ConfigMap', () => {
     expect(objects['serviceaccount-alpha-etcd-drill.yaml']).toMatchObject({ automountServiceAccountToken: false, metadata: { name: 'alpha-etcd-drill' } });
-    expect(Object.keys(objects['configmap-alpha-drill-scripts.yaml'].data).sort()).toEqual(['digest.sh', 'drill.sh', 'restore-lib.sh']);
+    expect(Object.keys(objects['configmap-alpha-drill-scripts.yaml'].data).sort()).toEqual(['common.sh', 'drill.sh', 'restore-lib.sh']);
   });
 
   it('meets Pod Security restricted without host access, for kubeadm and hosted clusters alike', () => {
