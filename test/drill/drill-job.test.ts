@@ -7,14 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
 import { inventoryOf } from '../helpers/inventory';
-import { keyspaceDigest, loadKeys, startEtcd, type EtcdServer } from '../support/etcd';
-import { startNetns, type NetNs } from '../support/netns';
-import { makePki, type Pki } from '../support/pki';
+import { keyspaceDigest, loadKeys, type EtcdServer } from '../support/etcd';
+import { startEtcdWorld, type EtcdWorld } from '../support/world';
+import type { NetNs } from '../support/netns';
+import type { Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
-import { mkTemp, rmTemp } from '../support/proc';
-import { startS3, type S3Server } from '../support/s3';
-import { ageKeypair, nextSecond, sha256 } from '../scripts/helpers';
+import type { S3Server } from '../support/s3';
+import { nextSecond, sha256 } from '../scripts/helpers';
 
+let world: EtcdWorld;
 let tmp: string;
 let netns: NetNs;
 let pki: Pki;
@@ -26,23 +27,14 @@ const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER'
 const IDENTITY_SECRET = 'prod-1-drill-identity';
 
 beforeAll(async () => {
-  tmp = mkTemp('e2e-drill');
-  netns = await startNetns(400);
-  [pki, keys] = await Promise.all([makePki(tmp), ageKeypair(tmp)]);
-  [etcd, s3] = await Promise.all([
-    startEtcd({ netns, pki, dir: join(tmp, 'etcd') }),
-    startS3({ netns, dir: tmp, buckets: ['backups'] }),
-  ]);
-  await loadKeys(etcd, { count: KEYS, valueBytes: 300 });
+  world = await startEtcdWorld('e2e-drill', { keys: KEYS, netnsSeconds: 400 });
+  ({ tmp, netns, pki, keys, etcd, s3 } = world);
   // overwrite some keys: the snapshot then holds more revisions than live keys
   await loadKeys(etcd, { count: 200, valueBytes: 100 });
 });
 
 afterAll(async () => {
-  await etcd?.stop();
-  await s3?.stop();
-  await netns?.stop();
-  rmTemp(tmp);
+  await world?.stop();
 });
 
 function recipient(): string {

@@ -6,14 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
 import { inventoryOf } from '../helpers/inventory';
-import { keyspaceDigest, loadKeys, startEtcd, type EtcdServer } from '../support/etcd';
-import { startNetns, type NetNs } from '../support/netns';
-import { listFiles, makePki, type Pki } from '../support/pki';
+import { keyspaceDigest, type EtcdServer } from '../support/etcd';
+import { startEtcdWorld, type EtcdWorld } from '../support/world';
+import type { NetNs } from '../support/netns';
+import { listFiles, type Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
-import { mkTemp, rmTemp, run, runOk } from '../support/proc';
-import { startS3, type S3Server } from '../support/s3';
-import { ageKeypair, nextSecond, sha256 } from '../scripts/helpers';
+import { run, runOk } from '../support/proc';
+import type { S3Server } from '../support/s3';
+import { nextSecond, sha256 } from '../scripts/helpers';
 
+let world: EtcdWorld;
 let tmp: string;
 let netns: NetNs;
 let pki: Pki;
@@ -23,21 +25,12 @@ let keys: { identity: string; recipients: string };
 const KEYS = 2000;
 
 beforeAll(async () => {
-  tmp = mkTemp('e2e-backup');
-  netns = await startNetns(300);
-  [pki, keys] = await Promise.all([makePki(tmp), ageKeypair(tmp)]);
-  [etcd, s3] = await Promise.all([
-    startEtcd({ netns, pki, dir: join(tmp, 'etcd') }),
-    startS3({ netns, dir: tmp, buckets: ['backups'] }),
-  ]);
-  await loadKeys(etcd, { count: KEYS, valueBytes: 300 });
+  world = await startEtcdWorld('e2e-backup', { keys: KEYS });
+  ({ tmp, netns, pki, keys, etcd, s3 } = world);
 });
 
 afterAll(async () => {
-  await etcd?.stop();
-  await s3?.stop();
-  await netns?.stop();
-  rmTemp(tmp);
+  await world?.stop();
 });
 
 function recipient(): string {

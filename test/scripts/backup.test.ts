@@ -2,13 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNetns, NetNs } from '../support/netns';
-import { makePki, Pki, listFiles } from '../support/pki';
-import { startEtcd, EtcdServer, loadKeys, snapshotSave, snapshotStatus, keyspaceDigest } from '../support/etcd';
-import { startS3, S3Server } from '../support/s3';
-import { mkTemp, rmTemp, run, runOk } from '../support/proc';
-import { ageKeypair, runBackup, sha256, Shell } from './helpers';
+import { startEtcdWorld, type EtcdWorld } from '../support/world';
+import type { NetNs } from '../support/netns';
+import { type Pki, listFiles } from '../support/pki';
+import { type EtcdServer, snapshotSave, snapshotStatus, keyspaceDigest } from '../support/etcd';
+import type { S3Server } from '../support/s3';
+import { run, runOk } from '../support/proc';
+import { runBackup, sha256, Shell } from './helpers';
 
+let world: EtcdWorld;
 let tmp: string;
 let netns: NetNs;
 let pki: Pki;
@@ -18,21 +20,12 @@ let keys: { identity: string; recipients: string };
 const KEYS = 3000;
 
 beforeAll(async () => {
-  tmp = mkTemp('backup');
-  netns = await startNetns(300);
-  [pki, keys] = await Promise.all([makePki(tmp), ageKeypair(tmp)]);
-  [etcd, s3] = await Promise.all([
-    startEtcd({ netns, pki, dir: join(tmp, 'etcd') }),
-    startS3({ netns, dir: tmp, buckets: ['backups'] }),
-  ]);
-  await loadKeys(etcd, { count: KEYS, valueBytes: 300 });
+  world = await startEtcdWorld('backup', { keys: KEYS });
+  ({ tmp, netns, pki, keys, etcd, s3 } = world);
 });
 
 afterAll(async () => {
-  await etcd?.stop();
-  await s3?.stop();
-  await netns?.stop();
-  rmTemp(tmp);
+  await world?.stop();
 });
 
 describe('happy path', () => {
