@@ -33,3 +33,24 @@ now_ms() {
     *) echo $((_now / 1000000)) ;;
   esac
 }
+
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+
+file_size() { wc -c <"$1" | tr -d ' \t\n'; }
+
+# summarize a stderr file: last 3 non-empty lines, joined, at most 400 characters
+summarize() {
+  awk 'NF { l[++n] = $0 } END { s = ""; for (i = (n > 3 ? n - 2 : 1); i <= n; i++) s = s (s == "" ? "" : " | ") l[i];
+    gsub(/[[:cntrl:]]/, " ", s); if (length(s) > 400) s = substr(s, 1, 400) "..."; print s }' "$1" 2>/dev/null
+}
+
+# a hint for well-known S3 failures in an rclone error summary
+hint() {
+  case $1 in
+    *InvalidAccessKeyId* | *SignatureDoesNotMatch* | *403* | *Forbidden* | *AccessDenied*)
+      printf '%s' " (access denied: check the access key id, secret and bucket policy)" ;;
+    *NoSuchBucket* | *"directory not found"*) printf '%s' " (bucket or directory does not exist)" ;;
+    *"connection refused"* | *"no such host"* | *timeout*) printf '%s' " (endpoint unreachable)" ;;
+    *x509* | *certificate*) printf '%s' " (TLS: check the storage's CA bundle)" ;;
+  esac
+}

@@ -85,7 +85,7 @@ RL_FIELDS='"result":"failed","report":null'
 log() { rl_log "$*"; }
 
 # number or null
-num() { if rl_is_uint "${1:-}"; then printf '%s' "$1"; else printf null; fi; }
+num() { if is_uint "${1:-}"; then printf '%s' "$1"; else printf null; fi; }
 
 # first integer value of "NAME": in a JSON text (stdin)
 json_int() { awk -v k="\"$1\":" 'BEGIN { re = k "[0-9]+" } match($0, re) { print substr($0, RSTART + length(k), RLENGTH - length(k)); exit }'; }
@@ -146,8 +146,8 @@ upload_report() {
     return 0
   fi
   RL_RCLONE_DEADLINE=$_dl
-  _s=$(rl_summarize "$WORK/report.err")
-  log "WARNING: could not upload the drill report $REPORT_KEY: $_s$(rl_hint "$_s")"
+  _s=$(summarize "$WORK/report.err")
+  log "WARNING: could not upload the drill report $REPORT_KEY: $_s$(hint "$_s")"
   return 1
 }
 
@@ -220,13 +220,13 @@ fetch_checked() {
   [ -n "$_want" ] || fail 2 "sidecar $BASE.sha256 does not list $_k"
   : >"$WORK/rclone.err"
   rl_rclone "$WORK/rclone.err" copyto "$SNAPSHOT_DIR/$_k" "$WORK/$_k" || {
-    _s=$(rl_summarize "$WORK/rclone.err")
-    fail 4 "download of $_k failed: $_s$(rl_hint "$_s")"
+    _s=$(summarize "$WORK/rclone.err")
+    fail 4 "download of $_k failed: $_s$(hint "$_s")"
   }
   _got=$(sha256_file "$WORK/$_k") || fail 1 "cannot hash $_k"
   [ "$_want" = "$_got" ] || fail 2 "checksum mismatch: $_k (sidecar $_want, downloaded $_got): the object is corrupt"
   VERIFIED="$VERIFIED $_k"
-  log "downloaded $_k ($(rl_file_size "$WORK/$_k") bytes), sha256 matches the sidecar"
+  log "downloaded $_k ($(file_size "$WORK/$_k") bytes), sha256 matches the sidecar"
 }
 
 # ports in use on this network namespace (any state), from /proc/net/tcp{,6}
@@ -273,8 +273,8 @@ DRILL_HEALTH_TIMEOUT_SECONDS=${DRILL_HEALTH_TIMEOUT_SECONDS:-120}
 DRILL_PORT_BASE=${DRILL_PORT_BASE:-23790}
 case $SCRATCH_DIR in /*) ;; *) rl_die 3 "SCRATCH_DIR must be an absolute path (got '$SCRATCH_DIR')" ;; esac
 case $SCRATCH_DIR in *[[:space:]]*) rl_die 3 "SCRATCH_DIR must not contain whitespace" ;; esac
-rl_is_uint "$DRILL_HEALTH_TIMEOUT_SECONDS" || rl_die 3 "DRILL_HEALTH_TIMEOUT_SECONDS must be a non-negative integer (got '$DRILL_HEALTH_TIMEOUT_SECONDS')"
-{ rl_is_uint "$DRILL_PORT_BASE" && [ "$DRILL_PORT_BASE" -ge 1024 ] && [ "$DRILL_PORT_BASE" -le 64000 ]; } ||
+is_uint "$DRILL_HEALTH_TIMEOUT_SECONDS" || rl_die 3 "DRILL_HEALTH_TIMEOUT_SECONDS must be a non-negative integer (got '$DRILL_HEALTH_TIMEOUT_SECONDS')"
+{ is_uint "$DRILL_PORT_BASE" && [ "$DRILL_PORT_BASE" -ge 1024 ] && [ "$DRILL_PORT_BASE" -le 64000 ]; } ||
   rl_die 3 "DRILL_PORT_BASE must be an integer 1024..64000 (got '$DRILL_PORT_BASE')"
 if command -v etcdutl >/dev/null 2>&1; then STATUS_TOOL=etcdutl; else STATUS_TOOL=etcdctl; fi
 WORK="$SCRATCH_DIR/drill-$$"
@@ -298,8 +298,8 @@ rl_list "$WORK/rclone.err"
 rl_listed "$BASE.sha256" || fail 2 "no checksum sidecar: $BASE is an incomplete backup"
 : >"$WORK/rclone.err"
 rl_rclone "$WORK/rclone.err" copyto "$SNAPSHOT_DIR/$BASE.sha256" "$WORK/$BASE.sha256" || {
-  s=$(rl_summarize "$WORK/rclone.err")
-  fail 4 "download of $BASE.sha256 failed: $s$(rl_hint "$s")"
+  s=$(summarize "$WORK/rclone.err")
+  fail 4 "download of $BASE.sha256 failed: $s$(hint "$s")"
 }
 fetch_checked "$BASE.meta.json"
 meta=$(cat "$WORK/$BASE.meta.json") || fail 1 "cannot read $BASE.meta.json"
@@ -347,7 +347,7 @@ RL_SNAPSHOT_FILE="$WORK/fetch/snapshot.db"
 VERIFIED="$VERIFIED $SNAP_KEY"
 [ "$WANT_PKI" = true ] && VERIFIED="$VERIFIED $PKI_KEY"
 rm -f "$WORK/fetch/pki.tar"
-OBS_DB_SIZE=$(num "$(rl_file_size "$RL_SNAPSHOT_FILE")")
+OBS_DB_SIZE=$(num "$(file_size "$RL_SNAPSHOT_FILE")")
 rl_add_dur fetch $(($(now_ms) - t0))
 
 # ---------------------------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ restore_snapshot
 # 6. snapshot status of the downloaded file (after the restore: etcdctl 3.4's status may touch the file)
 RL_STAGE=status
 st=$(timeout 120 "$STATUS_TOOL" snapshot status -w json "$RL_SNAPSHOT_FILE" 2>"$WORK/status.err") ||
-  fail 2 "$STATUS_TOOL snapshot status failed on $SNAP_KEY: $(rl_summarize "$WORK/status.err")"
+  fail 2 "$STATUS_TOOL snapshot status failed on $SNAP_KEY: $(summarize "$WORK/status.err")"
 OBS_SNAP_REVISION=$(num "$(printf '%s\n' "$st" | json_int revision)")
 OBS_SNAP_TOTAL_KEYS=$(num "$(printf '%s\n' "$st" | json_int totalKey)")
 rm -f "$RL_SNAPSHOT_FILE" # free scratch before etcd starts
@@ -404,20 +404,20 @@ while [ "$attempt" -lt 3 ] && [ "$started" = false ]; do
         restore_snapshot
         break
       fi
-      fail 8 "the throwaway etcd exited (code $rc) before it became healthy: $(rl_summarize "$ETCD_LOG")"
+      fail 8 "the throwaway etcd exited (code $rc) before it became healthy: $(summarize "$ETCD_LOG")"
     fi
     if ctl endpoint health >/dev/null 2>&1; then
       started=true
       break
     fi
     [ "$waited" -ge "$DRILL_HEALTH_TIMEOUT_SECONDS" ] &&
-      fail 8 "the throwaway etcd was not healthy within ${DRILL_HEALTH_TIMEOUT_SECONDS}s: $(rl_summarize "$ETCD_LOG")"
+      fail 8 "the throwaway etcd was not healthy within ${DRILL_HEALTH_TIMEOUT_SECONDS}s: $(summarize "$ETCD_LOG")"
     sleep 1
     waited=$((waited + 1))
   done
   attempt=$((attempt + 1))
 done
-[ "$started" = true ] || fail 8 "the throwaway etcd did not start: $(rl_summarize "$ETCD_LOG")"
+[ "$started" = true ] || fail 8 "the throwaway etcd did not start: $(summarize "$ETCD_LOG")"
 rl_add_dur start $(($(now_ms) - t0))
 log "throwaway etcd healthy on $ENDPOINT (pid $ETCD_PID)"
 
@@ -425,11 +425,11 @@ log "throwaway etcd healthy on $ENDPOINT (pid $ETCD_PID)"
 # 8. what the restored etcd serves
 RL_STAGE=check
 t0=$(now_ms)
-es=$(ctl endpoint status -w json 2>"$WORK/ctl.err") || fail 8 "etcdctl endpoint status failed: $(rl_summarize "$WORK/ctl.err")"
+es=$(ctl endpoint status -w json 2>"$WORK/ctl.err") || fail 8 "etcdctl endpoint status failed: $(summarize "$WORK/ctl.err")"
 OBS_REVISION=$(num "$(printf '%s\n' "$es" | json_int revision)")
 v=$(printf '%s\n' "$es" | awk 'match($0, /"version":"[0-9A-Za-z.+-]*"/) { print substr($0, RSTART + 11, RLENGTH - 12); exit }')
 [ -n "$v" ] && OBS_VERSION=$(json_str "$v")
-kc=$(ctl get "" --prefix --keys-only --limit 1 -w json 2>"$WORK/ctl.err") || fail 8 "etcdctl get (key count) failed: $(rl_summarize "$WORK/ctl.err")"
+kc=$(ctl get "" --prefix --keys-only --limit 1 -w json 2>"$WORK/ctl.err") || fail 8 "etcdctl get (key count) failed: $(summarize "$WORK/ctl.err")"
 case $kc in
   *'"count":'*) OBS_KEYS=$(num "$(printf '%s\n' "$kc" | json_int count)") ;;
   *'"header":'*) OBS_KEYS=0 ;; # protobuf JSON leaves out a zero count

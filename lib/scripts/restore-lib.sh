@@ -96,25 +96,9 @@ rl_require() {
   [ -z "$_rl_missing" ] || rl_die 3 "missing required tool(s):$_rl_missing"
 }
 
-rl_is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
-rl_file_size() { wc -c <"$1" | tr -d ' \t\n'; }
 
-# last 3 non-empty lines of a file, joined, at most 400 characters
-rl_summarize() {
-  awk 'NF { l[++n] = $0 } END { s = ""; for (i = (n > 3 ? n - 2 : 1); i <= n; i++) s = s (s == "" ? "" : " | ") l[i];
-    gsub(/[[:cntrl:]]/, " ", s); if (length(s) > 400) s = substr(s, 1, 400) "..."; print s }' "$1" 2>/dev/null
-}
 
-rl_hint() {
-  case $1 in
-    *InvalidAccessKeyId* | *SignatureDoesNotMatch* | *403* | *Forbidden* | *AccessDenied*)
-      printf '%s' " (access denied: check the access key id, secret and bucket policy)" ;;
-    *NoSuchBucket* | *"directory not found"*) printf '%s' " (bucket or directory does not exist)" ;;
-    *"connection refused"* | *"no such host"* | *timeout*) printf '%s' " (endpoint unreachable)" ;;
-    *x509* | *certificate*) printf '%s' " (TLS: check the storage CA bundle)" ;;
-  esac
-}
 
 # rclone defaults: bounded, env-only config, never creates a bucket; AWS_CA_BUNDLE breaks rclone's S3 backend.
 : "${RCLONE_CA_CERT:=${AWS_CA_BUNDLE:-}}"
@@ -146,9 +130,9 @@ rl_rclone() {
 rl_list() {
   [ "$RL_LISTING_OF" = "$SNAPSHOT_DIR" ] && return 0
   if ! RL_LISTING=$(rl_rclone "$1" lsf --files-only --max-depth 1 "$SNAPSHOT_DIR"); then
-    _rl_s=$(rl_summarize "$1")
+    _rl_s=$(summarize "$1")
     [ "${2:-}" = rm ] && rm -f "$1"
-    rl_die 4 "cannot list $SNAPSHOT_DIR: $_rl_s$(rl_hint "$_rl_s")"
+    rl_die 4 "cannot list $SNAPSHOT_DIR: $_rl_s$(hint "$_rl_s")"
   fi
   [ "${2:-}" = rm ] && rm -f "$1"
   RL_LISTING_OF=$SNAPSHOT_DIR
@@ -192,8 +176,8 @@ rl_resolve_snapshot() {
 
 # rl_check_snapshot FILE: size % 512 == 32 and the embedded sha256 trailer (same method as backup.sh); exit 2
 rl_check_snapshot() {
-  _rl_sz=$(rl_file_size "$1") || rl_die 2 "cannot read snapshot of $SNAPSHOT_NAME"
-  rl_is_uint "$_rl_sz" || rl_die 2 "cannot determine the snapshot size of $SNAPSHOT_NAME"
+  _rl_sz=$(file_size "$1") || rl_die 2 "cannot read snapshot of $SNAPSHOT_NAME"
+  is_uint "$_rl_sz" || rl_die 2 "cannot determine the snapshot size of $SNAPSHOT_NAME"
   [ "$_rl_sz" -gt 32 ] || rl_die 2 "snapshot of $SNAPSHOT_NAME truncated: only $_rl_sz bytes"
   [ $((_rl_sz % 512)) -eq 32 ] || rl_die 2 "snapshot of $SNAPSHOT_NAME truncated or corrupt: size $_rl_sz is not 512*n+32"
   _rl_trailer=$(tail -c 32 "$1" | od -An -v -tx1 | tr -d ' \n') || rl_die 2 "cannot read the snapshot trailer of $SNAPSHOT_NAME"
@@ -225,14 +209,14 @@ rl_decode() {
     esac
   }
   if awk '$0 == "age" { f = 1 } END { exit !f }' "$_rl_st"; then
-    _rl_s=$(rl_summarize "$_rl_w/age.err")
+    _rl_s=$(summarize "$_rl_w/age.err")
     case $_rl_s in
       *"no identity matched"*) rl_die 3 "wrong decryption key: the age identity in $AGE_IDENTITY_FILE does not match the recipients $_rl_k was encrypted to ($_rl_s)" ;;
       *) rl_die 3 "cannot decrypt $_rl_k with the age identity in $AGE_IDENTITY_FILE: $_rl_s" ;;
     esac
   fi
   awk '$0 == "read" { f = 1 } END { exit !f }' "$_rl_st" && rl_die 1 "cannot read $_rl_in"
-  [ -s "$_rl_st" ] && rl_die 2 "cannot decompress $_rl_k: $(rl_summarize "$_rl_w/decompress.err")"
+  [ -s "$_rl_st" ] && rl_die 2 "cannot decompress $_rl_k: $(summarize "$_rl_w/decompress.err")"
   [ -s "$_rl_outf" ] || rl_die 2 "$_rl_k decodes to nothing"
   rm -f "$_rl_in" # free scratch space early
 }
@@ -253,8 +237,8 @@ rl_fetch_verified() {
   rl_list "$_rl_err"
   rl_listed "$_rl_n.sha256" || rl_die 2 "no checksum sidecar: $_rl_n is an incomplete backup ($_rl_n.sha256 not found in $SNAPSHOT_DIR)"
   rl_rclone "$_rl_err" copyto "$SNAPSHOT_DIR/$_rl_n.sha256" "$_rl_out/$_rl_n.sha256" || {
-    _rl_s=$(rl_summarize "$_rl_err")
-    rl_die 4 "download of $_rl_n.sha256 failed: $_rl_s$(rl_hint "$_rl_s")"
+    _rl_s=$(summarize "$_rl_err")
+    rl_die 4 "download of $_rl_n.sha256 failed: $_rl_s$(hint "$_rl_s")"
   }
   # the snapshot and PKI objects the sidecar lists (only these exact names: the sidecar never chooses a path)
   _rl_snapkey=""
@@ -294,13 +278,13 @@ rl_fetch_verified() {
   for _rl_k in $_rl_keys; do
     : >"$_rl_err"
     rl_rclone "$_rl_err" copyto "$SNAPSHOT_DIR/$_rl_k" "$_rl_out/$_rl_k" || {
-      _rl_s=$(rl_summarize "$_rl_err")
-      rl_die 4 "download of $_rl_k failed: $_rl_s$(rl_hint "$_rl_s")"
+      _rl_s=$(summarize "$_rl_err")
+      rl_die 4 "download of $_rl_k failed: $_rl_s$(hint "$_rl_s")"
     }
     _rl_want=$(awk -v k="$_rl_k" '$2 == k { print $1; exit }' "$_rl_out/$_rl_n.sha256")
     _rl_got=$(sha256_file "$_rl_out/$_rl_k") || rl_die 1 "cannot hash $_rl_k"
     [ "$_rl_want" = "$_rl_got" ] || rl_die 2 "checksum mismatch: $_rl_k (sidecar $_rl_want, downloaded $_rl_got): the object is corrupt"
-    rl_log "downloaded $_rl_k ($(rl_file_size "$_rl_out/$_rl_k") bytes), sha256 matches the sidecar"
+    rl_log "downloaded $_rl_k ($(file_size "$_rl_out/$_rl_k") bytes), sha256 matches the sidecar"
   done
   rl_add_dur fetch $(($(now_ms) - _rl_t0))
   RL_STAGE=verify
@@ -308,12 +292,12 @@ rl_fetch_verified() {
   RL_SNAPSHOT_FILE="$_rl_out/snapshot.db"
   rl_decode "$_rl_out/$_rl_snapkey" "$RL_SNAPSHOT_FILE" "$_rl_out"
   rl_check_snapshot "$RL_SNAPSHOT_FILE"
-  rl_log "snapshot $_rl_snapkey verified: $(rl_file_size "$RL_SNAPSHOT_FILE") bytes, sha256 trailer matches"
+  rl_log "snapshot $_rl_snapkey verified: $(file_size "$RL_SNAPSHOT_FILE") bytes, sha256 trailer matches"
   if [ -n "$_rl_pkikey" ]; then
     RL_PKI_FILE="$_rl_out/pki.tar"
     rl_decode "$_rl_out/$_rl_pkikey" "$RL_PKI_FILE" "$_rl_out"
     tar -t -f "$RL_PKI_FILE" >"$_rl_out/pki.list" 2>"$_rl_out/tar.err" ||
-      rl_die 2 "PKI bundle $_rl_pkikey is not a readable tar archive: $(rl_summarize "$_rl_out/tar.err")"
+      rl_die 2 "PKI bundle $_rl_pkikey is not a readable tar archive: $(summarize "$_rl_out/tar.err")"
   fi
   rl_add_dur verify $(($(now_ms) - _rl_t0))
 }
@@ -346,7 +330,7 @@ rl_restore_into() {
       --initial-advertise-peer-urls "$_rl_peer" --data-dir "$_rl_stg" >/dev/null 2>"$_rl_e"
   fi
   _rl_rc=$?
-  _rl_s=$(rl_summarize "$_rl_e")
+  _rl_s=$(summarize "$_rl_e")
   rm -f "$_rl_e"
   if [ "$_rl_rc" -ne 0 ] || [ ! -d "$_rl_stg/member" ]; then
     rm -rf "$_rl_stg"

@@ -150,7 +150,7 @@ DATA_DIR=${DATA_DIR%/}
 [ -d "$DATA_DIR" ] || rl_die 3 "DATA_DIR $DATA_DIR is not a directory (is the host path mounted?)"
 for v in BARRIER_TIMEOUT_SECONDS STOP_TIMEOUT_SECONDS HEALTH_TIMEOUT_SECONDS; do
   eval "val=\${$v}"
-  rl_is_uint "$val" || rl_die 3 "$v must be a non-negative integer (got '$val')"
+  is_uint "$val" || rl_die 3 "$v must be a non-negative integer (got '$val')"
 done
 case $BUMP_REVISION in true | false) ;; *) rl_die 3 "BUMP_REVISION must be true or false (got '$BUMP_REVISION')" ;; esac
 case $PKI_RESTORE in
@@ -235,7 +235,7 @@ PKI_SRC=""
 if [ "$PKI_RESTORE" = true ]; then
   mkdir -p "$OUTDIR/pki-x" || rl_die 1 "cannot create $OUTDIR/pki-x"
   tar -x -f "$RL_PKI_FILE" -C "$OUTDIR/pki-x" 2>"$OUTDIR/tar.err" ||
-    rl_die 2 "cannot extract the PKI bundle of $SNAPSHOT_NAME: $(rl_summarize "$OUTDIR/tar.err")"
+    rl_die 2 "cannot extract the PKI bundle of $SNAPSHOT_NAME: $(summarize "$OUTDIR/tar.err")"
   rm -f "$RL_PKI_FILE"
   PKI_SRC="$OUTDIR/pki-x/$PKI_ARCHIVE_PREFIX"
   ( cd "$PKI_SRC" 2>/dev/null && find . -type f -print ) >"$OUTDIR/pki-new.list" 2>/dev/null || : >"$OUTDIR/pki-new.list"
@@ -258,8 +258,8 @@ if [ "$MEMBER_COUNT" -gt 1 ]; then
   : >"$berr"
   printf '%s\n' "$SNAPSHOT_NAME" >"$OUTDIR/$MEMBER_NAME.staged" || rl_die 1 "cannot write $OUTDIR/$MEMBER_NAME.staged"
   rl_rclone "$berr" copyto "$OUTDIR/$MEMBER_NAME.staged" "$BARRIER_DIR/$MEMBER_NAME.staged" || {
-    s=$(rl_summarize "$berr")
-    rl_die 4 "cannot write the barrier file $BARRIER_DIR/$MEMBER_NAME.staged: $s$(rl_hint "$s")"
+    s=$(summarize "$berr")
+    rl_die 4 "cannot write the barrier file $BARRIER_DIR/$MEMBER_NAME.staged: $s$(hint "$s")"
   }
   rl_log "staged $SNAPSHOT_NAME; waiting (at most ${BARRIER_TIMEOUT_SECONDS}s) for every member at $BARRIER_DIR"
   deadline=$(($(date +%s) + BARRIER_TIMEOUT_SECONDS))
@@ -287,7 +287,7 @@ if [ "$MEMBER_COUNT" -gt 1 ]; then
         fi
       fi
     else
-      waiting=" (listing failed: $(rl_summarize "$berr"))"
+      waiting=" (listing failed: $(summarize "$berr"))"
     fi
     now=$(date +%s)
     [ "$now" -lt "$deadline" ] ||
@@ -403,7 +403,7 @@ deadline=$(($(date +%s) + HEALTH_TIMEOUT_SECONDS))
 until etcd_healthy; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     rl_add_dur startEtcd $(($(now_ms) - t0))
-    rl_die 8 "etcd at $ETCD_ENDPOINT not healthy ${HEALTH_TIMEOUT_SECONDS}s after the restore ($(rl_summarize "$OUTDIR/health.err")): the data of $SNAPSHOT_NAME is in place (marker $MARKER); check the etcd container's log on this node, that every member of '$MEMBERS' was restored by restore $RESTORE_ID, and the peer URLs (RUNBOOK: etcd not healthy after restore)"
+    rl_die 8 "etcd at $ETCD_ENDPOINT not healthy ${HEALTH_TIMEOUT_SECONDS}s after the restore ($(summarize "$OUTDIR/health.err")): the data of $SNAPSHOT_NAME is in place (marker $MARKER); check the etcd container's log on this node, that every member of '$MEMBERS' was restored by restore $RESTORE_ID, and the peer URLs (RUNBOOK: etcd not healthy after restore)"
   fi
   sleep 1
 done
