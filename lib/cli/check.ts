@@ -4,6 +4,7 @@
  */
 import type { Cluster } from '../inventory/model';
 import { runAllowanceMinutes, staleAfterMinutes } from '../plan/alerts';
+import { schedulePause } from '../plan/pause';
 import { durationInWords, worstCaseRpo } from '../plan/schedule';
 import type { BackupSet, DrillSummary } from '../storage/layout';
 import { readDrill, type ScanResult } from '../storage/scan';
@@ -76,7 +77,8 @@ async function clusterProblems(clients: S3Clients, cluster: Cluster, results: re
 
   // Freshness: the newest complete set in any reachable storage.
   const threshold = freshnessThreshold(cluster);
-  const suspended = cluster.backup.suspend ? ' (its schedule is suspended)' : '';
+  const pause = schedulePause(cluster);
+  const suspended = pause.suspended ? ` (its schedule is suspended: ${pause.reason})` : '';
   const complete = listed.flatMap(({ result }) => (result.status === 'listed' ? result.contents.sets.filter((set) => set.complete).map((set) => ({ set, storage: result.target.storage.name })) : []));
   const newest = Math.max(...complete.map(({ set }) => set.createdAt.getTime()));
   const storageNames = listed.map(({ result }) => result.target.storage.name).join(', ');

@@ -6,6 +6,7 @@ import type { BackupPlan } from '../plan/backup';
 import {
   backupConfigMapName, backupCronJobName, backupNetworkPolicyName, backupScriptsConfigMapName, backupServiceAccountName, onDemandJobName,
 } from '../plan/names';
+import { schedulePause } from '../plan/pause';
 import { AGE_RECIPIENTS_FILE, BACKUP_SCRIPT, backupPodSpec } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
@@ -52,7 +53,7 @@ export class Backup extends Construct {
       spec: {
         schedule: backup.schedule,
         timeZone: backup.timeZone,
-        suspend: backup.suspend,
+        suspend: schedulePause(cluster).suspended,
         concurrencyPolicy: 'Forbid',
         startingDeadlineSeconds: backup.startingDeadlineSeconds,
         successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,

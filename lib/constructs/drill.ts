@@ -9,6 +9,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
+import { schedulePause } from '../plan/pause';
 import { envVar, quantities } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
@@ -49,8 +50,8 @@ export class Drill extends Construct {
       spec: {
         schedule: plan.schedule,
         timeZone: plan.timeZone,
-        // Suspending a cluster's backups suspends its drills too.
-        suspend: backup.suspend,
+        // Whatever pauses a cluster's backups (the inventory, a pending restore) pauses its drills too.
+        suspend: schedulePause(cluster).suspended,
         concurrencyPolicy: 'Forbid',
         startingDeadlineSeconds: backup.startingDeadlineSeconds,
         successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,

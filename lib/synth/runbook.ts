@@ -1,9 +1,27 @@
 /** RUNBOOK.md of one restore request: what will happen, in which order, how to watch, verify and roll back. */
 import type { Cluster } from '../inventory/model';
-import { backupCronJobName } from '../plan/names';
+import { backupCronJobName, drillCronJobName, gitopsObjectName } from '../plan/names';
 import type { RestorePlan } from '../plan/restore';
 
 const code = (lines: string[]) => ['```sh', ...lines, '```'].join('\n');
+
+/**
+ * Hosted restores scale the tenant's StatefulSet and Deployments, which an operator or a GitOps tool other than ours
+ * may own and scale back. Pausing those is the operator's step; ours is already paused by the request.
+ */
+function gitopsOwnersStep(cluster: Cluster): string[] {
+  if (cluster.topology.kind !== 'hosted') return [];
+  const { namespace, statefulSet } = cluster.topology;
+  return [
+    `   The restore scales StatefulSet \`${namespace}/${statefulSet}\` and the control-plane Deployments to 0 and back. If something else keeps them at their replica count (the tenant control plane's own Argo CD Application or Flux Kustomization / HelmRelease, an operator), pause it now, or it scales them back mid-restore:`,
+    code([
+      `kubectl -n ${namespace} get statefulset ${statefulSet} -o jsonpath='{.metadata.ownerReferences}{"\\n"}{.metadata.labels}{"\\n"}{.metadata.annotations}{"\\n"}'`,
+      'argocd app set APP --sync-policy none                    # Argo CD: the Application that manages them',
+      'flux suspend kustomization NAME -n NAMESPACE             # Flux: the Kustomization ...',
+      'flux suspend helmrelease NAME -n NAMESPACE               # ... or HelmRelease that manages them',
+    ]),
+  ];
+}
 
 export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
   const { request } = plan;
@@ -20,8 +38,17 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
     '',
     '## Before you start',
     '',
-    '1. Pause the scheduled backup, so that no backup of half-restored data is taken:',
-    code([`kubectl -n ${ns} patch cronjob ${backupCronJobName(cluster.name)} -p '{"spec":{"suspend":true}}'`]),
+    `1. Check that the scheduled backup and drill are paused. This request suspends \`${backupCronJobName(cluster.name)}\` and \`${drillCronJobName(cluster.name)}\` in the cluster's own folder, so Argo CD or Flux apply the pause and keep it (a \`kubectl patch\` would be reverted by the next self-heal or reconcile). Both must show \`true\`, and no backup Job may still be running:`,
+    code([
+      `kubectl -n ${ns} get cronjob ${backupCronJobName(cluster.name)} ${drillCronJobName(cluster.name)} -o custom-columns=NAME:.metadata.name,SUSPEND:.spec.suspend`,
+      `kubectl -n ${ns} get jobs -l app.kubernetes.io/instance=${cluster.name} -o custom-columns=NAME:.metadata.name,ACTIVE:.status.active`,
+    ]),
+    '   If they still show `false`, the commit with this request has not been synced yet. Sync it now:',
+    code([
+      `argocd app sync ${gitopsObjectName(cluster.name)}                                   # Argo CD`,
+      `flux reconcile kustomization ${gitopsObjectName(cluster.name)} --with-source        # Flux`,
+    ]),
+    ...gitopsOwnersStep(cluster),
     `2. Create the Secret with the age identity that opens the backup (only for this restore; delete it afterwards):`,
     code([`kubectl -n ${ns} create secret generic ${plan.identitySecret} --from-file=identity.txt=./backup.key`]),
     '   Without it, an encrypted backup cannot be read and the Jobs stop before touching anything.',
@@ -100,11 +127,9 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
     '',
     'If a Job reports `revisionBumped: false` (etcd before 3.6 without `--bump-revision`), restart every kube-apiserver, kube-controller-manager, kube-scheduler and kubelet of the cluster, so that no watch cache sees revisions go backwards.',
     '',
-    'Then resume the backup and delete the identity Secret:',
-    code([
-      `kubectl -n ${ns} patch cronjob ${backupCronJobName(cluster.name)} -p '{"spec":{"suspend":false}}'`,
-      `kubectl -n ${ns} delete secret ${plan.identitySecret}`,
-    ]),
+    'Then delete the identity Secret, and resume the backups the declarative way: remove this request from the inventory, synthesize and commit. The next sync un-suspends the backup and drill CronJobs and removes this folder.',
+    code([`kubectl -n ${ns} delete secret ${plan.identitySecret}`]),
+    ...(cluster.topology.kind === 'hosted' ? ['Resume whatever you paused in step 1 (`argocd app set APP --sync-policy automated --self-heal`, `flux resume kustomization|helmrelease NAME -n NAMESPACE`).'] : []),
     '',
     '## Roll back',
     '',

@@ -3,6 +3,7 @@
  * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
  */
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
+import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
 
@@ -22,13 +23,13 @@ const list = (items: readonly string[]) =>
 const sameRetention = (a: Retention, b: Retention) => JSON.stringify(a) === JSON.stringify(b);
 
 function factsOf(cluster: Cluster): ClusterFacts {
-  const { schedule, timeZone, suspend, retention } = cluster.backup;
+  const { schedule, timeZone, retention } = cluster.backup;
   const analysis = analyzeSchedule(schedule, timeZone);
   const window = retentionWindow(retention, analysis.usualGapMinutes);
   return {
     cluster,
     analysis,
-    rpo: suspend ? Number.POSITIVE_INFINITY : analysis.worstGapMinutes,
+    rpo: schedulePause(cluster).suspended ? Number.POSITIVE_INFINITY : analysis.worstGapMinutes,
     reach: window.reachMinutes,
     reachText: window.reachText,
   };
@@ -45,7 +46,8 @@ function topologyLine(cluster: Cluster): string {
 
 function rpoLine(facts: ClusterFacts): string {
   const { analysis, cluster } = facts;
-  if (cluster.backup.suspend) return 'unbounded: the schedule is suspended, no backup is taken';
+  const pause = schedulePause(cluster);
+  if (pause.suspended) return `unbounded: no backup is taken while the schedule is suspended (${pause.reason})`;
   if (!Number.isFinite(analysis.worstGapMinutes)) return `unbounded: the schedule runs less than twice in ${RPO_WINDOW.label}`;
   let line = `${durationInWords(analysis.worstGapMinutes)}`;
   if (analysis.worstGapMinutes !== analysis.usualGapMinutes && analysis.worstGap) {
@@ -110,12 +112,13 @@ function encryptionLine(cluster: Cluster): string {
 function clusterSection(facts: ClusterFacts, inventory: Inventory): string[] {
   const { cluster, analysis } = facts;
   const { backup } = cluster;
+  const pause = schedulePause(cluster);
   const interval = analysis.usualGapMinutes;
   const lines = [
     `## ${cluster.name}`,
     '',
     `- Topology: ${topologyLine(cluster)}.`,
-    `- Schedule: ${describeSchedule(backup.schedule, backup.timeZone)}, ${code(backup.schedule)}${backup.suspend ? '; **suspended**' : ''}.`,
+    `- Schedule: ${describeSchedule(backup.schedule, backup.timeZone)}, ${code(backup.schedule)}${pause.suspended ? `; **suspended**: ${pause.reason}` : ''}.`,
     `- Worst-case RPO: ${rpoLine(facts)}.`,
     `- Retention: ${retentionText(backup.retention, interval)}.`,
     `- Destinations:`,
@@ -126,7 +129,7 @@ function clusterSection(facts: ClusterFacts, inventory: Inventory): string[] {
     lines.push(`- On-demand backups: ${list(cluster.onDemandBackups.map((request) => `${code(request.name)} (to ${list(request.storages.map(code))})`))}.`);
   }
   if (cluster.restores.length) {
-    lines.push('- Pending restore requests (applied by hand, never by an automated sync):');
+    lines.push('- **Restore pending**: the backup and drill CronJobs are suspended in this folder until the request is removed from the inventory (applied by hand, never by an automated sync):');
     for (const restore of cluster.restores) {
       lines.push(`  - ${code(restore.id)}: snapshot ${code(restore.snapshot)} from ${code(restore.storage)}${restore.pki ? ', with its PKI bundle' : ''}.`);
     }
@@ -187,7 +190,9 @@ export function renderSummary(inventory: Inventory): string {
         ? `kubeadm, ${plural(cluster.topology.members.length, 'member')}`
         : `hosted, ${plural(cluster.topology.replicas, 'replica')}`;
       const reach = Number.isFinite(f.reach) ? `about ${f.reachText}` : 'no limit';
-      return `| ${cluster.name} | ${topology} | ${code(cluster.backup.schedule)} ${cluster.backup.timeZone} | ${durationInWords(f.rpo)} | ${reach} | ${cluster.backup.storages.join(', ')} |`;
+      const pause = schedulePause(cluster);
+      const state = pause.restoreIds.length ? ' (**restore pending**: suspended)' : pause.suspended ? ' (suspended)' : '';
+      return `| ${cluster.name} | ${topology} | ${code(cluster.backup.schedule)} ${cluster.backup.timeZone}${state} | ${durationInWords(f.rpo)} | ${reach} | ${cluster.backup.storages.join(', ')} |`;
     }),
     '',
     ...fleetSection(all, inventory),
