@@ -14,7 +14,7 @@ export { resolveCrdsDir } from './crds';
 export { KUBERNETES_VERSION, builtinKinds } from './kubernetes';
 
 export interface ValidateOptions {
-  /** CRD folder; default $CONTROLPLANE_BACKUP_CRDS_DIR, else `<repo>/../shared/crds`. */
+  /** CRD folder; default $CONTROLPLANE_BACKUP_CRDS_DIR, else the package's own `crds/`. */
   crdsDir?: string;
 }
 
@@ -81,8 +81,15 @@ export function validateObject(obj: unknown, options: ValidateOptions = {}): Val
       return issues;
     default: {
       const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
-      const where = builtinGroups().has(group) ? 'in Kubernetes 1.28' : 'in Kubernetes 1.28 nor in the CRD folder';
-      add('', `no schema for ${kind} ${apiVersion} (not a known kind ${where})`);
+      if (builtinGroups().has(group)) {
+        add('', `no schema for ${kind} ${apiVersion} (not a known kind in Kubernetes 1.28)`);
+        return issues;
+      }
+      const catalog = crdCatalog(options.crdsDir);
+      const where = catalog.exists()
+        ? `looked in Kubernetes 1.28 and in the CRD folder ${catalog.dir}`
+        : `looked in Kubernetes 1.28; the CRD folder ${catalog.dir} does not exist (set CONTROLPLANE_BACKUP_CRDS_DIR to a folder of CRD YAML files)`;
+      add('', `no schema for ${kind} ${apiVersion} (${where})`);
       return issues;
     }
   }
