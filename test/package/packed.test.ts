@@ -2,7 +2,7 @@
 // (no clone, no ../shared beside it), then the README's commands and a user's own cdk8s app run there, on this
 // machine's Node and on a second Node installed from the npm registry (scripts/node-version.sh).
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,12 @@ describe('the packed package', () => {
     expect(existsSync(join(work, '..', 'shared'))).toBe(false);
   });
 
+  it('resolves the example\'s yaml-language-server header from the user\'s folder to the installed schema', () => {
+    const header = readFileSync(join(app, 'inventory.yaml'), 'utf8').split('\n')[0];
+    const schema = header.replace('# yaml-language-server: $schema=', '');
+    expect(readFileSync(join(app, schema), 'utf8')).toBe(readFileSync(join(REPO, 'schema', 'inventory.schema.json'), 'utf8'));
+  });
+
   it('runs the README commands in an empty folder: the same dist/ as the repository, valid against the shipped CRDs', () => {
     const cli = (...args: string[]) => sh('npx', ['--no-install', 'controlplane-backup', ...args], { cwd: app });
     const validate = cli('validate', '--inventory', 'inventory.yaml');
@@ -71,6 +77,53 @@ describe('the packed package', () => {
     expect(cli.length).toBeGreaterThan(20);
     expect(changedPaths(new Map(cli), new Map(lib))).toEqual([]);
     expect(readdirSync(join(app, 'lib-out', 'cdk8s.out')).length).toBeGreaterThan(0);
+  });
+
+  // README blocks run as written, in the user's folder (the install line installs the packed tarball instead: the
+  // package is not on a registry yet).
+  const readmeBlock = (first: string, lang = 'sh') => {
+    const blocks = [...readFileSync(join(REPO, 'README.md'), 'utf8').matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+    const block = blocks.find((b) => b.startsWith(first));
+    expect(block, `README block starting with ${first}`).toBeDefined();
+    return block!;
+  };
+  const runBlock = (block: string, cwd: string) => {
+    const script = block.replace(/^npm install --save-dev controlplane-backup$/m, `npm install --prefer-offline --no-audit --no-fund --loglevel=error ${tarball}`);
+    return sh('bash', ['-euo', 'pipefail', '-c', script], { cwd });
+  };
+
+  it('runs the README\'s install-and-use block as written', () => {
+    const run = runBlock(readmeBlock('npm install --save-dev controlplane-backup\n'), app);
+    expect(run.status, run.stderr).toBe(0);
+    expect(changedPaths(readTree(join(REPO, 'dist')), readTree(join(app, 'dist')))).toEqual([]);
+  });
+
+  it('runs the README\'s GitOps block as written: a fresh synth leaves the committed dist/ unchanged', () => {
+    const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: app });
+    expect(git('init', '-q').status).toBe(0);
+    expect(git('add', 'inventory.yaml', 'dist').status).toBe(0);
+    expect(git('commit', '-qm', 'fleet').status).toBe(0);
+    const run = runBlock(readmeBlock('npx controlplane-backup synth --inventory inventory.yaml --out dist\ngit diff'), app);
+    expect(run.status, run.stderr).toBe(0);
+  });
+
+  it('runs the README\'s break-glass restore block as written', () => {
+    const run = runBlock(readmeBlock('npx controlplane-backup restore '), app);
+    expect(run.status, run.stderr).toBe(0);
+    expect(existsSync(join(app, 'restore-prod-eu-1', 'RUNBOOK.md'))).toBe(true);
+  });
+
+  it('compiles and runs the README\'s cdk8s app example against the installed package', () => {
+    const dir = join(app, 'readme-app');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.ts'), readmeBlock("import { App } from 'cdk8s';", 'ts'));
+    const tsc = sh(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'ES2022', '--skipLibCheck', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types'), 'main.ts'], { cwd: dir });
+    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+    const run = sh(process.execPath, ['main.js'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    const files = readdirSync(join(dir, 'dist'));
+    expect(files).toEqual([expect.stringMatching(/prod-eu-1.*\.k8s\.yaml$/)]);
+    expect(readFileSync(join(dir, 'dist', files[0]), 'utf8')).toContain('name: prod-eu-1-etcd-backup\n');
   });
 
   it(`runs the same on Node ${SECOND_NODE}, installed from the npm registry by scripts/node-version.sh`, () => {
