@@ -7,7 +7,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { crdCatalog } from './crds';
 import { ajvErrorsToIssues, formatIssue, type ValidationIssue } from './issues';
 import { checkMetadata } from './metadata';
-import { builtinGroups, builtinValidator, objectMetaValidator } from './kubernetes';
+import { builtinGroups, builtinValidator, modelErrors, objectMetaValidator } from './kubernetes';
 
 export { formatIssue, type ValidationIssue } from './issues';
 export { resolveCrdsDir } from './crds';
@@ -55,7 +55,14 @@ export function validateObject(obj: unknown, options: ValidateOptions = {}): Val
 
   const builtin = builtinValidator(apiVersion, kind);
   if (builtin !== undefined) {
-    if (!builtin(o)) issues.push(...ajvErrorsToIssues(builtin.errors, o, subject));
+    const model = modelErrors(apiVersion, kind, o);
+    // cdk8s-plus-28's data knows one number type: where kubernetes-models says integer, its word wins.
+    const integers = new Set(model.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+    const own = (builtin(o) ? [] : builtin.errors ?? []).filter((e) => !(e.keyword === 'type' && integers.has(e.instancePath)));
+    const errors = [...own, ...model];
+    // In document order, so that problems read top to bottom whichever validator found them.
+    errors.sort((a, b) => (a.instancePath < b.instancePath ? -1 : a.instancePath > b.instancePath ? 1 : 0));
+    issues.push(...ajvErrorsToIssues(errors, o, subject));
     return issues;
   }
 
