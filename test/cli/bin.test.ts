@@ -56,6 +56,19 @@ describe('controlplane-backup (compiled)', () => {
     expect(cli('frobnicate').stderr).toBe('controlplane-backup: unknown command "frobnicate"\nRun `controlplane-backup --help` for usage.\n');
   });
 
+  it('takes every flag the README shows for snapshots and check (the same storage selection)', async () => {
+    const { COMMANDS } = await import('../../lib/cli/main');
+    const readme = readFileSync('README.md', 'utf8');
+    for (const command of ['snapshots', 'check']) {
+      const synopsis = readme.split('\n').find((line) => line.startsWith(`npx controlplane-backup ${command} --inventory`));
+      expect(synopsis, command).toBeDefined();
+      const flags = [...synopsis!.matchAll(/--([a-z-]+)/g)].map((m) => m[1]);
+      expect(flags, command).toEqual(expect.arrayContaining(['inventory', 'cluster', 'storage', 'json', 'now']));
+      for (const flag of flags) expect(Object.keys(COMMANDS[command].options), `${command} --${flag}`).toContain(flag);
+    }
+    expect(COMMANDS.check.options).toEqual(COMMANDS.snapshots.options);
+  });
+
   it('reads the inventory from standard input with --inventory -', () => {
     const text = readFileSync('examples/inventory.yaml', 'utf8');
     const run = spawnSync(process.execPath, [BIN, 'validate', '--inventory', '-', '--json'], { encoding: 'utf8', input: text, env: { ...process.env, CI: 'true' } });
