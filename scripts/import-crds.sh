@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crds=crds
+# cdk8s import records each import in cdk8s.yaml (and drops its comments): keep ours as it is.
+config="$(mktemp)"
+cp cdk8s.yaml "$config"
+trap 'cp "$config" cdk8s.yaml; rm -f "$config"' EXIT
 rm -rf imports && mkdir imports
 # Only the kinds the constructs create; ApplicationSet (written as a plain ApiObject) would add 3 MB of TypeScript.
 for alias_file in \
