@@ -66,6 +66,11 @@ describe('the packed package', () => {
   });
 
   it('serves a user cdk8s app: `import { ControlPlaneBackup } from "controlplane-backup"` gives the CLI\'s objects byte for byte', () => {
+    // cdk8s and constructs are peer dependencies: the user's App and our charts share one copy (construct checks are by class).
+    for (const peer of ['cdk8s', 'constructs']) {
+      expect(existsSync(join(app, 'node_modules', peer)), peer).toBe(true);
+      expect(existsSync(join(app, 'node_modules', 'controlplane-backup', 'node_modules', peer)), peer).toBe(false);
+    }
     for (const f of ['main.ts', 'tsconfig.json']) copyFileSync(join(REPO, 'test', 'package', 'user-app', f), join(app, f));
     const tsc = sh(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--typeRoots', join(REPO, 'node_modules', '@types')], { cwd: app });
     expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
