@@ -54,7 +54,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     exit: '0 valid, 2 schema problems, failed kustomize builds or bad command line, 1 internal error',
   },
   restore: {
-    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster]',
+    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--json]',
     summary: 'write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for break-glass use without GitOps',
     options: {
       inventory: INVENTORY,
@@ -66,6 +66,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       storage: '--storage NAME         the storage to restore from',
       pki: '--pki                  restore the PKI bundle too',
       'allow-cross-cluster': '--allow-cross-cluster  allow a snapshot of another cluster',
+      json: JSON_OUT,
     },
     exit: '0 written, 2 invalid inventory, request or command line, 1 internal error',
   },
@@ -243,6 +244,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         inventory, id, cluster: values.cluster!, snapshot: values.snapshot!, confirm: values.confirm!, out: values.out!,
         storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'],
       });
+      if (values.json) io.out(`${JSON.stringify({ id, cluster: values.cluster, files, out: values.out }, null, 2)}\n`);
       io.err(`restore: ${plural(files, 'file')} for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
       return EXIT.ok;
     }

@@ -79,6 +79,14 @@ describe('controlplane-backup (compiled)', () => {
     expect(JSON.parse(broken.stdout).problems[0]).toMatchObject({ file: '<stdin>', message: expect.stringContaining('unknown key "shedule"') });
   });
 
+  it('reports restore as JSON with --json', () => {
+    const out = join(work, 'restore-json');
+    const run = cli('restore', '--inventory', 'examples/inventory.yaml', '--cluster', 'prod-eu-1', '--snapshot', 'latest', '--confirm', 'prod-eu-1', '--id', 'json-1', '--out', out, '--json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'json-1', cluster: 'prod-eu-1', out });
+    expect(JSON.parse(run.stdout).files).toBeGreaterThan(0);
+  });
+
   it('writes the JSON Schema where the user wants it with schema --out', () => {
     const file = join(work, 'inventory.schema.json');
     const run = cli('schema', '--out', file);
