@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates imports/ from the CRD files in ../shared/crds (never edit imports/ by hand).
+# Regenerates imports/ from the CRD files the package ships in crds/ (never edit imports/ by hand).
 # One alias per file: two CRDs of one group would otherwise overwrite each other (cdk8s-team/cdk8s#883).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crds="${CONTROLPLANE_BACKUP_CRDS_DIR:-../shared/crds}"
-[ -d "$crds" ] || { echo "import-crds: no CRD folder at $crds (set CONTROLPLANE_BACKUP_CRDS_DIR)" >&2; exit 2; }
+crds=crds
+# cdk8s import records each import in cdk8s.yaml (and drops its comments): keep ours as it is.
+config="$(mktemp)"
+cp cdk8s.yaml "$config"
+trap 'cp "$config" cdk8s.yaml; rm -f "$config"' EXIT
 rm -rf imports && mkdir imports
-# Only the kinds the constructs create; ApplicationSet alone would add 3 MB of TypeScript.
+# Only the kinds the constructs create; ApplicationSet (written as a plain ApiObject) would add 3 MB of TypeScript.
 for alias_file in \
   objectbucketclaims:objectbucketclaims.objectbucket.io.yaml \
   externalsecrets:externalsecrets.external-secrets.io.yaml \

@@ -27,7 +27,7 @@ export function freshnessThreshold(cluster: Cluster): { minutes: number; words: 
   };
 }
 
-export async function check(options: StorageCommandOptions, io: Io): Promise<number> {
+export async function check(options: StorageCommandOptions & { readonly json?: boolean }, io: Io): Promise<number> {
   const clients = new S3Clients();
   try {
     return await checkClusters(options, clients, io);
@@ -36,7 +36,7 @@ export async function check(options: StorageCommandOptions, io: Io): Promise<num
   }
 }
 
-async function checkClusters(options: StorageCommandOptions, clients: S3Clients, io: Io): Promise<number> {
+async function checkClusters(options: StorageCommandOptions & { readonly json?: boolean }, clients: S3Clients, io: Io): Promise<number> {
   const scanned = await scanSelection('check', options, clients, io);
   if (typeof scanned === 'number') return scanned;
   const { now, results } = scanned;
@@ -49,11 +49,12 @@ async function checkClusters(options: StorageCommandOptions, clients: S3Clients,
     const listed = own.some((result) => result.status === 'listed' || result.status === 'failed');
     if (listed) skipped.push(...own.filter((result) => result.status === 'skipped').map((result) => `${cluster.name} in ${result.target.storage.name}`));
   }
-  for (const problem of problems) io.out(`${problem}\n`);
+  if (options.json) io.out(`${JSON.stringify({ ok: problems.length === 0, now: now.toISOString(), clusters: clusters.map((c) => c.name), problems, skipped }, null, 2)}\n`);
+  else for (const problem of problems) io.out(`${problem}\n`);
   const failing = new Set(problems.map((problem) => problem.slice(0, problem.indexOf(':')))).size;
   const skippedNote = skipped.length > 0 ? `; skipped ${skipped.join(', ')} (not reachable from here)` : '';
   if (problems.length > 0) {
-    io.err(`check: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${failing} of ${clusters.length} clusters at ${now.toISOString()}${skippedNote}\n`);
+    io.err(`check: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${failing} of ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} at ${now.toISOString()}${skippedNote}\n`);
     return EXIT_PROBLEMS;
   }
   io.err(`check: ${clusters.length === 1 ? '1 cluster' : `${clusters.length} clusters`} ok at ${now.toISOString()}: newest complete backup within its threshold, no failed drill${skippedNote}\n`);

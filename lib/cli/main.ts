@@ -3,47 +3,109 @@
  * in storage (snapshots: a storage could not be read; check: stale backups, a failed drill, unreadable storage).
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInventoryError } from '../inventory/errors';
 import { loadInventory } from '../inventory/load';
 import { inventoryJsonSchema } from '../inventory/json-schema';
-import { packageRoot } from '../constructs/script-files';
+import { packageRoot } from '../package-root';
 import { synthesize } from '../synth';
 
 export const EXIT = { ok: 0, internal: 1, invalid: 2, problems: 3 } as const;
 
-const USAGE = `Usage: controlplane-backup <command> [options]
+/** One command's help: `controlplane-backup <command> --help` prints it; `--help` alone lists the commands. */
+interface CommandHelp {
+  readonly usage: string;
+  readonly summary: string;
+  /** Flag (as parsed) -> its line in the help. */
+  readonly options: Readonly<Record<string, string>>;
+  readonly exit: string;
+}
 
-Commands:
-  synth --inventory FILE --out DIR   validate the inventory and write every cluster's manifests to DIR
-                                     (DIR is replaced as a whole, or left as it was when anything fails)
-  validate --inventory FILE          validate the inventory only; print every problem with file:line:col
-  restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME [--id ID]
-          [--storage NAME] [--pki] [--allow-cross-cluster] --out DIR
-                                     write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for
-                                     break-glass use without GitOps; --confirm repeats the snapshot's name
-                                     (the cluster's name for latest)
-  validate-output DIR                check synthesized manifests against the Kubernetes 1.28 and CRD schemas
-                                     and build every cluster folder with kubectl kustomize
-  schema                             print the inventory's JSON Schema
-  snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601]
-          [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...
-                                     list the backup sets in S3 storage per cluster and storage: size, time,
-                                     age, complete, encrypted, PKI bundle, drill result; other objects apart
-  check --inventory FILE [--cluster NAME] [--now ISO-8601] [--bucket ...] [--endpoint ...]
-                                     exit 3 and print one line per problem when a cluster's newest complete
-                                     backup is older than worst-case RPO x rpoMargin + activeDeadlineSeconds,
-                                     its newest drill failed, or a storage cannot be read
-                                     (S3 credentials: the AWS SDK's default chain; private CA: NODE_EXTRA_CA_CERTS;
-                                     --bucket/--endpoint: an objectBucketClaim storage's bucket and endpoint)
+const INVENTORY = '--inventory FILE       the inventory (- reads standard input)';
+const JSON_OUT = '--json                 print the result as JSON on stdout';
+const STORAGE_OPTIONS = {
+  inventory: INVENTORY,
+  cluster: '--cluster NAME         only this cluster',
+  storage: '--storage NAME         only this storage (run once per credential set when storages need different ones)',
+  now: '--now ISO-8601         measure ages from this time (default: now)',
+  bucket: '--bucket STORAGE=NAME  the bucket of an objectBucketClaim storage (repeatable)',
+  endpoint: '--endpoint STORAGE=HOST:PORT  the endpoint of an objectBucketClaim storage (repeatable)',
+  json: JSON_OUT,
+};
 
-Options:
-  -h, --help       show this help
-  -v, --version    show the version
+export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
+  synth: {
+    usage: 'synth --inventory FILE --out DIR [--json]',
+    summary: 'validate the inventory and write every cluster\'s manifests to DIR (replaced as a whole, or left as it was when anything fails)',
+    options: { inventory: INVENTORY, out: '--out DIR              the output folder (e.g. dist)', json: JSON_OUT },
+    exit: '0 written, 2 invalid inventory or command line (every problem is printed), 1 internal error',
+  },
+  validate: {
+    usage: 'validate --inventory FILE [--json]',
+    summary: 'validate the inventory only; print every problem with file:line:col',
+    options: { inventory: INVENTORY, json: JSON_OUT },
+    exit: '0 valid, 2 invalid inventory or command line, 1 internal error',
+  },
+  'validate-output': {
+    usage: 'validate-output DIR [--json]',
+    summary: 'check synthesized manifests against the Kubernetes 1.28 schemas and the CRDs the package ships, and build every cluster folder with kubectl kustomize',
+    options: { json: JSON_OUT },
+    exit: '0 valid, 2 schema problems, failed kustomize builds or bad command line, 1 internal error',
+  },
+  restore: {
+    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--json]',
+    summary: 'write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for break-glass use without GitOps',
+    options: {
+      inventory: INVENTORY,
+      cluster: '--cluster NAME         the cluster to restore',
+      snapshot: '--snapshot KEY|latest  the snapshot object key, or latest',
+      confirm: '--confirm NAME         repeats the snapshot\'s name (the cluster\'s name for latest)',
+      out: '--out DIR              the folder to write',
+      id: '--id ID                the restore\'s id (default: manual-<time>)',
+      storage: '--storage NAME         the storage to restore from',
+      pki: '--pki                  restore the PKI bundle too',
+      'allow-cross-cluster': '--allow-cross-cluster  allow a snapshot of another cluster',
+      json: JSON_OUT,
+    },
+    exit: '0 written, 2 invalid inventory, request or command line, 1 internal error',
+  },
+  snapshots: {
+    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
+    summary: 'list the backup sets in S3 storage per cluster and storage: size, time, age, complete, encrypted, PKI bundle, drill result (S3 credentials: the AWS SDK\'s default chain; private CA: NODE_EXTRA_CA_CERTS)',
+    options: STORAGE_OPTIONS,
+    exit: '0 listed, 3 a storage could not be listed (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
+  },
+  check: {
+    usage: 'check --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
+    summary: 'one line per problem when a cluster\'s newest complete backup is older than worst-case RPO x rpoMargin + activeDeadlineSeconds, its newest drill failed, or a storage cannot be read',
+    options: STORAGE_OPTIONS,
+    exit: '0 ok, 3 problems found, 2 invalid inventory or command line, 1 internal error',
+  },
+  schema: {
+    usage: 'schema [--out FILE]',
+    summary: 'print the inventory\'s JSON Schema, or write it to FILE (for the yaml-language-server header of your inventory)',
+    options: { out: '--out FILE             write the schema to FILE instead of stdout' },
+    exit: '0 written, 2 bad command line, 1 internal error',
+  },
+};
 
-Exit codes: 0 success, 2 invalid input (every problem is printed), 1 internal error,
-            3 problems found in storage (snapshots, check).`;
+const GLOBAL_OPTIONS = `Options:
+  -h, --help       show this help, or a command's help after the command
+  -v, --version    show the version`;
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, help]) => `  ${name.padEnd(width)}  ${help.summary}`);
+  return `Usage: controlplane-backup <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n${GLOBAL_OPTIONS}\n\nRun \`controlplane-backup <command> --help\` for a command's options and exit codes.`;
+}
+
+/** `controlplane-backup <command> --help`. */
+export function commandUsage(name: string): string {
+  const help = COMMANDS[name];
+  const options = Object.values(help.options).map((line) => `  ${line}`);
+  return `Usage: controlplane-backup ${help.usage}\n\n${help.summary}\n\nOptions:\n${[...options, '  -h, --help             show this help'].join('\n')}\n\nExit codes: ${help.exit}`;
+}
 
 export interface Io {
   readonly out: (text: string) => void;
@@ -58,7 +120,11 @@ const defaultIo: Io = {
   interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
 };
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  constructor(message: string, readonly command?: string) {
+    super(message);
+  }
+}
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
@@ -71,11 +137,13 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof InvalidInventoryError) {
+      if (argv.includes('--json')) io.out(`${JSON.stringify({ valid: false, problems: error.problems }, null, 2)}\n`);
       io.err(`${error.message}\n${plural(error.problems.length, 'problem')} found; nothing was written.\n`);
       return EXIT.invalid;
     }
     if (error instanceof UsageError) {
-      io.err(`controlplane-backup: ${error.message}\n\n${USAGE}\n`);
+      const help = error.command !== undefined ? `controlplane-backup ${error.command} --help` : 'controlplane-backup --help';
+      io.err(`controlplane-backup: ${error.message}\nRun \`${help}\` for usage.\n`);
       return EXIT.invalid;
     }
     io.err(`controlplane-backup: internal error: ${(error as Error).stack ?? String(error)}\n`);
@@ -83,32 +151,33 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
   }
 }
 
+const OPTIONS = {
+  inventory: { type: 'string', short: 'i' },
+  out: { type: 'string', short: 'o' },
+  cluster: { type: 'string' },
+  snapshot: { type: 'string' },
+  confirm: { type: 'string' },
+  id: { type: 'string' },
+  storage: { type: 'string' },
+  pki: { type: 'boolean' },
+  'allow-cross-cluster': { type: 'boolean' },
+  json: { type: 'boolean' },
+  now: { type: 'string' },
+  bucket: { type: 'string', multiple: true },
+  endpoint: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
 async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  // The command, before parsing: a usage error points at that command's --help.
+  const first = argv.find((arg) => !arg.startsWith('-'));
+  const known = first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        inventory: { type: 'string', short: 'i' },
-        out: { type: 'string', short: 'o' },
-        cluster: { type: 'string' },
-        snapshot: { type: 'string' },
-        confirm: { type: 'string' },
-        id: { type: 'string' },
-        storage: { type: 'string' },
-        pki: { type: 'boolean' },
-        'allow-cross-cluster': { type: 'boolean' },
-        json: { type: 'boolean' },
-        now: { type: 'string' },
-        bucket: { type: 'string', multiple: true },
-        endpoint: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message.split('\n')[0], known);
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -116,44 +185,58 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    io.out(`${USAGE}\n`);
+  if (command === undefined || command === 'help') {
+    const topic = rest[0];
+    io.out(`${topic !== undefined && Object.hasOwn(COMMANDS, topic) ? commandUsage(topic) : usage()}\n`);
+    return values.help || command === 'help' ? EXIT.ok : EXIT.invalid;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command "${command}"`);
+  if (values.help) {
+    io.out(`${commandUsage(command)}\n`);
     return EXIT.ok;
   }
+  const usageError = (message: string) => new UsageError(message, command);
+  for (const flag of Object.keys(values)) {
+    if (flag !== 'help' && flag !== 'version' && !Object.hasOwn(COMMANDS[command].options, flag)) throw usageError(`${command} takes no --${flag}`);
+  }
   const requireInventory = () => {
-    if (!values.inventory) throw new UsageError(`${command} needs --inventory FILE`);
+    if (!values.inventory) throw usageError(`${command} needs --inventory FILE`);
     return values.inventory;
   };
   const noExtra = (allowed: number) => {
-    if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
+    if (rest.length > allowed) throw usageError(`unexpected argument "${rest[allowed]}"`);
   };
   switch (command) {
     case 'synth': {
       noExtra(0);
       const inventory = requireInventory();
-      if (!values.out) throw new UsageError('synth needs --out DIR');
+      if (!values.out) throw usageError('synth needs --out DIR');
       const started = Date.now();
       const progress = io.interactive
         ? (done: number, total: number) => {
             if (done === total || done % 25 === 0) io.err(`\rsynth: ${done}/${total} clusters`);
           }
         : undefined;
-      const result = synthesize(inventory, values.out, { onCluster: progress });
+      const result = synthesize(loadInventory(inventory), values.out, { onCluster: progress });
       if (io.interactive) io.err('\n');
-      io.err(`synth: ${result.inventory.clusters.length} clusters, ${result.files} files written to ${values.out} in ${((Date.now() - started) / 1000).toFixed(2)} s\n`);
+      const clusters = result.inventory.clusters.length;
+      if (values.json) io.out(`${JSON.stringify({ clusters, files: result.files, out: values.out }, null, 2)}\n`);
+      io.err(`synth: ${plural(clusters, 'cluster')}, ${plural(result.files, 'file')} written to ${values.out} in ${((Date.now() - started) / 1000).toFixed(2)} s\n`);
       return EXIT.ok;
     }
     case 'validate': {
       noExtra(0);
       const inventory = loadInventory(requireInventory());
-      io.err(`${inventory.file}: valid (${plural(inventory.clusters.length, 'cluster')}, ${plural(Object.keys(inventory.storages).length, 'storage')})\n`);
+      const storages = Object.keys(inventory.storages).length;
+      if (values.json) io.out(`${JSON.stringify({ valid: true, file: inventory.file, clusters: inventory.clusters.length, storages }, null, 2)}\n`);
+      io.err(`${inventory.file}: valid (${plural(inventory.clusters.length, 'cluster')}, ${plural(storages, 'storage')})\n`);
       return EXIT.ok;
     }
     case 'restore': {
       noExtra(0);
       const inventory = requireInventory();
       for (const flag of ['cluster', 'snapshot', 'confirm', 'out'] as const) {
-        if (!values[flag]) throw new UsageError(`restore needs --${flag}`);
+        if (!values[flag]) throw usageError(`restore needs --${flag}`);
       }
       const { writeRestoreBundle } = await import('./restore');
       const id = values.id ?? `manual-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
@@ -161,33 +244,36 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         inventory, id, cluster: values.cluster!, snapshot: values.snapshot!, confirm: values.confirm!, out: values.out!,
         storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'],
       });
-      io.err(`restore: ${files} files for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
+      if (values.json) io.out(`${JSON.stringify({ id, cluster: values.cluster, files, out: values.out }, null, 2)}\n`);
+      io.err(`restore: ${plural(files, 'file')} for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
       return EXIT.ok;
     }
     case 'validate-output': {
       noExtra(1);
       const dir = rest[0];
-      if (!dir) throw new UsageError('validate-output needs the output folder, e.g. "validate-output dist"');
+      if (!dir) throw usageError('validate-output needs the output folder, e.g. "validate-output dist"');
       const { validateOutput } = await import('./validate-output');
-      return validateOutput(dir, io);
+      return validateOutput(dir, io, { json: values.json });
     }
     case 'snapshots':
     case 'check': {
       noExtra(0);
       const options = {
         inventory: requireInventory(), cluster: values.cluster, storage: values.storage, now: values.now,
-        buckets: values.bucket, endpoints: values.endpoint,
+        buckets: values.bucket, endpoints: values.endpoint, json: values.json,
       };
-      if (command === 'check') {
-        if (values.storage || values.json) throw new UsageError('check takes no --storage or --json: it checks every storage of a cluster');
-        return (await import('./check')).check(options, io);
-      }
-      return (await import('./snapshots')).snapshots({ ...options, json: values.json }, io);
+      if (command === 'check') return (await import('./check')).check(options, io);
+      return (await import('./snapshots')).snapshots(options, io);
     }
-    case 'schema':
+    case 'schema': {
       noExtra(0);
-      io.out(`${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`);
+      const text = `${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`;
+      if (values.out) {
+        writeFileSync(values.out, text);
+        io.err(`schema: written to ${values.out}\n`);
+      } else io.out(text);
       return EXIT.ok;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -3,10 +3,9 @@
  * validates it with the same rules as a committed request, and writes that restore's folder (objects, kustomization,
  * RUNBOOK.md) to --out.
  */
-import { readFileSync } from 'node:fs';
 import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { InvalidInventoryError, type Problem } from '../inventory/errors';
-import { parseInventory } from '../inventory/load';
+import { parseInventory, readInventoryText } from '../inventory/load';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
 import { replaceDirectory } from '../synth/write';
@@ -29,7 +28,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
 
 /** Returns the number of files written; throws InvalidInventoryError with the request's problems worded as flags. */
 export function writeRestoreBundle(options: RestoreOptions): number {
-  const text = readFileSync(options.inventory, 'utf8');
+  const { text } = readInventoryText(options.inventory);
   const doc = parseDocument(text);
   const clusters = doc.get('clusters', true);
   if (!isMap(clusters) || !clusters.has(options.cluster)) {

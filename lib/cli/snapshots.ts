@@ -40,10 +40,10 @@ export function parseNow(now: string | undefined): Date | string {
  */
 export async function scanSelection(command: string, options: StorageCommandOptions, clients: S3Clients, io: Io): Promise<{ now: Date; targets: Target[]; results: ScanResult[] } | number> {
   const now = parseNow(options.now);
-  if (typeof now === 'string') return usageProblem(io, now);
+  if (typeof now === 'string') return usageProblem(io, command, now);
   const inventory = loadInventory(options.inventory);
   const selection = selectTargets(inventory, options);
-  if ('error' in selection) return usageProblem(io, selection.error);
+  if ('error' in selection) return usageProblem(io, command, selection.error);
   let shown = false;
   const onProgress = io.interactive
     ? (objects: number, done: number, total: number) => {
@@ -56,8 +56,8 @@ export async function scanSelection(command: string, options: StorageCommandOpti
   return { now, targets: selection.targets, results };
 }
 
-function usageProblem(io: Io, message: string): number {
-  io.err(`controlplane-backup: ${message}\n`);
+function usageProblem(io: Io, command: string, message: string): number {
+  io.err(`controlplane-backup: ${message}\nRun \`controlplane-backup ${command} --help\` for usage.\n`);
   return 2;
 }
 

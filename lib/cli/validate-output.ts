@@ -4,24 +4,23 @@ import { join } from 'node:path';
 import { formatIssue, kustomizeBuild, validateDirectory } from '../validate';
 import type { Io } from './main';
 
-export function validateOutput(dir: string, io: Io): number {
+export function validateOutput(dir: string, io: Io, options: { json?: boolean } = {}): number {
   if (!existsSync(dir)) {
     io.err(`controlplane-backup: no folder "${dir}"; run synth first\n`);
     return 2;
   }
   const issues = validateDirectory(dir);
   for (const issue of issues) io.err(`${formatIssue(issue)}\n`);
-  let failedBuilds = 0;
-  const folders = kustomizationFolders(dir);
-  for (const folder of folders) {
-    const build = kustomizeBuild(folder);
-    if (!build.ok) {
-      failedBuilds++;
-      io.err(`${folder}: kubectl kustomize failed: ${build.error.trim()}\n`);
-    }
+  const builds = kustomizationFolders(dir).map((folder) => ({ folder, ...kustomizeBuild(folder) }));
+  const failed = builds.filter((build) => !build.ok);
+  for (const build of failed) io.err(`${build.folder}: kubectl kustomize failed: ${build.error.trim()}\n`);
+  const ok = issues.length === 0 && failed.length === 0;
+  if (options.json) {
+    const kustomize = builds.map(({ folder, ok: built, error }) => ({ folder, ok: built, ...(built ? {} : { error: error.trim() }) }));
+    io.out(`${JSON.stringify({ ok, issues, kustomize }, null, 2)}\n`);
   }
-  io.err(`validate-output: ${issues.length} schema problem${issues.length === 1 ? '' : 's'}, ${failedBuilds} of ${folders.length} kustomize builds failed\n`);
-  return issues.length || failedBuilds ? 2 : 0;
+  io.err(`validate-output: ${issues.length} schema problem${issues.length === 1 ? '' : 's'}, ${failed.length} of ${builds.length} kustomize builds failed\n`);
+  return ok ? 0 : 2;
 }
 
 function kustomizationFolders(dir: string): string[] {

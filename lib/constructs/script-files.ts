@@ -1,21 +1,9 @@
 /** The POSIX sh that runs in the pods lives in lib/scripts/; constructs ship it in ConfigMaps byte for byte. */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root';
 
-let root: string | undefined;
-
-/** The package root (where package.json is), from source (lib/...) or compiled (build/lib/...) code alike. */
-export function packageRoot(): string {
-  if (root) return root;
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the controlplane-backup package root above ${__dirname}`);
-    dir = parent;
-  }
-  root = dir;
-  return dir;
-}
+export { packageRoot } from '../package-root';
 
 const cache = new Map<string, string>();
 

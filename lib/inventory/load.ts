@@ -105,16 +105,21 @@ function withoutLaterDuplicates(doc: Document): Document | undefined {
   return found && isMap(copy.contents) ? copy : undefined;
 }
 
-/** Reads and validates an inventory file; throws InvalidInventoryError (with every problem) when it is invalid. */
-export function loadInventory(file: string): Inventory {
-  let text: string;
+/** The text of an inventory and the name its messages use; `-` is standard input. Throws InvalidInventoryError. */
+export function readInventoryText(file: string): { text: string; name: string } {
+  const name = file === '-' ? '<stdin>' : file;
   try {
-    text = readFileSync(file, 'utf8');
+    return { text: readFileSync(file === '-' ? 0 : file, 'utf8'), name };
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new InvalidInventoryError([{ file, line: 1, column: 1, path: '', message: `cannot read the inventory: ${reason}` }]);
+    throw new InvalidInventoryError([{ file: name, line: 1, column: 1, path: '', message: `cannot read the inventory: ${reason}` }]);
   }
-  const result = parseInventory(text, file);
+}
+
+/** Reads and validates an inventory file (`-`: standard input); throws InvalidInventoryError (with every problem) when it is invalid. */
+export function loadInventory(file: string): Inventory {
+  const { text, name } = readInventoryText(file);
+  const result = parseInventory(text, name);
   if (!result.ok) throw new InvalidInventoryError(result.problems);
   return result.inventory;
 }

@@ -9,9 +9,9 @@ export interface SynthResult {
   readonly files: number;
 }
 
-/** Throws InvalidInventoryError (nothing written) on bad input. */
-export function synthesize(inventoryFile: string, outDir: string, options: RenderOptions = {}): SynthResult {
-  const inventory = loadInventory(inventoryFile);
+/** Throws InvalidInventoryError (nothing written) on bad input. `source`: an inventory file (`-`: stdin) or a loaded inventory. */
+export function synthesize(source: string | Inventory, outDir: string, options: RenderOptions = {}): SynthResult {
+  const inventory = typeof source === 'string' ? loadInventory(source) : source;
   // Streamed: each file is written as it is rendered, so memory does not grow with the size of the output.
   const files = replaceDirectory(outDir, renderFiles(inventory, options));
   return { inventory, files };

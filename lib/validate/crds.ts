@@ -1,5 +1,5 @@
 // Validation of custom resources against the openAPIV3Schema of their CustomResourceDefinition, read at run
-// time from the shared CRD folder (never copied into the project). Files are indexed cheaply (group from the
+// time from the CRD folder the package ships (crds/, see its README for provenance). Files are indexed cheaply (group from the
 // file name `<plural>.<group>.yaml`, kind from the `names:` block), and a CRD is parsed and compiled only when
 // an object of its group/kind is first validated; parsed CRDs are cached per folder. The schema is walked
 // directly (no code generation): compiling the 1.3 MB ApplicationSet schema with Ajv took over 3 s.
@@ -8,6 +8,7 @@ import * as path from 'path';
 import type { ValidationIssue } from './issues';
 import { describeValue, joinPath, suggest } from './issues';
 import { parseAllDocuments } from 'yaml';
+import { packageRoot } from '../package-root';
 
 type JsonSchema = Record<string, unknown>;
 interface Subject {
@@ -15,22 +16,12 @@ interface Subject {
   name: string;
 }
 
-/** Repository root: two levels up from lib/validate (also from build/lib/validate, see below). */
-function repoRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, '..', '..');
-}
-
-/** The CRD folder: explicit argument, else $CONTROLPLANE_BACKUP_CRDS_DIR, else `<repo>/../shared/crds`. */
+/** The CRD folder: explicit argument, else $CONTROLPLANE_BACKUP_CRDS_DIR, else the `crds/` the package ships. */
 export function resolveCrdsDir(dir?: string): string {
   if (dir !== undefined && dir !== '') return path.resolve(dir);
   const env = process.env.CONTROLPLANE_BACKUP_CRDS_DIR;
   if (env !== undefined && env !== '') return path.resolve(env);
-  return path.resolve(repoRoot(), '..', 'shared', 'crds');
+  return path.join(packageRoot(), 'crds');
 }
 
 export interface CrdVersionInfo {
@@ -68,6 +59,11 @@ class CrdCatalog {
   private readonly parsed = new Map<string, ParsedCrd | null>();
 
   constructor(readonly dir: string) {}
+
+  /** Whether the folder exists (a missing folder is named in "no schema" errors). */
+  exists(): boolean {
+    return fs.existsSync(this.dir) && fs.statSync(this.dir).isDirectory();
+  }
 
   private listFiles(): FileIndexEntry[] {
     if (this.index !== undefined) return this.index;

@@ -7,14 +7,14 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { crdCatalog } from './crds';
 import { ajvErrorsToIssues, formatIssue, type ValidationIssue } from './issues';
 import { checkMetadata } from './metadata';
-import { builtinGroups, builtinValidator, objectMetaValidator } from './kubernetes';
+import { builtinGroups, builtinValidator, modelErrors, objectMetaValidator } from './kubernetes';
 
 export { formatIssue, type ValidationIssue } from './issues';
 export { resolveCrdsDir } from './crds';
 export { KUBERNETES_VERSION, builtinKinds } from './kubernetes';
 
 export interface ValidateOptions {
-  /** CRD folder; default $CONTROLPLANE_BACKUP_CRDS_DIR, else `<repo>/../shared/crds`. */
+  /** CRD folder; default $CONTROLPLANE_BACKUP_CRDS_DIR, else the package's own `crds/`. */
   crdsDir?: string;
 }
 
@@ -55,7 +55,14 @@ export function validateObject(obj: unknown, options: ValidateOptions = {}): Val
 
   const builtin = builtinValidator(apiVersion, kind);
   if (builtin !== undefined) {
-    if (!builtin(o)) issues.push(...ajvErrorsToIssues(builtin.errors, o, subject));
+    const model = modelErrors(apiVersion, kind, o);
+    // cdk8s-plus-28's data knows one number type: where kubernetes-models says integer, its word wins.
+    const integers = new Set(model.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+    const own = (builtin(o) ? [] : builtin.errors ?? []).filter((e) => !(e.keyword === 'type' && integers.has(e.instancePath)));
+    const errors = [...own, ...model];
+    // In document order, so that problems read top to bottom whichever validator found them.
+    errors.sort((a, b) => (a.instancePath < b.instancePath ? -1 : a.instancePath > b.instancePath ? 1 : 0));
+    issues.push(...ajvErrorsToIssues(errors, o, subject));
     return issues;
   }
 
@@ -81,8 +88,15 @@ export function validateObject(obj: unknown, options: ValidateOptions = {}): Val
       return issues;
     default: {
       const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
-      const where = builtinGroups().has(group) ? 'in Kubernetes 1.28' : 'in Kubernetes 1.28 nor in the CRD folder';
-      add('', `no schema for ${kind} ${apiVersion} (not a known kind ${where})`);
+      if (builtinGroups().has(group)) {
+        add('', `no schema for ${kind} ${apiVersion} (not a known kind in Kubernetes 1.28)`);
+        return issues;
+      }
+      const catalog = crdCatalog(options.crdsDir);
+      const where = catalog.exists()
+        ? `looked in Kubernetes 1.28 and in the CRD folder ${catalog.dir}`
+        : `looked in Kubernetes 1.28; the CRD folder ${catalog.dir} does not exist (set CONTROLPLANE_BACKUP_CRDS_DIR to a folder of CRD YAML files)`;
+      add('', `no schema for ${kind} ${apiVersion} (${where})`);
       return issues;
     }
   }

@@ -1,28 +1,16 @@
-// Strict JSON schemas for the built-in Kubernetes 1.28 API, assembled offline from two npm packages.
+// Built-in Kubernetes 1.28 kinds, checked offline by two npm packages, each for what it does:
 //
-// Where the schemas come from, and why two packages:
-//
-// * Structure (which fields exist, their types, which are required) comes from `cdk8s-plus-28` (already a
-//   dependency of this project; the library that synthesizes our manifests). Its `k8s` namespace is generated
-//   by `cdk8s import k8s@1.28.0`, i.e. from the Kubernetes **v1.28.0** OpenAPI document, and its jsii assembly
-//   (`node_modules/cdk8s-plus-28/.jsii`, the documented jsii type-system file) records, for every struct,
-//   each property's type, whether it is optional and (in `docs.custom.schema`, e.g.
-//   `io.k8s.api.batch.v1.CronJobSpec#jobTemplate`) the original OpenAPI definition and JSON field name. This
-//   gives exactly the 1.28 field set: e.g. the 1.28 additions Container.restartPolicy (sidecars) and
-//   JobSpec.podReplacementPolicy / backoffLimitPerIndex are accepted, and post-1.28 fields are unknown.
-// * The upstream 1.28 OpenAPI v2 document no longer carries `enum` lists (removed in 1.24, kubernetes#109178)
-//   and jsii has a single `number` type. Enum lists and integer-vs-number come from `kubernetes-models`
-//   **4.3.1** (pinned exactly), whose `_schemas/*.js` hold plain JSON schemas generated from Kubernetes
-//   **v1.27.1** with the enums restored (tommy351/kubernetes-openapi-spec). No kubernetes-models release
-//   matches 1.28: 4.3.x and 4.4.x are v1.27.1 (4.4 ships only precompiled validators, no JSON), 4.5.x is
-//   v1.33.0 and 5.x is v1.36 (ESM only, Node 22). Enums are applied only where the 1.27.1 definition has the
-//   same field; a field new in 1.28 is checked for type only.
-//
-// Strictness follows `kubectl --validate=strict`: every object schema gets `additionalProperties: false`,
-// `x-kubernetes-int-or-string` fields accept integer or string, Quantity accepts string or number.
+// * The field set (which fields exist, their types, which are required) comes from `cdk8s-plus-28`, the library
+//   that synthesizes our manifests: its `k8s` namespace is generated from the Kubernetes **v1.28.0** OpenAPI
+//   document, and its jsii assembly (`.jsii`, the documented jsii type-system file) records every struct's
+//   properties, their optionality and (in `docs.custom.schema`) the OpenAPI definition and JSON field name. It gives
+//   exactly the 1.28 field set, so unknown fields are rejected as `kubectl --validate=strict` does.
+// * Enums and integer-vs-number come from `kubernetes-models`' own validators (`new CronJob(obj).validate()`,
+//   schemas generated from Kubernetes v1.27.1 with the enums restored). They accept unknown fields, which is why the
+//   field set stays with cdk8s-plus-28; a field new in 1.28 is checked for type only.
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv, { type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -65,51 +53,6 @@ function packageDir(name: string, from?: string): string {
   return path.dirname(require.resolve(`${name}/package.json`, from !== undefined ? { paths: [from] } : undefined));
 }
 
-/** OpenAPI definition name -> kubernetes-models schema file stem: io.k8s.api.core.v1.Pod -> IoK8sApiCoreV1Pod */
-function kmStem(def: string): string {
-  return def
-    .split(/[.-]/)
-    .map((s) => s.charAt(0).toUpperCase() + s.slice(1))
-    .join('');
-}
-
-const kmCache = new Map<string, JsonSchema | null>();
-let kmDirs: string[] | undefined;
-
-/** The kubernetes-models (v1.27.1) JSON schema of one definition, or null when it has none. */
-function kmSchema(def: string): JsonSchema | null {
-  const hit = kmCache.get(def);
-  if (hit !== undefined) return hit;
-  if (kmDirs === undefined) {
-    const km = packageDir('kubernetes-models');
-    kmDirs = [path.join(km, '_schemas'), path.join(packageDir('@kubernetes-models/apimachinery', km), '_schemas')];
-  }
-  let result: JsonSchema | null = null;
-  for (const dir of kmDirs) {
-    const file = path.join(dir, `${kmStem(def)}.js`);
-    if (!fs.existsSync(file)) continue;
-    const text = fs.readFileSync(file, 'utf8');
-    const start = text.indexOf('const schema = ');
-    const end = text.indexOf('\n};', start);
-    if (start >= 0 && end > start) {
-      try {
-        result = JSON.parse(text.slice(start + 'const schema = '.length, end + 2)) as JsonSchema;
-      } catch {
-        result = null;
-      }
-    }
-    break;
-  }
-  kmCache.set(def, result);
-  return result;
-}
-
-function kmProperty(def: string, prop: string): JsonSchema | undefined {
-  const s = kmSchema(def);
-  const props = s?.properties as Record<string, JsonSchema> | undefined;
-  return props?.[prop];
-}
-
 function refTo(def: string): JsonSchema {
   return { $ref: `k8s#/definitions/${def}` };
 }
@@ -122,20 +65,16 @@ function build(): BuiltinModel {
 
   const definitions: Record<string, JsonSchema> = {};
 
-  const typeSchema = (t: JsiiTypeRef, km: JsonSchema | undefined): JsonSchema => {
+  const typeSchema = (t: JsiiTypeRef): JsonSchema => {
     if (t.primitive !== undefined) {
       switch (t.primitive) {
-        case 'string': {
-          const s: JsonSchema = { type: 'string' };
-          if (km !== undefined && Array.isArray(km.enum)) s.enum = km.enum;
-          return s;
-        }
-        case 'number':
-          return { type: km?.type === 'number' ? 'number' : km?.type === 'integer' || km === undefined ? 'integer' : 'number' };
-        case 'boolean':
-          return { type: 'boolean' };
+        case 'string':
         case 'date':
           return { type: 'string' };
+        case 'number':
+          return { type: 'number' };
+        case 'boolean':
+          return { type: 'boolean' };
         default:
           return {};
       }
@@ -149,9 +88,7 @@ function build(): BuiltinModel {
       return def !== undefined ? refTo(def) : {};
     }
     if (t.collection !== undefined) {
-      const kmItems = km?.items as JsonSchema | undefined;
-      const kmValues = km?.additionalProperties as JsonSchema | undefined;
-      const inner = typeSchema(t.collection.elementtype, t.collection.kind === 'array' ? kmItems : kmValues);
+      const inner = typeSchema(t.collection.elementtype);
       return t.collection.kind === 'array' ? { type: 'array', items: inner } : { type: 'object', additionalProperties: inner };
     }
     return {};
@@ -167,7 +104,7 @@ function build(): BuiltinModel {
     for (const p of t.properties ?? []) {
       const ref = p.docs?.custom?.schema;
       const jsonName = ref !== undefined && ref.includes('#') ? ref.slice(ref.indexOf('#') + 1) : p.name;
-      properties[jsonName] = typeSchema(p.type, kmProperty(def, jsonName));
+      properties[jsonName] = typeSchema(p.type);
       if (p.optional !== true) required.push(jsonName);
     }
     const isTopLevel = t.fqn.startsWith(`${PREFIX}Kube`) && t.fqn.endsWith('Props');
@@ -243,4 +180,45 @@ export function builtinGroups(): Set<string> {
 /** All built-in kinds known, as "apiVersion|kind" (for tests and diagnostics). */
 export function builtinKinds(): string[] {
   return [...getModel().gvk.keys()].sort();
+}
+
+type ModelClass = new (data: Record<string, unknown>) => { validate(): void };
+const models = new Map<string, ModelClass | null>();
+
+/** kubernetes-models' class of a built-in kind: its folders are named after the apiVersion (`batch/v1`, `v1`). */
+function modelClass(apiVersion: string, kind: string): ModelClass | null {
+  const key = `${apiVersion}|${kind}`;
+  let found = models.get(key);
+  if (found === undefined) {
+    found = null;
+    if (/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion) && /^[A-Z][A-Za-z0-9]*$/.test(kind)) {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const group = require(`kubernetes-models/${apiVersion}`) as Record<string, ModelClass & { apiVersion?: string; kind?: string }>;
+        const model = group[kind];
+        if (model?.apiVersion === apiVersion && model.kind === kind) found = model;
+      } catch {
+        found = null; // a kind that Kubernetes 1.27 does not have
+      }
+    }
+    models.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * The enum and integer problems that kubernetes-models' own validator finds in a built-in object (its other
+ * findings, types and required fields, are the field-set check's and would be reported twice).
+ */
+export function modelErrors(apiVersion: string, kind: string, obj: Record<string, unknown>): ErrorObject[] {
+  const model = modelClass(apiVersion, kind);
+  if (model === null) return [];
+  try {
+    new model(obj).validate();
+    return [];
+  } catch (error) {
+    const errors = (error as { errors?: ErrorObject[] }).errors;
+    if (!Array.isArray(errors)) throw error;
+    return errors.filter((e) => e.keyword === 'enum' || (e.keyword === 'type' && (e.params as { type?: unknown }).type === 'integer'));
+  }
 }

@@ -237,14 +237,14 @@ describe('snapshots --json', () => {
 
   it('fails with exit 2 on a bad command line', async () => {
     expect(await cli('snapshots', '--inventory', inventory, '--cluster', 'nope')).toEqual({
-      code: 2, stdout: '', stderr: 'controlplane-backup: --cluster: no cluster "nope" in the inventory (clusters: edge-1, far-1, prod-1, prod-10, tenant-a)\n',
+      code: 2, stdout: '', stderr: 'controlplane-backup: --cluster: no cluster "nope" in the inventory (clusters: edge-1, far-1, prod-1, prod-10, tenant-a)\nRun `controlplane-backup snapshots --help` for usage.\n',
     });
     expect((await cli('snapshots', '--inventory', inventory, '--bucket', 'primary=x')).stderr)
-      .toBe('controlplane-backup: --bucket primary=x: storage "primary" is an s3 storage; --bucket is for objectBucketClaim storages, whose bucket the inventory does not know\n');
+      .toBe('controlplane-backup: --bucket primary=x: storage "primary" is an s3 storage; --bucket is for objectBucketClaim storages, whose bucket the inventory does not know\nRun `controlplane-backup snapshots --help` for usage.\n');
     expect((await cli('snapshots', '--inventory', inventory, '--now', 'yesterday')).stderr)
-      .toBe('controlplane-backup: --now "yesterday" is not an ISO-8601 time with a zone, such as 2026-03-01T12:00:00Z\n');
+      .toBe('controlplane-backup: --now "yesterday" is not an ISO-8601 time with a zone, such as 2026-03-01T12:00:00Z\nRun `controlplane-backup snapshots --help` for usage.\n');
     expect((await cli('snapshots', '--inventory', inventory, '--cluster', 'prod-10', '--storage', 'offsite')).stderr)
-      .toBe('controlplane-backup: --storage: no selected cluster backs up to storage "offsite"\n');
+      .toBe('controlplane-backup: --storage: no selected cluster backs up to storage "offsite"\nRun `controlplane-backup snapshots --help` for usage.\n');
   });
 });
 
@@ -295,7 +295,19 @@ describe('check', () => {
     expect(stale.code).toBe(3);
     expect(stale.stdout).toBe('prod-1: newest complete backup prod-1-20260301T060000Z (in primary) is 9 hours 41 minutes old; '
       + 'threshold 9 hours 40 minutes (worst-case RPO 6 hours × 1.5 + start and run allowance 40 minutes)\n');
-    expect(stale.stderr).toBe('check: 1 problem in 1 of 1 clusters at 2026-03-01T15:41:00.000Z; skipped prod-1 in node (not reachable from here)\n');
+    expect(stale.stderr).toBe('check: 1 problem in 1 of 1 cluster at 2026-03-01T15:41:00.000Z; skipped prod-1 in node (not reachable from here)\n');
+  });
+
+  it('takes the same storage selection as snapshots (--storage), and reports as JSON with --json', async () => {
+    const one = await cli('check', '--inventory', inventory, '--cluster', 'prod-1', '--storage', 'primary', '--now', '2026-03-01T15:41:00Z', '--json');
+    expect(one.code).toBe(3);
+    expect(JSON.parse(one.stdout)).toEqual({
+      ok: false, now: '2026-03-01T15:41:00.000Z', clusters: ['prod-1'], skipped: [],
+      problems: ['prod-1: newest complete backup prod-1-20260301T060000Z (in primary) is 9 hours 41 minutes old; '
+        + 'threshold 9 hours 40 minutes (worst-case RPO 6 hours × 1.5 + start and run allowance 40 minutes)'],
+    });
+    expect((await cli('check', '--inventory', inventory, '--cluster', 'prod-10', '--storage', 'offsite')).stderr)
+      .toBe('controlplane-backup: --storage: no selected cluster backs up to storage "offsite"\nRun `controlplane-backup check --help` for usage.\n');
   });
 
   it('names every problem of the fleet: a stale cluster, a failed newest drill, an unreachable storage, an unchecked claim', async () => {

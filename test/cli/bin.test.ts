@@ -21,7 +21,7 @@ describe('controlplane-backup (compiled)', () => {
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
     const help = cli('--help');
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain('synth --inventory FILE --out DIR');
+    expect(help.stdout).toMatch(/^  synth +validate the inventory and write/m);
   });
 
   it('exits 0 for a valid inventory, 2 for an invalid one, 2 for bad usage', () => {
@@ -32,7 +32,66 @@ describe('controlplane-backup (compiled)', () => {
     expect(invalid.stdout).toBe('');
     const usage = cli('synth', '--inventory', 'examples/inventory.yaml');
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain('synth needs --out DIR');
+    expect(usage.stderr).toBe('controlplane-backup: synth needs --out DIR\nRun `controlplane-backup synth --help` for usage.\n');
+  });
+
+  it('prints each command\'s own usage, options and exit codes with <command> --help', () => {
+    for (const command of ['synth', 'validate', 'validate-output', 'restore', 'snapshots', 'check', 'schema']) {
+      const help = cli(command, '--help');
+      expect(help.status, command).toBe(0);
+      expect(help.stdout, command).toMatch(new RegExp(`^Usage: controlplane-backup ${command} `));
+      expect(help.stdout, command).toContain('\nOptions:\n');
+      expect(help.stdout, command).toContain('\nExit codes: 0 ');
+    }
+    expect(cli('check', '--help').stdout).toContain('--storage NAME');
+    expect(cli('--help').stdout).toContain('Run `controlplane-backup <command> --help`');
+  });
+
+  it('answers a usage error with one line and the hint to --help', () => {
+    expect(cli('validate', '--inventory', 'examples/inventory.yaml', '--cluster', 'x').stderr)
+      .toBe('controlplane-backup: validate takes no --cluster\nRun `controlplane-backup validate --help` for usage.\n');
+    const unknown = cli('snapshots', '--bogus');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr.split('\n')).toEqual([expect.stringMatching(/^controlplane-backup: Unknown option '--bogus'/), 'Run `controlplane-backup snapshots --help` for usage.', '']);
+    expect(cli('frobnicate').stderr).toBe('controlplane-backup: unknown command "frobnicate"\nRun `controlplane-backup --help` for usage.\n');
+  });
+
+  it('takes every flag the README shows for snapshots and check (the same storage selection)', async () => {
+    const { COMMANDS } = await import('../../lib/cli/main');
+    const readme = readFileSync('README.md', 'utf8');
+    for (const command of ['snapshots', 'check']) {
+      const synopsis = readme.split('\n').find((line) => line.startsWith(`npx controlplane-backup ${command} --inventory`));
+      expect(synopsis, command).toBeDefined();
+      const flags = [...synopsis!.matchAll(/--([a-z-]+)/g)].map((m) => m[1]);
+      expect(flags, command).toEqual(expect.arrayContaining(['inventory', 'cluster', 'storage', 'json', 'now']));
+      for (const flag of flags) expect(Object.keys(COMMANDS[command].options), `${command} --${flag}`).toContain(flag);
+    }
+    expect(COMMANDS.check.options).toEqual(COMMANDS.snapshots.options);
+  });
+
+  it('reads the inventory from standard input with --inventory -', () => {
+    const text = readFileSync('examples/inventory.yaml', 'utf8');
+    const run = spawnSync(process.execPath, [BIN, 'validate', '--inventory', '-', '--json'], { encoding: 'utf8', input: text, env: { ...process.env, CI: 'true' } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ valid: true, file: '<stdin>', clusters: 4, storages: 4 });
+    const broken = spawnSync(process.execPath, [BIN, 'validate', '--inventory', '-', '--json'], { encoding: 'utf8', input: text.replace('schedule:', 'shedule:'), env: { ...process.env, CI: 'true' } });
+    expect(broken.status).toBe(2);
+    expect(JSON.parse(broken.stdout).problems[0]).toMatchObject({ file: '<stdin>', message: expect.stringContaining('unknown key "shedule"') });
+  });
+
+  it('reports restore as JSON with --json', () => {
+    const out = join(work, 'restore-json');
+    const run = cli('restore', '--inventory', 'examples/inventory.yaml', '--cluster', 'prod-eu-1', '--snapshot', 'latest', '--confirm', 'prod-eu-1', '--id', 'json-1', '--out', out, '--json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'json-1', cluster: 'prod-eu-1', out });
+    expect(JSON.parse(run.stdout).files).toBeGreaterThan(0);
+  });
+
+  it('writes the JSON Schema where the user wants it with schema --out', () => {
+    const file = join(work, 'inventory.schema.json');
+    const run = cli('schema', '--out', file);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(readFileSync('schema/inventory.schema.json', 'utf8'));
   });
 
   it('stays quiet about progress when not on a terminal', () => {
@@ -49,6 +108,10 @@ describe('controlplane-backup (compiled)', () => {
     const ok = cli('validate-output', out);
     expect(ok.stderr).toContain('0 schema problems');
     expect(ok.status).toBe(0);
+    const json = JSON.parse(cli('validate-output', out, '--json').stdout);
+    expect(json.ok).toBe(true);
+    expect(json.issues).toEqual([]);
+    expect(json.kustomize.length).toBeGreaterThan(3);
   });
 });
 

@@ -14,7 +14,6 @@ import {
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const CRDS = resolveCrdsDir();
-const haveCrds = fs.existsSync(path.join(CRDS, 'objectbucketclaims.objectbucket.io.yaml'));
 const haveKubectl = fs.existsSync('/usr/bin/kubectl') || (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, 'kubectl')));
 
 const lines = (issues: ValidationIssue[]) => issues.map(formatIssue);
@@ -212,13 +211,13 @@ describe('built-in kinds (Kubernetes 1.28)', () => {
       'CronJob x: no schema for CronJob batch/v1beta1 (not a known kind in Kubernetes 1.28)',
     ]);
     expect(lines(validateObject({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }))).toEqual([
-      'Widget w: no schema for Widget example.com/v1 (not a known kind in Kubernetes 1.28 nor in the CRD folder)',
+      `Widget w: no schema for Widget example.com/v1 (looked in Kubernetes 1.28 and in the CRD folder ${path.resolve('crds')})`,
     ]);
     expect(lines(validateObject('hello'))).toEqual(['not a Kubernetes object (found string)']);
   });
 });
 
-describe.skipIf(!haveCrds)(`custom resources (CRDs from ${CRDS})`, () => {
+describe(`custom resources (the CRDs the package ships, in ${CRDS})`, () => {
   const obc = (spec: Record<string, unknown>) => ({ apiVersion: 'objectbucket.io/v1alpha1', kind: 'ObjectBucketClaim', metadata: meta('etcd-backups'), spec });
   const application = (spec: Record<string, unknown>) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: meta('backup', 'argocd'), spec });
   const validApp = { project: 'default', destination: { server: 'https://kubernetes.default.svc', namespace: 'prod' }, source: { repoURL: 'https://git.example/r.git', path: 'dist/prod', targetRevision: 'main' }, syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] } };
@@ -237,8 +236,6 @@ describe.skipIf(!haveCrds)(`custom resources (CRDs from ${CRDS})`, () => {
       { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: meta('backup', 'flux-system'), spec: { interval: '10m', path: './dist/prod', prune: true, sourceRef: { kind: 'GitRepository', name: 'fleet' } } },
       { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: meta('fleet', 'flux-system'), spec: { interval: '1m', url: 'https://git.example/r.git', ref: { branch: 'main' } } },
       { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: meta('backup'), spec: { groups: [{ name: 'backup', rules: [{ alert: 'BackupStale', expr: 'time() - backup_last_success > 7200', for: '10m', labels: { severity: 'warning' } }] }] } },
-      { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: meta('backup'), spec: { selector: { matchLabels: { app: 'backup' } }, podMetricsEndpoints: [{ port: 'metrics', interval: '30s' }] } },
-      { apiVersion: 'objectstorage.k8s.io/v1alpha1', kind: 'BucketClaim', metadata: meta('b'), spec: { bucketClassName: 'c', protocols: ['S3'] } },
     ];
     expect(lines(validateDocuments(objs.map((object, index) => ({ file: 'mem.yaml', index, object }))))).toEqual([]);
   });
@@ -270,17 +267,25 @@ describe.skipIf(!haveCrds)(`custom resources (CRDs from ${CRDS})`, () => {
     ]);
   });
 
-  it('keys CRDs by version: COSI v1alpha1 (released) and v1alpha2 (unreleased folder)', () => {
-    const v2 = validateObject({ apiVersion: 'objectstorage.k8s.io/v1alpha2', kind: 'BucketClaim', metadata: meta('b'), spec: { bucketClassName: 'c', protocols: ['S3'] } });
-    const v1 = validateObject({ apiVersion: 'objectstorage.k8s.io/v1alpha1', kind: 'BucketClaim', metadata: meta('b'), spec: { bucketClassName: 'c' } });
-    expect(lines(v1)).toEqual(['BucketClaim prod/b: spec.protocols: required field is missing']);
-    expect(v2.every((i) => !i.message.startsWith('no schema'))).toBe(true);
+  it('honours the crdsDir parameter (an empty folder knows no CRDs)', () => {
+    const empty = path.join(FIXTURES, 'kustomize-missing');
+    expect(lines(validateObject(obc({}), { crdsDir: empty }))).toEqual([
+      `ObjectBucketClaim prod/etcd-backups: no schema for ObjectBucketClaim objectbucket.io/v1alpha1 (looked in Kubernetes 1.28 and in the CRD folder ${empty})`,
+    ]);
   });
 
-  it('honours the crdsDir parameter (an empty folder knows no CRDs)', () => {
-    expect(lines(validateObject(obc({}), { crdsDir: path.join(FIXTURES, 'kustomize-missing') }))).toEqual([
-      'ObjectBucketClaim prod/etcd-backups: no schema for ObjectBucketClaim objectbucket.io/v1alpha1 (not a known kind in Kubernetes 1.28 nor in the CRD folder)',
+  it('fails if the CRD folder is missing, and says where it looked', () => {
+    const missing = path.join(FIXTURES, 'no-such-folder');
+    expect(lines(validateObject(obc({}), { crdsDir: missing }))).toEqual([
+      `ObjectBucketClaim prod/etcd-backups: no schema for ObjectBucketClaim objectbucket.io/v1alpha1 (looked in Kubernetes 1.28; the CRD folder ${missing} does not exist (set CONTROLPLANE_BACKUP_CRDS_DIR to a folder of CRD YAML files))`,
     ]);
+  });
+
+  it('ships a CRD, with its provenance in crds/README.md, for every custom resource kind the tool emits', () => {
+    const readme = fs.readFileSync(path.join(CRDS, 'README.md'), 'utf8');
+    for (const file of fs.readdirSync(CRDS).filter((f) => f.endsWith('.yaml'))) expect(readme, file).toContain(`| \`${file}\` |`);
+    for (const [group, kind] of [['objectbucket.io', 'ObjectBucketClaim'], ['argoproj.io', 'Application'], ['argoproj.io', 'ApplicationSet'], ['external-secrets.io', 'ExternalSecret'], ['bitnami.com', 'SealedSecret'], ['kustomize.toolkit.fluxcd.io', 'Kustomization'], ['source.toolkit.fluxcd.io', 'GitRepository'], ['monitoring.coreos.com', 'PrometheusRule']])
+      expect(readme).toContain(`${group} / ${kind} |`);
   });
 
   it('validates 500 objects quickly', () => {
@@ -300,8 +305,7 @@ describe('validateDirectory', () => {
     const issues = validateDirectory(path.join(FIXTURES, 'invalid-output'), { crdsDir: CRDS });
     const rel = (f: string | undefined) => path.relative(FIXTURES, path.resolve(f ?? ''));
     expect(issues.map((i) => `${rel(i.file)}: ${formatIssue({ ...i, file: undefined })}`)).toEqual([
-      'invalid-output/other.yaml: Widget w: no schema for Widget example.com/v1 (not a known kind in Kubernetes 1.28 nor in the CRD folder)',
-      ...(haveCrds ? [] : ['invalid-output/other.yaml: ObjectBucketClaim prod/etcd-backups: no schema for ObjectBucketClaim objectbucket.io/v1alpha1 (not a known kind in Kubernetes 1.28 nor in the CRD folder)']),
+      `invalid-output/other.yaml: Widget w: no schema for Widget example.com/v1 (looked in Kubernetes 1.28 and in the CRD folder ${CRDS})`,
       'invalid-output/x/cronjob.yaml: CronJob prod/backup: spec.jobTemplate.spec.template.spec.containers[0].imagePullPolicy: must be one of Always, IfNotPresent, Never (found "Sometimes")',
       'invalid-output/x/kustomization.yaml: Kustomization: resources[1]: "gone.yaml" does not exist',
     ]);

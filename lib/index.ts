@@ -1,0 +1,11 @@
+/** The public module of the `controlplane-backup` package: `import { ControlPlaneBackup } from 'controlplane-backup'`. */
+export { ControlPlaneBackup, validateInventory, type ControlPlaneBackupProps } from './library/control-plane-backup';
+export { ClusterChart, type ClusterChartProps } from './constructs/cluster-chart';
+export { InvalidInventoryError, type Problem } from './inventory/errors';
+export { loadInventory, parseInventory } from './inventory/load';
+export type { Inventory, Cluster, Storage, BackupSettings } from './inventory/model';
+export type { InventoryInput } from './inventory/schema';
+export { inventoryJsonSchema } from './inventory/json-schema';
+/** The CLI's file naming and YAML rendering, for apps that want the same files as `controlplane-backup synth`. */
+export { objectFileName, toYaml } from './synth/render';
+export { validateDirectory, validateObject, formatIssue, type ValidationIssue } from './validate';
