@@ -2,6 +2,7 @@
 import { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-28';
 import type { IConstruct } from 'constructs';
+import { PRODUCT_VERSION } from '../plan/version';
 
 export const PART_OF = 'controlplane-backup';
 
@@ -14,6 +15,8 @@ export function standardLabels(cluster: string, component: Component): Record<st
     'app.kubernetes.io/component': component,
     'app.kubernetes.io/part-of': PART_OF,
     'app.kubernetes.io/managed-by': 'controlplane-backup',
+    // Which release wrote the object: a fleet upgrade shows as this label changing everywhere, nothing else.
+    'app.kubernetes.io/version': PRODUCT_VERSION,
   };
 }
 

@@ -5,6 +5,7 @@ import { renderRestoreFiles } from './restore-files';
 import type { Inventory } from '../inventory/model';
 import { renderGitops } from './gitops';
 import { renderSummary } from './summary';
+import { generatedHeader } from '../plan/version';
 import { toYaml } from './yaml';
 
 export type FileTree = Map<string, string>;
@@ -34,11 +35,16 @@ export function renderInventory(inventory: Inventory, options: RenderOptions = {
   return new Map(renderFiles(inventory, options));
 }
 
+/** renderFiles with the one-line generated-file header on every file: what the writer puts on disk. */
+export function* renderFiles(inventory: Inventory, options: RenderOptions = {}): Generator<[string, string]> {
+  for (const [path, text] of renderBodies(inventory, options)) yield [path, generatedHeader(path) + text];
+}
+
 /**
  * The files of renderInventory one by one, cluster after cluster: the writer can put each on disk as it comes, so
  * memory holds one cluster's output rather than the whole tree (about 490 MB of text at 10,000 clusters).
  */
-export function* renderFiles(inventory: Inventory, options: RenderOptions = {}): Generator<[string, string]> {
+function* renderBodies(inventory: Inventory, options: RenderOptions): Generator<[string, string]> {
   const total = inventory.clusters.length;
   for (const [index, cluster] of inventory.clusters.entries()) {
     // One App per chart: Chart.toJson() walks every construct of its App to resolve dependencies, so one shared App
