@@ -6,6 +6,7 @@ import type { Inventory } from '../inventory/model';
 import { renderGitops } from './gitops';
 import { renderSummary } from './summary';
 import { generatedHeader } from '../plan/version';
+import { partFolder, partOfKind } from '../plan/gitops';
 import { toYaml } from './yaml';
 
 export type FileTree = Map<string, string>;
@@ -50,14 +51,18 @@ function* renderBodies(inventory: Inventory, options: RenderOptions): Generator<
     // One App per chart: Chart.toJson() walks every construct of its App to resolve dependencies, so one shared App
     // made synthesis quadratic in the number of clusters (and kept every cluster's construct tree alive).
     const chart = new ClusterChart(new App({ outdir: '/nonexistent' }), { inventory, cluster });
-    const names: string[] = [];
+    // The core in the cluster folder, each optional part (alerts) in a folder of its own, synced on its own.
+    const parts = new Map<string, string[]>();
     for (const object of chart.toJson() as ApiObjectJson[]) {
+      const folder = [cluster.name, partFolder(partOfKind(object.kind))].filter(Boolean).join('/');
       const name = objectFileName(object);
-      if (names.includes(name)) throw new Error(`two objects of cluster ${cluster.name} would both be written to ${name}`);
+      const names = parts.get(folder) ?? [];
+      if (names.includes(name)) throw new Error(`two objects of cluster ${cluster.name} would both be written to ${folder}/${name}`);
       names.push(name);
-      yield [`${cluster.name}/${name}`, toYaml(object)];
+      parts.set(folder, names);
+      yield [`${folder}/${name}`, toYaml(object)];
     }
-    yield [`${cluster.name}/kustomization.yaml`, kustomization(names)];
+    for (const [folder, names] of parts) yield [`${folder}/kustomization.yaml`, kustomization(names)];
     // Restore requests: their own folders, outside the cluster's kustomization (never applied by a sync).
     yield* renderRestoreFiles(inventory, cluster);
     options.onCluster?.(index + 1, total, cluster.name);
