@@ -77,7 +77,9 @@ export function clusterParts(cluster: Cluster): ClusterPart[] {
 }
 
 /**
- * Annotations that tell Argo CD and Flux how to treat objects of a kind, written on the object so both tools (and a
+ * Annotations that tell Argo CD and Flux how to treat objects of a kind (sources: Argo CD's user guide, "Sync
+ * Options": Prune=false, Delete=false, SkipDryRunOnMissingResource, RespectIgnoreDifferences; Flux's
+ * kustomize-controller, "Kustomization": `kustomize.toolkit.fluxcd.io/ssa` and `kustomize.toolkit.fluxcd.io/prune`), written on the object so both tools (and a
  * reader of dist/) see them:
  * - Namespace: never pruned or deleted with the Application / Kustomization; it may hold Secrets people created
  *   (drill and restore identities, existingSecret credentials). Removing a cluster leaves it, empty of our objects.
