@@ -9,6 +9,7 @@ import { parseInventory, readInventoryText } from '../inventory/load';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
 import { replaceDirectory } from '../synth/write';
+import { generatedHeader } from '../plan/version';
 
 export interface RestoreOptions {
   readonly inventory: string;
@@ -65,7 +66,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
   const folder = `${cluster.name}/${restoreFolderName(options.id)}/`;
   const files = new Map<string, string>();
   for (const [path, content] of renderRestoreFiles(result.inventory, cluster)) {
-    if (path.startsWith(folder)) files.set(path.slice(folder.length), content);
+    if (path.startsWith(folder)) files.set(path.slice(folder.length), generatedHeader(path) + content);
   }
   replaceDirectory(options.out, files);
   return files.size;

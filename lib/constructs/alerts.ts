@@ -36,10 +36,8 @@ export class Alerts extends Construct {
       ...(plan.drill?.staleAfterMinutes === undefined ? [] : [staleRule(plan, plan.drill, ALERT_NAMES.drillOverdue)]),
     ];
     new PrometheusRule(this, 'Resource', {
-      metadata: objectMeta(plan.cluster, 'alerts', alertsRuleName(plan.cluster), plan.namespace, {
-        // Without the Prometheus Operator's CRD, Argo CD's dry run would fail the whole sync, backups included.
-        annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
-      }),
+      // SkipDryRunOnMissingResource comes with the kind (GITOPS_ANNOTATIONS_BY_KIND), and the rule has a folder of its own.
+      metadata: objectMeta(plan.cluster, 'alerts', alertsRuleName(plan.cluster), plan.namespace),
       spec: { groups: [{ name: `controlplane-backup.${plan.cluster}`, rules }] },
     });
   }

@@ -4,7 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
 import type { BackupPlan } from '../plan/backup';
 import {
-  backupConfigMapName, backupCronJobName, backupNetworkPolicyName, backupScriptsConfigMapName, backupServiceAccountName, onDemandJobName,
+  backupConfigMapName, backupCronJobName, backupScriptsConfigMapName, backupServiceAccountName, onDemandJobName,
 } from '../plan/names';
 import { schedulePause } from '../plan/pause';
 import { AGE_RECIPIENTS_FILE, BACKUP_SCRIPT, backupPodSpec } from './backup-pod';
@@ -74,50 +74,7 @@ export class Backup extends Construct {
         spec: jobSpec(cluster, requestPlan, request),
       });
     }
-
-    if (cluster.topology.kind === 'hosted') {
-      this.networkPolicy(cluster, plan);
-    }
   }
-
-  /**
-   * Hosted clusters only: hostNetwork pods (kubeadm) are outside NetworkPolicy in common CNIs, so a policy there
-   * would only pretend. No ingress at all; egress to etcd's client port in this namespace, DNS, and object storage.
-   */
-  private networkPolicy(cluster: Cluster, plan: BackupPlan): void {
-    const etcdPort = Number(new URL(plan.etcd.endpoint).port || 2379);
-    // An ObjectBucketClaim's port is known only at run time: then egress to object storage is open on every port.
-    const storagePorts = plan.destinations.filter((d) => d.kind !== 'local').map((d) => endpointPort(d.env));
-    const storageRule: k8s.NetworkPolicyEgressRule = storagePorts.includes(undefined)
-      ? {}
-      : { ports: [...new Set(storagePorts as number[])].sort((a, b) => a - b).map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) };
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-      metadata: objectMeta(cluster.name, 'network-policy', backupNetworkPolicyName(cluster.name), plan.namespace),
-      spec: {
-        // The backup pods and the restore drill's: both reach object storage only (the drill's etcd is on its loopback).
-        podSelector: {
-          matchLabels: { 'app.kubernetes.io/instance': cluster.name },
-          matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
-        },
-        policyTypes: ['Ingress', 'Egress'],
-        egress: [
-          { to: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(etcdPort) }] },
-          {
-            to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-            ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) }],
-          },
-          ...(storagePorts.length ? [storageRule] : []),
-        ],
-      },
-    });
-  }
-}
-
-function endpointPort(env: BackupPlan['destinations'][number]['env']): number | undefined {
-  const endpoint = env.find((variable) => variable.name.endsWith('_ENDPOINT'))?.source;
-  if (!endpoint || !('value' in endpoint) || endpoint.value.includes('$(')) return undefined;
-  const url = new URL(endpoint.value);
-  return Number(url.port || (url.protocol === 'http:' ? 80 : 443));
 }
 
 function jobSpec(cluster: Cluster, plan: BackupPlan, request?: string): k8s.JobSpec {

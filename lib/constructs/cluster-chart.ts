@@ -11,6 +11,8 @@ import { Backup } from './backup';
 import { Drill } from './drill';
 import { applySyncWaves, objectMeta } from './metadata';
 import { StorageAccess } from './storage';
+import { planNetworkPolicy } from '../plan/network-policy';
+import { BackupNetworkPolicy } from './network-policy';
 
 export interface ClusterChartProps {
   readonly inventory: Inventory;
@@ -47,6 +49,9 @@ export class ClusterChart extends Chart {
     }
 
     new Backup(this, 'Backup', { cluster, plan, onDemandPlans });
+    const networkPolicy = planNetworkPolicy(inventory, cluster);
+    // Its construct path changed when it left Backup; names are explicit, so the object is the same.
+    if (networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: networkPolicy });
     const drill = planDrill(cluster, plan);
     if (drill) new Drill(this, 'Drill', { cluster, plan: drill });
     const alertPlan = planAlerts(cluster, plan.namespace, drill);

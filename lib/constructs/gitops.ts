@@ -9,8 +9,8 @@ import { GitRepository } from '../../imports/gitrepositories-source.toolkit.flux
 import { Kustomization, KustomizationSpecSourceRefKind } from '../../imports/kustomizations-kustomize.toolkit.fluxcd.io';
 import type { Cluster, Inventory } from '../inventory/model';
 import {
-  ARGOCD_RESOURCES_FINALIZER, ARGOCD_SYNC_OPTIONS, type ArgoApplicationPlan, argoSettings, type FluxKustomizationPlan,
-  type FluxSourcePlan, fluxSettings, planArgoApplication, planFluxKustomization, planFluxSource,
+  ARGOCD_IGNORE_DIFFERENCES, ARGOCD_RESOURCES_FINALIZER, ARGOCD_SYNC_OPTIONS, type ArgoApplicationPlan, argoSettings, clusterParts,
+  type FluxKustomizationPlan, type FluxSourcePlan, fluxSettings, planArgoApplication, planFluxKustomization, planFluxSource,
 } from '../plan/gitops';
 import { GITOPS_FLEET_NAME } from '../plan/names';
 import { objectMeta } from './metadata';
@@ -21,6 +21,7 @@ function applicationSpec(plan: ArgoApplicationPlan): ApplicationSpec {
     project: plan.project,
     source: { repoUrl: plan.repoURL, targetRevision: plan.revision, path: plan.path },
     destination: plan.destination,
+    ignoreDifferences: ARGOCD_IGNORE_DIFFERENCES.map((entry) => ({ ...entry, jsonPointers: [...entry.jsonPointers] })),
     syncPolicy: {
       ...(plan.automated ? { automated: { prune: plan.automated.prune, selfHeal: plan.automated.selfHeal } } : {}),
       syncOptions: [...ARGOCD_SYNC_OPTIONS],
@@ -128,6 +129,7 @@ export class FluxKustomization extends Construct {
         path: plan.path,
         prune: plan.prune,
         wait: plan.wait,
+        ...(plan.dependsOn.length ? { dependsOn: plan.dependsOn.map((name) => ({ name })) } : {}),
         sourceRef: {
           kind: plan.source.kind === 'OCIRepository' ? KustomizationSpecSourceRefKind.OCI_REPOSITORY : KustomizationSpecSourceRefKind.GIT_REPOSITORY,
           name: plan.source.name,
@@ -145,16 +147,20 @@ export interface ClusterGitopsChartProps {
   readonly fluxSource?: FluxSourcePlan;
 }
 
-/** The GitOps objects of one cluster: its Application (applications mode) and its Flux Kustomization. */
+/** The GitOps objects of one cluster: an Application (applications mode) and a Flux Kustomization per part. */
 export class ClusterGitopsChart extends Chart {
   constructor(scope: Construct, props: ClusterGitopsChartProps) {
     super(scope, `gitops-${props.cluster.name}`, { disableResourceNameHashes: true });
     const { inventory, cluster, fluxSource } = props;
-    if (argoSettings(inventory)?.argocd.mode === 'applications') {
-      new ArgoCdApplication(this, 'Application', { plan: planArgoApplication(inventory, cluster) });
-    }
-    if (fluxSource) {
-      new FluxKustomization(this, 'Kustomization', { plan: planFluxKustomization(inventory, cluster, fluxSource) });
+    for (const part of clusterParts(cluster)) {
+      // The core keeps the ids it always had; an optional part adds its own.
+      const suffix = part === 'core' ? '' : `-${part}`;
+      if (argoSettings(inventory)?.argocd.mode === 'applications') {
+        new ArgoCdApplication(this, `Application${suffix}`, { plan: planArgoApplication(inventory, cluster, part) });
+      }
+      if (fluxSource) {
+        new FluxKustomization(this, `Kustomization${suffix}`, { plan: planFluxKustomization(inventory, cluster, fluxSource, part) });
+      }
     }
   }
 }
@@ -170,7 +176,8 @@ export class FleetGitopsChart extends Chart {
     super(scope, 'gitops', { disableResourceNameHashes: true });
     const { inventory, fluxSource } = props;
     if (argoSettings(inventory)?.argocd.mode === 'applicationSet' && inventory.clusters.length > 0) {
-      new ArgoCdApplicationSet(this, 'ApplicationSet', { plans: inventory.clusters.map((cluster) => planArgoApplication(inventory, cluster)) });
+      const plans = inventory.clusters.flatMap((cluster) => clusterParts(cluster).map((part) => planArgoApplication(inventory, cluster, part)));
+      new ArgoCdApplicationSet(this, 'ApplicationSet', { plans });
     }
     if (fluxSource?.gitRepository) {
       new FluxGitRepository(this, 'GitRepository', { source: { ...fluxSource, gitRepository: fluxSource.gitRepository } });

@@ -2,6 +2,8 @@
 import { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-28';
 import type { IConstruct } from 'constructs';
+import { GITOPS_ANNOTATIONS_BY_KIND } from '../plan/gitops';
+import { PRODUCT_VERSION } from '../plan/version';
 
 export const PART_OF = 'controlplane-backup';
 
@@ -14,6 +16,8 @@ export function standardLabels(cluster: string, component: Component): Record<st
     'app.kubernetes.io/component': component,
     'app.kubernetes.io/part-of': PART_OF,
     'app.kubernetes.io/managed-by': 'controlplane-backup',
+    // Which release wrote the object: a fleet upgrade shows as this label changing everywhere, nothing else.
+    'app.kubernetes.io/version': PRODUCT_VERSION,
   };
 }
 
@@ -56,9 +60,11 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
 /** Kinds not in the table go with the configuration (wave 2): after what they could need, before what runs. */
 export const syncWave = (kind: string): number => SYNC_WAVES[kind] ?? 2;
 
-/** Annotates every API object under `scope` with its sync wave. */
+/** Annotates every API object under `scope` with its sync wave and its kind's GitOps annotations. */
 export function applySyncWaves(scope: IConstruct): void {
   for (const child of scope.node.findAll()) {
-    if (child instanceof ApiObject) child.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(syncWave(child.kind)));
+    if (!(child instanceof ApiObject)) continue;
+    child.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(syncWave(child.kind)));
+    for (const [key, value] of Object.entries(GITOPS_ANNOTATIONS_BY_KIND[child.kind] ?? {})) child.metadata.addAnnotation(key, value);
   }
 }

@@ -44,6 +44,68 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
   issues.push(...sealedSecretRules(inventory, scope));
   for (const name of Object.keys(inventory.clusters)) issues.push(...restoreRules(inventory, scope, name));
+  issues.push(...namespaceOwnerRules(inventory));
+  issues.push(...bucketClaimPortRules(inventory, scope));
+  return issues;
+}
+
+/** Folders of dist/ beside the cluster folders: a cluster of that name would be overwritten by them, or overwrite them. */
+export const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
+
+/**
+ * A kubeadm cluster's folder owns its backup Namespace in the target cluster. Two clusters that reach the same
+ * target (the same Argo CD cluster, or the same Flux kubeconfig Secret) with the same namespace would both own it:
+ * two Applications fight over one object, and removing either cluster would remove what the other still uses.
+ */
+function namespaceOwnerRules(inventory: ParsedInventory): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const seen = { argocd: new Map<string, string>(), flux: new Map<string, string>() };
+  for (const [name, cluster] of Object.entries(inventory.clusters)) {
+    if (!cluster.kubeadm || cluster.hosted) continue;
+    const namespace = cluster.kubeadm.namespace;
+    const targets = [
+      { tool: 'argocd' as const, target: cluster.gitops?.argocdCluster ?? name, key: 'argocdCluster', what: 'Argo CD cluster' },
+      { tool: 'flux' as const, target: cluster.gitops?.fluxKubeConfigSecret ?? `${name}-kubeconfig`, key: 'fluxKubeConfigSecret', what: 'Flux kubeconfig Secret' },
+    ];
+    for (const { tool, target, key, what } of targets) {
+      const id = `${target}\u0000${namespace}`;
+      const owner = seen[tool].get(id);
+      if (owner === undefined) {
+        seen[tool].set(id, name);
+        continue;
+      }
+      const explicit = (cluster.gitops as Record<string, unknown> | undefined)?.[key] !== undefined;
+      issues.push({
+        path: explicit ? ['clusters', name, 'gitops', key] : ['clusters', name],
+        atKey: !explicit,
+        message: `"${name}" and "${owner}" both go to the ${what} "${target}" with namespace "${namespace}": two clusters would own one Namespace there; give one of them another \`kubeadm.namespace\`, or point it at its own cluster`,
+      });
+      break;
+    }
+  }
+  return issues;
+}
+
+/**
+ * A hosted cluster's NetworkPolicy allows egress to its storages' ports only. An ObjectBucketClaim's endpoint is
+ * known to the provisioner alone, so its port must come from the inventory rather than opening every port.
+ */
+function bucketClaimPortRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  for (const [storageName, storage] of Object.entries(inventory.storages)) {
+    if (!storage.objectBucketClaim || storage.objectBucketClaim.port !== undefined || scope.broken?.has(storageName)) continue;
+    const users = Object.keys(inventory.clusters).filter((clusterName) => {
+      const cluster = inventory.clusters[clusterName];
+      if (!cluster.hosted || cluster.kubeadm) return false;
+      const storages = settingSource(inventory, scope, clusterName, 'storages')?.value as string[] | undefined;
+      return storages?.includes(storageName) || cluster.onDemandBackups.some((request) => request.storages?.includes(storageName));
+    });
+    if (users.length === 0) continue;
+    issues.push({
+      path: ['storages', storageName, 'objectBucketClaim'],
+      message: `has no \`port\`, which the NetworkPolicy of the hosted ${users.length === 1 ? 'cluster' : 'clusters'} ${listOf(users.map((u) => `"${u}"`), 'and')} needs (it allows egress to the storages' ports only): set \`port\` to the port of the provisioner's endpoint (BUCKET_PORT in the claim's ConfigMap; Rook's RGW: 80 for http, 443 for https)`,
+    });
+  }
   return issues;
 }
 
@@ -82,6 +144,12 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
   const cluster = inventory.clusters[name];
   const path: Path = ['clusters', name];
   const issues = exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
+  if ((RESERVED_CLUSTER_NAMES as readonly string[]).includes(name)) {
+    issues.push({
+      path, atKey: true,
+      message: `cluster name "${name}" is taken by the output folder dist/${name}/ (GitOps wiring); ${listOf(RESERVED_CLUSTER_NAMES.map((n) => `"${n}"`), 'and')} cannot name clusters: rename it, e.g. "${name}-1"`,
+    });
+  }
 
   if (name.length > MAX_CLUSTER_NAME_LENGTH) {
     // The limit comes from the CronJobs (their Jobs append 11 characters), not from the longest derived name.

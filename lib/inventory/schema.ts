@@ -133,6 +133,7 @@ export const storageSchema = strict({
     generateBucketName: dnsLabel.optional(),
     prefix: text(keyPrefixProblem).default(''),
     scheme: z.enum(['http', 'https']).default('https').describe('Endpoint scheme: the provisioner\'s ConfigMap gives host and port only.'),
+    port: z.number().int().min(1).max(65535).optional().describe('Port of the provisioner\'s endpoint (BUCKET_PORT of the claim\'s ConfigMap, known from the storage class): hosted clusters\' NetworkPolicy allows egress to it only. Required when a hosted cluster uses the storage.'),
     region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
     caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
   }).optional(),

@@ -37,7 +37,9 @@ export function clusterObjectNames(cluster: string): string[] {
 }
 
 /** Argo CD Application and Flux Kustomization of one cluster (in the GitOps tool's namespace, beside other apps). */
-export const gitopsObjectName = (cluster: string) => `controlplane-backup-${cluster}`;
+export const gitopsObjectName = (cluster: string, part: 'core' | 'alerts' = 'core') =>
+  // A dot cannot occur in a cluster name (a DNS label): "x.alerts" never meets a cluster named "x-alerts".
+  part === 'core' ? `controlplane-backup-${cluster}` : `controlplane-backup-${cluster}.${part}`;
 /** Fleet-level GitOps objects: the Flux GitRepository and the Argo CD ApplicationSet. */
 export const GITOPS_FLEET_NAME = 'controlplane-backup';
 

@@ -7,6 +7,7 @@ import { App, type Chart } from 'cdk8s';
 import { ClusterGitopsChart, FleetGitopsChart, fluxSourceOf } from '../constructs/gitops';
 import type { Inventory } from '../inventory/model';
 import { argoSettings } from '../plan/gitops';
+import { GITOPS_FLEET_NAME } from '../plan/names';
 
 interface GitopsObjectJson {
   readonly apiVersion: string;
@@ -19,9 +20,13 @@ function folderOf(object: GitopsObjectJson): 'argocd' | 'flux' {
   return object.apiVersion.startsWith('argoproj.io/') ? 'argocd' : 'flux';
 }
 
-/** `application-<cluster>.yaml`, `kustomization-<cluster>.yaml`, `gitrepository-controlplane-backup.yaml`. */
+/**
+ * `application-<cluster>.yaml`, `application-<cluster>.alerts.yaml`, `kustomization-<cluster>.yaml`,
+ * `gitrepository-controlplane-backup.yaml`: the kind and the object's name without the common prefix.
+ */
 function fileNameOf(object: GitopsObjectJson): string {
-  return `${object.kind.toLowerCase()}-${object.metadata.labels['app.kubernetes.io/instance']}.yaml`;
+  const name = object.metadata.name.startsWith(`${GITOPS_FLEET_NAME}-`) ? object.metadata.name.slice(GITOPS_FLEET_NAME.length + 1) : object.metadata.name;
+  return `${object.kind.toLowerCase()}-${name}.yaml`;
 }
 
 /** Files under `argocd/` and `flux/`, by path; empty when the inventory has no `gitops`. */

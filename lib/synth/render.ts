@@ -5,6 +5,8 @@ import { renderRestoreFiles } from './restore-files';
 import type { Inventory } from '../inventory/model';
 import { renderGitops } from './gitops';
 import { renderSummary } from './summary';
+import { generatedHeader } from '../plan/version';
+import { partFolder, partOfKind } from '../plan/gitops';
 import { toYaml } from './yaml';
 
 export type FileTree = Map<string, string>;
@@ -34,24 +36,33 @@ export function renderInventory(inventory: Inventory, options: RenderOptions = {
   return new Map(renderFiles(inventory, options));
 }
 
+/** renderFiles with the one-line generated-file header on every file: what the writer puts on disk. */
+export function* renderFiles(inventory: Inventory, options: RenderOptions = {}): Generator<[string, string]> {
+  for (const [path, text] of renderBodies(inventory, options)) yield [path, generatedHeader(path) + text];
+}
+
 /**
  * The files of renderInventory one by one, cluster after cluster: the writer can put each on disk as it comes, so
  * memory holds one cluster's output rather than the whole tree (about 490 MB of text at 10,000 clusters).
  */
-export function* renderFiles(inventory: Inventory, options: RenderOptions = {}): Generator<[string, string]> {
+function* renderBodies(inventory: Inventory, options: RenderOptions): Generator<[string, string]> {
   const total = inventory.clusters.length;
   for (const [index, cluster] of inventory.clusters.entries()) {
     // One App per chart: Chart.toJson() walks every construct of its App to resolve dependencies, so one shared App
     // made synthesis quadratic in the number of clusters (and kept every cluster's construct tree alive).
     const chart = new ClusterChart(new App({ outdir: '/nonexistent' }), { inventory, cluster });
-    const names: string[] = [];
+    // The core in the cluster folder, each optional part (alerts) in a folder of its own, synced on its own.
+    const parts = new Map<string, string[]>();
     for (const object of chart.toJson() as ApiObjectJson[]) {
+      const folder = [cluster.name, partFolder(partOfKind(object.kind))].filter(Boolean).join('/');
       const name = objectFileName(object);
-      if (names.includes(name)) throw new Error(`two objects of cluster ${cluster.name} would both be written to ${name}`);
+      const names = parts.get(folder) ?? [];
+      if (names.includes(name)) throw new Error(`two objects of cluster ${cluster.name} would both be written to ${folder}/${name}`);
       names.push(name);
-      yield [`${cluster.name}/${name}`, toYaml(object)];
+      parts.set(folder, names);
+      yield [`${folder}/${name}`, toYaml(object)];
     }
-    yield [`${cluster.name}/kustomization.yaml`, kustomization(names)];
+    for (const [folder, names] of parts) yield [`${folder}/kustomization.yaml`, kustomization(names)];
     // Restore requests: their own folders, outside the cluster's kustomization (never applied by a sync).
     yield* renderRestoreFiles(inventory, cluster);
     options.onCluster?.(index + 1, total, cluster.name);

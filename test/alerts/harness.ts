@@ -34,7 +34,7 @@ export function prometheusRules(document: unknown = alertsDocument()): Record<st
   const files = renderInventory(inventoryOf(document));
   const rules: Record<string, any> = {};
   for (const [path, text] of files) {
-    const match = /^([^/]+)\/prometheusrule-[^/]+\.yaml$/.exec(path);
+    const match = /^([^/]+)\/alerts\/prometheusrule-[^/]+\.yaml$/.exec(path);
     if (match) rules[match[1]] = parse(text);
   }
   return rules;

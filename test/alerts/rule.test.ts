@@ -106,7 +106,7 @@ describe('the example inventory', () => {
   });
 
   it('is in the committed dist/', () => {
-    const committed = parse(readFileSync('dist/prod-eu-1/prometheusrule-prod-eu-1-controlplane-backup.yaml', 'utf8'));
+    const committed = parse(readFileSync('dist/prod-eu-1/alerts/prometheusrule-prod-eu-1-controlplane-backup.yaml', 'utf8'));
     expect(committed).toEqual(example['prod-eu-1']);
   });
 });

@@ -85,7 +85,7 @@ storages:
     s3: { endpoint: "http://127.0.0.1:${deadPort}", bucket: ${BUCKET}, pathStyle: true }
     credentials: { existingSecret: { name: offsite-credentials } }
   claims:
-    objectBucketClaim: { storageClassName: rook-ceph-bucket, generateBucketName: backups, prefix: obc, scheme: http }
+    objectBucketClaim: { storageClassName: rook-ceph-bucket, generateBucketName: backups, prefix: obc, scheme: http, port: 80 }
   node:
     local: { path: /var/lib/controlplane-backup }
 defaults:

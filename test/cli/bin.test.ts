@@ -102,16 +102,20 @@ describe('controlplane-backup (compiled)', () => {
     expect(run.stderr).toMatch(/^synth: 4 clusters, \d+ files written to .* in \d+\.\d\d s\n$/);
   });
 
-  it('validate-output passes on the example and fails on a broken manifest', () => {
+  it('validate-output checks the example: schemas, kustomize builds, and the Pod Security level of every pod', () => {
     const out = join(work, 'validated');
     expect(cli('synth', '--inventory', 'examples/inventory.yaml', '--out', out).status).toBe(0);
-    const ok = cli('validate-output', out);
-    expect(ok.stderr).toContain('0 schema problems');
-    expect(ok.status).toBe(0);
+    const run = cli('validate-output', out);
+    expect(run.stdout).toContain('tenant-a/cronjob-tenant-a-etcd-backup.yaml: CronJob tenant-a/tenant-a-etcd-backup: pod meets restricted; namespace tenant-a enforces restricted\n');
+    // The hosted replica restore Job runs as root: its tenant namespace (restricted) would refuse it (test/validate/pod-security.test.ts).
+    expect(run.stderr).toContain('tenant-b/restore-rollback/job-tenant-b-restore-rollback-0.yaml: Job tenant-b/tenant-b-restore-rollback-0: pod meets baseline; namespace tenant-b enforces restricted: the API server would refuse its pods');
+    expect(run.stderr).toContain('validate-output: 0 schema problems, 0 of 12 kustomize builds failed, 1 of 12 pod templates refused by their namespace\'s Pod Security level\n');
+    expect(run.status).toBe(2);
     const json = JSON.parse(cli('validate-output', out, '--json').stdout);
-    expect(json.ok).toBe(true);
+    expect(json.ok).toBe(false);
     expect(json.issues).toEqual([]);
-    expect(json.kustomize.length).toBeGreaterThan(3);
+    expect(json.kustomize.length).toBe(12);
+    expect(json.podSecurity.filter((finding: { admitted: boolean }) => !finding.admitted)).toHaveLength(1);
   });
 });
 

@@ -184,7 +184,7 @@ describe('storage and credentials', () => {
 
   it('claims a bucket with an ObjectBucketClaim and reads bucket, endpoint and keys from what the provisioner writes', () => {
     const document = minimalDocument();
-    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http' } };
+    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http', port: 8080 } };
     document.clusters.beta.backup = { storages: ['ceph'] };
     const objects = objectsOf(document, 'beta');
     expect(objects['objectbucketclaim-controlplane-backup-ceph.yaml'].spec).toEqual({ storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd' });
@@ -196,8 +196,8 @@ describe('storage and credentials', () => {
     // The kubelet expands $(VAR) only from variables defined earlier in the list.
     const names = podOf(objects['cronjob-beta-etcd-backup.yaml']).containers[0].env.map((e: any) => e.name);
     expect(names.indexOf('S3_CEPH_BUCKET_NAME')).toBeLessThan(names.indexOf('DESTINATIONS'));
-    // The provisioner's port is unknown at synthesis: egress to storage is open on every port.
-    expect(objects['networkpolicy-beta-etcd-backup.yaml'].spec.egress[2]).toEqual({});
+    // The provisioner's port comes from the inventory: egress to storage stays on that port alone.
+    expect(objects['networkpolicy-beta-etcd-backup.yaml'].spec.egress[2]).toEqual({ ports: [{ protocol: 'TCP', port: 8080 }] });
   });
 
   it('mounts a node directory for a local copy of a kubeadm cluster', () => {

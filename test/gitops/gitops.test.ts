@@ -34,13 +34,14 @@ describe('the example inventory', () => {
   const out = join(work, 'example');
   synthesize(EXAMPLE, out);
 
-  it('writes an Application per cluster and a Flux Kustomization per cluster with their GitRepository', () => {
+  it('writes an Application and a Flux Kustomization per cluster and part (core, alerts) with their GitRepository', () => {
+    const clusters = ['prod-eu-1', 'staging-us-1', 'tenant-a', 'tenant-b'];
     expect(readdirSync(join(out, 'argocd')).sort()).toEqual([
-      'application-prod-eu-1.yaml', 'application-staging-us-1.yaml', 'application-tenant-a.yaml', 'application-tenant-b.yaml', 'kustomization.yaml',
+      ...clusters.flatMap((cluster) => [`application-${cluster}.alerts.yaml`, `application-${cluster}.yaml`]), 'kustomization.yaml',
     ]);
     expect(readdirSync(join(out, 'flux')).sort()).toEqual([
-      'gitrepository-controlplane-backup.yaml', 'kustomization-prod-eu-1.yaml', 'kustomization-staging-us-1.yaml',
-      'kustomization-tenant-a.yaml', 'kustomization-tenant-b.yaml', 'kustomization.yaml',
+      'gitrepository-controlplane-backup.yaml',
+      ...clusters.flatMap((cluster) => [`kustomization-${cluster}.alerts.yaml`, `kustomization-${cluster}.yaml`]), 'kustomization.yaml',
     ]);
   });
 
@@ -55,7 +56,7 @@ describe('the example inventory', () => {
       expect(build.error).toBe('');
       expect(build.ok).toBe(true);
       const kinds = parseAllDocuments(build.output).map((document) => document.toJSON().kind);
-      expect(kinds.length).toBe(folder === 'argocd' ? 4 : 5);
+      expect(kinds.length).toBe(folder === 'argocd' ? 8 : 9);
     }
   });
 });
@@ -64,15 +65,19 @@ describe('Argo CD Applications', () => {
   const files = renderInventory(inventoryOf(gitopsDocument({ ...GITOPS, argocd: { project: 'platform' } })));
   const application = (cluster: string) => parse(files.get(`argocd/application-${cluster}.yaml`)!);
 
-  it('default configuration: automated sync with prune and self-heal, our Namespace, server-side apply', () => {
+  it('default configuration: automated sync with prune and self-heal, our Namespace, server-side apply, on-demand Jobs never updated', () => {
     const alpha = application('alpha');
     expect(alpha.metadata).toMatchObject({ name: 'controlplane-backup-alpha', namespace: 'argocd', finalizers: ['resources-finalizer.argocd.argoproj.io'] });
     expect(alpha.spec).toEqual({
       project: 'platform',
       source: { repoURL: 'https://git.example.com/platform/backups.git', targetRevision: 'main', path: 'dist/alpha' },
       destination: { name: 'alpha', namespace: 'controlplane-backup' },
-      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'] },
+      ignoreDifferences: [{ group: 'batch', kind: 'Job', jsonPointers: ['/spec'] }],
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=false', 'ServerSideApply=true', 'RespectIgnoreDifferences=true'] },
     });
+    // The alerts of the cluster: an Application of their own, on the folder alerts/.
+    expect(application('alpha.alerts').metadata.name).toBe('controlplane-backup-alpha.alerts');
+    expect(application('alpha.alerts').spec.source.path).toBe('dist/alpha/alerts');
   });
 
   it('sends a hosted cluster to the management cluster, in the tenant namespace', () => {
@@ -90,7 +95,7 @@ describe('Argo CD Applications', () => {
   it('leaves sync to people when automated is false, and keeps the objects when prune is false', () => {
     const rendered = renderInventory(inventoryOf(gitopsDocument({ ...GITOPS, argocd: { automated: false, prune: false } })));
     const alpha = parse(rendered.get('argocd/application-alpha.yaml')!);
-    expect(alpha.spec.syncPolicy).toEqual({ syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'] });
+    expect(alpha.spec.syncPolicy).toEqual({ syncOptions: ['CreateNamespace=false', 'ServerSideApply=true', 'RespectIgnoreDifferences=true'] });
     expect(alpha.metadata.finalizers).toBeUndefined();
   });
 
@@ -99,7 +104,7 @@ describe('Argo CD Applications', () => {
     const changed = structuredClone(document);
     changed.clusters.alpha.gitops = { argocdCluster: 'alpha-prod' };
     const paths = changedPaths(renderInventory(inventoryOf(document)), renderInventory(inventoryOf(changed)));
-    expect(paths).toEqual(['argocd/application-alpha.yaml']);
+    expect(paths).toEqual(['argocd/application-alpha.alerts.yaml', 'argocd/application-alpha.yaml']);
   });
 
   it('validates against the Application CRD', () => {
@@ -119,7 +124,9 @@ describe('Argo CD ApplicationSet mode', () => {
       list: {
         elements: [
           { cluster: 'alpha', name: 'controlplane-backup-alpha', path: 'dist/alpha', destinationName: '', destinationServer: 'https://10.0.0.1:6443', namespace: 'controlplane-backup' },
+          { cluster: 'alpha', name: 'controlplane-backup-alpha.alerts', path: 'dist/alpha/alerts', destinationName: '', destinationServer: 'https://10.0.0.1:6443', namespace: 'controlplane-backup' },
           { cluster: 'beta', name: 'controlplane-backup-beta', path: 'dist/beta', destinationName: 'in-cluster', destinationServer: '', namespace: 'tenant-beta' },
+          { cluster: 'beta', name: 'controlplane-backup-beta.alerts', path: 'dist/beta/alerts', destinationName: 'in-cluster', destinationServer: '', namespace: 'tenant-beta' },
         ],
       },
     }]);
@@ -170,7 +177,9 @@ describe('Flux', () => {
     const document = gitopsDocument({ ...GITOPS, revision: 'refs/tags/v1', flux: { sourceRef: { name: 'platform' } } });
     document.clusters.alpha.gitops = { fluxKubeConfigSecret: 'alpha-admin' };
     const rendered = renderInventory(inventoryOf(document));
-    expect([...rendered.keys()].filter((path) => path.startsWith('flux/'))).toEqual(['flux/kustomization-alpha.yaml', 'flux/kustomization-beta.yaml', 'flux/kustomization.yaml']);
+    expect([...rendered.keys()].filter((path) => path.startsWith('flux/'))).toEqual([
+      'flux/kustomization-alpha.yaml', 'flux/kustomization-alpha.alerts.yaml', 'flux/kustomization-beta.yaml', 'flux/kustomization-beta.alerts.yaml', 'flux/kustomization.yaml',
+    ]);
     const alpha = parse(rendered.get('flux/kustomization-alpha.yaml')!);
     expect(alpha.spec.sourceRef).toEqual({ kind: 'GitRepository', name: 'platform' });
     expect(alpha.spec.kubeConfig).toEqual({ secretRef: { name: 'alpha-admin', key: 'value' } });
@@ -242,7 +251,9 @@ describe('restore requests', () => {
       ...objectsIn(files, 'argocd').map(({ object }) => object.spec.source.path),
       ...objectsIn(files, 'flux').filter(({ object }) => object.kind === 'Kustomization').map(({ object }) => object.spec.path),
     ];
-    expect(paths.sort()).toEqual(['./dist/alpha', './dist/beta', 'dist/alpha', 'dist/beta']);
+    expect(paths.sort()).toEqual([
+      './dist/alpha', './dist/alpha/alerts', './dist/beta', './dist/beta/alerts', 'dist/alpha', 'dist/alpha/alerts', 'dist/beta', 'dist/beta/alerts',
+    ]);
     expect(paths.some((path) => path.includes('restore'))).toBe(false);
   });
 

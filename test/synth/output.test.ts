@@ -115,7 +115,7 @@ describe('diff locality', () => {
     const after = renderInventory(inventoryOf(changed));
     const paths = changedPaths(before, after);
     // SUMMARY.md describes the schedule and the alerts' thresholds derive from it; nothing else changes.
-    expect(paths).toEqual(['SUMMARY.md', 'tenant-a/cronjob-tenant-a-etcd-backup.yaml', 'tenant-a/prometheusrule-tenant-a-controlplane-backup.yaml']);
+    expect(paths).toEqual(['SUMMARY.md', 'tenant-a/alerts/prometheusrule-tenant-a-controlplane-backup.yaml', 'tenant-a/cronjob-tenant-a-etcd-backup.yaml']);
   });
 
   it('changing a default changes exactly the clusters that inherit it', () => {
@@ -135,7 +135,10 @@ describe('diff locality', () => {
     synthDocument(smaller, out);
     const second = readTree(out);
     expect(existsSync(join(out, 'staging-us-1'))).toBe(false);
-    const fleetLevel = ['SUMMARY.md', 'argocd/application-staging-us-1.yaml', 'argocd/kustomization.yaml', 'flux/kustomization-staging-us-1.yaml', 'flux/kustomization.yaml'];
+    const fleetLevel = [
+      'SUMMARY.md', 'argocd/application-staging-us-1.alerts.yaml', 'argocd/application-staging-us-1.yaml', 'argocd/kustomization.yaml',
+      'flux/kustomization-staging-us-1.alerts.yaml', 'flux/kustomization-staging-us-1.yaml', 'flux/kustomization.yaml',
+    ];
     expect(changedPaths(first, second).filter((path) => !path.startsWith('staging-us-1/'))).toEqual(fleetLevel);
     expect(changedPaths(first, second).length).toBeGreaterThan(0);
   });
