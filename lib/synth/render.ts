@@ -28,6 +28,20 @@ export function objectFileName(object: ApiObjectJson): string {
   return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 }
 
+/**
+ * Where synth writes one object of a cluster's chart (its part's folder) and the file's exact text, header included:
+ * a user's own cdk8s app writes the same files with it.
+ */
+export function objectFile(cluster: string, object: ApiObjectJson): { readonly path: string; readonly text: string } {
+  const path = `${objectFolder(cluster, object)}/${objectFileName(object)}`;
+  return { path, text: generatedHeader(path) + toYaml(object) };
+}
+
+/** The core objects in the cluster folder, each optional part (alerts) in a folder of its own, synced on its own. */
+function objectFolder(cluster: string, object: ApiObjectJson): string {
+  return [cluster, partFolder(partOfKind(object.kind))].filter(Boolean).join('/');
+}
+
 export function kustomization(resources: readonly string[]): string {
   return toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [...resources].sort() });
 }
@@ -51,10 +65,9 @@ function* renderBodies(inventory: Inventory, options: RenderOptions): Generator<
     // One App per chart: Chart.toJson() walks every construct of its App to resolve dependencies, so one shared App
     // made synthesis quadratic in the number of clusters (and kept every cluster's construct tree alive).
     const chart = new ClusterChart(new App({ outdir: '/nonexistent' }), { inventory, cluster });
-    // The core in the cluster folder, each optional part (alerts) in a folder of its own, synced on its own.
     const parts = new Map<string, string[]>();
     for (const object of chart.toJson() as ApiObjectJson[]) {
-      const folder = [cluster.name, partFolder(partOfKind(object.kind))].filter(Boolean).join('/');
+      const folder = objectFolder(cluster.name, object);
       const name = objectFileName(object);
       const names = parts.get(folder) ?? [];
       if (names.includes(name)) throw new Error(`two objects of cluster ${cluster.name} would both be written to ${folder}/${name}`);

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { ControlPlaneBackup, InvalidInventoryError, objectFileName, toYaml, type InventoryInput } from '../../lib';
+import { ControlPlaneBackup, InvalidInventoryError, objectFile, type InventoryInput } from '../../lib';
 import { renderInventory } from '../../lib/synth/render';
 import { exampleDocument, inventoryOf, minimalDocument } from '../helpers/inventory';
 
@@ -10,8 +10,16 @@ describe('ControlPlaneBackup', () => {
     const fleet = new ControlPlaneBackup(new App(), 'fleet', { inventory: document as InventoryInput });
     expect(fleet.charts.map((c) => c.node.id)).toEqual(Object.keys(document.clusters));
     const cli = renderInventory(inventoryOf(document));
-    for (const chart of fleet.charts)
-      for (const object of chart.toJson()) expect(toYaml(object)).toBe(cli.get(`${chart.node.id}/${objectFileName(object)}`));
+    let objects = 0;
+    for (const chart of fleet.charts) {
+      for (const object of chart.toJson()) {
+        const { path, text } = objectFile(chart.node.id, object);
+        expect(text, path).toBe(cli.get(path));
+        objects++;
+      }
+    }
+    // every object file of the cluster folders (their parts included), none left out
+    expect(objects).toBe([...cli.keys()].filter((p) => /^[^/]+\/(alerts\/)?[^/]+\.yaml$/.test(p) && !/^(argocd|flux)\//.test(p) && !p.endsWith('/kustomization.yaml')).length);
   });
 
   it('fails if the props break a rule, with the inventory\'s own messages and paths', () => {

@@ -77,7 +77,7 @@ describe('the packed package', () => {
     const run = sh(process.execPath, ['main.js', 'inventory.yaml', 'lib-out'], { cwd: app });
     expect(run.status, run.stderr).toBe(0);
     // dist/<cluster>/ minus what is not an object of the cluster's chart: its kustomization and restore folders.
-    const cli = [...readTree(join(REPO, 'dist'))].filter(([p]) => /^[^/]+\/[^/]+\.yaml$/.test(p) && !/^(argocd|flux)\//.test(p) && !p.endsWith('/kustomization.yaml'));
+    const cli = [...readTree(join(REPO, 'dist'))].filter(([p]) => /^[^/]+\/(alerts\/)?[^/]+\.yaml$/.test(p) && !/^(argocd|flux)\//.test(p) && !p.endsWith('/kustomization.yaml'));
     const lib = [...readTree(join(app, 'lib-out'))].filter(([p]) => !p.startsWith('cdk8s.out/'));
     expect(cli.length).toBeGreaterThan(20);
     expect(changedPaths(new Map(cli), new Map(lib))).toEqual([]);
