@@ -5,6 +5,7 @@
 # of this machine, and no step writes a random id.
 #
 #   bash images/tools/build.sh            (npm run image)  -> .tmp/image/controlplane-backup-tools.oci.tar
+#   bash images/tools/build.sh --key      prints the cache key of the build's inputs (this recipe, the agent bundle)
 #
 # Environment: OUT_DIR (default .tmp/image), MIRROR (default http://deb.debian.org/debian; a snapshot.debian.org URL
 # pins the package versions for reproducing an old build), SOURCE_DATE_EPOCH (default below). Needs root (mmdebstrap
@@ -34,11 +35,6 @@ PACKAGES=(nodejs etcd-server etcd-client zstd age ca-certificates)
 # list goes with lib/scripts/: when the agent replaces the scripts, empty it, and the build then removes every shell.
 TRANSITIONAL_SCRIPT_PACKAGES=(mawk curl rclone openssl busybox)
 
-for tool in mmdebstrap umoci mmtarfilter; do
-  command -v "$tool" >/dev/null || { echo "build: $tool is missing: run scripts/setup-image-tools.sh (as root)" >&2; exit 1; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "build: run as root (mmdebstrap installs packages in a chroot)" >&2; exit 1; }
-
 mkdir -p "$out_dir/debs"
 work=$(mktemp -d "$out_dir/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -47,6 +43,17 @@ trap 'rm -rf "$work"' EXIT
 bundle=$work/controlplane-backup
 "$repo/node_modules/.bin/esbuild" "$repo/lib/agent/bin.ts" --bundle --platform=node --target=node20 --format=cjs \
   --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' --outfile="$bundle"
+# The inputs of the image besides the mirror's packages: the tests rebuild the image when this key changes.
+key=$(cat "$here"/* "$bundle" | sha256sum | cut -c1-16)
+if [ "${1:-}" = --key ]; then
+  echo "$key"
+  exit 0
+fi
+
+for tool in mmdebstrap umoci mmtarfilter; do
+  command -v "$tool" >/dev/null || { echo "build: $tool is missing: run scripts/setup-image-tools.sh (as root)" >&2; exit 1; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "build: run as root (mmdebstrap installs packages in a chroot)" >&2; exit 1; }
 
 # 2. The root filesystem. Variant essential: packages are installed with their maintainer scripts (ca-certificates
 # builds its bundle, etcd-server adds its user), which needs dpkg and a shell at build time; the custom variant needs
@@ -98,6 +105,7 @@ umoci gc --layout "$layout"
 tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu \
   -C "$layout" -cf "$work/image.tar" .
 mv "$work/image.tar" "$archive"
+echo "$key" >"$archive.key"
 
 digest=$(sha256sum "$archive" | cut -d' ' -f1)
 size=$(stat -c %s "$archive")
