@@ -41,8 +41,10 @@ trap 'rm -rf "$work"' EXIT
 
 # 1. The agent, one file: node shebang, no cdk8s or synthesis code (lib/agent/bin.ts imports the agent only).
 bundle=$work/controlplane-backup
+version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")
 "$repo/node_modules/.bin/esbuild" "$repo/lib/agent/bin.ts" --bundle --platform=node --target=node20 --format=cjs \
-  --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' --outfile="$bundle"
+  --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' \
+  --define:CONTROLPLANE_BACKUP_VERSION="\"$version\"" --outfile="$bundle"
 # The inputs of the image besides the mirror's packages: the tests rebuild the image when this key changes.
 key=$(cat "$here"/* "$bundle" | sha256sum | cut -c1-16)
 if [ "${1:-}" = --key ]; then
@@ -98,7 +100,7 @@ umoci config --image "$layout:latest" --no-history --created "$created" --archit
   --config.user "$uid:$uid" --config.workingdir / --config.entrypoint /usr/local/bin/controlplane-backup \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --config.label org.opencontainers.image.title=controlplane-backup-tools \
-  --config.label "org.opencontainers.image.version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")"
+  --config.label "org.opencontainers.image.version=$version"
 umoci gc --layout "$layout"
 
 # 4. The archive (skopeo's oci-archive: a tar of the layout): sorted, fixed times and owners.

@@ -1,7 +1,7 @@
 // The root filesystems the test pods run in and the etcd binaries the tests start, prepared by
 // scripts/setup-test-roots.sh (run once per vitest run by test/global-setup.ts).
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The tools image reference the test inventories name: the pod runner runs it in the root built by `npm run image`. */
 export const TEST_TOOLS_IMAGE = 'localhost:5000/controlplane-backup-tools:test';
@@ -17,7 +17,17 @@ export interface TestRoots {
   archive: string;
 }
 
-export const ROOTS_FILE = resolve(__dirname, '../../.tmp/test-world/roots.json');
+/** The repository root, from test/support or from its compiled copy under build/ (the benchmarks) alike. */
+function repositoryRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+export const ROOTS_FILE = join(repositoryRoot(), '.tmp/test-world/roots.json');
 
 let cached: TestRoots | undefined;
 
