@@ -70,6 +70,8 @@ describe('restore drill CronJob, default configuration', () => {
       securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 65532 },
     });
     expect(pod.volumes).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '4Gi' } });
+    // The root is read-only: temporary files go to the scratch volume.
+    expect(container.env).toContainEqual({ name: 'TMPDIR', value: '/var/lib/controlplane-backup/scratch' });
     expect(pod.volumes).toContainEqual({ name: 'scripts', configMap: { name: 'alpha-drill-scripts', defaultMode: 0o444 } });
   });
 
