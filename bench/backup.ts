@@ -15,6 +15,7 @@ import { makePki, type Pki } from '../test/support/pki';
 import { runPod } from '../test/support/pod-runner';
 import { mkTemp, rmTemp, run, runOk, stopChild } from '../test/support/proc';
 import { median } from './stats';
+import { TEST_TOOLS_IMAGE } from '../test/support/roots';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -177,7 +178,7 @@ export async function backupBench(opts: { label: string; targetBytes: number; ru
       },
       defaults: {
         backup: {
-          storages: ['s3main'], encryption: { recipients: [recipient] }, retention: { keepLast: 3 },
+          storages: ['s3main'], encryption: { recipients: [recipient] }, retention: { keepLast: 3 }, images: { tools: TEST_TOOLS_IMAGE },
           snapshotTimeoutSeconds: 1200, scratchSize: '8Gi',
         },
       },

@@ -4,6 +4,7 @@
  * an on-demand backup, every seventh its own schedule and retention. Deterministic: the same size gives the same text.
  */
 import { stringify } from 'yaml';
+import { TEST_TOOLS_IMAGE } from '../test/support/roots';
 
 const RECIPIENTS = [
   'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a',
@@ -74,6 +75,7 @@ export function inventoryDocument(count: number, changed?: number): Record<strin
     defaults: {
       backup: {
         schedule: '0 */6 * * *',
+        images: { tools: TEST_TOOLS_IMAGE },
         storages: ['primary'],
         encryption: { recipients: RECIPIENTS },
         retention: { keepLast: 8, daily: 7, weekly: 4, monthly: 6, maxAge: '200d' },

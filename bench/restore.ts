@@ -20,6 +20,7 @@ import { runPod, type PodRunResult } from '../test/support/pod-runner';
 import { mkTemp, rmTemp } from '../test/support/proc';
 import { load, startS3, type S3Server } from './backup';
 import { median } from './stats';
+import { TEST_TOOLS_IMAGE } from '../test/support/roots';
 
 const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
@@ -64,7 +65,7 @@ function inventoryFor(world: World, restores: object[] = []): Record<string, unk
     apiVersion: 'controlplane-backup.io/v1',
     kind: 'Inventory',
     storages: { s3main: { s3: { endpoint: world.s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
-    defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, snapshotTimeoutSeconds: 600, scratchSize: '8Gi' } },
+    defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, images: { tools: TEST_TOOLS_IMAGE }, snapshotTimeoutSeconds: 600, scratchSize: '8Gi' } },
     clusters: { [world.name]: { kubeadm: { members: world.cluster.nodes.map((node) => ({ name: node.name, ip: node.ip })) }, restores } },
   };
 }

@@ -8,6 +8,12 @@ import { destinationsTable, POD_PATHS, type BackupPlan, type EnvSource } from '.
 import { backupConfigMapName, backupScriptsConfigMapName, backupServiceAccountName } from '../plan/names';
 
 export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+
+/**
+ * Temporary files of the tools containers go to the scratch volume: the root filesystem is read-only, /tmp included,
+ * and `mktemp` without a directory fails there.
+ */
+export const TMPDIR_ENV: k8s.EnvVar = { name: 'TMPDIR', value: POD_PATHS.scratch };
 export const BACKUP_SCRIPT = 'backup.sh';
 
 /** A container env var from a plan's value source. */
@@ -109,6 +115,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     // Remote settings first: DESTINATIONS may refer to them as $(NAME), which the kubelet expands.
     ...plan.destinations.flatMap((destination) => destination.env.map((variable) => envVar(variable.name, variable.source))),
     { name: 'DESTINATIONS', value: destinationsTable(plan.destinations) },
+    TMPDIR_ENV,
   ];
 
   const resources = {

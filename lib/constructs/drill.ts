@@ -10,7 +10,7 @@ import type { Cluster } from '../inventory/model';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
 import { schedulePause } from '../plan/pause';
-import { envVar, quantities } from './backup-pod';
+import { envVar, quantities, TMPDIR_ENV } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
 
@@ -99,6 +99,7 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     { name: 'SNAPSHOT_DIR', value: source.remoteDir },
     { name: 'SNAPSHOT_NAME', value: 'latest' },
     { name: 'SCRATCH_DIR', value: POD_PATHS.scratch },
+    TMPDIR_ENV,
     ...(plan.identitySecret
       ? [{ name: 'AGE_IDENTITY_FILE', value: DRILL_PATHS.identityFile }, { name: 'DRILL_IDENTITY_SECRET', value: plan.identitySecret }]
       : []),

@@ -10,7 +10,7 @@ import type { Cluster, Inventory } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
 import { backupServiceAccountName } from '../plan/names';
 import { planRestore, replicaDataDir, RESTORE_PATHS, type RestorePlan } from '../plan/restore';
-import { envVar } from './backup-pod';
+import { envVar, TMPDIR_ENV } from './backup-pod';
 import { objectMeta } from './metadata';
 import { scriptText } from './script-files';
 
@@ -72,6 +72,7 @@ export class RestoreChart extends Chart {
       { name: 'AGE_IDENTITY_FILE', value: RESTORE_PATHS.identityFile },
       { name: 'BUMP_REVISION', value: String(plan.request.bumpRevision) },
       { name: 'SCRATCH_DIR', value: POD_PATHS.scratch },
+      TMPDIR_ENV,
     ];
   }
 

@@ -26,9 +26,12 @@ export const INVENTORY_DEFAULTS = {
     },
     storages: [] as string[],
     pki: true,
+    /**
+     * No default tools image: nobody publishes one, and a default would meet users as ImagePullBackOff. Each user
+     * builds it (`npm run image`), pushes it to their registry and sets `images.tools` (rules.ts says so).
+     */
     images: {
       etcd: 'registry.k8s.io/etcd:3.5.21-0',
-      tools: 'ghcr.io/controlplane-backup/tools:0.1.0',
       pullPolicy: 'IfNotPresent' as const,
     },
     resources: {

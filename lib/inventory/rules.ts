@@ -42,6 +42,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
     if (!scope.broken?.has(name)) issues.push(...storageRules(name, storage));
   }
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
+  issues.push(...toolsImageRules(inventory, scope));
   issues.push(...sealedSecretRules(inventory, scope));
   for (const name of Object.keys(inventory.clusters)) issues.push(...restoreRules(inventory, scope, name));
   issues.push(...namespaceOwnerRules(inventory));
@@ -222,6 +223,28 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
     if (request.storages) issues.push(...storageReferenceIssues(inventory, name, request.storages, [...requestPath, 'storages']));
   });
   return issues;
+}
+
+/** Where the archive of `npm run image` lands, for the message that says how to publish it. */
+export const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
+
+/** What to do when no tools image is named: there is no public one to fall back on. */
+export function toolsImageMissingMessage(where: string): string {
+  return `${where}: the pods need the tools image, and there is no public default: build it with \`npm run image\`, `
+    + `push it with \`skopeo copy oci-archive:${TOOLS_IMAGE_ARCHIVE} docker://REGISTRY/controlplane-backup-tools:TAG\`, `
+    + 'and set `images.tools` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)';
+}
+
+/** Every cluster needs `images.tools`: one problem at `defaults.backup` when no cluster names one, else one per cluster. */
+function toolsImageRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
+  if (scope.brokenDefaults?.has('images')) return [];
+  if (inventory.defaults.backup?.images?.tools !== undefined) return [];
+  const without = Object.keys(inventory.clusters).filter((name) => inventory.clusters[name].backup?.images?.tools === undefined);
+  if (without.length === 0) return [];
+  if (without.length === Object.keys(inventory.clusters).length) {
+    return [{ path: ['defaults', 'backup', 'images', 'tools'], message: toolsImageMissingMessage('is not set') }];
+  }
+  return without.map((name) => ({ path: ['clusters', name, 'backup', 'images', 'tools'], message: toolsImageMissingMessage(`is not set here or in \`defaults.backup.images.tools\``) }));
 }
 
 function storageReferenceIssues(inventory: ParsedInventory, clusterName: string, names: readonly string[], path: Path): RuleIssue[] {

@@ -8,6 +8,7 @@ import { run, type Io } from '../../lib/cli/main';
 import { snapshots } from '../../lib/cli/snapshots';
 import { isAlive } from '../support/proc';
 import { closedPort, startLocalS3, type LocalS3 } from './s3rver';
+import { withToolsImage } from '../helpers/inventory';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';
@@ -75,7 +76,7 @@ beforeAll(async () => {
   await seedSet('obc/tenant-a', 'tenant-a-20260301T060000Z', '.db.zst.age', true);
 
   inventory = join(work, 'inventory.yaml');
-  writeFileSync(inventory, `apiVersion: controlplane-backup.io/v1
+  writeFileSync(inventory, withToolsImage(`apiVersion: controlplane-backup.io/v1
 kind: Inventory
 storages:
   primary:
@@ -114,7 +115,7 @@ clusters:
       clientCertSecret: { name: tenant-a-etcd-certs }
       pkiSecrets: [tenant-a-ca]
     backup: { storages: [claims] }
-`);
+`));
 });
 
 afterAll(async () => {
@@ -257,7 +258,7 @@ describe('snapshots with more than 1000 objects', () => {
     });
     for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map((key) => s3.put(key, 'x')));
     const bulk = join(work, 'bulk.yaml');
-    writeFileSync(bulk, `apiVersion: controlplane-backup.io/v1
+    writeFileSync(bulk, withToolsImage(`apiVersion: controlplane-backup.io/v1
 kind: Inventory
 storages:
   primary:
@@ -268,7 +269,7 @@ defaults:
 clusters:
   bulk-1:
     kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
-`);
+`));
     const terminal = capture(true);
     expect(await run(['snapshots', '--inventory', bulk, '--json', '--now', NOW], terminal.io)).toBe(0);
     const [location] = JSON.parse(terminal.out()).locations;
@@ -344,7 +345,7 @@ describe('check', () => {
   it('fails when a cluster has no complete backup at all', async () => {
     await s3.put('etcd/fresh-1/fresh-1-20260301T110000Z.db.zst.age', body(10));
     const file = join(work, 'fresh.yaml');
-    writeFileSync(file, `apiVersion: controlplane-backup.io/v1
+    writeFileSync(file, withToolsImage(`apiVersion: controlplane-backup.io/v1
 kind: Inventory
 storages:
   primary:
@@ -355,7 +356,7 @@ defaults:
 clusters:
   fresh-1:
     kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
-`);
+`));
     const result = await cli('check', '--inventory', file, '--now', NOW);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('fresh-1: no complete backup in primary; threshold 36 hours 40 minutes (worst-case RPO 24 hours × 1.5 + start and run allowance 40 minutes)\n');

@@ -28,7 +28,7 @@ describe('controlplane-backup (compiled)', () => {
     expect(cli('validate', '--inventory', 'examples/inventory.yaml').status).toBe(0);
     const invalid = cli('validate', '--inventory', 'test/fixtures/invalid/dozen-mistakes.yaml');
     expect(invalid.status).toBe(2);
-    expect(invalid.stderr).toContain('14 problems found; nothing was written.');
+    expect(invalid.stderr).toContain('15 problems found; nothing was written.');
     expect(invalid.stdout).toBe('');
     const usage = cli('synth', '--inventory', 'examples/inventory.yaml');
     expect(usage.status).toBe(2);

@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { run } from '../../lib/cli/main';
 import { renderInventory } from '../../lib/synth/render';
 import { kustomizeBuild } from '../../lib/validate';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-restore-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -128,7 +128,7 @@ describe('hosted restore bundle', () => {
 
 describe('controlplane-backup restore (break-glass CLI)', () => {
   const inventoryFile = join(work, 'inventory.yaml');
-  writeFileSync(inventoryFile, stringify(minimalDocument()));
+  writeFileSync(inventoryFile, stringify(withToolsImageDocument(minimalDocument())));
   const io = () => {
     const err: string[] = [];
     return { io: { out: () => {}, err: (t: string) => err.push(t), interactive: false }, err };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, TOOLS_IMAGE } from '../helpers/inventory';
 import { run } from '../support/proc';
 import { SCRIPTS_DIR } from '../scripts/helpers';
 import { join } from 'node:path';
@@ -64,12 +64,14 @@ describe('restore drill CronJob, default configuration', () => {
     expect(pod.initContainers).toBeUndefined();
     const [container] = pod.containers;
     expect(container).toMatchObject({
-      name: 'drill', image: 'ghcr.io/controlplane-backup/tools:0.1.0', imagePullPolicy: 'IfNotPresent',
+      name: 'drill', image: TOOLS_IMAGE, imagePullPolicy: 'IfNotPresent',
       command: ['/bin/sh', '/opt/controlplane-backup/drill.sh'],
       resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } },
       securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 65532 },
     });
     expect(pod.volumes).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '4Gi' } });
+    // The root is read-only: temporary files go to the scratch volume.
+    expect(container.env).toContainEqual({ name: 'TMPDIR', value: '/var/lib/controlplane-backup/scratch' });
     expect(pod.volumes).toContainEqual({ name: 'scripts', configMap: { name: 'alpha-drill-scripts', defaultMode: 0o444 } });
   });
 

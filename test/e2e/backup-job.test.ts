@@ -11,6 +11,7 @@ import { startEtcdWorld, type EtcdWorld } from '../support/world';
 import type { NetNs } from '../support/netns';
 import { listFiles, type Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
+import { etcdBinary } from '../support/roots';
 import { run, runOk } from '../support/proc';
 import type { S3Server } from '../support/s3';
 import { nextSecond, sha256 } from '../scripts/helpers';
@@ -142,7 +143,7 @@ describe('kubeadm backup Job from the synthesized manifest', () => {
     const snapshotFile = join(tmp, 'restored.db');
     await decrypt(await s3.get('backups', `etcd/prod-1/${base}.db.zst.age`), `${snapshotFile}.zst`);
     await runOk('zstd', ['-d', '-q', '-f', `${snapshotFile}.zst`, '-o', snapshotFile]);
-    const status = JSON.parse((await runOk('etcdctl', ['snapshot', 'status', '-w', 'json', snapshotFile])).stdout);
+    const status = JSON.parse((await runOk(etcdBinary('etcdutl'), ['snapshot', 'status', '-w', 'json', snapshotFile])).stdout);
     const metadata = JSON.parse((await s3.get('backups', `etcd/prod-1/${base}.meta.json`)).toString());
     expect(metadata).toMatchObject({ cluster: 'prod-1', node: 'cp-1', base, etcd: { revision: status.revision, totalKeys: status.totalKey } });
     expect(status.totalKey).toBeGreaterThanOrEqual(KEYS);

@@ -119,6 +119,17 @@ for (const size of [1, 3] as const) {
       expect((await world.cluster.nodes[0].ctl(['get', '/after-the-backup', '--print-value-only'])).stdout.trim()).toBe('');
     }, 240_000);
 
+    // `latest` lists the folder into a temporary file: under readOnlyRootFilesystem that needs TMPDIR in the scratch volume.
+    it.runIf(size === 1)('restores `snapshot: latest` as uid 0 with a read-only root, its temporary files in the scratch volume', async () => {
+      await world.cluster.put('/after-the-first-restore', 'must be gone too');
+      const pods = await restore(world, name, { id: 'r2', snapshot: 'latest', confirm: name }, 'r2');
+      for (const pod of pods) expect(pod.ok, pod.results[0].stderr).toBe(true);
+      expect(pods.map((pod) => resultOf(pod).snapshot)).toEqual([base]);
+      expect(pods[0].results[0].env.TMPDIR).toBe('/var/lib/controlplane-backup/scratch');
+      await world.cluster.waitHealthy(60_000);
+      expect(await world.cluster.digest(world.cluster.nodes[0])).toEqual(atBackup);
+    }, 240_000);
+
     it('is a no-op when the Jobs run again (the marker on each node)', async () => {
       const before = await world.cluster.digests();
       const pods = await restore(world, name, { id: 'r1', snapshot: `etcd/${name}/${base}.db.zst.age`, confirm: base }, 'r1');

@@ -7,7 +7,7 @@ import { SYNC_WAVE_ANNOTATION } from '../../lib/constructs/metadata';
 import { synthesize } from '../../lib/synth';
 import { renderInventory } from '../../lib/synth/render';
 import { formatIssue, kustomizeBuild, validateDirectory, validateObject } from '../../lib/validate';
-import { EXAMPLE, exampleDocument, inventoryOf, minimalDocument } from '../helpers/inventory';
+import { EXAMPLE, exampleDocument, inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
 import { changedPaths } from '../helpers/tree';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-gitops-'));
@@ -137,7 +137,7 @@ describe('Argo CD ApplicationSet mode', () => {
   it('validates against the ApplicationSet CRD and builds with kubectl kustomize', () => {
     const out = join(work, 'applicationset');
     const file = join(work, 'applicationset.yaml');
-    writeFileSync(file, stringify(document));
+    writeFileSync(file, stringify(withToolsImageDocument(document)));
     synthesize(file, out);
     expect(validateDirectory(join(out, 'argocd')).map(formatIssue)).toEqual([]);
     expect(kustomizeBuild(join(out, 'argocd')).ok).toBe(true);
@@ -242,7 +242,7 @@ describe('restore requests', () => {
   const document = gitopsDocument();
   const out = join(work, 'restores');
   const file = join(work, 'restores.yaml');
-  writeFileSync(file, stringify(document));
+  writeFileSync(file, stringify(withToolsImageDocument(document)));
   synthesize(file, out);
   const files = renderInventory(inventoryOf(document));
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
 import type { Inventory } from '../../lib/inventory/model';
+import { TOOLS_IMAGE, withToolsImage } from '../helpers/inventory';
 
 const R1 = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';
 const R2 = 'age139zep4uwrh3wchvwy7yc0eakpmsk20attrd5nyapnqtsvmmdwupssc5p28';
@@ -25,7 +26,7 @@ function load(text: string, file = 'inventory.yaml'): Inventory {
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
   return result.inventory;
 }
-const inventoryOf = (rest: string) => load(`apiVersion: controlplane-backup.io/v1\nkind: Inventory\n${STORAGES}${rest}`);
+const inventoryOf = (rest: string) => load(withToolsImage(`apiVersion: controlplane-backup.io/v1\nkind: Inventory\n${STORAGES}${rest}`));
 const clusterOf = (inventory: Inventory, name: string) => inventory.clusters.find((c) => c.name === name)!;
 
 describe('default configuration of a minimal cluster', () => {
@@ -44,7 +45,8 @@ describe('default configuration of a minimal cluster', () => {
       storages: ['primary'],
       pki: true,
       encryptionConfig: undefined,
-      images: { etcd: 'registry.k8s.io/etcd:3.5.21-0', tools: 'ghcr.io/controlplane-backup/tools:0.1.0', pullPolicy: 'IfNotPresent' },
+      // no default tools image: the fixture names one (validation says what to do when none is named)
+      images: { etcd: 'registry.k8s.io/etcd:3.5.21-0', tools: 'registry.example.com/platform/controlplane-backup-tools@sha256:cd95c9507f322688e5c6786ea2735fec95cde38be323523ace66e1fd134ce295', pullPolicy: 'IfNotPresent' },
       resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } },
       minSnapshotBytes: 1024 * 1024,
       snapshotTimeoutSeconds: 300,

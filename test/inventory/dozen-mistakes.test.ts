@@ -15,6 +15,8 @@ const PROBLEMS = [
   // The first `minio` is shadowed by the duplicate below; it is checked all the same.
   `${FILE}:16:7: storages.minio.s3.secretAccessKey: unknown key "secretAccessKey"; credentials are never written into the inventory: reference them through a storage's \`credentials\` (existingSecret, externalSecret or sealedSecret)`,
   `${FILE}:20:3: duplicate key "minio": a key (a cluster or storage name too) may appear only once in a mapping`,
+  // No tools image anywhere: there is no public default to fall back on.
+  `${FILE}:24:5: defaults.backup.images.tools: is not set: the pods need the tools image, and there is no public default: build it with \`npm run image\`, push it with \`skopeo copy oci-archive:.tmp/image/controlplane-backup-tools.oci.tar docker://REGISTRY/controlplane-backup-tools:TAG\`, and set \`images.tools\` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)`,
   `${FILE}:24:5: defaults.backup.shedule: unknown key "shedule"; did you mean "schedule"?`,
   // A private key is never repeated into logs.
   `${FILE}:27:20: defaults.backup.encryption.recipients[0]: "AGE-SECRET-KEY-..." (not repeated here) is an age identity (a private key); put only recipients (public keys, "age1...") in the inventory`,
@@ -62,7 +64,7 @@ describe('dozen-mistakes.yaml', () => {
   it('validate: exit 2, every problem in file order, then the count line; nothing on stdout', async () => {
     const { io, out, err } = capture();
     expect(await run(['validate', '--inventory', FILE], io)).toBe(2);
-    expect(err()).toBe(`${PROBLEMS.join('\n')}\n14 problems found; nothing was written.\n`);
+    expect(err()).toBe(`${PROBLEMS.join('\n')}\n15 problems found; nothing was written.\n`);
     expect(out()).toBe('');
   });
 
@@ -82,7 +84,7 @@ describe('dozen-mistakes.yaml', () => {
       const { io, out, err } = capture();
       const inventory = join(parent, 'inventory.yaml');
       expect(await run(['synth', '--inventory', inventory, '--out', join(parent, 'out')], io)).toBe(2);
-      expect(err()).toBe(`${PROBLEMS.map((line) => line.replace(FILE, inventory)).join('\n')}\n14 problems found; nothing was written.\n`);
+      expect(err()).toBe(`${PROBLEMS.map((line) => line.replace(FILE, inventory)).join('\n')}\n15 problems found; nothing was written.\n`);
       expect(out()).toBe('');
       // No staging or "previous" folder left beside it either.
       expect(snapshot(parent)).toEqual(before);

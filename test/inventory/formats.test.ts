@@ -86,7 +86,7 @@ table('quantityProblem', quantityProblem, ['100m', '512Mi', '2Gi', '1', '1.5Gi',
 const NOT_IMAGE = 'is not an image reference (e.g. "registry.k8s.io/etcd:3.5.21-0" or "repo/name@sha256:<64 hex>")';
 const UNPINNED = 'has neither a tag nor a digest; pin the image (":<tag>" or "@sha256:<digest>")';
 table('imageProblem', imageProblem, [
-  'registry.k8s.io/etcd:3.5.21-0', 'ghcr.io/controlplane-backup/tools:0.1.0', 'localhost:5000/etcd:3.5', 'etcd:3.5',
+  'registry.k8s.io/etcd:3.5.21-0', 'registry.example.com/platform/controlplane-backup-tools:0.1.0', 'localhost:5000/etcd:3.5', 'etcd:3.5',
   `registry.k8s.io/etcd@sha256:${'a'.repeat(64)}`, `registry.k8s.io/etcd:3.5.21-0@sha256:${'0'.repeat(64)}`,
 ], [
   ['registry.k8s.io/etcd', UNPINNED], ['localhost:5000/etcd', UNPINNED], ['etcd', UNPINNED],

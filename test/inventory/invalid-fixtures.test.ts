@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
+import { withToolsImage } from '../helpers/inventory';
 
 const ROOT = join(__dirname, '..', '..');
 const INVALID = join(ROOT, 'test', 'fixtures', 'invalid');
@@ -101,6 +102,7 @@ const CASES: readonly (readonly [string, string])[] = [
   ['unknown-key-valid-keys', `8:28: storages.primary.s3.sse.algorithm: unknown key "algorithm"; valid keys here are "type" or "kmsKeyId"`],
   ['wrong-type', `20:31: clusters.prod.backup.snapshotTimeoutSeconds: found the string "300"; expected a number`],
   ['yaml-syntax', `18:7: Flow sequence in block collection must be sufficiently indented and end with a ]`],
+  ['tools-image-missing', `13:5: defaults.backup.images.tools: is not set: the pods need the tools image, and there is no public default: build it with \`npm run image\`, push it with \`skopeo copy oci-archive:.tmp/image/controlplane-backup-tools.oci.tar docker://REGISTRY/controlplane-backup-tools:TAG\`, and set \`images.tools\` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)`],
 ];
 
 describe('invalid fixtures: one per rule, exact formatted problem', () => {
@@ -142,7 +144,7 @@ storages:
     local: { path: /var/lib/controlplane-backup }
 `;
   const lines = (text: string) => {
-    const result = parseInventory(text, 'inventory.yaml');
+    const result = parseInventory(withToolsImage(text), 'inventory.yaml');
     return result.ok ? [] : result.problems.map(formatProblem);
   };
   const hosted = (name: string) =>
@@ -166,8 +168,8 @@ storages:
     const text = `${HEAD}defaults:\n  backup:\n    storages: [primary]\n    encryption: { recipients: [${R}] }\nclusters:\n`
       + '  a:\n    kubeadm: { members: [{ name: cp, ip: 10.0.0.1 }] }\n  a:\n    kubeadm: { members: [{ name: cp, ip: 10.0.0.999 }] }\n';
     expect(lines(text)).toEqual([
-      'inventory.yaml:16:3: duplicate key "a": a key (a cluster or storage name too) may appear only once in a mapping',
-      'inventory.yaml:17:42: clusters.a.kubeadm.members[0].ip: "10.0.0.999" is not an IPv4 or IPv6 address',
+      'inventory.yaml:17:3: duplicate key "a": a key (a cluster or storage name too) may appear only once in a mapping',
+      'inventory.yaml:18:42: clusters.a.kubeadm.members[0].ip: "10.0.0.999" is not an IPv4 or IPv6 address',
     ]);
   });
 
@@ -178,6 +180,15 @@ storages:
     expect(lines(text)).toEqual([
       'inventory.yaml:10:67: storages.offsite.s3.secretAccessKey: unknown key "secretAccessKey"; credentials are never written into the inventory: reference them through a storage\'s `credentials` (existingSecret, externalSecret or sealedSecret)',
       'inventory.yaml:12:3: duplicate key "offsite": a key (a cluster or storage name too) may appear only once in a mapping',
+    ]);
+  });
+
+  it('a cluster without a tools image, beside one that names its own, is named itself', () => {
+    const text = `${HEAD}defaults:\n  backup:\n    storages: [primary]\n    encryption: { recipients: [${R}] }\nclusters:\n`
+      + '  a: { kubeadm: { members: [{ name: cp, ip: 10.0.0.1 }] }, backup: { images: { tools: "registry.example.com/tools:1" } } }\n  b: { kubeadm: { members: [{ name: cp, ip: 10.0.0.2 }] } }\n';
+    const result = parseInventory(text, 'inventory.yaml');
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([
+      `inventory.yaml:15:6: clusters.b.backup.images.tools: is not set here or in \`defaults.backup.images.tools\`: the pods need the tools image, and there is no public default: build it with \`npm run image\`, push it with \`skopeo copy oci-archive:.tmp/image/controlplane-backup-tools.oci.tar docker://REGISTRY/controlplane-backup-tools:TAG\`, and set \`images.tools\` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)`,
     ]);
   });
 

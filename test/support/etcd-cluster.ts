@@ -18,6 +18,7 @@ import { EtcdServer, loadKeys } from './etcd';
 import { NetNs } from './netns';
 import { makePki, Pki } from './pki';
 import { RunResult, sleep, stopChild, waitFor } from './proc';
+import { etcdBinary } from './roots';
 
 export interface ClusterNode {
   name: string;
@@ -149,7 +150,7 @@ class FakeKubelet {
         if (Date.now() - this.exitedAt < 1000) return; // restart back-off
         const flags = manifestFlags(readFileSync(this.node.manifest, 'utf8'));
         const fd = openSync(this.node.logFile, 'a');
-        const child = this.netns.spawn('etcd', flags, { stdio: ['ignore', fd, fd] });
+        const child = this.netns.spawn(etcdBinary('etcd'), flags, { stdio: ['ignore', fd, fd] });
         closeSync(fd);
         child.on('exit', () => (this.exitedAt = Date.now()));
         this.child = child;
@@ -214,7 +215,7 @@ export async function startEtcdCluster(opts: StartClusterOptions): Promise<EtcdC
       ...base,
       pid: () => (k.running() ? k.child!.pid : undefined),
       starts: () => k.starts,
-      ctl: (args, o = {}) => netns.exec('etcdctl', [`--endpoints=${base.clientUrl}`, '--dial-timeout=2s', '--command-timeout=10s', ...args], {
+      ctl: (args, o = {}) => netns.exec(etcdBinary('etcdctl'), [`--endpoints=${base.clientUrl}`, '--dial-timeout=2s', '--command-timeout=10s', ...args], {
         env: { PATH: process.env.PATH, ...clientEnv }, input: o.input, timeoutMs: o.timeoutMs ?? 20_000,
       }),
     };
@@ -222,7 +223,7 @@ export async function startEtcdCluster(opts: StartClusterOptions): Promise<EtcdC
 
   const health = () => Promise.all(nodes.map(async (n) => (await n.ctl(['endpoint', 'health'], { timeoutMs: 15_000 })).code === 0));
   const statuses = async (): Promise<MemberStatus[]> => {
-    const r = await netns.exec('etcdctl', [`--endpoints=${nodes.map((n) => n.clientUrl).join(',')}`, '--dial-timeout=2s', '--command-timeout=5s',
+    const r = await netns.exec(etcdBinary('etcdctl'), [`--endpoints=${nodes.map((n) => n.clientUrl).join(',')}`, '--dial-timeout=2s', '--command-timeout=5s',
       'endpoint', 'status', '-w', 'json'], { env: { PATH: process.env.PATH, ...nodes[0].clientEnv }, timeoutMs: 15_000 });
     const out: MemberStatus[] = [];
     for (const m of r.stdout.matchAll(/"Endpoint":"([^"]+)","Status":\{"header":\{"cluster_id":(\d+),"member_id":(\d+),"revision":(\d+)[^}]*\}.*?"leader":(\d+)/g)) {

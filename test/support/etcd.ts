@@ -1,4 +1,4 @@
-// Debian's etcd with TLS like kubeadm, inside a netns on https://127.0.0.1:2379 (peer 2380, metrics 2381).
+// etcd 3.5 (Debian trixie's, unpacked by scripts/setup-test-roots.sh) with TLS like kubeadm, inside a netns on https://127.0.0.1:2379 (peer 2380, metrics 2381).
 import { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { NetNs } from './netns';
 import { Pki, CertPair } from './pki';
 import { RunResult, runOk, stopChild, waitFor } from './proc';
+import { etcdBinary } from './roots';
 
 export const ETCD_ENDPOINT = 'https://127.0.0.1:2379';
 
@@ -38,7 +39,7 @@ export async function startEtcd(opts: { netns: NetNs; pki: Pki; dir: string; tim
     `--peer-cert-file=${pki.etcdPeer.cert}`, `--peer-key-file=${pki.etcdPeer.key}`,
     '--snapshot-count=10000', '--max-txn-ops=1000', '--logger=zap', '--log-outputs=stderr',
   ];
-  const child: ChildProcess = netns.spawn('etcd', args, { stdio: ['ignore', logFd, logFd] });
+  const child: ChildProcess = netns.spawn(etcdBinary('etcd'), args, { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const clientEnv = {
     ETCDCTL_API: '3',
@@ -48,7 +49,7 @@ export async function startEtcd(opts: { netns: NetNs; pki: Pki; dir: string; tim
     ETCDCTL_KEY: pki.etcdHealthcheckClient.key,
   };
   const ctl: EtcdServer['ctl'] = (a, o = {}) =>
-    netns.exec('etcdctl', ['--dial-timeout=3s', '--command-timeout=20s', ...a], {
+    netns.exec(etcdBinary('etcdctl'), ['--dial-timeout=3s', '--command-timeout=20s', ...a], {
       env: { PATH: process.env.PATH, ...clientEnv, ...(o.env ?? {}) },
       input: o.input,
       timeoutMs: o.timeoutMs ?? 30_000,
@@ -114,7 +115,7 @@ async function runOkCtl(etcd: EtcdServer, args: string[]): Promise<RunResult> {
 
 /** What the snapshot init container runs (exec form), inside the netns; bounded by --command-timeout. */
 export function snapshotSave(netns: NetNs, file: string, o: { cacert: string; client: CertPair; endpoint?: string; commandTimeoutS?: number }): Promise<RunResult> {
-  return netns.exec('etcdctl', [
+  return netns.exec(etcdBinary('etcdctl'), [
     `--endpoints=${o.endpoint ?? ETCD_ENDPOINT}`, `--cacert=${o.cacert}`, `--cert=${o.client.cert}`, `--key=${o.client.key}`,
     '--dial-timeout=10s', `--command-timeout=${o.commandTimeoutS ?? 30}s`, 'snapshot', 'save', file,
   ], { env: { PATH: process.env.PATH }, timeoutMs: ((o.commandTimeoutS ?? 30) + 15) * 1000 });
@@ -122,13 +123,8 @@ export function snapshotSave(netns: NetNs, file: string, o: { cacert: string; cl
 
 export interface SnapshotStatus { hash: number; revision: number; totalKey: number; totalSize: number }
 
-/** `etcdctl snapshot status -w json` (etcdutl when present). */
+/** `etcdutl snapshot status -w json` (etcd 3.5). */
 export async function snapshotStatus(file: string): Promise<SnapshotStatus> {
-  let r;
-  try {
-    r = await runOk('etcdutl', ['snapshot', 'status', '-w', 'json', file], { env: { PATH: process.env.PATH } });
-  } catch {
-    r = await runOk('etcdctl', ['snapshot', 'status', '-w', 'json', file], { env: { PATH: process.env.PATH } });
-  }
+  const r = await runOk(etcdBinary('etcdutl'), ['snapshot', 'status', '-w', 'json', file], { env: { PATH: process.env.PATH } });
   return JSON.parse(r.stdout) as SnapshotStatus;
 }

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, rmdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNetns, NetNs } from './netns';
 import { runPod, expandK8s, SERVICE_ACCOUNT_PATH } from './pod-runner';
 import { mkTemp, rmTemp } from './proc';
+import { TEST_TOOLS_IMAGE } from './roots';
+
+const TOOLS = TEST_TOOLS_IMAGE;
+const ETCD = 'registry.k8s.io/etcd:3.5.21-0';
 
 let tmp: string;
 let netns: NetNs;
@@ -14,11 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await netns?.stop();
   rmTemp(tmp);
-  // empty mount points the runner created on the host for this test's paths
-  for (const d of ['/var/lib/cpb-test/scratch', '/var/lib/cpb-test', '/etc/cpb-test-ro', '/opt/cpb-test', '/var/run/cpb-test/creds', '/var/run/cpb-test',
-    '/var/run/cpb-test-extra', SERVICE_ACCOUNT_PATH, '/var/run/secrets/kubernetes.io', '/var/run/secrets']) {
-    try { rmdirSync(d); } catch { /* not empty or gone */ }
-  }
 });
 
 describe('pod-runner', () => {
@@ -39,13 +38,13 @@ describe('pod-runner', () => {
         { name: 'creds', secret: { secretName: 'creds', items: [{ key: 'tls.crt', path: 'tls.crt' }] } },
       ],
       initContainers: [{
-        name: 'first', command: ['/bin/sh', '-c'], args: ['echo "$(GREETING) $NODE $PASSWORD" > /var/lib/cpb-test/scratch/out; touch /etc/cpb-test-ro/x 2>/dev/null && echo writable || echo readonly'],
+        name: 'first', image: TOOLS, command: ['/bin/sh', '-c'], args: ['echo "$(GREETING) $NODE $PASSWORD" > /var/lib/cpb-test/scratch/out; touch /etc/cpb-test-ro/x 2>/dev/null && echo writable || echo readonly'],
         env: [{ name: 'GREETING', value: 'hi' }, { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
           { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
         volumeMounts: [{ name: 'scratch', mountPath: '/var/lib/cpb-test/scratch' }, { name: 'hostdir', mountPath: '/etc/cpb-test-ro', readOnly: true }],
       }],
       containers: [{
-        name: 'main', command: ['/bin/sh', '/opt/cpb-test/run.sh'],
+        name: 'main', image: TOOLS, command: ['/bin/sh', '/opt/cpb-test/run.sh'],
         env: [{ name: 'CM', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } }],
         volumeMounts: [{ name: 'scripts', mountPath: '/opt/cpb-test' }, { name: 'scratch', mountPath: '/var/lib/cpb-test/scratch' },
           { name: 'creds', mountPath: '/var/run/cpb-test/creds', readOnly: true }],
@@ -66,7 +65,7 @@ describe('pod-runner', () => {
     expect(readFileSync(join(res.volumeDirs.scratch, 'out'), 'utf8')).toBe('hi node-7 s3cret\n');
 
     // failing init container: main never runs
-    const failing = { ...podSpec, initContainers: [{ name: 'fail', command: ['/bin/sh', '-c', 'echo boom >&2; exit 3'] }] };
+    const failing = { ...podSpec, initContainers: [{ name: 'fail', image: TOOLS, command: ['/bin/sh', '-c', 'echo boom >&2; exit 3'] }] };
     const res2 = await runPod({ podSpec: failing, netns, volumes: { hostdir: host }, configMaps, secrets, nodeName: 'n', workDir: join(tmp, 'pod2') });
     expect(res2.ok).toBe(false);
     expect(res2.results.map((r) => [r.name, r.exitCode])).toEqual([['fail', 3]]);
@@ -79,7 +78,7 @@ describe('pod-runner', () => {
     writeFileSync(join(extra, 'f'), 'extra\n');
     const script = `cat ${SERVICE_ACCOUNT_PATH}/token 2>/dev/null && echo || echo no-token; cat ${SERVICE_ACCOUNT_PATH}/namespace 2>/dev/null; echo; `
       + 'getent hosts kubernetes.default.svc || echo unresolved; cat /var/run/cpb-test-extra/f; touch /var/run/cpb-test-extra/x 2>/dev/null && echo writable || echo readonly';
-    const podSpec = { containers: [{ name: 'c', command: ['/bin/sh', '-c', script] }] };
+    const podSpec = { containers: [{ name: 'c', image: TOOLS, command: ['/bin/sh', '-c', script] }] };
     const o = {
       netns, serviceAccount: { token: 'tok-123', caCert: 'CA', namespace: 'ns-1' }, hosts: { 'kubernetes.default.svc': '127.0.2.1' },
       extraMounts: [{ hostPath: extra, mountPath: '/var/run/cpb-test-extra', readOnly: true }],
@@ -90,5 +89,61 @@ describe('pod-runner', () => {
     expect(existsSync(join(extra, 'x'))).toBe(false);
     const off = await runPod({ ...o, podSpec: { ...podSpec, automountServiceAccountToken: false }, workDir: join(tmp, 'pod-no-sa') });
     expect(off.results[0].stdout.split('\n')[0]).toBe('no-token');
+  });
+
+  it('runs each container in the root of its image: the etcd image has no shell, the tools image has the agent', async () => {
+    const podSpec = {
+      initContainers: [
+        { name: 'etcdutl', image: ETCD, command: ['etcdutl', 'version'] },
+        { name: 'no-shell', image: ETCD, command: ['/bin/sh', '-c', 'true'] },
+      ],
+      containers: [],
+    };
+    const res = await runPod({ podSpec, workDir: join(tmp, 'pod-images') });
+    expect(res.results[0].stdout).toMatch(/^etcdutl version: 3\.5\.\d+$/m);
+    expect(res.results[0].user).toEqual({ uid: 0, gid: 0, groups: [0] });
+    expect(res.results[1].exitCode).not.toBe(0);
+    expect(res.results[1].stderr).toMatch(/\/bin\/sh.*No such file or directory/);
+    const agent = await runPod({ podSpec: { containers: [{ name: 'agent', image: TOOLS, command: ['controlplane-backup', '--version'] }] }, workDir: join(tmp, 'pod-agent') });
+    expect(agent.results[0].exitCode, agent.results[0].stderr).toBe(0);
+    expect(JSON.parse(agent.results[0].stdout)).toEqual({ version: JSON.parse(readFileSync('package.json', 'utf8')).version });
+    expect(agent.results[0].user).toEqual({ uid: 65532, gid: 65532, groups: [65532] });
+    await expect(runPod({ podSpec: { containers: [{ name: 'x', image: 'docker.io/library/busybox:1', command: ['true'] }] } }))
+      .rejects.toThrow(/no root filesystem for image "docker.io\/library\/busybox:1"/);
+  });
+
+  it('enforces runAsUser, runAsGroup, fsGroup and readOnlyRootFilesystem as the kubelet does', async () => {
+    const script = 'id -u; id -g; id -G; touch /var/run/x/f && echo scratch-ok; stat -c "%a %g" /var/run/x; cat /var/run/s/key && echo secret-ok; '
+      + 'touch /etc/x 2>/dev/null || echo root-ro; mktemp 2>/dev/null || echo tmp-ro; TMPDIR=/var/run/x mktemp >/dev/null && echo tmpdir-ok';
+    const podSpec = {
+      securityContext: { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 2000 },
+      volumes: [{ name: 'scratch', emptyDir: {} }, { name: 's', secret: { secretName: 's', defaultMode: 0o400 } }],
+      containers: [{
+        name: 'c', image: TOOLS, command: ['/bin/sh', '-c', script],
+        securityContext: { runAsUser: 4000, readOnlyRootFilesystem: true },
+        volumeMounts: [{ name: 'scratch', mountPath: '/var/run/x' }, { name: 's', mountPath: '/var/run/s', readOnly: true }],
+      }],
+    };
+    const res = await runPod({ podSpec, secrets: { s: { key: 'k' } }, workDir: join(tmp, 'pod-sec') });
+    const r = res.results[0];
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(['4000', '1000', '1000 2000', 'scratch-ok', '2777 2000', 'ksecret-ok', 'root-ro', 'tmp-ro', 'tmpdir-ok', '']);
+    // without fsGroup, a 0400 Secret file stays root's: the container's user cannot read it
+    const noFs = { ...podSpec, securityContext: { runAsUser: 1000, runAsGroup: 1000 } };
+    const res2 = await runPod({ podSpec: noFs, secrets: { s: { key: 'k' } }, workDir: join(tmp, 'pod-sec2') });
+    expect(res2.results[0].stdout).not.toContain('secret-ok');
+    expect(res2.results[0].stderr).toMatch(/Permission denied/);
+    expect(statSync(res2.volumeDirs.scratch).mode & 0o7777).toBe(0o777);
+  });
+
+  it('refuses to start a container that would run as root under runAsNonRoot, with the kubelet\'s message', async () => {
+    const base = { securityContext: { runAsNonRoot: true }, containers: [{ name: 'c', image: ETCD, command: ['etcdctl', 'version'] }] };
+    const res = await runPod({ podSpec: base, podName: 'p-1', namespace: 'ns', workDir: join(tmp, 'pod-nonroot') });
+    expect(res.ok).toBe(false);
+    expect(res.results[0].refused).toBe('Error: container has runAsNonRoot and image will run as root (pod: "p-1_ns(00000000-0000-0000-0000-000000000000)", container: c)');
+    const explicit = { ...base, containers: [{ ...base.containers[0], securityContext: { runAsUser: 0 } }] };
+    const res2 = await runPod({ podSpec: explicit, podName: 'p-1', namespace: 'ns', workDir: join(tmp, 'pod-nonroot2') });
+    expect(res2.results[0].refused).toBe('Error: container\'s runAsUser breaks non-root policy (pod: "p-1_ns(00000000-0000-0000-0000-000000000000)", container: c)');
+    expect(res2.results[0].exitCode).toBeNull();
   });
 });

@@ -11,6 +11,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetNs } from './netns';
 import { RunResult, runOk, stopChild } from './proc';
+import { etcdBinary } from './roots';
 
 export interface SimPki {
   dir: string;
@@ -127,7 +128,7 @@ export class StatefulSetSim {
     ];
     const logFd = openSync(join(dir, 'etcd.log'), 'a');
     const child = this.o.netns.spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c',
-      'mount --bind "$0" /etc/hosts && exec etcd "$@"', this.hostsFile, ...args], { stdio: ['ignore', logFd, logFd] });
+      'mount --bind "$0" /etc/hosts && etcd=$1 && shift && exec "$etcd" "$@"', this.hostsFile, etcdBinary('etcd'), ...args], { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     const m: Member = { ordinal: i, child, exited: false, exit: Promise.resolve() };
     m.exit = new Promise<void>((r) => child.once('exit', () => { m.exited = true; r(); }));
@@ -147,7 +148,7 @@ export class StatefulSetSim {
   /** etcdctl against the given members (default: all current), with the sim client cert */
   ctl(args: string[], o: { endpoints?: string; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
     const { pki } = this.o;
-    return this.o.netns.exec('etcdctl', ['--dial-timeout=3s', '--command-timeout=20s', ...args], {
+    return this.o.netns.exec(etcdBinary('etcdctl'), ['--dial-timeout=3s', '--command-timeout=20s', ...args], {
       env: { PATH: process.env.PATH, ETCDCTL_API: '3', ETCDCTL_ENDPOINTS: o.endpoints ?? this.endpoints(), ETCDCTL_CACERT: pki.ca, ETCDCTL_CERT: pki.cert, ETCDCTL_KEY: pki.key },
       input: o.input, timeoutMs: o.timeoutMs ?? 30_000,
     });

@@ -8,7 +8,7 @@ import { renderInventory } from '../../lib/synth/render';
 import { synthesize } from '../../lib/synth';
 import { replaceDirectory } from '../../lib/synth/write';
 import { kustomizeBuild, formatIssue, validateDirectory } from '../../lib/validate';
-import { EXAMPLE, exampleDocument, inventoryOf } from '../helpers/inventory';
+import { EXAMPLE, exampleDocument, inventoryOf, withToolsImageDocument } from '../helpers/inventory';
 import { changedPaths, readTree } from '../helpers/tree';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-synth-'));
@@ -21,7 +21,7 @@ const quietIo = () => {
 
 function synthDocument(document: unknown, out: string): void {
   const file = join(work, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, stringify(document));
+  writeFileSync(file, stringify(withToolsImageDocument(document)));
   synthesize(file, out);
 }
 
@@ -152,7 +152,7 @@ describe('atomic output', () => {
     const bad = structuredClone(exampleDocument());
     bad.clusters['tenant-a'].backup.schedule = '0 25 * * *';
     const file = join(work, 'bad.yaml');
-    writeFileSync(file, stringify(bad));
+    writeFileSync(file, stringify(withToolsImageDocument(bad)));
     const { io, err } = quietIo();
     expect(await run(['synth', '--inventory', file, '--out', out], io)).toBe(2);
     expect(err.join('')).toContain('clusters.tenant-a.backup.schedule: "0 25 * * *" is not a valid schedule: hour field "25": 25 is out of range 0-23');
