@@ -41,7 +41,7 @@ beforeAll(() => {
 describe('the packed package', () => {
   it('holds the built code, typings, schema, CRDs and image recipe, and no tests, sources or dist/', () => {
     const list = sh('tar', ['-tzf', tarball]).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'build/lib/index.js', 'build/lib/index.d.ts', 'build/lib/cli/bin.js', 'schema/inventory.schema.json', 'crds/README.md', 'crds/objectbucketclaims.objectbucket.io.yaml', 'images/tools/Dockerfile'])
+    for (const f of ['package.json', 'README.md', 'build/lib/index.js', 'build/lib/index.d.ts', 'build/lib/cli/bin.js', 'schema/inventory.schema.json', 'crds/README.md', 'crds/objectbucketclaims.objectbucket.io.yaml', 'images/tools/build.sh'])
       expect(list).toContain(f);
     expect(list.filter((f) => /^(test|dist|bench|build\/bench)\//.test(f) || f.endsWith('.test.js') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
     expect(existsSync(join(work, '..', 'shared'))).toBe(false);
