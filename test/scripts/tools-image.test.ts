@@ -1,5 +1,5 @@
-// Every external command of the remaining scripts (restore, drill) is in their tool lists, and the Dockerfile installs
-// all of them. (The backup is the agent's now: lib/agent/, no shell tools.)
+// Every external command of the remaining scripts (the restores) is in their tool lists, and the Dockerfile installs
+// all of them. (Backup and drill are the agent's now: lib/agent/, no shell tools.)
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -85,21 +85,11 @@ function commandWords(text: string): Set<string> {
 }
 
 describe('tools image', () => {
-  it('every command word of drill.sh (with the restore-lib.sh it sources) is in its tool lists', () => {
-    const drill = readFileSync(join(SCRIPTS_DIR, 'drill.sh'), 'utf8');
-    const lib = withSources(readFileSync(join(SCRIPTS_DIR, 'restore-lib.sh'), 'utf8'));
-    // openssl is optional everywhere: digest.sh falls back to sha256sum.
-    const declared = new Set([...listVar('RL_TOOLS', lib), ...listVar('REQUIRED_TOOLS', drill), ...listVar('OPTIONAL_TOOLS', drill), 'openssl']);
-    const functions = [...lib.matchAll(/^\s*([a-z_][a-z0-9_]*)\(\)\s*\{/gm)].map((m) => `${m[1]}() {}\n`).join('');
-    const undeclared = [...commandWords(functions + drill)].filter((w) => !declared.has(w));
-    expect(undeclared).toEqual([]);
-  });
-
   it('every tool declared by any script is installed by a pinned package of the Dockerfile, or copied from an image', () => {
     const pkgs = [...dockerfile.matchAll(/^\s+([a-z0-9-]+)=([0-9][^\s\\]*) \\$/gm)].map((m) => m[1]);
     expect(pkgs.length).toBeGreaterThan(0);
     expect(scripts.length).toBeGreaterThan(3);
-    expect(declaredEverywhere).toEqual(expect.arrayContaining(['curl', 'etcd', 'etcdctl', 'etcdutl', 'rclone', 'mktemp']));
+    expect(declaredEverywhere).toEqual(expect.arrayContaining(['curl', 'etcdctl', 'etcdutl', 'rclone', 'mktemp']));
     expect(copiedBinaries).toEqual(['etcd', 'etcdctl', 'etcdutl']);
     const provided = new Set([...copiedBinaries, ...pkgs.flatMap((p) => {
       expect(PACKAGE_COMMANDS[p], `unknown package ${p}`).toBeDefined();
