@@ -120,6 +120,27 @@ describe('agent backup faults', () => {
     await expectIntact();
   });
 
+  it('compressor failing mid-stream before age -> exit 1 naming zstd (age encrypting the short input is no success)', async () => {
+    const { dir, snapshotFile, env } = setup();
+    const shims = join(dir, 'shims');
+    shim(shims, 'zstd', 'head -c 3000 /dev/urandom\nexit 1');
+    const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, destinations: setup().plan.destinations });
+    const r = await runAgent(netns, 'backup', plan, env, { pathPrefix: shims });
+    expectFailed(r, 1, /compression\/encryption of the snapshot failed \(zstd, encryption age\): zstd exited 1/);
+    await expectIntact();
+  });
+
+  it('encryptor failing mid-stream -> exit 1 naming age, nothing uploaded', async () => {
+    const { dir, snapshotFile, env } = setup();
+    const shims = join(dir, 'shims');
+    // the recipients probe (empty input) passes; the stream dies after 5000 bytes
+    shim(shims, 'age', 'n=$(head -c 5000 | wc -c)\n[ "$n" -lt 5000 ] && exit 0\necho "age: simulated failure" >&2\nexit 1');
+    const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, destinations: setup().plan.destinations });
+    const r = await runAgent(netns, 'backup', plan, env, { pathPrefix: shims });
+    expectFailed(r, 1, /compression\/encryption of the snapshot failed \(zstd, encryption age\): age exited 1: age: simulated failure/);
+    await expectIntact();
+  });
+
   it('streamed snapshot upload cut mid-way -> exit 4, partial objects removed, the other destination complete', async () => {
     const { dir, snapshotFile, env } = setup();
     const local = join(dir, 'local');

@@ -14,6 +14,7 @@ import { inventoryOf } from '../helpers/inventory';
 import { valueFor } from '../support/etcd';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { startNetns, type NetNs } from '../support/netns';
+import { agentShimDir } from '../support/agent-shim';
 import { runPod, SERVICE_ACCOUNT_PATH, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp, waitFor } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
@@ -99,7 +100,7 @@ async function backUp(): Promise<string> {
   const cronJob = objects.find((o) => o.kind === 'CronJob');
   const file = (path: string) => readFileSync(path);
   const pod = await runPod({
-    podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns, configMaps: configMapsOf(objects), nodeName: 'mgmt-node-1', timeoutMs: 60_000,
+    podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns, configMaps: configMapsOf(objects), nodeName: 'mgmt-node-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()],
     hosts: { [sim.host(0)]: '127.0.1.1' },
     secrets: {
       's3-creds': S3_SECRET,

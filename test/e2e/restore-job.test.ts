@@ -9,6 +9,7 @@ import { renderInventory } from '../../lib/synth/render';
 import { inventoryOf } from '../helpers/inventory';
 import { startEtcdCluster, type Digest, type EtcdCluster } from '../support/etcd-cluster';
 import { startNetns, type NetNs } from '../support/netns';
+import { agentShimDir } from '../support/agent-shim';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
@@ -53,7 +54,7 @@ async function backUp(world: World, name: string): Promise<string> {
   const cronJob = objects.find((o) => o.kind === 'CronJob');
   const pod = await runPod({
     podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns: world.netns, configMaps: configMapsOf(objects), nodeName: world.cluster.nodes[0].name,
-    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: world.cluster.nodes[0].pkiDir }, timeoutMs: 60_000,
+    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: world.cluster.nodes[0].pkiDir }, timeoutMs: 60_000, pathPrefix: [agentShimDir()],
   });
   expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
