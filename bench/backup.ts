@@ -26,11 +26,11 @@ export interface BackupRun {
   readonly bareUploadMs: number;
   readonly snapshotContainerMs: number;
   readonly uploadContainerMs: number;
-  /** durationsMs of the script's result line, plus the destination's uploadMs. */
+  /** durationsMs of the agent's result line, plus the destination's uploadMs. */
   readonly stagesMs: Record<string, number>;
   readonly scratchPeakPolledBytes: number;
   /**
-   * Snapshot plus what the script writes to scratch while the snapshot is there: the PKI bundle only (the snapshot's
+   * Snapshot plus what the agent writes to scratch while the snapshot is there: the PKI bundle only (the snapshot's
    * compressed, encrypted copy is streamed into the upload, never written). A floor under the polled figure, which a
    * 5 ms poll can miss.
    */
@@ -240,7 +240,7 @@ export async function backupBench(opts: { label: string; targetBytes: number; ru
       log(`backup ${opts.label}: run ${i + 1}/${opts.runs}: pipeline ${(pipelineMs / 1000).toFixed(2)} s, bare ${((bareSnapshotMs + bareUploadMs) / 1000).toFixed(2)} s`);
     }
 
-    // zstd and age alone, on the same snapshot, the way the script calls them.
+    // zstd and age alone, on the same snapshot, the way the agent spawns them.
     const sh = (script: string) => run('sh', ['-c', script], { env: { PATH: process.env.PATH }, timeoutMs: 1_800_000 });
     const snap = keptSnapshot;
     const zstdMs = await timedMs(() => sh(`zstd -q -c -T0 '${snap}' > '${snap}.zst'`));

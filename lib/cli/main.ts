@@ -82,6 +82,12 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     options: STORAGE_OPTIONS,
     exit: '0 ok, 3 problems found, 2 invalid inventory or command line, 1 internal error',
   },
+  agent: {
+    usage: 'agent <command> --plan FILE',
+    summary: 'what the pods run (backup, prune, drill, restore-member, restore-coordinator, restore-replica): see `controlplane-backup agent --help`',
+    options: {},
+    exit: 'the agent\'s exit codes (README, "The agent")',
+  },
   schema: {
     usage: 'schema [--out FILE]',
     summary: 'print the inventory\'s JSON Schema, or write it to FILE (for the yaml-language-server header of your inventory)',
@@ -170,6 +176,8 @@ const OPTIONS = {
 } as const;
 
 async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  // The pods' commands: the same code as the tools image's bundle (lib/agent/bin.ts), with its own arguments.
+  if (argv[0] === 'agent') return (await import('../agent/run')).runAgent(argv.slice(1), io);
   // The command, before parsing: a usage error points at that command's --help.
   const first = argv.find((arg) => !arg.startsWith('-'));
   const known = first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;

@@ -1,5 +1,5 @@
 // The synthesized restore drill CronJob, run for real against backups made by the synthesized backup CronJob: both
-// pods come from the manifests synth writes (containers, commands, env, scripts), run by test/support/pod-runner.ts
+// pods come from the manifests synth writes (containers, commands, env, plans), run by test/support/pod-runner.ts
 // against a TLS etcd and s3rver on 127.0.0.1 in a private netns, with Debian's etcd as the throwaway etcd.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import type { NetNs } from '../support/netns';
 import type { Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import type { S3Server } from '../support/s3';
+import { runOk } from '../support/proc';
 import { nextSecond, sha256 } from '../scripts/helpers';
 
 let world: EtcdWorld;
@@ -101,11 +102,11 @@ async function backup(document: Record<string, any>): Promise<string> {
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
 }
 
-async function drill(document: Record<string, any>, o: { identity?: boolean; shell?: 'sh' | 'busybox' } = {}): Promise<{ pod: PodRunResult; result: Record<string, any>; stderr: string; exitCode: number | null }> {
+async function drill(document: Record<string, any>, o: { identity?: boolean | Buffer } = {}): Promise<{ pod: PodRunResult; result: Record<string, any>; stderr: string; exitCode: number | null }> {
   const { drillPod, configMaps } = synthesized(document);
   const secrets: Record<string, Record<string, string | Buffer>> = { 's3-creds': S3_SECRET };
-  if (o.identity) secrets[IDENTITY_SECRET] = { 'identity.txt': readFileSync(keys.identity) };
-  const pod = await runPod({ podSpec: drillPod, netns, configMaps, secrets, shell: o.shell, timeoutMs: 120_000 });
+  if (o.identity) secrets[IDENTITY_SECRET] = { 'identity.txt': o.identity === true ? readFileSync(keys.identity) : o.identity };
+  const pod = await runPod({ podSpec: drillPod, netns, configMaps, secrets, timeoutMs: 120_000 });
   const container = pod.results.find((r) => r.name === 'drill')!;
   const lines = container.stdout.trim().split('\n');
   expect(lines, container.stderr).toHaveLength(1);
@@ -128,7 +129,7 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     const live = await keyspaceDigest(etcd);
     const { result, stderr, exitCode } = await drill(document, { identity: true });
     expect(exitCode, stderr).toBe(0);
-    expect(result).toMatchObject({ status: 'passed', exitCode: 0, result: 'passed', cluster: 'prod-1', snapshot: newest, report: `${newest}.drill.json`, reportUploaded: true });
+    expect(result).toMatchObject({ command: 'drill', status: 'ok', exitCode: 0, result: 'passed', cluster: 'prod-1', snapshot: newest, report: `${newest}.drill.json`, reportUploaded: true });
 
     const recorded = (await meta('good', newest)).etcd;
     const drillReport = await report('good', newest);
@@ -162,7 +163,7 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     data[Math.floor(data.length / 2)] ^= 0xff;
     await s3.put('backups', key, data);
 
-    const { result, stderr, exitCode } = await drill(document, { identity: true, shell: 'busybox' });
+    const { result, stderr, exitCode } = await drill(document, { identity: true });
     expect(exitCode, stderr).toBe(2);
     expect(result).toMatchObject({ status: 'failed', result: 'failed', snapshot: newest, reportUploaded: true });
     expect(result.message).toMatch(new RegExp(`^checksum mismatch: ${newest}\\.db\\.zst\\.age \\(sidecar [0-9a-f]{64}, downloaded [0-9a-f]{64}\\): the object is corrupt$`));
@@ -180,11 +181,12 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     const forged = Buffer.from(JSON.stringify({ ...recorded, etcd: { ...recorded.etcd, revision: recorded.etcd.revision + 7, totalKeys: 3 } }) + '\n');
     await s3.put('backups', metaKey, forged);
     const sidecarKey = `mismatch/prod-1/${newest}.sha256`;
-    const sidecar = (await s3.get('backups', sidecarKey)).toString().replace(/^[0-9a-f]{64}(?=  .*\.meta\.json$)/m, sha256(forged));
+    const sidecar = (await s3.get('backups', sidecarKey)).toString().replace(/^[0-9a-f]{64}(?=  .*\.meta\.json$)/m, sha256(forged))
+      .replace(/^(#size \S+\.meta\.json) [0-9]+$/m, `$1 ${forged.length}`);
     await s3.put('backups', sidecarKey, sidecar);
 
     const { result, stderr, exitCode } = await drill(document, { identity: true });
-    expect(exitCode, stderr).toBe(9);
+    expect(exitCode, stderr).toBe(11);
     const r = recorded.etcd.revision;
     expect(result.message).toBe(`backup ${newest} restored, but the restored etcd does not match its metadata: `
       + `snapshot revision ${r}, metadata says ${r + 7}; the restored etcd serves revision ${r}, metadata says ${r + 7}; `
@@ -198,8 +200,8 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     const document = inventoryDocument('nokey');
     const newest = await backup(document);
     const { result, stderr, exitCode } = await drill(document, { identity: false });
-    expect(exitCode, stderr).toBe(10);
-    expect(result).toMatchObject({ status: 'verified-not-restored', result: 'verified-not-restored', snapshot: newest, reportUploaded: true });
+    expect(exitCode, stderr).toBe(12);
+    expect(result).toMatchObject({ status: 'failed', result: 'verified-not-restored', snapshot: newest, reportUploaded: true });
     expect(result.message).toMatch(/verified but NOT restored/);
     expect(result.message).toContain(`Secret ${IDENTITY_SECRET}, key identity.txt`);
     expect(stderr).not.toMatch(/throwaway etcd/);
@@ -218,5 +220,30 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     expect(drillReport.result).toBe('passed');
     // the PKI bundle (always encrypted) was checked against its sidecar entry only: no key to open it
     expect(drillReport.observed.verifiedObjects).toEqual([`${newest}.meta.json`, `${newest}.db.zst`]);
+  });
+
+  it('fails with exit 3 and a failed report when the drill identity does not open the backup', async () => {
+    const document = inventoryDocument('wrongkey');
+    const newest = await backup(document);
+    const other = join(tmp, 'other-identity.txt');
+    await runOk('age-keygen', ['-o', other]);
+    const { result, stderr, exitCode } = await drill(document, { identity: readFileSync(other) });
+    expect(exitCode, stderr).toBe(3);
+    expect(result).toMatchObject({ status: 'failed', result: 'failed', snapshot: newest, reportUploaded: true, stage: 'fetch' });
+    expect(result.message).toMatch(new RegExp(`^${newest}\\.db\\.zst\\.age could not be decrypted with the given identity \\(age exited 1: .*no identity matched.*\\): is its recipient in encryption\\.recipients\\?$`));
+    expect(await report('wrongkey', newest)).toMatchObject({ result: 'failed', observed: { revision: null } });
+  });
+
+  it('never drills a set dated in the future, and says so in its result line', async () => {
+    const document = inventoryDocument('skew');
+    const newest = await backup(document);
+    const future = newest.replace(/-(\d{4})/, (_, year) => `-${Number(year) + 1}`);
+    for (const suffix of ['.db.zst.age', '.pki.tar.zst.age', '.meta.json']) {
+      await s3.put('backups', `skew/prod-1/${future}${suffix}`, await s3.get('backups', `skew/prod-1/${newest}${suffix}`));
+    }
+    await s3.put('backups', `skew/prod-1/${future}.sha256`, (await s3.get('backups', `skew/prod-1/${newest}.sha256`)).toString().split(newest).join(future));
+    const { result, stderr, exitCode } = await drill(document, { identity: true });
+    expect(exitCode, stderr).toBe(0);
+    expect(result).toMatchObject({ result: 'passed', snapshot: newest, future: [future] });
   });
 });
