@@ -3,10 +3,9 @@
  * validates it with the same rules as a committed request, and writes that restore's folder (objects, kustomization,
  * RUNBOOK.md) to --out.
  */
-import { readFileSync } from 'node:fs';
 import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { InvalidInventoryError, type Problem } from '../inventory/errors';
-import { parseInventory } from '../inventory/load';
+import { parseInventory, readInventoryText } from '../inventory/load';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
 import { replaceDirectory } from '../synth/write';
@@ -29,7 +28,10 @@ const FLAG_OF_FIELD: Record<string, string> = {
 
 /** Returns the number of files written; throws InvalidInventoryError with the request's problems worded as flags. */
 export function writeRestoreBundle(options: RestoreOptions): number {
-  const text = readFileSync(options.inventory, 'utf8');
+  const text = readInventoryText(options.inventory);
+  // The inventory's own problems first, with their positions in the file (and before this code walks its YAML).
+  const original = parseInventory(text, options.inventory);
+  if (!original.ok) throw new InvalidInventoryError(original.problems);
   const doc = parseDocument(text);
   const clusters = doc.get('clusters', true);
   if (!isMap(clusters) || !clusters.has(options.cluster)) {
@@ -53,9 +55,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
 
   const result = parseInventory(String(doc), options.inventory);
   if (!result.ok) {
-    // The inventory's own problems keep their positions in the file; the rest are the request's, worded as flags.
-    const original = parseInventory(text, options.inventory);
-    if (!original.ok) throw new InvalidInventoryError(original.problems);
+    // The inventory itself is valid: these are the request's problems, worded as flags.
     const prefix = `clusters.${options.cluster}.restores[${index}]`;
     throw new InvalidInventoryError(result.problems.map((problem): Problem => {
       const field = problem.path.slice(prefix.length + 1).split(/[.[]/)[0];

@@ -3,6 +3,7 @@
  * which names and peer URLs, and the names of everything the restore bundle creates.
  */
 import type { Cluster, Inventory, RestoreRequest, Storage } from '../inventory/model';
+import { keyPrefixProblem } from '../inventory/formats';
 import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
   memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
@@ -44,8 +45,10 @@ export function snapshotReference(storage: StorageLayout | Storage, cluster: str
   const file = snapshot.slice(slash + 1);
   const name = file.split('.')[0];
   const match = SNAPSHOT_NAME.exec(name);
-  if (!match || snapshot.startsWith('/') || snapshot.includes('//')) return undefined;
-  return { folder: slash < 0 ? '' : snapshot.slice(0, slash), name, cluster: match[1] };
+  const folder = slash < 0 ? '' : snapshot.slice(0, slash);
+  // Another cluster's key (allowCrossCluster) is still an object key: a folder such as "other cluster" is none.
+  if (!match || keyPrefixProblem(folder) !== undefined || !/^[A-Za-z0-9._-]+$/.test(file)) return undefined;
+  return { folder, name, cluster: match[1] };
 }
 
 export interface RestoreMember {

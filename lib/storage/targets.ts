@@ -41,7 +41,7 @@ export function selectTargets(inventory: Inventory, selection: TargetSelection):
       const eq = value.indexOf('=');
       const name = value.slice(0, eq);
       if (eq <= 0 || eq === value.length - 1) return { error: `--${flag} "${value}": expected STORAGE=${flag === 'bucket' ? 'NAME' : 'URL'}` };
-      const storage = inventory.storages[name];
+      const storage = Object.hasOwn(inventory.storages, name) ? inventory.storages[name] : undefined;
       if (!storage) return { error: `--${flag} ${value}: no storage "${name}" in the inventory (storages: ${storageNames.join(', ')})` };
       if (storage.kind !== 'objectBucketClaim') return { error: `--${flag} ${value}: storage "${name}" is ${storage.kind === 's3' ? 'an s3' : 'a local'} storage; --${flag} is for objectBucketClaim storages, whose ${flag} the inventory does not know` };
       map.set(name, value.slice(eq + 1));
@@ -56,7 +56,7 @@ export function selectTargets(inventory: Inventory, selection: TargetSelection):
   if (selection.cluster && !inventory.clusters.some((cluster) => cluster.name === selection.cluster)) {
     return { error: `--cluster: no cluster "${selection.cluster}" in the inventory (clusters: ${inventory.clusters.map((cluster) => cluster.name).join(', ')})` };
   }
-  if (selection.storage && !inventory.storages[selection.storage]) {
+  if (selection.storage && !Object.hasOwn(inventory.storages, selection.storage)) {
     return { error: `--storage: no storage "${selection.storage}" in the inventory (storages: ${storageNames.join(', ')})` };
   }
   const targets: Target[] = [];

