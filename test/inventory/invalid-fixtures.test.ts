@@ -81,6 +81,7 @@ const CASES: readonly (readonly [string, string])[] = [
   ['not-a-mapping', `1:1: the inventory must be a mapping with apiVersion, kind, storages, defaults and clusters`],
   ['not-whole-number', `20:21: clusters.prod.backup.backoffLimit: found number 1.5; expected a whole number`],
   ['number-too-large', `20:30: clusters.prod.backup.activeDeadlineSeconds: 100000 is too large; the maximum is 86400`],
+  ['object-bucket-claim-plain-http', `8:15: storages.primary.objectBucketClaim.scheme: "http" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`],
   ['object-bucket-claim-name', `13:7: storages.ceph.objectBucketClaim: set exactly one of \`bucketName\` (a fixed name) or \`generateBucketName\` (a prefix the provisioner completes)`],
   ['on-demand-duplicate-name', `22:15: clusters.prod.onDemandBackups[1].name: "before-upgrade" is requested twice; each on-demand backup needs its own name`],
   ['on-demand-job-name-too-long', `21:15: clusters.prod-eu-central-1.onDemandBackups[0].name: makes the Job name "prod-eu-central-1-backup-before-upgrade-to-kubernetes-1-29-and-etcd-3-5" 71 characters long; Job names have at most 63: shorten the request name`],
