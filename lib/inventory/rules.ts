@@ -81,7 +81,12 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
     const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
     issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\` only: ${why}` });
   }
+  const NO_TLS = 'has no TLS: the storage credentials would travel in clear; use https, or set `insecure: true` on this storage if the network path is trusted';
+  if (storage.s3 && !broken.has('s3') && storage.s3.endpoint.toLowerCase().startsWith('http://') && !storage.s3.insecure) {
+    issues.push({ path: [...path, 's3', 'endpoint'], message: `${JSON.stringify(storage.s3.endpoint)} ${NO_TLS}` });
+  }
   const claim = broken.has('objectBucketClaim') ? undefined : storage.objectBucketClaim;
+  if (claim?.scheme === 'http' && !claim.insecure) issues.push({ path: [...path, 'objectBucketClaim', 'scheme'], message: `"http" ${NO_TLS}` });
   if (claim && !claim.bucketName === !claim.generateBucketName) {
     issues.push({ path: [...path, 'objectBucketClaim'], message: 'set exactly one of `bucketName` (a fixed name) or `generateBucketName` (a prefix the provisioner completes)' });
   }

@@ -122,6 +122,7 @@ const s3Location = strict({
   pathStyle: z.boolean().default(false),
   caBundle: strict({ configMap: resourceName, key: objectKey.default('ca.crt') }).optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
   sse: sse.optional(),
+  insecure: z.boolean().default(false).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
 });
 
 const credentials = strict({
@@ -160,6 +161,7 @@ export const storageSchema = strict({
     scheme: z.enum(['http', 'https']).default('https').describe('Endpoint scheme: the provisioner\'s ConfigMap gives host and port only.'),
     region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
     caBundle: strict({ configMap: resourceName, key: objectKey.default('ca.crt') }).optional(),
+    insecure: z.boolean().default(false).describe('Allow scheme http: the bucket credentials then travel in clear (only for a trusted network path).'),
   }).optional(),
   local: strict({ path: writtenHostPath('the backups written there could overwrite the node\'s files', 'use a folder of their own, such as "/var/lib/controlplane-backup"') }).optional().describe('A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones.'),
   retention: retentionSchema.optional().describe('Retention for this destination, instead of the cluster\'s (e.g. a short one for a node-local copy).'),

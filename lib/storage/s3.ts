@@ -15,6 +15,8 @@ export interface S3Location {
   readonly bucket: string;
   /** Bucket-relative folder of the cluster's sets, without a trailing slash. */
   readonly folder: string;
+  /** The storage allows plain http (`insecure: true`); otherwise an http endpoint is never sent a request. */
+  readonly insecure?: boolean;
 }
 
 export interface ListOptions {
@@ -38,6 +40,10 @@ export class S3Clients {
   get(location: S3Location): S3Client {
     const key = `${location.endpoint}\u0000${location.region}\u0000${location.pathStyle}`;
     let known = this.clients.get(key);
+    // The last guard before credentials leave this process: validation and --endpoint checks come first.
+    if (/^http:/i.test(location.endpoint) && !location.insecure) {
+      throw new StorageError(`refusing to send credentials in clear to ${location.endpoint}: use https, or set \`insecure: true\` on the storage`);
+    }
     if (!known) {
       known = new S3Client({
         endpoint: location.endpoint,

@@ -53,7 +53,7 @@ describe('snapshots and check never send credentials over plain http unless the 
     for (const command of ['snapshots', 'check']) {
       const result = await cli(command, '--inventory', file);
       expect(result.code).toBe(2);
-      expect(result.err).toContain(`${file}:5:17: storages.store.s3.endpoint: "http://127.0.0.1:${server.port}" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`);
+      expect(result.err).toContain(`${file}:5:21: storages.store.s3.endpoint: "http://127.0.0.1:${server.port}" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`);
     }
     await server.close();
     expect(server.seen).toEqual([]);
