@@ -10,6 +10,7 @@ import { loadInventory } from '../inventory/load';
 import { inventoryJsonSchema } from '../inventory/json-schema';
 import { packageRoot } from '../constructs/script-files';
 import { synthesize } from '../synth';
+import { UnsafeOutputError } from '../synth/write';
 
 export const EXIT = { ok: 0, internal: 1, invalid: 2, problems: 3 } as const;
 
@@ -17,7 +18,8 @@ const USAGE = `Usage: controlplane-backup <command> [options]
 
 Commands:
   synth --inventory FILE --out DIR   validate the inventory and write every cluster's manifests to DIR
-                                     (DIR is replaced as a whole, or left as it was when anything fails)
+                                     (DIR is replaced as a whole, or left as it was when anything fails;
+                                     it must be new, empty or an earlier output: it holds a .controlplane-backup-output marker)
   validate --inventory FILE          validate the inventory only; print every problem with file:line:col
   restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME [--id ID]
           [--storage NAME] [--pki] [--allow-cross-cluster] --out DIR
@@ -72,6 +74,10 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
   } catch (error) {
     if (error instanceof InvalidInventoryError) {
       io.err(`${error.message}\n${plural(error.problems.length, 'problem')} found; nothing was written.\n`);
+      return EXIT.invalid;
+    }
+    if (error instanceof UnsafeOutputError) {
+      io.err(`controlplane-backup: ${error.message}\n`);
       return EXIT.invalid;
     }
     if (error instanceof UsageError) {

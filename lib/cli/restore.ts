@@ -8,7 +8,8 @@ import { InvalidInventoryError, type Problem } from '../inventory/errors';
 import { parseInventory, readInventoryText } from '../inventory/load';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
-import { replaceDirectory } from '../synth/write';
+import { suggestedFolder } from '../synth';
+import { checkOutputFolder, replaceDirectory } from '../synth/write';
 
 export interface RestoreOptions {
   readonly inventory: string;
@@ -28,6 +29,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
 
 /** Returns the number of files written; throws InvalidInventoryError with the request's problems worded as flags. */
 export function writeRestoreBundle(options: RestoreOptions): number {
+  checkOutputFolder(options.out, 'restore', { inventory: options.inventory, suggestion: suggestedFolder(options.inventory, restoreFolderName(options.id)) });
   const text = readInventoryText(options.inventory);
   // The inventory's own problems first, with their positions in the file (and before this code walks its YAML).
   const original = parseInventory(text, options.inventory);
@@ -68,7 +70,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
   for (const [path, content] of renderRestoreFiles(result.inventory, cluster)) {
     if (path.startsWith(folder)) files.set(path.slice(folder.length), content);
   }
-  replaceDirectory(options.out, files);
+  replaceDirectory(options.out, files, 'restore');
   return files.size;
 }
 

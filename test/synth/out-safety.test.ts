@@ -69,7 +69,7 @@ describe('synth --out refuses what it must not replace (exit 2, nothing touched)
     const before = readTree(dir);
     expect(await synth(inventory, '.', dir)).toEqual({
       code: 2,
-      err: 'controlplane-backup: --out .: is the current directory or one of its parents; pass a folder of its own for the output, such as dist\n',
+      err: `controlplane-backup: --out .: is the current directory or one of its parents; pass a folder of its own for the output, such as ${work}/dist\n`,
     });
     expect(await synth(inventory, '..', join(dir, '.git'))).toMatchObject({ code: 2 });
     expect(changedPaths(before, readTree(dir))).toEqual([]);
@@ -78,8 +78,8 @@ describe('synth --out refuses what it must not replace (exit 2, nothing touched)
   it('fails if --out is / or the home directory', async () => {
     const inventory = join(work, 'root.yaml');
     writeFileSync(inventory, MINIMAL);
-    expect(await synth(inventory, '/')).toEqual({ code: 2, err: 'controlplane-backup: --out /: is the root directory; pass a folder of its own for the output, such as dist\n' });
-    expect(await synth(inventory, homedir())).toEqual({ code: 2, err: `controlplane-backup: --out ${homedir()}: is the home directory; pass a folder of its own for the output, such as dist\n` });
+    expect(await synth(inventory, '/')).toEqual({ code: 2, err: `controlplane-backup: --out /: is the root directory; pass a folder of its own for the output, such as ${work}/dist\n` });
+    expect(await synth(inventory, homedir())).toEqual({ code: 2, err: `controlplane-backup: --out ${homedir()}: is the home directory; pass a folder of its own for the output, such as ${work}/dist\n` });
   });
 
   it('fails if --out is a folder that it did not write', async () => {
