@@ -29,6 +29,10 @@ Commands:
   validate-output DIR                check synthesized manifests against the Kubernetes 1.28 and CRD schemas
                                      and build every cluster folder with kubectl kustomize
   schema                             print the inventory's JSON Schema
+  policy --inventory FILE [--storage NAME] [--prune writer|separate] [--aws-account ID]
+                                     print, per S3 storage, least-privilege policies (AWS IAM, MinIO, Ceph
+                                     RGW) that limit each cluster's credentials to its own prefix; with
+                                     --prune separate, writers cannot delete and one prune user can
   snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601]
           [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...
                                      list the backup sets in S3 storage per cluster and storage: size, time,
@@ -61,6 +65,12 @@ const defaultIo: Io = {
 };
 
 class UsageError extends Error {}
+
+/** A flag with a wrong value: the message says what to pass instead (exit 2, without the whole usage). */
+function refuse(io: Io, message: string): number {
+  io.err(`controlplane-backup: ${message}\n`);
+  return EXIT.invalid;
+}
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
@@ -105,6 +115,8 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         storage: { type: 'string' },
         pki: { type: 'boolean' },
         'allow-cross-cluster': { type: 'boolean' },
+        prune: { type: 'string' },
+        'aws-account': { type: 'string' },
         json: { type: 'boolean' },
         now: { type: 'string' },
         bucket: { type: 'string', multiple: true },
@@ -189,6 +201,22 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         return (await import('./check')).check(options, io);
       }
       return (await import('./snapshots')).snapshots({ ...options, json: values.json }, io);
+    }
+    case 'policy': {
+      noExtra(0);
+      const inventory = loadInventory(requireInventory());
+      const prune = values.prune ?? 'writer';
+      if (prune !== 'writer' && prune !== 'separate') {
+        return refuse(io, `--prune "${prune}": pass "writer" (the backup Jobs delete their own old sets, the default) or "separate" (writers cannot delete; one prune credential can)`);
+      }
+      const account = values['aws-account'];
+      if (account !== undefined && !/^[0-9]{12}$/.test(account)) return refuse(io, `--aws-account "${account}": pass the 12-digit AWS account id of the users, e.g. 111122223333`);
+      if (values.storage && !Object.hasOwn(inventory.storages, values.storage)) {
+        return refuse(io, `--storage "${values.storage}": no such storage; the inventory has ${Object.keys(inventory.storages).map((name) => `"${name}"`).join(', ')}`);
+      }
+      const { storagePolicies } = await import('../plan/policy');
+      io.out(`${JSON.stringify(storagePolicies(inventory, { storage: values.storage, prune, awsAccount: account }), null, 2)}\n`);
+      return EXIT.ok;
     }
     case 'schema':
       noExtra(0);

@@ -42,7 +42,7 @@ describe('controlplane-backup policy', () => {
     });
     const primary = storages.find((s) => s.storage === 'primary')!;
     expect(primary.bucket).toBe('acme-controlplane-backups');
-    expect(Object.keys(primary.aws.userPolicies)).toEqual(['controlplane-backup-prod-eu-1', 'controlplane-backup-staging-us-1']);
+    expect(Object.keys(primary.aws.userPolicies)).toEqual(['controlplane-backup-prod-eu-1', 'controlplane-backup-staging-us-1', 'controlplane-backup-tenant-a']);
     const writer = primary.aws.userPolicies['controlplane-backup-prod-eu-1'];
     expect(writer).toEqual({
       Version: '2012-10-17',
@@ -66,6 +66,8 @@ describe('controlplane-backup policy', () => {
       ['ReadWriteOwnPrefixProdEu1', ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1']],
       ['ListOwnPrefixStagingUs1', ['arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1']],
       ['ReadWriteOwnPrefixStagingUs1', ['arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1']],
+      ['ListOwnPrefixTenantA', ['arn:aws:iam::111122223333:user/controlplane-backup-tenant-a']],
+      ['ReadWriteOwnPrefixTenantA', ['arn:aws:iam::111122223333:user/controlplane-backup-tenant-a']],
     ]);
     expect(primary.ceph.bucketPolicy.Statement[0].Principal).toEqual({ AWS: ['arn:aws:iam:::user/controlplane-backup-prod-eu-1'] });
     expect(primary.minio.policies['controlplane-backup-prod-eu-1']).toEqual(writer);
@@ -74,6 +76,8 @@ describe('controlplane-backup policy', () => {
       'mc admin policy attach ALIAS controlplane-backup-prod-eu-1 --user controlplane-backup-prod-eu-1',
       'mc admin policy create ALIAS controlplane-backup-staging-us-1 controlplane-backup-staging-us-1.json',
       'mc admin policy attach ALIAS controlplane-backup-staging-us-1 --user controlplane-backup-staging-us-1',
+      'mc admin policy create ALIAS controlplane-backup-tenant-a controlplane-backup-tenant-a.json',
+      'mc admin policy attach ALIAS controlplane-backup-tenant-a --user controlplane-backup-tenant-a',
     ]);
   });
 
@@ -87,17 +91,17 @@ describe('controlplane-backup policy', () => {
     expect(primary.aws.userPolicies['controlplane-backup-prune'].Statement).toEqual([
       {
         Sid: 'ListClusterPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::acme-controlplane-backups'],
-        Condition: { StringLike: { 's3:prefix': ['etcd/prod-eu-1/', 'etcd/prod-eu-1/*', 'etcd/staging-us-1/', 'etcd/staging-us-1/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['etcd/prod-eu-1/', 'etcd/prod-eu-1/*', 'etcd/staging-us-1/', 'etcd/staging-us-1/*', 'etcd/tenant-a/', 'etcd/tenant-a/*'] } },
       },
       {
         Sid: 'PruneClusterPrefixes', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'],
-        Resource: ['arn:aws:s3:::acme-controlplane-backups/etcd/prod-eu-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/staging-us-1/*'],
+        Resource: ['arn:aws:s3:::acme-controlplane-backups/etcd/prod-eu-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/staging-us-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/tenant-a/*'],
       },
     ]);
     const deny = primary.aws.bucketPolicy.Statement.find((s) => s.Sid === 'WritersNeverDelete')!;
     expect(deny).toEqual({
       Sid: 'WritersNeverDelete', Effect: 'Deny',
-      Principal: { AWS: ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1', 'arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1'] },
+      Principal: { AWS: ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1', 'arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1', 'arn:aws:iam::111122223333:user/controlplane-backup-tenant-a'] },
       Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: ['arn:aws:s3:::acme-controlplane-backups/*'],
     });
     expect(primary.notes).toContain('--prune separate: the backup Jobs\' retention then fails to delete with the writers\' credentials; run retention with the prune credential (controlplane-backup-prune), e.g. from a separate Job or a lifecycle rule');
