@@ -7,9 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInventoryError } from '../inventory/errors';
 import { loadInventory } from '../inventory/load';
-import { inventoryJsonSchema } from '../inventory/json-schema';
 import { packageRoot } from '../constructs/script-files';
-import { synthesize } from '../synth';
 import { UnsafeOutputError } from '../synth/write';
 
 export const EXIT = { ok: 0, internal: 1, invalid: 2, problems: 3 } as const;
@@ -156,6 +154,8 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
             if (done === total || done % 25 === 0) io.err(`\rsynth: ${done}/${total} clusters`);
           }
         : undefined;
+      // Loaded here: cdk8s and its constructs take most of a start-up that validate, check and policy do not need.
+      const { synthesize } = await import('../synth');
       const result = synthesize(inventory, values.out, { onCluster: progress });
       if (io.interactive) io.err('\n');
       io.err(`synth: ${result.inventory.clusters.length} clusters, ${result.files} files written to ${values.out} in ${((Date.now() - started) / 1000).toFixed(2)} s\n`);
@@ -220,7 +220,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     }
     case 'schema':
       noExtra(0);
-      io.out(`${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`);
+      io.out(`${JSON.stringify((await import('../inventory/json-schema')).inventoryJsonSchema(), null, 2)}\n`);
       return EXIT.ok;
     default:
       throw new UsageError(`unknown command "${command}"`);
