@@ -68,7 +68,7 @@ const duration = text(durationProblem);
 const quantity = text(quantityProblem);
 const image = text(imageProblem);
 /** The key of a ConfigMap or Secret. */
-const objectKey = text(objectKeyProblem);
+const objectKey = text(objectKeyProblem).meta({ pattern: '^[-._a-zA-Z0-9]{1,253}$' });
 
 /** `"constructor" is reserved (...)`: for keys anywhere, such as `__proto__`, which the YAML walk finds. */
 export const RESERVED_KEY_MESSAGE = (key: string) => `${JSON.stringify(key)} ${reservedNameProblem('__proto__')}`;
@@ -261,7 +261,7 @@ const hostedTopology = strict({
   pkiSecrets: z.array(resourceName).default([]).describe('Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...).'),
   controlPlaneDeployments: z.array(dnsLabel).default([]).describe('Deployments of the tenant\'s control plane (kube-apiserver, ...), scaled to 0 while etcd is restored.'),
   dataVolumeClaimTemplate: dnsLabel.default('data').describe('volumeClaimTemplate of the StatefulSet that holds etcd\'s data: PVCs are `<template>-<statefulSet>-<ordinal>`.'),
-  dataDirInVolume: text(volumeSubPathProblem).default('').describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
+  dataDirInVolume: text(volumeSubPathProblem).meta({ pattern: '^(?!(.*/)?\\.\\.?(/|$))([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$' }).default('').describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
   peerPort: z.number().int().min(1).max(65535).default(2380),
 });
 
