@@ -29,6 +29,7 @@ const CASES: readonly (readonly [string, string])[] = [
   ['data-dir-in-volume', `19:24: clusters.tenant-a.hosted.dataDirInVolume: "../scratch" must be a relative path inside the volume without "." or ".." segments, such as "default.etcd"`],
   ['encryption-config-host-path-outside', `21:19: clusters.prod.backup.encryptionConfig.hostPath: "/etc/shadow" is outside /etc/kubernetes/; give the file that kube-apiserver's --encryption-provider-config names, kept under /etc/kubernetes/ (e.g. "/etc/kubernetes/enc/encryption-config.yaml")`],
   ['endpoint-plain-http', `6:17: storages.primary.s3.endpoint: "http://s3.example.com" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`],
+  ['kubeadm-dir-system-directory', `16:16: clusters.prod.kubeadm.dataDir: "/var/lib" is a system directory: a restore replaces this folder; give etcd's --data-dir (e.g. "/var/lib/etcd")`],
   ['local-path-system-directory', `12:20: storages.node-local.local.path: "/etc/kubernetes/pki" is inside /etc, a system directory: the backups written there could overwrite the node's files; use a folder of their own, such as "/var/lib/controlplane-backup"`],
   ['nesting-depth', `21:73: the document nests lists and mappings more than 64 levels deep, the limit; an inventory needs fewer than 10`],
   ['output-folder-name', `12:3: clusters.argocd: "argocd" is reserved: the output folder argocd/ holds the Argo CD objects; choose another cluster name`],
