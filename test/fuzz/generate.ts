@@ -179,12 +179,15 @@ function mutateText(rng: Rng, text: string): string {
   }
 }
 
-/** The i-th inventory text of a seed: a quarter valid as generated, the rest mutated (some of those stay valid). */
+/**
+ * The i-th inventory text of a seed: an eighth valid as generated, the rest mutated (some of those stay valid).
+ * Each valid one is synthesized, which costs most of the test's time: hence the small share.
+ */
 export function inventoryText(seed: number, index: number): string {
   const rng = random(seed * 1_000_003 + index);
   const document = validDocument(rng);
   const kind = index % 8;
-  if (kind < 2) return stringify(document);
+  if (kind < 1) return stringify(document);
   if (kind < 5) {
     mutateDocument(rng, document);
     return stringify(document);

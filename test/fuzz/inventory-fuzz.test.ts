@@ -63,9 +63,10 @@ describe(`fuzz: ${COUNT} inventories (seed ${SEED}) through validate and synth`,
   }
 
   it('covered both sides: many valid and many invalid inventories', () => {
+    console.log(`fuzz: ${outcomes.valid} valid, ${outcomes.invalid} invalid inventories`);
     expect(outcomes.valid + outcomes.invalid).toBe(COUNT);
-    expect(outcomes.valid).toBeGreaterThan(COUNT / 5);
-    expect(outcomes.invalid).toBeGreaterThan(COUNT / 3);
+    expect(outcomes.valid).toBeGreaterThan(COUNT / 10);
+    expect(outcomes.invalid).toBeGreaterThan(COUNT / 2);
   });
 });
 
