@@ -91,7 +91,7 @@ export function parseInventory(text: string, file: string): LoadResult {
     return { ok: false, problems: [at(pre, tooDeep, `the document nests lists and mappings more than ${MAX_NESTING_DEPTH} levels deep, the limit; an inventory needs fewer than 10`)] };
   }
   const lines = new LineCounter();
-  // uniqueKeys in yaml compares every key with every other (120,000 keys: minutes): keys() below does it with a Set.
+  // uniqueKeys in yaml compares every key with every other (120,000 keys: minutes): keyProblems() uses a Set.
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, version: '1.2' });
   const problems: Problem[] = doc.errors.map((error) => at(lines, error.pos[0], error.message.split('\n')[0]));
   if (problems.length > 0) return { ok: false, problems };
