@@ -7,9 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInventoryError } from '../inventory/errors';
 import { loadInventory } from '../inventory/load';
-import { inventoryJsonSchema } from '../inventory/json-schema';
 import { packageRoot } from '../package-root';
-import { synthesize } from '../synth';
+import { UnsafeOutputError } from '../synth/write';
 
 export const EXIT = { ok: 0, internal: 1, invalid: 2, problems: 3 } as const;
 
@@ -37,7 +36,7 @@ const STORAGE_OPTIONS = {
 export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   synth: {
     usage: 'synth --inventory FILE --out DIR [--json]',
-    summary: 'validate the inventory and write every cluster\'s manifests to DIR (replaced as a whole, or left as it was when anything fails)',
+    summary: 'validate the inventory and write every cluster\'s manifests to DIR (replaced as a whole, or left as it was when anything fails; DIR must be new, empty, or an earlier output, which holds a .controlplane-backup-output marker)',
     options: { inventory: INVENTORY, out: '--out DIR              the output folder (e.g. dist)', json: JSON_OUT },
     exit: '0 written, 2 invalid inventory or command line (every problem is printed), 1 internal error',
   },
@@ -81,6 +80,17 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     summary: 'one line per problem when a cluster\'s newest complete backup is older than worst-case RPO x rpoMargin + activeDeadlineSeconds, its newest drill failed, or a storage cannot be read',
     options: STORAGE_OPTIONS,
     exit: '0 ok, 3 problems found, 2 invalid inventory or command line, 1 internal error',
+  },
+  policy: {
+    usage: 'policy --inventory FILE [--storage NAME] [--prune writer|separate] [--aws-account ID]',
+    summary: 'print, per S3 storage, least-privilege policies (AWS IAM, MinIO, Ceph RGW) that limit each cluster\'s credentials to its own prefix; with --prune separate, writers cannot delete and one prune user can',
+    options: {
+      inventory: INVENTORY,
+      storage: '--storage NAME         only this storage',
+      prune: '--prune writer|separate  writer (default): the backup Jobs delete their own old sets; separate: writers cannot delete, one prune user can',
+      'aws-account': '--aws-account ID       the 12-digit AWS account of the users (for the bucket policy\'s principals)',
+    },
+    exit: '0 printed, 2 invalid inventory or command line, 1 internal error',
   },
   agent: {
     usage: 'agent <command> --plan FILE',
@@ -132,6 +142,12 @@ class UsageError extends Error {
   }
 }
 
+/** A flag with a wrong value: the message says what to pass instead (exit 2, without the whole usage). */
+function refuse(io: Io, message: string): number {
+  io.err(`controlplane-backup: ${message}\n`);
+  return EXIT.invalid;
+}
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 function version(): string {
@@ -145,6 +161,10 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     if (error instanceof InvalidInventoryError) {
       if (argv.includes('--json')) io.out(`${JSON.stringify({ valid: false, problems: error.problems }, null, 2)}\n`);
       io.err(`${error.message}\n${plural(error.problems.length, 'problem')} found; nothing was written.\n`);
+      return EXIT.invalid;
+    }
+    if (error instanceof UnsafeOutputError) {
+      io.err(`controlplane-backup: ${error.message}\n`);
       return EXIT.invalid;
     }
     if (error instanceof UsageError) {
@@ -167,6 +187,8 @@ const OPTIONS = {
   storage: { type: 'string' },
   pki: { type: 'boolean' },
   'allow-cross-cluster': { type: 'boolean' },
+  prune: { type: 'string' },
+  'aws-account': { type: 'string' },
   json: { type: 'boolean' },
   now: { type: 'string' },
   bucket: { type: 'string', multiple: true },
@@ -225,7 +247,9 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
             if (done === total || done % 25 === 0) io.err(`\rsynth: ${done}/${total} clusters`);
           }
         : undefined;
-      const result = synthesize(loadInventory(inventory), values.out, { onCluster: progress });
+      // Loaded here: cdk8s and its constructs take most of a start-up that validate, check and policy do not need.
+      const { synthesize } = await import('../synth');
+      const result = synthesize(inventory, values.out, { onCluster: progress });
       if (io.interactive) io.err('\n');
       const clusters = result.inventory.clusters.length;
       if (values.json) io.out(`${JSON.stringify({ clusters, files: result.files, out: values.out }, null, 2)}\n`);
@@ -273,9 +297,25 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       if (command === 'check') return (await import('./check')).check(options, io);
       return (await import('./snapshots')).snapshots(options, io);
     }
+    case 'policy': {
+      noExtra(0);
+      const inventory = loadInventory(requireInventory());
+      const prune = values.prune ?? 'writer';
+      if (prune !== 'writer' && prune !== 'separate') {
+        return refuse(io, `--prune "${prune}": pass "writer" (the backup Jobs delete their own old sets, the default) or "separate" (writers cannot delete; one prune credential can)`);
+      }
+      const account = values['aws-account'];
+      if (account !== undefined && !/^[0-9]{12}$/.test(account)) return refuse(io, `--aws-account "${account}": pass the 12-digit AWS account id of the users, e.g. 111122223333`);
+      if (values.storage && !Object.hasOwn(inventory.storages, values.storage)) {
+        return refuse(io, `--storage "${values.storage}": no such storage; the inventory has ${Object.keys(inventory.storages).map((name) => `"${name}"`).join(', ')}`);
+      }
+      const { storagePolicies } = await import('../plan/policy');
+      io.out(`${JSON.stringify(storagePolicies(inventory, { storage: values.storage, prune, awsAccount: account }), null, 2)}\n`);
+      return EXIT.ok;
+    }
     case 'schema': {
       noExtra(0);
-      const text = `${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`;
+      const text = `${JSON.stringify((await import('../inventory/json-schema')).inventoryJsonSchema(), null, 2)}\n`;
       if (values.out) {
         writeFileSync(values.out, text);
         io.err(`schema: written to ${values.out}\n`);

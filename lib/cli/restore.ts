@@ -8,8 +8,9 @@ import { InvalidInventoryError, type Problem } from '../inventory/errors';
 import { parseInventory, readInventoryText } from '../inventory/load';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
-import { replaceDirectory } from '../synth/write';
 import { generatedHeader } from '../plan/version';
+import { suggestedFolder } from '../synth';
+import { checkOutputFolder, replaceDirectory } from '../synth/write';
 
 export interface RestoreOptions {
   readonly inventory: string;
@@ -29,7 +30,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
 
 /** Returns the number of files written; throws InvalidInventoryError with the request's problems worded as flags. */
 export function writeRestoreBundle(options: RestoreOptions): number {
-  const { text } = readInventoryText(options.inventory);
+  checkOutputFolder(options.out, 'restore', { inventory: options.inventory, suggestion: suggestedFolder(options.inventory, restoreFolderName(options.id)) });
+  const { text, name } = readInventoryText(options.inventory);
+  // The inventory's own problems first, with their positions in the file (and before this code walks its YAML).
+  const original = parseInventory(text, name);
+  if (!original.ok) throw new InvalidInventoryError(original.problems);
   const doc = parseDocument(text);
   const clusters = doc.get('clusters', true);
   if (!isMap(clusters) || !clusters.has(options.cluster)) {
@@ -53,9 +58,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
 
   const result = parseInventory(String(doc), options.inventory);
   if (!result.ok) {
-    // The inventory's own problems keep their positions in the file; the rest are the request's, worded as flags.
-    const original = parseInventory(text, options.inventory);
-    if (!original.ok) throw new InvalidInventoryError(original.problems);
+    // The inventory itself is valid: these are the request's problems, worded as flags.
     const prefix = `clusters.${options.cluster}.restores[${index}]`;
     throw new InvalidInventoryError(result.problems.map((problem): Problem => {
       const field = problem.path.slice(prefix.length + 1).split(/[.[]/)[0];
@@ -68,7 +71,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
   for (const [path, content] of renderRestoreFiles(result.inventory, cluster)) {
     if (path.startsWith(folder)) files.set(path.slice(folder.length), generatedHeader(path) + content);
   }
-  replaceDirectory(options.out, files);
+  replaceDirectory(options.out, files, 'restore');
   return files.size;
 }
 

@@ -40,15 +40,8 @@ export function bucketNameProblem(name: string): string | undefined {
 }
 
 /** Object-key prefix: relative, no empty segments, characters that are safe in every S3 implementation. */
-export function keyPrefixProblem(prefix: string): string | undefined {
-  if (prefix === '') return undefined;
-  if (prefix.startsWith('/') || prefix.endsWith('/')) return 'must not start or end with "/"';
-  if (prefix.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    return 'must not contain empty, "." or ".." segments';
-  }
-  if (!/^[A-Za-z0-9!_.*'()/-]+$/.test(prefix)) return 'may contain only letters, digits, "/" and !_.*\'()-';
-  return undefined;
-}
+/** The key grammar lives with the bucket layout; validation words it for the inventory. */
+export { keyPrefixProblem } from '../storage/layout';
 
 export function endpointProblem(value: string): string | undefined {
   // Without "scheme://", URL() takes "minio.svc:9000" for scheme "minio.svc".
@@ -129,11 +122,32 @@ export function imageProblem(value: string): string | undefined {
 const AGE_RECIPIENT = /^age1[023456789acdefghjklmnpqrstuvwxyz]{58}$/;
 const SSH_RECIPIENT = /^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+
+/** BIP 173 checksum of a lower-case bech32 string (age recipients: hrp "age"); one mistyped character fails it. */
+export function bech32ChecksumValid(value: string): boolean {
+  const separator = value.lastIndexOf('1');
+  const hrp = value.slice(0, separator);
+  const data = [...value.slice(separator + 1)].map((c) => BECH32.indexOf(c));
+  if (separator < 1 || data.length < 6 || data.includes(-1)) return false;
+  const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+  let checksum = 1;
+  for (const value of [...[...hrp].map((c) => c.charCodeAt(0) >> 5), 0, ...[...hrp].map((c) => c.charCodeAt(0) & 31), ...data]) {
+    const top = checksum >> 25;
+    checksum = ((checksum & 0x1ffffff) << 5) ^ value;
+    for (let i = 0; i < 5; i++) if ((top >> i) & 1) checksum ^= GENERATOR[i];
+  }
+  return checksum === 1;
+}
+
 export function ageRecipientProblem(value: string): string | undefined {
   if (value.startsWith('AGE-SECRET-KEY-')) {
     return 'is an age identity (a private key); put only recipients (public keys, "age1...") in the inventory';
   }
-  if (AGE_RECIPIENT.test(value) || SSH_RECIPIENT.test(value)) return undefined;
+  if (AGE_RECIPIENT.test(value)) {
+    return bech32ChecksumValid(value) ? undefined : 'has a wrong checksum: a character was mistyped or lost; copy the recipient again (`age-keygen -y` prints it from the identity file)';
+  }
+  if (SSH_RECIPIENT.test(value)) return undefined;
   return 'is not an age recipient ("age1" followed by 58 bech32 characters, or an ssh-ed25519/ssh-rsa public key)';
 }
 
@@ -147,5 +161,48 @@ export function absolutePathProblem(value: string): string | undefined {
   if (!value.startsWith('/')) return 'must be an absolute path';
   if (value.split('/').some((segment) => segment === '..')) return 'must not contain ".."';
   if (/[\s'"$`\\]/.test(value)) return 'must not contain spaces, quotes, "$", "`" or "\\"';
+  return undefined;
+}
+
+/** Keys of a ConfigMap or Secret (Kubernetes: `[-._a-zA-Z0-9]+`, at most 253); they also become file names in pods. */
+export function objectKeyProblem(value: string): string | undefined {
+  if (/^[-._a-zA-Z0-9]{1,253}$/.test(value) && value !== '.' && value !== '..') return undefined;
+  return 'is not a key of a ConfigMap or Secret: use letters, digits, "-", "_" and "." only (e.g. "ca.crt")';
+}
+
+/** A path relative to a volume's root that stays inside it. */
+export function volumeSubPathProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  const segments = value.split('/');
+  if (segments.every((segment) => /^[A-Za-z0-9._-]+$/.test(segment) && segment !== '.' && segment !== '..')) return undefined;
+  return 'must be a relative path inside the volume without "." or ".." segments, such as "default.etcd"';
+}
+
+/** Folders of the node that a backup must never write into, with what they are (exactly, or anything inside them). */
+const SYSTEM_TREES: Record<string, string> = {
+  '/etc': 'a system directory', '/usr': 'a system directory', '/bin': 'a system directory', '/sbin': 'a system directory',
+  '/lib': 'a system directory', '/lib32': 'a system directory', '/lib64': 'a system directory', '/boot': 'a system directory',
+  '/dev': 'a system directory', '/proc': 'a system directory', '/sys': 'a system directory', '/run': 'a system directory',
+  '/var/run': 'a system directory', '/root': 'a system directory', '/var/lib/etcd': 'etcd\'s data directory',
+  '/var/lib/kubelet': 'the kubelet\'s directory', '/var/lib/containerd': 'a system directory', '/var/log': 'a system directory',
+};
+/** Folders that are fine to write below, but not into themselves. */
+const SYSTEM_FOLDERS = new Set(['/var', '/var/lib', '/home']);
+
+/** What a written host folder is when it is a system one (`"/etc" is a system directory`), else undefined. */
+export function systemDirectoryProblem(value: string): string | undefined {
+  const path = value.replace(/\/+$/, '') || '/';
+  if (path === '/') return `${JSON.stringify(value)} is the root directory`;
+  if (SYSTEM_TREES[path]) return `${JSON.stringify(value)} is ${SYSTEM_TREES[path]}`;
+  if (SYSTEM_FOLDERS.has(path)) return `${JSON.stringify(value)} is a system directory`;
+  const tree = Object.keys(SYSTEM_TREES).find((root) => path.startsWith(`${root}/`));
+  return tree ? `${JSON.stringify(value)} is inside ${tree}, ${SYSTEM_TREES[tree]}` : undefined;
+}
+
+/** Names that JavaScript objects already have (`constructor`, `__proto__`, ...): never usable as entry names. */
+export function reservedNameProblem(value: string): string | undefined {
+  if (value === '__proto__' || value === 'prototype' || Object.getOwnPropertyNames(Object.prototype).includes(value)) {
+    return 'is reserved (a built-in property name of JavaScript objects); choose another name';
+  }
   return undefined;
 }

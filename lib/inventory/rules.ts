@@ -24,12 +24,22 @@ export interface RuleScope {
   readonly broken?: ReadonlySet<string>;
   /** Fields of `defaults.backup` whose shape is invalid: rules that would read them wait until they are fixed. */
   readonly brokenDefaults?: ReadonlySet<string>;
+  /**
+   * Fields with an invalid shape, by entry (`storages.<name>` or `clusters.<name>`: `kubeadm`, `backup.storages`, ...):
+   * a broken storage field stands in the entry as written, a broken cluster field is left out; rules that would
+   * read them wait until they are fixed.
+   */
+  readonly brokenFields?: ReadonlyMap<string, ReadonlySet<string>>;
 }
+
+/** The entry of a record by name: never a built-in property such as `constructor`. */
+const own = <T>(record: Record<string, T>, name: string): T | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);
 
 /** Where a cluster's effective backup setting comes from, for messages; undefined when that is a broken default. */
 function settingSource(inventory: ParsedInventory, scope: RuleScope, clusterName: string, key: BackupKey): { path: Path; value: unknown } | undefined {
-  const own = inventory.clusters[clusterName].backup?.[key];
-  if (own !== undefined) return { path: ['clusters', clusterName, 'backup', key], value: own };
+  if (scope.brokenFields?.get(`clusters.${clusterName}`)?.has(`backup.${key}`)) return undefined;
+  const set = inventory.clusters[clusterName].backup?.[key];
+  if (set !== undefined) return { path: ['clusters', clusterName, 'backup', key], value: set };
   if (scope.brokenDefaults?.has(key)) return undefined;
   const shared = inventory.defaults.backup?.[key];
   if (shared !== undefined) return { path: ['defaults', 'backup', key], value: shared };
@@ -39,7 +49,7 @@ function settingSource(inventory: ParsedInventory, scope: RuleScope, clusterName
 export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): RuleIssue[] {
   const issues: RuleIssue[] = [];
   for (const [name, storage] of Object.entries(inventory.storages)) {
-    if (!scope.broken?.has(name)) issues.push(...storageRules(name, storage));
+    issues.push(...storageRules(name, storage, scope.brokenFields?.get(`storages.${name}`) ?? new Set()));
   }
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
   issues.push(...toolsImageRules(inventory, scope));
@@ -118,23 +128,28 @@ function exactlyOne(path: Path, object: object, keys: readonly string[], what: s
   return [{ path: [...path, present[1]], atKey: true, message: `${what} needs exactly one of ${options}; found both \`${present[0]}\` and \`${present[1]}\`` }];
 }
 
-function storageRules(name: string, storage: StorageSpec): RuleIssue[] {
+function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<string>): RuleIssue[] {
   const path: Path = ['storages', name];
   const issues = exactlyOne(path, storage, ['s3', 'objectBucketClaim', 'local'], `storage "${name}"`);
   if (storage.s3) {
     if (!storage.credentials) {
       issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret or sealedSecret` });
-    } else {
+    } else if (!broken.has('credentials')) {
       issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'credentials'));
     }
-    const sse = storage.s3.sse;
+    const sse = broken.has('s3') ? undefined : storage.s3.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
     if (sse?.type === 'AES256' && sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse', 'kmsKeyId'], atKey: true, message: '`kmsKeyId` goes with type "aws:kms" only; remove it or change the type' });
   } else if (storage.credentials) {
     const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
     issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\` only: ${why}` });
   }
-  const claim = storage.objectBucketClaim;
+  const NO_TLS = 'has no TLS: the storage credentials would travel in clear; use https, or set `insecure: true` on this storage if the network path is trusted';
+  if (storage.s3 && !broken.has('s3') && storage.s3.endpoint.toLowerCase().startsWith('http://') && !storage.s3.insecure) {
+    issues.push({ path: [...path, 's3', 'endpoint'], message: `${JSON.stringify(storage.s3.endpoint)} ${NO_TLS}` });
+  }
+  const claim = broken.has('objectBucketClaim') ? undefined : storage.objectBucketClaim;
+  if (claim?.scheme === 'http' && !claim.insecure) issues.push({ path: [...path, 'objectBucketClaim', 'scheme'], message: `"http" ${NO_TLS}` });
   if (claim && !claim.bucketName === !claim.generateBucketName) {
     issues.push({ path: [...path, 'objectBucketClaim'], message: 'set exactly one of `bucketName` (a fixed name) or `generateBucketName` (a prefix the provisioner completes)' });
   }
@@ -144,7 +159,8 @@ function storageRules(name: string, storage: StorageSpec): RuleIssue[] {
 function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string): RuleIssue[] {
   const cluster = inventory.clusters[name];
   const path: Path = ['clusters', name];
-  const issues = exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
+  const broken = scope.brokenFields?.get(`clusters.${name}`);
+  const issues = broken?.has('kubeadm') || broken?.has('hosted') ? [] : exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
   if ((RESERVED_CLUSTER_NAMES as readonly string[]).includes(name)) {
     issues.push({
       path, atKey: true,
@@ -254,7 +270,7 @@ function storageReferenceIssues(inventory: ParsedInventory, clusterName: string,
   const hostedCluster = path[0] === 'defaults' ? `the hosted cluster "${clusterName}"` : 'a hosted cluster';
   const known = Object.keys(inventory.storages);
   names.forEach((storageName, i) => {
-    const storage = inventory.storages[storageName];
+    const storage = own(inventory.storages, storageName);
     if (!storage) {
       const guess = nearest(storageName, known);
       const hint = guess ? `did you mean "${guess}"?` : `defined storages are ${listOf(known.map((k) => `"${k}"`))}`;
@@ -320,7 +336,7 @@ function restoreRules(inventory: ParsedInventory, scope: RuleScope, clusterName:
 
     const storageName = request.storage ?? storages?.[0];
     if (storageName === undefined) return;
-    const spec = inventory.storages[storageName];
+    const spec = own(inventory.storages, storageName);
     if (!spec || scope.broken?.has(storageName)) {
       if (!spec && request.storage) {
         const guess = nearest(storageName, Object.keys(inventory.storages));

@@ -7,7 +7,8 @@ import { cronProblem } from './cron';
 import { INVENTORY_DEFAULTS } from './defaults';
 import {
   absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
-  durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, quantityProblem, timeZoneProblem,
+  durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
+  reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from './suggest';
 
@@ -66,11 +67,29 @@ const timeZone = text(timeZoneProblem);
 const duration = text(durationProblem);
 const quantity = text(quantityProblem);
 const image = text(imageProblem);
-const absolutePath = text(absolutePathProblem);
+/** The key of a ConfigMap or Secret. */
+const objectKey = text(objectKeyProblem).meta({ pattern: '^[-._a-zA-Z0-9]{1,253}$' });
+
+/** `"constructor" is reserved (...)`: for keys anywhere, such as `__proto__`, which the YAML walk finds. */
+export const RESERVED_KEY_MESSAGE = (key: string) => `${JSON.stringify(key)} ${reservedNameProblem('__proto__')}`;
+
+/** Storage and cluster names: DNS labels that are not built-in property names of JavaScript objects. */
+const entryName = text((v) => reservedNameProblem(v) ?? dnsLabelProblem(v));
+/** A host folder that the Jobs write into: an absolute path that is no system directory. */
+function writtenHostPath(consequence: string, suggestion: string) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = absolutePathProblem(value);
+    const system = problem ? undefined : systemDirectoryProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${problem}` });
+    else if (system) ctx.addIssue({ code: 'custom', message: `${system}: ${consequence}; ${suggestion}` });
+  });
+}
+const etcDirectory = (what: string, example: string) => text((value) => absolutePathProblem(value)
+  ?? (value.startsWith('/etc/kubernetes/') ? undefined : `is outside /etc/kubernetes/; give ${what}, kept under /etc/kubernetes/ (e.g. "${example}")`));
 
 const secretKeyRef = strict({
   name: resourceName,
-  key: z.string().min(1),
+  key: objectKey,
 });
 
 const retentionSchema = strict({
@@ -95,16 +114,17 @@ const s3Location = strict({
   bucket: text(bucketNameProblem),
   prefix: text(keyPrefixProblem).default(''),
   pathStyle: z.boolean().default(false),
-  caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
+  caBundle: strict({ configMap: resourceName, key: objectKey.default('ca.crt') }).optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
   sse: sse.optional(),
+  insecure: z.boolean().default(false).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
 });
 
 const credentials = strict({
   /** A Secret that already exists in the backup namespace. */
   existingSecret: strict({
     name: resourceName,
-    accessKeyIdKey: z.string().min(1).default('AWS_ACCESS_KEY_ID'),
-    secretAccessKeyKey: z.string().min(1).default('AWS_SECRET_ACCESS_KEY'),
+    accessKeyIdKey: objectKey.default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyKey: objectKey.default('AWS_SECRET_ACCESS_KEY'),
   }).optional(),
   /** An ExternalSecret (external-secrets.io/v1) that materialises the Secret from a secret store. */
   externalSecret: strict({
@@ -135,9 +155,10 @@ export const storageSchema = strict({
     scheme: z.enum(['http', 'https']).default('https').describe('Endpoint scheme: the provisioner\'s ConfigMap gives host and port only.'),
     port: z.number().int().min(1).max(65535).optional().describe('Port of the provisioner\'s endpoint (BUCKET_PORT of the claim\'s ConfigMap, known from the storage class): hosted clusters\' NetworkPolicy allows egress to it only. Required when a hosted cluster uses the storage.'),
     region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
-    caBundle: strict({ configMap: resourceName, key: z.string().min(1).default('ca.crt') }).optional(),
+    caBundle: strict({ configMap: resourceName, key: objectKey.default('ca.crt') }).optional(),
+    insecure: z.boolean().default(false).describe('Allow scheme http: the bucket credentials then travel in clear (only for a trusted network path).'),
   }).optional(),
-  local: strict({ path: absolutePath }).optional().describe('A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones.'),
+  local: strict({ path: writtenHostPath('the backups written there could overwrite the node\'s files', 'use a folder of their own, such as "/var/lib/controlplane-backup"') }).optional().describe('A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones.'),
   retention: retentionSchema.optional().describe('Retention for this destination, instead of the cluster\'s (e.g. a short one for a node-local copy).'),
 });
 
@@ -170,7 +191,7 @@ export const backupSettingsSchema = strict({
   }).optional(),
   storages: z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`').optional(),
   pki: z.boolean().optional(),
-  encryptionConfig: strict({ hostPath: absolutePath.optional(), secret: secretKeyRef.optional() }).optional().describe('kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret).'),
+  encryptionConfig: strict({ hostPath: etcDirectory('the file that kube-apiserver\'s --encryption-provider-config names', '/etc/kubernetes/enc/encryption-config.yaml').optional(), secret: secretKeyRef.optional() }).optional().describe('kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret).'),
   images: strict({ etcd: image.optional(), tools: image.optional(), pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional() }).optional(),
   resources: resources.optional(),
   minSnapshotSize: quantity.optional(),
@@ -199,11 +220,20 @@ export const backupSettingsSchema = strict({
 
 // ---- clusters -------------------------------------------------------------------------------------------------
 
+/** A kubeadm folder that a restore replaces: its usual place is fine (/var/lib/etcd), a whole system directory is not. */
+const restoredHostPath = (what: string, example: string) => z.string().superRefine((value, ctx) => {
+  const problem = absolutePathProblem(value);
+  const path = value.replace(/\/+$/, '') || '/';
+  const system = problem || path === example ? undefined : systemDirectoryProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${problem}` });
+  else if (system && !system.includes(' is inside ')) ctx.addIssue({ code: 'custom', message: `${system}: a restore replaces this folder; give ${what} (e.g. "${example}")` });
+});
+
 const kubeadmTopology = strict({
   members: z.array(strict({ name: resourceName, ip: text(ipProblem) })).min(1, 'lists no member; list every control-plane node (1, 3 or 5)'),
-  pkiDir: absolutePath.default('/etc/kubernetes/pki'),
-  dataDir: absolutePath.default('/var/lib/etcd'),
-  manifestsDir: absolutePath.default('/etc/kubernetes/manifests'),
+  pkiDir: restoredHostPath('kubeadm\'s certificate folder', '/etc/kubernetes/pki').default('/etc/kubernetes/pki'),
+  dataDir: restoredHostPath('etcd\'s --data-dir', '/var/lib/etcd').default('/var/lib/etcd'),
+  manifestsDir: restoredHostPath('the kubelet\'s static pod folder', '/etc/kubernetes/manifests').default('/etc/kubernetes/manifests'),
   clientPort: z.number().int().min(1).max(65535).default(2379),
   peerPort: z.number().int().min(1).max(65535).default(2380),
   nodeSelector: z.record(z.string(), z.string()).default({ 'node-role.kubernetes.io/control-plane': '' }).describe('Node label that selects control-plane nodes.'),
@@ -219,14 +249,14 @@ const hostedTopology = strict({
   /** Secret with the etcd client certificate (keys ca.crt, tls.crt, tls.key unless set). */
   clientCertSecret: strict({
     name: resourceName,
-    caKey: z.string().default('ca.crt'),
-    certKey: z.string().default('tls.crt'),
-    keyKey: z.string().default('tls.key'),
+    caKey: objectKey.default('ca.crt'),
+    certKey: objectKey.default('tls.crt'),
+    keyKey: objectKey.default('tls.key'),
   }),
   pkiSecrets: z.array(resourceName).default([]).describe('Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...).'),
   controlPlaneDeployments: z.array(dnsLabel).default([]).describe('Deployments of the tenant\'s control plane (kube-apiserver, ...), scaled to 0 while etcd is restored.'),
   dataVolumeClaimTemplate: dnsLabel.default('data').describe('volumeClaimTemplate of the StatefulSet that holds etcd\'s data: PVCs are `<template>-<statefulSet>-<ordinal>`.'),
-  dataDirInVolume: z.string().regex(/^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/, 'must be a relative path inside the volume, such as "default.etcd"').default('').describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
+  dataDirInVolume: text(volumeSubPathProblem).meta({ pattern: '^(?!(.*/)?\\.\\.?(/|$))([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$' }).default('').describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
   peerPort: z.number().int().min(1).max(65535).default(2380),
 });
 
@@ -287,9 +317,9 @@ export const gitopsSchema = strict({
 export const inventorySchema = strict({
   apiVersion: z.literal('controlplane-backup.io/v1', { error: 'must be "controlplane-backup.io/v1"' }),
   kind: z.literal('Inventory', { error: 'must be "Inventory"' }),
-  storages: z.record(dnsLabel, storageSchema),
+  storages: z.record(entryName, storageSchema),
   defaults: defaultsSchema.default({}),
-  clusters: z.record(dnsLabel, clusterSchema),
+  clusters: z.record(entryName, clusterSchema),
   gitops: gitopsSchema.optional(),
 });
 

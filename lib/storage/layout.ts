@@ -64,8 +64,21 @@ export function snapshotReference(storage: StorageLayout | object, cluster: stri
   const file = snapshot.slice(slash + 1);
   const name = file.split('.')[0];
   const match = SNAPSHOT_NAME.exec(name);
-  if (!match || snapshot.startsWith('/') || snapshot.includes('//')) return undefined;
-  return { folder: slash < 0 ? '' : snapshot.slice(0, slash), name, cluster: match[1] };
+  const folder = slash < 0 ? '' : snapshot.slice(0, slash);
+  // Another cluster's key (allowCrossCluster) is still an object key: a folder such as "other cluster" is none.
+  if (!match || keyPrefixProblem(folder) !== undefined || !/^[A-Za-z0-9._-]+$/.test(file)) return undefined;
+  return { folder, name, cluster: match[1] };
+}
+
+/** Why a key prefix (a storage's `prefix`, a snapshot key's folder) is not one; undefined when it is. */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (prefix === '') return undefined;
+  if (prefix.startsWith('/') || prefix.endsWith('/')) return 'must not start or end with "/"';
+  if (prefix.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    return 'must not contain empty, "." or ".." segments';
+  }
+  if (!/^[A-Za-z0-9!_.*'()/-]+$/.test(prefix)) return 'may contain only letters, digits, "/" and !_.*\'()-';
+  return undefined;
 }
 
 /** Compression of a snapshot or PKI key's suffix (`.db.zst.age` -> zstd). */

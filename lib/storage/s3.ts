@@ -14,6 +14,8 @@ export interface S3Location {
   readonly bucket: string;
   /** Bucket-relative folder of the cluster's sets, without a trailing slash. */
   readonly folder: string;
+  /** The storage allows plain http (`insecure: true`); otherwise an http endpoint is never sent a request. */
+  readonly insecure?: boolean;
 }
 
 /**
@@ -26,6 +28,10 @@ export class S3Clients {
   store(location: S3Location): S3Store {
     const key = [location.endpoint, location.region, location.pathStyle, location.bucket].join('\u0000');
     let known = this.stores.get(key);
+    // The last guard before credentials leave this process: validation and --endpoint checks come first.
+    if (/^http:/i.test(location.endpoint) && !location.insecure) {
+      throw new StorageError(`refusing to send credentials in clear to ${location.endpoint}: use https, or set \`insecure: true\` on the storage`);
+    }
     if (!known) {
       // An endpoint that drops packets must fail in seconds, not hang a cron job.
       known = new S3Store({ endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000 });

@@ -41,10 +41,16 @@ export function selectTargets(inventory: Inventory, selection: TargetSelection):
       const eq = value.indexOf('=');
       const name = value.slice(0, eq);
       if (eq <= 0 || eq === value.length - 1) return { error: `--${flag} "${value}": expected STORAGE=${flag === 'bucket' ? 'NAME' : 'URL'}` };
-      const storage = inventory.storages[name];
+      const storage = Object.hasOwn(inventory.storages, name) ? inventory.storages[name] : undefined;
       if (!storage) return { error: `--${flag} ${value}: no storage "${name}" in the inventory (storages: ${storageNames.join(', ')})` };
       if (storage.kind !== 'objectBucketClaim') return { error: `--${flag} ${value}: storage "${name}" is ${storage.kind === 's3' ? 'an s3' : 'a local'} storage; --${flag} is for objectBucketClaim storages, whose ${flag} the inventory does not know` };
-      map.set(name, value.slice(eq + 1));
+      const given = value.slice(eq + 1);
+      const claim = storage.objectBucketClaim;
+      const plain = /^http:\/\//i.test(given) || (!/^https:\/\//i.test(given) && claim.scheme === 'http');
+      if (flag === 'endpoint' && plain && !claim.insecure) {
+        return { error: `--endpoint ${value}: plain http would send your S3 credentials in clear; pass an https:// endpoint, or set \`insecure: true\` on storage "${name}" if the network path is trusted` };
+      }
+      map.set(name, given);
     }
     return { map };
   };
@@ -56,7 +62,7 @@ export function selectTargets(inventory: Inventory, selection: TargetSelection):
   if (selection.cluster && !inventory.clusters.some((cluster) => cluster.name === selection.cluster)) {
     return { error: `--cluster: no cluster "${selection.cluster}" in the inventory (clusters: ${inventory.clusters.map((cluster) => cluster.name).join(', ')})` };
   }
-  if (selection.storage && !inventory.storages[selection.storage]) {
+  if (selection.storage && !Object.hasOwn(inventory.storages, selection.storage)) {
     return { error: `--storage: no storage "${selection.storage}" in the inventory (storages: ${storageNames.join(', ')})` };
   }
   const targets: Target[] = [];
@@ -79,7 +85,7 @@ function resolveTarget(cluster: Cluster, storage: Storage, bucket?: string, endp
   switch (storage.kind) {
     case 's3': {
       const { s3 } = storage;
-      return { cluster, storage, folder, location: { endpoint: s3.endpoint.replace(/\/$/, ''), region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket, folder } };
+      return { cluster, storage, folder, location: { endpoint: s3.endpoint.replace(/\/$/, ''), region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket, folder, insecure: s3.insecure } };
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;
@@ -94,9 +100,9 @@ function resolveTarget(cluster: Cluster, storage: Storage, bucket?: string, endp
           skipped: `objectBucketClaim storage: its ${name ? '' : 'bucket name and '}endpoint are known only in the cluster (ConfigMap controlplane-backup-${storage.name}: BUCKET_NAME, BUCKET_HOST, BUCKET_PORT); pass ${missing.join(' ')}`,
         };
       }
-      const url = /^https?:\/\//.test(endpoint!) ? endpoint! : `${claim.scheme}://${endpoint}`;
+      const url = /^https?:\/\//i.test(endpoint!) ? endpoint! : `${claim.scheme}://${endpoint}`;
       // The backup pods use path-style requests for bucket claims (plan/backup.ts); so does this.
-      return { cluster, storage, folder, location: { endpoint: url, region: claim.region, pathStyle: true, bucket: name!, folder } };
+      return { cluster, storage, folder, location: { endpoint: url, region: claim.region, pathStyle: true, bucket: name!, folder, insecure: claim.insecure } };
     }
     case 'local':
       return { cluster, storage, folder, skipped: `local storage: the backups are on the control-plane nodes' disks (${storage.local.path}/${cluster.name}), not reachable from here` };

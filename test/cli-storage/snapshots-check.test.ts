@@ -80,13 +80,13 @@ beforeAll(async () => {
 kind: Inventory
 storages:
   primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true }
+    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
     credentials: { existingSecret: { name: s3-credentials } }
   offsite:
-    s3: { endpoint: "http://127.0.0.1:${deadPort}", bucket: ${BUCKET}, pathStyle: true }
+    s3: { endpoint: "http://127.0.0.1:${deadPort}", bucket: ${BUCKET}, pathStyle: true, insecure: true }
     credentials: { existingSecret: { name: offsite-credentials } }
   claims:
-    objectBucketClaim: { storageClassName: rook-ceph-bucket, generateBucketName: backups, prefix: obc, scheme: http, port: 80 }
+    objectBucketClaim: { storageClassName: rook-ceph-bucket, generateBucketName: backups, prefix: obc, scheme: http, port: 80, insecure: true }
   node:
     local: { path: /var/lib/controlplane-backup }
 defaults:
@@ -268,7 +268,7 @@ describe('snapshots with more than 1000 objects', () => {
 kind: Inventory
 storages:
   primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true }
+    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
     credentials: { existingSecret: { name: s3-credentials } }
 defaults:
   backup: { storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
@@ -355,7 +355,7 @@ describe('check', () => {
 kind: Inventory
 storages:
   primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true }
+    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
     credentials: { existingSecret: { name: s3-credentials } }
 defaults:
   backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] } }

@@ -192,7 +192,7 @@ describe('storage and credentials', () => {
 
   it('claims a bucket with an ObjectBucketClaim and reads bucket, endpoint and keys from what the provisioner writes', () => {
     const document = minimalDocument();
-    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http', port: 8080 } };
+    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http', port: 8080, insecure: true } };
     document.clusters.beta.backup = { storages: ['ceph'] };
     const objects = objectsOf(document, 'beta');
     expect(objects['objectbucketclaim-controlplane-backup-ceph.yaml'].spec).toEqual({ storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd' });

@@ -141,11 +141,11 @@ describe('controlplane-backup restore (break-glass CLI)', () => {
       '--confirm', 'alpha-20261120T020000Z', '--id', 'r1', '--out', out], cli);
     expect(err.join('')).toContain('restore: 4 files for restore "r1" of alpha written to');
     expect(code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['RUNBOOK.md', 'configmap-alpha-restore-r1-scripts.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'kustomization.yaml']);
+    expect(readdirSync(out).sort()).toEqual(['.controlplane-backup-output', 'RUNBOOK.md', 'configmap-alpha-restore-r1-scripts.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'kustomization.yaml']);
     const committed = minimalDocument();
     committed.clusters.alpha.restores = [{ id: 'r1', snapshot: 'etcd/alpha/alpha-20261120T020000Z.db.zst.age', confirm: 'alpha-20261120T020000Z' }];
     const expected = renderInventory(inventoryOf(committed));
-    for (const name of readdirSync(out)) expect(readFileSync(join(out, name), 'utf8'), name).toBe(expected.get(`alpha/restore-r1/${name}`));
+    for (const name of readdirSync(out).filter((file) => file !== '.controlplane-backup-output')) expect(readFileSync(join(out, name), 'utf8'), name).toBe(expected.get(`alpha/restore-r1/${name}`));
   });
 
   it('fails with the guard\'s message, worded as flags, when the confirmation does not match', async () => {

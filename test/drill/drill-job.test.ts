@@ -50,7 +50,7 @@ function inventoryDocument(prefix: string, o: { encrypted?: boolean } = {}): Rec
     storages: {
       disk: { local: { path: '/var/lib/controlplane-backup' } },
       s3main: {
-        s3: { endpoint: s3.endpoint, bucket: 'backups', prefix, pathStyle: true },
+        s3: { endpoint: s3.endpoint, bucket: 'backups', prefix, pathStyle: true, insecure: true },
         credentials: { existingSecret: { name: 's3-creds' } },
       },
     },

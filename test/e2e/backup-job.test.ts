@@ -45,7 +45,7 @@ function inventoryDocument(overrides: { retention?: object; accessKeyId?: string
     kind: 'Inventory',
     storages: {
       s3main: {
-        s3: { endpoint: s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true },
+        s3: { endpoint: s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true, insecure: true },
         credentials: { existingSecret: { name: 's3-creds' } },
       },
       disk: { local: { path: '/var/lib/controlplane-backup' } },

@@ -47,7 +47,7 @@ function inventoryDocument(restores: object[] = []): Record<string, any> {
   return {
     apiVersion: 'controlplane-backup.io/v1',
     kind: 'Inventory',
-    storages: { s3main: { s3: { endpoint: s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
+    storages: { s3main: { s3: { endpoint: s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true, insecure: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
     defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, minSnapshotSize: '64Ki', snapshotTimeoutSeconds: 20 } },
     clusters: {
       [CLUSTER]: {

@@ -29,7 +29,7 @@ function inventoryFor(world: World, name: string, restores: object[] = []): Reco
   return {
     apiVersion: 'controlplane-backup.io/v1',
     kind: 'Inventory',
-    storages: { s3main: { s3: { endpoint: world.s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
+    storages: { s3main: { s3: { endpoint: world.s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true, insecure: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
     defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, minSnapshotSize: '64Ki', snapshotTimeoutSeconds: 20 } },
     clusters: {
       [name]: {

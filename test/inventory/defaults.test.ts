@@ -84,7 +84,7 @@ describe('default configuration of a minimal cluster', () => {
       primary: {
         name: 'primary',
         kind: 's3',
-        s3: { endpoint: 'https://s3.example.com', bucket: 'etcd-backups', region: 'us-east-1', prefix: '', pathStyle: false },
+        s3: { endpoint: 'https://s3.example.com', bucket: 'etcd-backups', region: 'us-east-1', prefix: '', pathStyle: false, insecure: false },
         credentials: { existingSecret: { name: 's3-credentials', accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' } },
       },
     });

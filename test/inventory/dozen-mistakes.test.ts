@@ -74,6 +74,8 @@ describe('dozen-mistakes.yaml', () => {
       parent = mkdtempSync(join(tmpdir(), 'cpb-dozen-'));
       mkdirSync(join(parent, 'out', 'prod-eu-1'), { recursive: true });
       writeFileSync(join(parent, 'out', 'MARKER'), 'previous output, keep me\n');
+      // An earlier output of synth: --out refuses folders it did not write.
+      writeFileSync(join(parent, 'out', '.controlplane-backup-output'), 'synth\n');
       writeFileSync(join(parent, 'out', 'prod-eu-1', 'kustomization.yaml'), 'resources: []\n');
       cpSync(join(ROOT, FILE), join(parent, 'inventory.yaml'));
     });

@@ -24,6 +24,18 @@ function problemsOf(file: string): string[] {
 /** [fixture, "line:col: path: message"] */
 const CASES: readonly (readonly [string, string])[] = [
   ['absolute-path', `21:19: clusters.prod.backup.encryptionConfig.hostPath: "etc/kubernetes/enc.yaml" must be an absolute path`],
+  ['age-recipient-checksum', `19:22: clusters.prod.backup.encryption.recipients[0]: "age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272q" has a wrong checksum: a character was mistyped or lost; copy the recipient again (\`age-keygen -y\` prints it from the identity file)`],
+  ['alias-count', `22:14: the aliases (*name) expand to more than 100 copies, the limit; write the repeated values out instead`],
+  ['config-map-key', `8:48: storages.primary.s3.caBundle.key: "ca.crt\\nx" is not a key of a ConfigMap or Secret: use letters, digits, "-", "_" and "." only (e.g. "ca.crt")`],
+  ['data-dir-in-volume', `19:24: clusters.tenant-a.hosted.dataDirInVolume: "../scratch" must be a relative path inside the volume without "." or ".." segments, such as "default.etcd"`],
+  ['encryption-config-host-path-outside', `21:19: clusters.prod.backup.encryptionConfig.hostPath: "/etc/shadow" is outside /etc/kubernetes/; give the file that kube-apiserver's --encryption-provider-config names, kept under /etc/kubernetes/ (e.g. "/etc/kubernetes/enc/encryption-config.yaml")`],
+  ['endpoint-plain-http', `6:17: storages.primary.s3.endpoint: "http://s3.example.com" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`],
+  ['kubeadm-dir-system-directory', `16:16: clusters.prod.kubeadm.dataDir: "/var/lib" is a system directory: a restore replaces this folder; give etcd's --data-dir (e.g. "/var/lib/etcd")`],
+  ['local-path-system-directory', `12:20: storages.node-local.local.path: "/etc/kubernetes/pki" is inside /etc, a system directory: the backups written there could overwrite the node's files; use a folder of their own, such as "/var/lib/controlplane-backup"`],
+  ['nesting-depth', `21:73: the document nests lists and mappings more than 64 levels deep, the limit; an inventory needs fewer than 10`],
+  ['proto-key', `12:3: clusters.__proto__: "__proto__" is reserved (a built-in property name of JavaScript objects); choose another name`],
+  ['reserved-name', `12:3: clusters.constructor: "constructor" is reserved (a built-in property name of JavaScript objects); choose another name`],
+  ['restore-snapshot-key-characters', `22:19: clusters.prod.restores[0].snapshot: "other cluster/other-20261120T020000Z.db.zst.age" is not a snapshot key; write "latest" or the object's key, e.g. "prod/prod-20260101T020000Z.db.zst.age"`],
   ['age-identity', `19:22: clusters.prod.backup.encryption.recipients[0]: "AGE-SECRET-KEY-..." (not repeated here) is an age identity (a private key); put only recipients (public keys, "age1...") in the inventory`],
   ['age-recipient', `19:22: clusters.prod.backup.encryption.recipients[0]: "age1notarecipient" is not an age recipient ("age1" followed by 58 bech32 characters, or an ssh-ed25519/ssh-rsa public key)`],
   ['api-version', `1:13: apiVersion: must be "controlplane-backup.io/v1"`],
@@ -72,6 +84,7 @@ const CASES: readonly (readonly [string, string])[] = [
   ['not-a-mapping', `1:1: the inventory must be a mapping with apiVersion, kind, storages, defaults and clusters`],
   ['not-whole-number', `20:21: clusters.prod.backup.backoffLimit: found number 1.5; expected a whole number`],
   ['number-too-large', `20:30: clusters.prod.backup.activeDeadlineSeconds: 100000 is too large; the maximum is 86400`],
+  ['object-bucket-claim-plain-http', `8:15: storages.primary.objectBucketClaim.scheme: "http" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`],
   ['object-bucket-claim-name', `13:7: storages.ceph.objectBucketClaim: set exactly one of \`bucketName\` (a fixed name) or \`generateBucketName\` (a prefix the provisioner completes)`],
   ['object-bucket-claim-port', `13:7: storages.ceph.objectBucketClaim: has no \`port\`, which the NetworkPolicy of the hosted cluster "tenant-a" needs (it allows egress to the storages' ports only): set \`port\` to the port of the provisioner's endpoint (BUCKET_PORT in the claim's ConfigMap; Rook's RGW: 80 for http, 443 for https)`],
   ['on-demand-duplicate-name', `22:15: clusters.prod.onDemandBackups[1].name: "before-upgrade" is requested twice; each on-demand backup needs its own name`],
@@ -225,7 +238,7 @@ storages:
 
   it('one mistake, one message: a hosted cluster with only `hostPath`', () => {
     const text = `${HEAD}clusters:\n  t1:\n    hosted: { namespace: t1, statefulSet: etcd, replicas: 1, clientEndpoint: "https://etcd.t1.svc:2379", clientCertSecret: { name: certs } }\n`
-      + `    backup:\n      storages: [primary]\n      encryption: { recipients: [${R}] }\n      encryptionConfig:\n        hostPath: /etc/enc.yaml\n`;
+      + `    backup:\n      storages: [primary]\n      encryption: { recipients: [${R}] }\n      encryptionConfig:\n        hostPath: /etc/kubernetes/enc.yaml\n`;
     expect(lines(text)).toEqual([
       'inventory.yaml:16:9: clusters.t1.backup.encryptionConfig.hostPath: `hostPath` is for kubeadm clusters; a hosted cluster has no host access: set `secret` instead',
     ]);

@@ -43,8 +43,8 @@ describe('the example inventory', () => {
 
   it('has one folder per cluster, each with a kustomization listing every object file', () => {
     const clusters = Object.keys(exampleDocument().clusters).sort();
-    // Beside them, the fleet-level output: argocd/, flux/ and SUMMARY.md (test/gitops).
-    expect(readdirSync(out).sort()).toEqual([...clusters, 'SUMMARY.md', 'argocd', 'flux'].sort());
+    // Beside them, the fleet-level output: argocd/, flux/ and SUMMARY.md (test/gitops), and the marker of our output.
+    expect(readdirSync(out).sort()).toEqual([...clusters, '.controlplane-backup-output', 'SUMMARY.md', 'argocd', 'flux'].sort());
     for (const cluster of clusters) {
       // Restore folders (restore-<id>/) are sub-folders with their own kustomization, never listed here.
       const files = readdirSync(join(out, cluster), { withFileTypes: true }).filter((f) => f.isFile() && f.name !== 'kustomization.yaml').map((f) => f.name).sort();

@@ -1,0 +1,132 @@
+/**
+ * Least-privilege storage policies (`controlplane-backup policy`): per S3 storage, one writer identity per cluster
+ * limited to the cluster's own folder, in the AWS IAM policy language that AWS, MinIO and Ceph RGW all read. Pure.
+ */
+import type { Inventory, Storage } from '../inventory/model';
+import { clusterFolder } from './restore';
+
+/** `writer`: each cluster's Jobs delete their own old sets (today's backup Jobs); `separate`: a prune identity does. */
+export type PruneMode = 'writer' | 'separate';
+
+export interface PolicyOptions {
+  readonly storage?: string;
+  readonly prune?: PruneMode;
+  /** AWS account of the IAM users named in bucket policies. @default "AWS_ACCOUNT_ID" (a placeholder to replace) */
+  readonly awsAccount?: string;
+}
+
+export interface Statement {
+  readonly Sid: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Principal?: { readonly AWS: readonly string[] };
+  readonly Action: readonly string[];
+  readonly Resource: readonly string[];
+  readonly Condition?: unknown;
+}
+export interface Policy {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly Statement[];
+}
+
+export interface StoragePolicies {
+  readonly storage: string;
+  readonly bucket: string;
+  readonly prune: PruneMode;
+  /** Identity policies by user name: attach to the IAM user (or role) whose keys the cluster's Secret holds. */
+  readonly aws: { readonly userPolicies: Record<string, Policy>; readonly bucketPolicy: Policy };
+  /** MinIO: the same documents as user policies, and the mc commands that create and attach them. */
+  readonly minio: { readonly policies: Record<string, Policy>; readonly commands: readonly string[] };
+  /** Ceph RGW: a bucket policy naming RGW users (`radosgw-admin user create --uid <name>`). */
+  readonly ceph: { readonly bucketPolicy: Policy };
+  readonly notes: readonly string[];
+}
+
+export interface PolicyDocument {
+  readonly apiVersion: 'controlplane-backup.io/v1';
+  readonly kind: 'StoragePolicies';
+  readonly storages: readonly StoragePolicies[];
+  /** Storages without policies, and why. */
+  readonly skipped: Record<string, string>;
+}
+
+/** The identity (IAM / MinIO / RGW user name) of a cluster's backup credentials. */
+export const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
+export const PRUNE_NAME = 'controlplane-backup-prune';
+
+const WRITE = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'];
+const pascal = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+
+export function storagePolicies(inventory: Inventory, options: PolicyOptions = {}): PolicyDocument {
+  const prune = options.prune ?? 'writer';
+  const account = options.awsAccount ?? 'AWS_ACCOUNT_ID';
+  const storages: StoragePolicies[] = [];
+  const skipped: Record<string, string> = {};
+  for (const storage of Object.values(inventory.storages).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (options.storage && storage.name !== options.storage) continue;
+    if (storage.kind === 'local') {
+      skipped[storage.name] = 'a local storage: the backups are files on the nodes, no credentials';
+      continue;
+    }
+    if (storage.kind === 'objectBucketClaim') {
+      skipped[storage.name] = 'an objectBucketClaim storage: the provisioner creates the bucket and its one credential; give each cluster its own claim to separate them';
+      continue;
+    }
+    const writers = inventory.clusters
+      .filter((cluster) => [...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((request) => request.storages)].includes(storage.name))
+      .map((cluster) => cluster.name);
+    storages.push(policiesOf(storage, writers, prune, account));
+  }
+  return { apiVersion: 'controlplane-backup.io/v1', kind: 'StoragePolicies', storages, skipped };
+}
+
+function policiesOf(storage: Extract<Storage, { kind: 's3' }>, writers: readonly string[], prune: PruneMode, account: string): StoragePolicies {
+  const bucket = `arn:aws:s3:::${storage.s3.bucket}`;
+  const folder = (cluster: string) => clusterFolder(storage, cluster);
+  const listable = (clusters: readonly string[]) => ({ StringLike: { 's3:prefix': clusters.flatMap((c) => [`${folder(c)}/`, `${folder(c)}/*`]) } });
+  const writerStatements = (cluster: string): Statement[] => [
+    { Sid: 'ListOwnPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: listable([cluster]) },
+    {
+      Sid: 'ReadWriteOwnPrefix', Effect: 'Allow',
+      Action: [...WRITE, ...(prune === 'writer' ? ['s3:DeleteObject'] : [])].sort(),
+      Resource: [`${bucket}/${folder(cluster)}/*`],
+    },
+  ];
+  const policy = (statements: Statement[]): Policy => ({ Version: '2012-10-17', Statement: statements });
+  const userPolicies: Record<string, Policy> = Object.fromEntries(writers.map((cluster) => [writerName(cluster), policy(writerStatements(cluster))]));
+  const pruneStatements: Statement[] = [
+    { Sid: 'ListClusterPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: listable(writers) },
+    { Sid: 'PruneClusterPrefixes', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'], Resource: writers.map((cluster) => `${bucket}/${folder(cluster)}/*`) },
+  ];
+  if (prune === 'separate' && writers.length > 0) userPolicies[PRUNE_NAME] = policy(pruneStatements);
+
+  const bucketPolicy = (principal: (user: string) => string): Policy => {
+    const statements: Statement[] = Object.entries(userPolicies).flatMap(([user, document]) =>
+      document.Statement.map((statement) => ({ ...statement, Sid: `${statement.Sid}${pascal(user.replace(/^controlplane-backup-/, ''))}`, Principal: { AWS: [principal(user)] } })));
+    if (prune === 'separate' && writers.length > 0) {
+      statements.push({
+        Sid: 'WritersNeverDelete', Effect: 'Deny', Principal: { AWS: writers.map((cluster) => principal(writerName(cluster))) },
+        Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucket}/*`],
+      });
+    }
+    return policy(statements.map(({ Sid, Effect, Principal, Action, Resource, Condition }) => ({ Sid, Effect, Principal, Action, Resource, ...(Condition ? { Condition } : {}) })));
+  };
+  const notes = [
+    `Each cluster's Secret (credentials of storage "${storage.name}") holds the keys of its own user (${writers.map(writerName).join(', ') || 'no cluster uses this storage'}): the Secret has the same name in every cluster or namespace, its keys differ.`,
+    'A restore with allowCrossCluster reads another cluster\'s folder: give that restore the other cluster\'s credentials, or read access to its prefix, for the time of the restore.',
+  ];
+  if (prune === 'separate') {
+    notes.push(`--prune separate: the backup Jobs' retention then fails to delete with the writers' credentials; run retention with the prune credential (${PRUNE_NAME}), e.g. from a separate Job or a lifecycle rule`);
+  }
+  return {
+    storage: storage.name,
+    bucket: storage.s3.bucket,
+    prune,
+    aws: { userPolicies, bucketPolicy: bucketPolicy((user) => `arn:aws:iam::${account}:user/${user}`) },
+    minio: {
+      policies: userPolicies,
+      commands: Object.keys(userPolicies).flatMap((user) => [`mc admin policy create ALIAS ${user} ${user}.json`, `mc admin policy attach ALIAS ${user} --user ${user}`]),
+    },
+    ceph: { bucketPolicy: bucketPolicy((user) => `arn:aws:iam:::user/${user}`) },
+    notes,
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Issue 13, item 4 (first half): in the example one credential set could write, and delete, every cluster's backups.
+ * `controlplane-backup policy` prints, per storage, the policies that give each cluster's credentials its own
+ * prefix only, and with `--prune separate` writers that cannot delete plus one prune credential.
+ */
+import { describe, expect, it } from 'vitest';
+import { run, type Io } from '../../lib/cli/main';
+
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (text) => { out += text; }, err: (text) => { err += text; }, interactive: false };
+  const code = await run(argv, io);
+  return { code, out, err };
+}
+type Statement = { Sid: string; Effect: string; Principal?: { AWS: string[] }; Action: string[]; Resource: string[]; Condition?: unknown };
+type Policy = { Version: string; Statement: Statement[] };
+interface StoragePolicies {
+  storage: string;
+  bucket: string;
+  prune: string;
+  aws: { userPolicies: Record<string, Policy>; bucketPolicy: Policy };
+  minio: { policies: Record<string, Policy>; commands: string[] };
+  ceph: { bucketPolicy: Policy };
+  notes: string[];
+}
+const policies = async (...flags: string[]) => {
+  const result = await cli('policy', '--inventory', 'examples/inventory.yaml', ...flags);
+  expect(result.err).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.out) as { kind: string; storages: StoragePolicies[]; skipped: Record<string, string> };
+};
+
+describe('controlplane-backup policy', () => {
+  it('prints, per S3 storage, one writer policy per cluster limited to its own prefix', async () => {
+    const { kind, storages, skipped } = await policies('--aws-account', '111122223333');
+    expect(kind).toBe('StoragePolicies');
+    expect(storages.map((s) => s.storage)).toEqual(['offsite', 'primary']);
+    expect(skipped).toEqual({
+      'node-local': 'a local storage: the backups are files on the nodes, no credentials',
+      'tenant-buckets': 'an objectBucketClaim storage: the provisioner creates the bucket and its one credential; give each cluster its own claim to separate them',
+    });
+    const primary = storages.find((s) => s.storage === 'primary')!;
+    expect(primary.bucket).toBe('acme-controlplane-backups');
+    expect(Object.keys(primary.aws.userPolicies)).toEqual(['controlplane-backup-prod-eu-1', 'controlplane-backup-staging-us-1', 'controlplane-backup-tenant-a']);
+    const writer = primary.aws.userPolicies['controlplane-backup-prod-eu-1'];
+    expect(writer).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'ListOwnPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::acme-controlplane-backups'],
+          Condition: { StringLike: { 's3:prefix': ['etcd/prod-eu-1/', 'etcd/prod-eu-1/*'] } },
+        },
+        {
+          Sid: 'ReadWriteOwnPrefix', Effect: 'Allow',
+          Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+          Resource: ['arn:aws:s3:::acme-controlplane-backups/etcd/prod-eu-1/*'],
+        },
+      ],
+    });
+    // Nothing in a writer's policy reaches another cluster's prefix or the whole bucket's objects.
+    const resources = Object.values(primary.aws.userPolicies).flatMap((p) => p.Statement.flatMap((s) => s.Resource));
+    expect(resources.filter((r) => r.endsWith('/*') && !/\/etcd\/[a-z0-9-]+\/\*$/.test(r))).toEqual([]);
+    expect(primary.aws.bucketPolicy.Statement.map((s) => [s.Sid, s.Principal?.AWS])).toEqual([
+      ['ListOwnPrefixProdEu1', ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1']],
+      ['ReadWriteOwnPrefixProdEu1', ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1']],
+      ['ListOwnPrefixStagingUs1', ['arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1']],
+      ['ReadWriteOwnPrefixStagingUs1', ['arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1']],
+      ['ListOwnPrefixTenantA', ['arn:aws:iam::111122223333:user/controlplane-backup-tenant-a']],
+      ['ReadWriteOwnPrefixTenantA', ['arn:aws:iam::111122223333:user/controlplane-backup-tenant-a']],
+    ]);
+    expect(primary.ceph.bucketPolicy.Statement[0].Principal).toEqual({ AWS: ['arn:aws:iam:::user/controlplane-backup-prod-eu-1'] });
+    expect(primary.minio.policies['controlplane-backup-prod-eu-1']).toEqual(writer);
+    expect(primary.minio.commands).toEqual([
+      'mc admin policy create ALIAS controlplane-backup-prod-eu-1 controlplane-backup-prod-eu-1.json',
+      'mc admin policy attach ALIAS controlplane-backup-prod-eu-1 --user controlplane-backup-prod-eu-1',
+      'mc admin policy create ALIAS controlplane-backup-staging-us-1 controlplane-backup-staging-us-1.json',
+      'mc admin policy attach ALIAS controlplane-backup-staging-us-1 --user controlplane-backup-staging-us-1',
+      'mc admin policy create ALIAS controlplane-backup-tenant-a controlplane-backup-tenant-a.json',
+      'mc admin policy attach ALIAS controlplane-backup-tenant-a --user controlplane-backup-tenant-a',
+    ]);
+  });
+
+  it('with --prune separate, writers cannot delete (an explicit Deny) and one prune credential can', async () => {
+    const { storages } = await policies('--storage', 'primary', '--prune', 'separate', '--aws-account', '111122223333');
+    expect(storages).toHaveLength(1);
+    const [primary] = storages;
+    expect(primary.prune).toBe('separate');
+    const writerActions = Object.entries(primary.aws.userPolicies).filter(([name]) => name !== 'controlplane-backup-prune').flatMap(([, p]) => p.Statement.flatMap((s) => s.Action));
+    expect(writerActions).not.toContain('s3:DeleteObject');
+    expect(primary.aws.userPolicies['controlplane-backup-prune'].Statement).toEqual([
+      {
+        Sid: 'ListClusterPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::acme-controlplane-backups'],
+        Condition: { StringLike: { 's3:prefix': ['etcd/prod-eu-1/', 'etcd/prod-eu-1/*', 'etcd/staging-us-1/', 'etcd/staging-us-1/*', 'etcd/tenant-a/', 'etcd/tenant-a/*'] } },
+      },
+      {
+        Sid: 'PruneClusterPrefixes', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'],
+        Resource: ['arn:aws:s3:::acme-controlplane-backups/etcd/prod-eu-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/staging-us-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/tenant-a/*'],
+      },
+    ]);
+    const deny = primary.aws.bucketPolicy.Statement.find((s) => s.Sid === 'WritersNeverDelete')!;
+    expect(deny).toEqual({
+      Sid: 'WritersNeverDelete', Effect: 'Deny',
+      Principal: { AWS: ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1', 'arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1', 'arn:aws:iam::111122223333:user/controlplane-backup-tenant-a'] },
+      Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: ['arn:aws:s3:::acme-controlplane-backups/*'],
+    });
+    expect(primary.notes).toContain('--prune separate: the backup Jobs\' retention then fails to delete with the writers\' credentials; run retention with the prune credential (controlplane-backup-prune), e.g. from a separate Job or a lifecycle rule');
+  });
+
+  it('fails on a bad flag value, with what to pass instead', async () => {
+    expect(await cli('policy', '--inventory', 'examples/inventory.yaml', '--prune', 'never')).toMatchObject({
+      code: 2, err: 'controlplane-backup: --prune "never": pass "writer" (the backup Jobs delete their own old sets, the default) or "separate" (writers cannot delete; one prune credential can)\n',
+    });
+    expect(await cli('policy', '--inventory', 'examples/inventory.yaml', '--aws-account', '12'))
+      .toMatchObject({ code: 2, err: 'controlplane-backup: --aws-account "12": pass the 12-digit AWS account id of the users, e.g. 111122223333\n' });
+  });
+});
