@@ -43,8 +43,7 @@ trap 'rm -rf "$work"' EXIT
 bundle=$work/controlplane-backup
 version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")
 "$repo/node_modules/.bin/esbuild" "$repo/lib/agent/bin.ts" --bundle --platform=node --target=node20 --format=cjs \
-  --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' \
-  --define:CONTROLPLANE_BACKUP_VERSION="\"$version\"" --outfile="$bundle"
+  --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' --outfile="$bundle"
 # The inputs of the image besides the mirror's packages: the tests rebuild the image when this key changes.
 key=$(cat "$here"/* "$bundle" | sha256sum | cut -c1-16)
 if [ "${1:-}" = --key ]; then
