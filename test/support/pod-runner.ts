@@ -42,6 +42,8 @@ export interface PodRunOptions {
   extraMounts?: { hostPath: string; mountPath: string; readOnly?: boolean }[];
   /** hostname -> IP: a generated /etc/hosts (localhost included) bind-mounted read-only in every container */
   hosts?: Record<string, string>;
+  /** the kubernetes Service's ClusterIP and port: KUBERNETES_SERVICE_HOST/PORT in every container, as the kubelet sets them */
+  kubernetesService?: { host: string; port: number };
   /** the automounted service-account volume (kubelet layout, read-only), unless spec.automountServiceAccountToken is false */
   serviceAccount?: { token: string; caCert: string | Buffer; namespace?: string };
 }
@@ -209,7 +211,9 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
   for (const [c, init] of all) {
     const env = resolveEnv(c, o);
     const PATH = env.PATH ?? [...(o.pathPrefix ?? []), DEFAULT_PATH].join(':');
-    const fullEnv = { ...env, PATH };
+    // the kubelet sets these in every container, enableServiceLinks or not; the container's own env wins
+    const service = o.kubernetesService ? { KUBERNETES_SERVICE_HOST: o.kubernetesService.host, KUBERNETES_SERVICE_PORT: String(o.kubernetesService.port) } : {};
+    const fullEnv = { ...service, ...env, PATH };
     const cmd = [...(c.command ?? []), ...(c.args ?? [])].map((s: string) => expandK8s(s, env));
     if (!c.command || cmd.length === 0) throw new Error(`container ${c.name}: no command (image entrypoints are not known to the runner)`);
     const argv = [...hostBinary(cmd[0], o.shell), ...cmd.slice(1)];
