@@ -7,6 +7,7 @@ import { runAllowanceMinutes, staleAfterMinutes } from '../plan/alerts';
 import { durationInWords, worstCaseRpo } from '../plan/schedule';
 import type { BackupSet, DrillSummary } from '../storage/layout';
 import { readDrill, type ScanResult } from '../storage/scan';
+import { futureSets, isFuture } from '../storage/sets';
 import { S3Clients, type S3Location } from '../storage/s3';
 import { EXIT_PROBLEMS, scanSelection, type StorageCommandOptions } from './snapshots';
 import type { Io } from './main';
@@ -77,7 +78,14 @@ async function clusterProblems(clients: S3Clients, cluster: Cluster, results: re
   // Freshness: the newest complete set in any reachable storage.
   const threshold = freshnessThreshold(cluster);
   const suspended = cluster.backup.suspend ? ' (its schedule is suspended)' : '';
-  const complete = listed.flatMap(({ result }) => (result.status === 'listed' ? result.contents.sets.filter((set) => set.complete).map((set) => ({ set, storage: result.target.storage.name })) : []));
+  // A set dated in the future is never the newest: it would hide staleness behind a negative age. It is reported.
+  for (const { result } of listed) {
+    if (result.status !== 'listed') continue;
+    for (const set of futureSets(result.contents.sets, now)) {
+      problems.push(`${name}: storage ${result.target.storage.name}: backup ${set.name} is dated in the future (now ${now.toISOString()}): it is never used as latest nor removed by retention; check the clock of the node or pod that wrote it`);
+    }
+  }
+  const complete = listed.flatMap(({ result }) => (result.status === 'listed' ? result.contents.sets.filter((set) => set.complete && !isFuture(set, now)).map((set) => ({ set, storage: result.target.storage.name })) : []));
   const newest = Math.max(...complete.map(({ set }) => set.createdAt.getTime()));
   const storageNames = listed.map(({ result }) => result.target.storage.name).join(', ');
   if (complete.length === 0) {

@@ -4,6 +4,7 @@
  */
 import { loadInventory } from '../inventory/load';
 import type { DrillSummary } from '../storage/layout';
+import { isFuture } from '../storage/sets';
 import { S3Clients } from '../storage/s3';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
 import { selectTargets, type Target, type TargetSelection } from '../storage/targets';
@@ -69,6 +70,10 @@ export interface SnapshotJson {
   sizeBytes: number;
   objectCount: number;
   complete: boolean;
+  /** Dated after `now` beyond the clock skew: never latest, never counted or deleted by retention. */
+  future: boolean;
+  /** Why the set is not complete (empty when complete). */
+  problems: string[];
   encrypted: boolean;
   pki: boolean;
   compression: 'zstd' | 'gzip' | 'none' | null;
@@ -127,6 +132,8 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
         sizeBytes: set.sizeBytes,
         objectCount: set.objectCount,
         complete: set.complete,
+        future: isFuture(set, now),
+        problems: [...set.problems],
         encrypted: set.encrypted,
         pki: set.pki,
         compression: set.compression,
@@ -185,7 +192,8 @@ export function renderTable(locations: readonly LocationJson[]): string {
     if (location.status === 'skipped') return `${where}: skipped: ${location.message}\n`;
     if (location.status === 'failed') return `${where}: FAILED: ${location.message}\n`;
     const complete = location.backups.filter((backup) => backup.complete).length;
-    const lines = [`${where} (s3://${location.bucket}/${location.folder ? `${location.folder}/` : ''}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${plural(location.otherObjects.length, 'other object')}`];
+    const future = location.backups.filter((backup) => backup.future).length;
+    const lines = [`${where} (s3://${location.bucket}/${location.folder ? `${location.folder}/` : ''}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
     if (location.backups.length > 0) {
       lines.push(columns([
         ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'ENCRYPTED', 'PKI', 'DRILL'],

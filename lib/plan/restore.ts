@@ -2,7 +2,8 @@
  * Pure decisions for one restore request: where the snapshot is, which members (or replicas) are rebuilt with
  * which names and peer URLs, and the names of everything the restore bundle creates.
  */
-import type { Cluster, Inventory, RestoreRequest, Storage } from '../inventory/model';
+import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
+import { clusterFolder, SNAPSHOT_NAME, snapshotReference, type SnapshotReference, type StorageLayout } from '../storage/layout';
 import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
   memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
@@ -15,38 +16,7 @@ export const RESTORE_PATHS = {
   volume: '/var/lib/controlplane-backup/volume',
 } as const;
 
-/** `<cluster>-<yyyymmddThhmmssZ>`: the name of a backup set, which the typed confirmation must repeat. */
-export const SNAPSHOT_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)-([0-9]{8}T[0-9]{6}Z)$/;
-
-export interface SnapshotReference {
-  /** Folder of the set relative to the storage root (the bucket, or a local storage's path). */
-  readonly folder: string;
-  /** `<cluster>-<timestamp>`, or `latest`. */
-  readonly name: string;
-  /** The cluster whose backup this is, from the name (the request's cluster for `latest`). */
-  readonly cluster: string;
-}
-
-/** What decides a storage's key layout; satisfied by the model's Storage and by a parsed storage spec alike. */
-export type StorageLayout = { readonly s3?: { readonly prefix: string }; readonly objectBucketClaim?: { readonly prefix: string } };
-
-/** Folder of a cluster's backups inside a storage (bucket-relative for S3, path-relative for local storages). */
-export function clusterFolder(storage: StorageLayout | Storage, cluster: string): string {
-  const layout = storage as StorageLayout;
-  const prefix = layout.s3?.prefix ?? layout.objectBucketClaim?.prefix ?? '';
-  return [prefix, cluster].filter(Boolean).join('/');
-}
-
-/** Parses a request's `snapshot`; undefined when it is neither `latest` nor the key of a set's object. */
-export function snapshotReference(storage: StorageLayout | Storage, cluster: string, snapshot: string): SnapshotReference | undefined {
-  if (snapshot === 'latest') return { folder: clusterFolder(storage, cluster), name: 'latest', cluster };
-  const slash = snapshot.lastIndexOf('/');
-  const file = snapshot.slice(slash + 1);
-  const name = file.split('.')[0];
-  const match = SNAPSHOT_NAME.exec(name);
-  if (!match || snapshot.startsWith('/') || snapshot.includes('//')) return undefined;
-  return { folder: slash < 0 ? '' : snapshot.slice(0, slash), name, cluster: match[1] };
-}
+export { SNAPSHOT_NAME, clusterFolder, snapshotReference, type SnapshotReference, type StorageLayout };
 
 export interface RestoreMember {
   readonly name: string;

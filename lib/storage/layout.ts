@@ -1,7 +1,77 @@
 /**
- * The object layout that backup.sh writes, read back, pure: the objects of one cluster's folder grouped into backup
- * sets (`<cluster>-<yyyymmddThhmmssZ>.*`) and everything else ("other objects", never a backup).
+ * The bucket layout, the one implementation (the agent in the pods and the CLI both use it), pure: the key grammar
+ * of a backup set (`<folder>/<cluster>-<yyyymmddThhmmssZ><suffix>`), its suffixes and time stamps, and the objects
+ * of one cluster's folder grouped into backup sets and everything else ("other objects", never a backup).
  */
+
+/** `<cluster>-<yyyymmddThhmmssZ>`: the name of a backup set, which a restore's typed confirmation repeats. */
+export const SNAPSHOT_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)-([0-9]{8}T[0-9]{6}Z)$/;
+
+export type Compression = 'zstd' | 'gzip' | 'none';
+
+/** File-name extension of each compression (`.zst`, `.gz`, none). */
+export const COMPRESSION_EXTENSION: Readonly<Record<Compression, string>> = { zstd: '.zst', gzip: '.gz', none: '' };
+
+/** The suffixes of a set's objects after `<cluster>-<stamp>`. */
+export const SUFFIX = {
+  /** Written last: the marker of a complete set. */
+  sidecar: '.sha256',
+  meta: '.meta.json',
+  drill: '.drill.json',
+  snapshot: (compression: Compression, encrypted: boolean) => `.db${COMPRESSION_EXTENSION[compression]}${encrypted ? '.age' : ''}`,
+  /** The PKI bundle is always age-encrypted. */
+  pki: (compression: Compression) => `.pki.tar${COMPRESSION_EXTENSION[compression]}.age`,
+} as const;
+
+/** The instant as a set's stamp, `20260102T030405Z` (UTC, whole seconds). */
+export function formatStamp(date: Date): string {
+  return date.toISOString().replace(/\.[0-9]{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/** `<cluster>-<stamp>` of a set created at `date`. */
+export function setName(cluster: string, date: Date): string {
+  return `${cluster}-${formatStamp(date)}`;
+}
+
+/** `<folder>/<file>`, or `<file>` at the root. */
+export function objectKey(folder: string, file: string): string {
+  return folder ? `${folder}/${file}` : file;
+}
+
+/** What decides a storage's key layout; satisfied by the model's Storage and by a parsed storage spec alike. */
+export type StorageLayout = { readonly s3?: { readonly prefix: string }; readonly objectBucketClaim?: { readonly prefix: string } };
+
+/** Folder of a cluster's backups inside a storage (bucket-relative for S3, path-relative for local storages). */
+export function clusterFolder(storage: StorageLayout | object, cluster: string): string {
+  const layout = storage as StorageLayout;
+  const prefix = layout.s3?.prefix ?? layout.objectBucketClaim?.prefix ?? '';
+  return [prefix, cluster].filter(Boolean).join('/');
+}
+
+export interface SnapshotReference {
+  /** Folder of the set relative to the storage root (the bucket, or a local storage's path). */
+  readonly folder: string;
+  /** `<cluster>-<timestamp>`, or `latest`. */
+  readonly name: string;
+  /** The cluster whose backup this is, from the name (the request's cluster for `latest`). */
+  readonly cluster: string;
+}
+
+/** Parses a request's `snapshot`; undefined when it is neither `latest` nor the key of a set's object. */
+export function snapshotReference(storage: StorageLayout | object, cluster: string, snapshot: string): SnapshotReference | undefined {
+  if (snapshot === 'latest') return { folder: clusterFolder(storage, cluster), name: 'latest', cluster };
+  const slash = snapshot.lastIndexOf('/');
+  const file = snapshot.slice(slash + 1);
+  const name = file.split('.')[0];
+  const match = SNAPSHOT_NAME.exec(name);
+  if (!match || snapshot.startsWith('/') || snapshot.includes('//')) return undefined;
+  return { folder: slash < 0 ? '' : snapshot.slice(0, slash), name, cluster: match[1] };
+}
+
+/** Compression of a snapshot or PKI key's suffix (`.db.zst.age` -> zstd). */
+export function compressionOf(suffix: string): Compression {
+  return /\.zst(\.|$)/.test(suffix) ? 'zstd' : /\.gz(\.|$)/.test(suffix) ? 'gzip' : 'none';
+}
 
 /** One object as a listing returns it; `key` is bucket-relative. */
 export interface StoredObject {
@@ -28,8 +98,11 @@ export interface BackupSet {
   /** Sum of the set's objects, the drill report included. */
   readonly sizeBytes: number;
   readonly objectCount: number;
-  /** The checksum sidecar (`<name>.sha256`, written last) is present. */
-  readonly complete: boolean;
+  /**
+   * The checksum sidecar (`<name>.sha256`, written last) is present. That alone does not make the set complete:
+   * `assessSet` (sets.ts) checks the objects the sidecar names.
+   */
+  readonly hasSidecar: boolean;
   /** The snapshot object is age-encrypted (`.age`); false when there is no snapshot object. */
   readonly encrypted: boolean;
   /** The PKI bundle (`<name>.pki.tar...`) is present. */
@@ -39,6 +112,12 @@ export interface BackupSet {
   readonly snapshotKey: string | null;
   /** Bucket-relative key of `<name>.drill.json`, when a drill left one. */
   readonly drillKey: string | null;
+  /** Bucket-relative key of `<name>.sha256`, when present. */
+  readonly sidecarKey: string | null;
+  /** The folder the set was listed in (bucket-relative). */
+  readonly folder: string;
+  /** Every object of the set, by key. */
+  readonly objects: readonly StoredObject[];
 }
 
 export interface FolderContents {
@@ -48,7 +127,10 @@ export interface FolderContents {
   readonly others: readonly StoredObject[];
 }
 
-const SNAPSHOT_SUFFIX = /^\.db(\.zst|\.gz)?(\.age)?$/;
+/** `.db[.zst|.gz][.age]`. */
+export const SNAPSHOT_SUFFIX = /^\.db(\.zst|\.gz)?(\.age)?$/;
+/** `.pki.tar[.zst|.gz].age`. */
+export const PKI_SUFFIX = /^\.pki\.tar(\.zst|\.gz)?\.age$/;
 
 /** `20260102T030405Z` -> the instant, or undefined when it is no calendar time. */
 export function parseStamp(stamp: string): Date | undefined {
@@ -87,18 +169,20 @@ export function groupFolder(cluster: string, folder: string, objects: readonly S
   const sets = [...groups].map(([name, group]): BackupSet => {
     const suffixes = new Map(group.objects.map((object) => [object.key.slice(prefix.length + name.length), object]));
     const snapshot = [...suffixes.keys()].filter((suffix) => SNAPSHOT_SUFFIX.test(suffix)).sort()[0];
-    const compressed = snapshot === undefined ? undefined : /^\.db\.(zst|gz)/.exec(snapshot)?.[1];
     return {
       name,
       createdAt: group.createdAt,
       sizeBytes: group.objects.reduce((sum, object) => sum + object.size, 0),
       objectCount: group.objects.length,
-      complete: suffixes.has('.sha256'),
+      hasSidecar: suffixes.has(SUFFIX.sidecar),
       encrypted: snapshot !== undefined && snapshot.endsWith('.age'),
-      pki: [...suffixes.keys()].some((suffix) => suffix.startsWith('.pki.tar')),
-      compression: snapshot === undefined ? null : compressed === 'zst' ? 'zstd' : compressed === 'gz' ? 'gzip' : 'none',
+      pki: [...suffixes.keys()].some((suffix) => PKI_SUFFIX.test(suffix)),
+      compression: snapshot === undefined ? null : compressionOf(snapshot),
       snapshotKey: snapshot === undefined ? null : `${prefix}${name}${snapshot}`,
-      drillKey: suffixes.has('.drill.json') ? `${prefix}${name}.drill.json` : null,
+      drillKey: suffixes.has(SUFFIX.drill) ? `${prefix}${name}${SUFFIX.drill}` : null,
+      sidecarKey: suffixes.has(SUFFIX.sidecar) ? `${prefix}${name}${SUFFIX.sidecar}` : null,
+      folder,
+      objects: [...group.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     };
   });
   sets.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? -1 : 1));

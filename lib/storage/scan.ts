@@ -1,10 +1,11 @@
 /** Lists the folders of many targets at once, a few at a time, each failure kept with its target. */
-import { groupFolder, parseDrillReport, type BackupSet, type DrillSummary, type FolderContents } from './layout';
-import { listFolder, readObject, StorageError, type S3Clients, type S3Location } from './s3';
+import { readFolder, type Folder } from './folder';
+import { parseDrillReport, type BackupSet, type DrillSummary } from './layout';
+import { StorageError, type S3Clients, type S3Location } from './s3';
 import type { Target } from './targets';
 
 export type ScanResult =
-  | { readonly target: Target; readonly status: 'listed'; readonly contents: FolderContents }
+  | { readonly target: Target; readonly status: 'listed'; readonly contents: Folder }
   | { readonly target: Target; readonly status: 'skipped'; readonly message: string }
   | { readonly target: Target; readonly status: 'failed'; readonly message: string };
 
@@ -40,14 +41,14 @@ export async function scanTargets(clients: S3Clients, targets: readonly Target[]
   return mapLimited(targets, async (target): Promise<ScanResult> => {
     if (!target.location) return { target, status: 'skipped', message: target.skipped! };
     try {
-      const objects = await listFolder(clients, target.location, {
+      const contents = await readFolder(clients.store(target.location), target.cluster.name, target.folder, {
         pageSize: options.pageSize,
         onPage: (listed) => {
           counts.set(target, listed);
           report();
         },
       });
-      return { target, status: 'listed', contents: groupFolder(target.cluster.name, target.folder, objects) };
+      return { target, status: 'listed', contents };
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       return { target, status: 'failed', message: error.message };
@@ -62,7 +63,7 @@ export async function scanTargets(clients: S3Clients, targets: readonly Target[]
 export async function readDrill(clients: S3Clients, location: S3Location, set: BackupSet): Promise<DrillSummary | null> {
   if (!set.drillKey) return null;
   try {
-    return parseDrillReport(await readObject(clients, location, set.drillKey));
+    return parseDrillReport((await clients.store(location).read(set.drillKey)).toString('utf8'));
   } catch (error) {
     if (!(error instanceof StorageError)) throw error;
     return { result: 'unreadable', checkedAt: null, message: error.message };

@@ -4,7 +4,7 @@
  * known only in the cluster unless given on the command line).
  */
 import type { Cluster, Inventory, Storage } from '../inventory/model';
-import { clusterFolder } from '../plan/restore';
+import { clusterFolder } from './layout';
 import type { S3Location } from './s3';
 
 export interface Target {

@@ -15,7 +15,7 @@ describe('groupFolder', () => {
       'etcd/prod-1/prod-10-20260301T060000Z.db',
       'etcd/prod-1/restores/undo/prod-1-20260301T060000Z.db',
     ));
-    expect(sets.map((set) => [set.name, set.objectCount, set.complete, set.compression, set.encrypted, set.pki])).toEqual([
+    expect(sets.map((set) => [set.name, set.objectCount, set.hasSidecar, set.compression, set.encrypted, set.pki])).toEqual([
       ['prod-1-20260301T060000Z', 2, true, 'none', false, false],
     ]);
     expect(others.map((object) => object.key)).toEqual([

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type Io } from '../../lib/cli/main';
-import { snapshots } from '../../lib/cli/snapshots';
+import { formatBytes, snapshots } from '../../lib/cli/snapshots';
 import { isAlive } from '../support/proc';
+import { formatSidecar, sha256 } from '../../lib/storage';
 import { closedPort, startLocalS3, type LocalS3 } from './s3rver';
 
 const BUCKET = 'cpb';
@@ -28,10 +29,9 @@ const DRILL_EDGE_FAILED = drill('edge-1', 'edge-1-20260301T060000Z', 'failed', '
 
 /** A complete set: snapshot, optional PKI bundle, meta.json, sidecar last. */
 async function seedSet(folder: string, base: string, snapshotSuffix: string, pki: boolean) {
-  await s3.put(`${folder}/${base}${snapshotSuffix}`, body(400));
-  if (pki) await s3.put(`${folder}/${base}.pki.tar.zst.age`, body(200));
-  await s3.put(`${folder}/${base}.meta.json`, body(100));
-  await s3.put(`${folder}/${base}.sha256`, body(64));
+  const objects = [[`${base}${snapshotSuffix}`, 400], ...(pki ? [[`${base}.pki.tar.zst.age`, 200]] : []), [`${base}.meta.json`, 100]] as [string, number][];
+  for (const [file, size] of objects) await s3.put(`${folder}/${file}`, body(size));
+  await s3.put(`${folder}/${base}.sha256`, formatSidecar(objects.map(([file, size]) => ({ file, size, sha256: sha256(body(size)) }))));
 }
 
 function capture(interactive = false) {
@@ -128,8 +128,14 @@ afterAll(async () => {
 const claimFlags = () => ['--bucket', `claims=${BUCKET}`, '--endpoint', `claims=127.0.0.1:${s3.endpoint.split(':')[2]}`];
 
 // Set sizes: snapshot 400 + PKI 200 + meta 100 + sidecar 64 (+ drill report).
-const SIZE_FULL = 400 + 200 + 100 + 64;
-const SIZE_PLAIN = 400 + 100 + 64;
+/** The objects of a seeded set and its sidecar (whose length depends on the names). */
+const sidecarSize = (base: string, suffix: string, pki: boolean) => formatSidecar([
+  { file: `${base}${suffix}`, size: 400, sha256: '0'.repeat(64) }, ...(pki ? [{ file: `${base}.pki.tar.zst.age`, size: 200, sha256: '0'.repeat(64) }] : []),
+  { file: `${base}.meta.json`, size: 100, sha256: '0'.repeat(64) },
+]).length;
+const setSize = (base: string, suffix: string, pki: boolean) => 400 + (pki ? 200 : 0) + 100 + sidecarSize(base, suffix, pki);
+const SIZE_FULL = setSize('prod-1-20260301T060000Z', '.db.zst.age', true);
+const SIZE_PLAIN = setSize('prod-1-20260301T000000Z', '.db.zst', false);
 
 describe('snapshots', () => {
   it('lists every set of a cluster as a table: newest first, incomplete and other objects apart', async () => {
@@ -138,10 +144,10 @@ describe('snapshots', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe([
       `prod-1 in primary (s3://cpb/etcd/prod-1/): 3 backups, 2 complete, 2 other objects`,
-      `NAME                     CREATED (UTC)        AGE     SIZE   COMPLETE  ENCRYPTED  PKI  DRILL`,
-      `prod-1-20260301T120000Z  2026-03-01 12:00:00  0m      400 B  no        yes        no   -`,
-      `prod-1-20260301T060000Z  2026-03-01 06:00:00  6h 0m   ${SIZE_FULL + DRILL_PASSED.length} B  yes       yes        yes  passed`,
-      `prod-1-20260301T000000Z  2026-03-01 00:00:00  12h 0m  ${SIZE_PLAIN + DRILL_OLD_FAILED.length} B  yes       no         no   failed`,
+      `NAME                     CREATED (UTC)        AGE     SIZE     COMPLETE  ENCRYPTED  PKI  DRILL`,
+      `prod-1-20260301T120000Z  2026-03-01 12:00:00  0m      400 B    no        yes        no   -`,
+      `prod-1-20260301T060000Z  2026-03-01 06:00:00  6h 0m   ${formatBytes(SIZE_FULL + DRILL_PASSED.length)}  yes       yes        yes  passed`,
+      `prod-1-20260301T000000Z  2026-03-01 00:00:00  12h 0m  ${formatBytes(SIZE_PLAIN + DRILL_OLD_FAILED.length).padEnd(7)}  yes       no         no   failed`,
       `other objects (not backups):`,
       `  notes.txt         12 B`,
       `  prod-1-latest.db  30 B`,
@@ -159,16 +165,16 @@ describe('snapshots --json', () => {
     backups: [
       {
         name: 'prod-1-20260301T120000Z', createdAt: '2026-03-01T12:00:00Z', ageSeconds: 0, sizeBytes: 400, objectCount: 1,
-        complete: false, encrypted: true, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T120000Z.db.zst.age', drill: null,
+        complete: false, future: false, problems: ['no checksum sidecar prod-1-20260301T120000Z.sha256'], encrypted: true, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T120000Z.db.zst.age', drill: null,
       },
       {
         name: 'prod-1-20260301T060000Z', createdAt: '2026-03-01T06:00:00Z', ageSeconds: 21600, sizeBytes: SIZE_FULL + DRILL_PASSED.length, objectCount: 5,
-        complete: true, encrypted: true, pki: true, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T060000Z.db.zst.age',
+        complete: true, future: false, problems: [], encrypted: true, pki: true, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T060000Z.db.zst.age',
         drill: { result: 'passed', checkedAt: '2026-03-01T07:00:00Z', message: 'restored 1200 keys at revision 5000' },
       },
       {
         name: 'prod-1-20260301T000000Z', createdAt: '2026-03-01T00:00:00Z', ageSeconds: 43200, sizeBytes: SIZE_PLAIN + DRILL_OLD_FAILED.length, objectCount: 4,
-        complete: true, encrypted: false, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T000000Z.db.zst',
+        complete: true, future: false, problems: [], encrypted: false, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T000000Z.db.zst',
         drill: { result: 'failed', checkedAt: '2026-03-01T01:00:00Z', message: 'etcd did not start' },
       },
     ],
@@ -198,7 +204,7 @@ describe('snapshots --json', () => {
     const result = await cli('snapshots', '--inventory', inventory, '--cluster', 'prod-10', '--now', NOW, '--json');
     const [location] = JSON.parse(result.stdout).locations;
     expect(location.backups.map((backup: { name: string; compression: string; sizeBytes: number }) => [backup.name, backup.compression, backup.sizeBytes]))
-      .toEqual([['prod-10-20260228T000000Z', 'gzip', SIZE_FULL]]);
+      .toEqual([['prod-10-20260228T000000Z', 'gzip', setSize('prod-10-20260228T000000Z', '.db.gz.age', true)]]);
     expect(location.otherObjects).toEqual([]);
   });
 
@@ -211,8 +217,8 @@ describe('snapshots --json', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toBe([
       'tenant-a in claims (s3://cpb/obc/tenant-a/): 1 backup, 1 complete, 0 other objects',
-      'NAME                       CREATED (UTC)        AGE    SIZE   COMPLETE  ENCRYPTED  PKI  DRILL',
-      'tenant-a-20260301T060000Z  2026-03-01 06:00:00  6h 0m  764 B  yes       yes        yes  -',
+      'NAME                       CREATED (UTC)        AGE    SIZE     COMPLETE  ENCRYPTED  PKI  DRILL',
+      `tenant-a-20260301T060000Z  2026-03-01 06:00:00  6h 0m  ${formatBytes(setSize('tenant-a-20260301T060000Z', '.db.zst.age', true))}  yes       yes        yes  -`,
       '',
     ].join('\n'));
   });

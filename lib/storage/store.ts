@@ -1,0 +1,333 @@
+/**
+ * The object stores a backup set lives in, behind one interface: S3 (and S3-compatible stores, ObjectBucketClaims)
+ * through @aws-sdk/client-s3 and @aws-sdk/lib-storage (multipart uploads of streams, retries, the SDK's default
+ * credential chain unless credentials are given), and node-local storage as a directory. Keys are relative to the
+ * store's root (the bucket, or the directory) and use `/`.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { dirname, join, sep } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { rootCertificates } from 'node:tls';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { StoredObject } from './layout';
+import { describeError, StorageError, type S3Location } from './s3';
+
+export { StorageError };
+
+export interface ListOptions {
+  /** MaxKeys of each ListObjectsV2 page. @default 1000 */
+  readonly pageSize?: number;
+  /** Called after each page with the number of objects listed so far. */
+  readonly onPage?: (listed: number) => void;
+}
+
+/** One object store. Every failure is a StorageError whose message says what to do. */
+export interface ObjectStore {
+  /** `s3://bucket` at an endpoint, or a directory: for messages. */
+  readonly description: string;
+  /** Every object under `<folder>/` (the whole store for ''), keys relative to the store's root. */
+  list(folder: string, options?: ListOptions): Promise<StoredObject[]>;
+  /** The bytes of one (small) object. */
+  read(key: string): Promise<Buffer>;
+  /** Downloads one object into a file; returns its size. */
+  download(key: string, path: string): Promise<number>;
+  /** Writes one small object. */
+  write(key: string, body: Buffer | string): Promise<void>;
+  /**
+   * Uploads a stream of unknown length (multipart on S3); rejects when the stream errors, and then leaves no
+   * object behind.
+   */
+  upload(key: string, body: Readable): Promise<void>;
+  /** Deletes these keys (batched); a key that is already gone is no error. */
+  delete(keys: readonly string[]): Promise<void>;
+  /** Closes connections. */
+  close(): void;
+}
+
+export interface S3StoreOptions {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly pathStyle: boolean;
+  readonly bucket: string;
+  /** Static credentials; the SDK's default chain when absent. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** A PEM file of extra CAs trusted besides the system roots. */
+  readonly caFile?: string;
+  readonly sse?: { readonly type: 'AES256' | 'aws:kms'; readonly kmsKeyId?: string };
+  /** Multipart part size. @default 8 MiB */
+  readonly partSize?: number;
+  /** Parts in flight per upload. @default 2 */
+  readonly queueSize?: number;
+  /** Attempts per request (retries = attempts - 1). @default 3 */
+  readonly maxAttempts?: number;
+  /** Bound of one request (a part's upload included). @default 120 s */
+  readonly requestTimeoutMs?: number;
+}
+
+// The SDK warns on Node < 22 about its releases after January 2027: not actionable, and noise in result logs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export class S3Store implements ObjectStore {
+  readonly description: string;
+  private readonly client: S3Client;
+  private readonly location: S3Location;
+
+  constructor(private readonly options: S3StoreOptions) {
+    this.description = `s3://${options.bucket} at ${options.endpoint}`;
+    this.location = { endpoint: options.endpoint, region: options.region, pathStyle: options.pathStyle, bucket: options.bucket, folder: '' };
+    const ca = options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
+    this.client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.pathStyle,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      // S3-compatible stores reject the CRC checksums the SDK sends by default (FIELD-NOTES).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: options.maxAttempts ?? 3,
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: 5_000,
+        requestTimeout: options.requestTimeoutMs ?? 120_000,
+        ...(ca ? { httpsAgent: new Agent({ ca, keepAlive: true }) } : {}),
+      }),
+    });
+  }
+
+  private fail(error: unknown, key?: string): never {
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(describeError(error, this.location, key));
+  }
+
+  async list(folder: string, options: ListOptions = {}): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          Prefix: folder ? `${folder}/` : undefined,
+          ContinuationToken: token,
+          MaxKeys: options.pageSize,
+        }));
+        for (const object of page.Contents ?? []) objects.push({ key: object.Key!, size: object.Size ?? 0 });
+        options.onPage?.(objects.length);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      this.fail(error, folder || undefined);
+    }
+    return objects;
+  }
+
+  async read(key: string): Promise<Buffer> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return Buffer.from(await object.Body!.transformToByteArray());
+    } catch (error) {
+      this.fail(error, key);
+    }
+  }
+
+  async download(key: string, path: string): Promise<number> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      await pipeline(object.Body as Readable, createWriteStream(path, { mode: 0o600 }));
+      return (await stat(path)).size;
+    } catch (error) {
+      this.fail(error, key);
+    }
+  }
+
+  private params(key: string): Pick<PutObjectCommandInput, 'Bucket' | 'Key' | 'ServerSideEncryption' | 'SSEKMSKeyId'> {
+    const { sse } = this.options;
+    return { Bucket: this.options.bucket, Key: key, ...(sse ? { ServerSideEncryption: sse.type, ...(sse.kmsKeyId ? { SSEKMSKeyId: sse.kmsKeyId } : {}) } : {}) };
+  }
+
+  async write(key: string, body: Buffer | string): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ ...this.params(key), Body: body, ContentLength: Buffer.byteLength(body) }));
+    } catch (error) {
+      this.fail(error, key);
+    }
+  }
+
+  async upload(key: string, body: Readable): Promise<void> {
+    // The stream's own error wins over what the SDK makes of it: the producer failed, not the store.
+    let streamError: unknown;
+    body.once('error', (error) => { streamError = error; });
+    const upload = new Upload({
+      client: this.client,
+      params: { ...this.params(key), Body: body },
+      partSize: this.options.partSize ?? 8 * 1024 * 1024,
+      queueSize: this.options.queueSize ?? 2,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      if (streamError) throw streamError;
+      this.fail(error, key);
+    }
+    if (streamError) {
+      // A single-part upload may have completed with what arrived before the failure: remove it.
+      await this.delete([key]).catch(() => undefined);
+      throw streamError;
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      let errors: { Key?: string; Code?: string; Message?: string }[] = [];
+      try {
+        const out = await this.client.send(new DeleteObjectsCommand({
+          Bucket: this.options.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }));
+        errors = (out.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
+      } catch (error) {
+        this.fail(error, batch[0]);
+      }
+      if (errors.length > 0) {
+        throw new StorageError(`delete of ${errors.length} object(s) in s3://${this.options.bucket} failed: ${errors.slice(0, 3).map((error) => `${error.Key}: ${error.Code}`).join(', ')}`);
+      }
+    }
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+/** Node-local storage: a directory (a hostPath volume in the pod). Writes are atomic (a temporary name, renamed). */
+export class LocalStore implements ObjectStore {
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.description = root;
+  }
+
+  private path(key: string): string {
+    if (key === '' || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      throw new StorageError(`invalid key "${key}" for local storage ${this.root}`);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  private fail(error: unknown, what: string): never {
+    if (error instanceof StorageError) throw error;
+    const e = error as NodeJS.ErrnoException;
+    throw new StorageError(`${what}: ${e.code ?? 'Error'}: ${e.message}`);
+  }
+
+  async list(folder: string): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' && prefix === (folder ? `${folder}/` : '')) return;
+        this.fail(error, `cannot list ${dir}`);
+      }
+      for (const entry of entries) {
+        const key = `${prefix}${entry.name}`;
+        if (entry.isDirectory()) await walk(join(dir, entry.name), `${key}/`);
+        else if (entry.isFile() && !entry.name.startsWith('.tmp-')) objects.push({ key, size: (await stat(join(dir, entry.name))).size });
+      }
+    };
+    try {
+      await stat(this.root);
+    } catch (error) {
+      this.fail(error, `local storage ${this.root} is not there`);
+    }
+    await walk(folder ? join(this.root, ...folder.split('/')) : this.root, folder ? `${folder}/` : '');
+    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async read(key: string): Promise<Buffer> {
+    try {
+      return await readFile(this.path(key));
+    } catch (error) {
+      this.fail(error, `cannot read ${this.path(key)}`);
+    }
+  }
+
+  async download(key: string, path: string): Promise<number> {
+    try {
+      await pipeline(createReadStream(this.path(key)), createWriteStream(path, { mode: 0o600 }));
+      return (await stat(path)).size;
+    } catch (error) {
+      this.fail(error, `cannot copy ${this.path(key)}`);
+    }
+  }
+
+  private async atomically(key: string, fill: (temporary: string) => Promise<void>): Promise<void> {
+    const target = this.path(key);
+    const temporary = join(dirname(target), `.tmp-${process.pid}-${target.slice(target.lastIndexOf(sep) + 1)}`);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await fill(temporary);
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      this.fail(error, `cannot write ${target}`);
+    }
+  }
+
+  async write(key: string, body: Buffer | string): Promise<void> {
+    await this.atomically(key, (temporary) => writeFile(temporary, body, { mode: 0o600 }));
+  }
+
+  async upload(key: string, body: Readable): Promise<void> {
+    let streamError: unknown;
+    body.once('error', (error) => { streamError = error; });
+    try {
+      await this.atomically(key, (temporary) => pipeline(body, createWriteStream(temporary, { mode: 0o600 }) as Writable));
+    } catch (error) {
+      throw streamError ?? error;
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await unlink(this.path(key));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.fail(error, `cannot delete ${this.path(key)}`);
+      }
+    }
+  }
+
+  close(): void {}
+}
+
+/** Reads every sidecar of the sets that have one, a few at a time; a failed read is kept as its message. */
+export async function readSidecars(store: ObjectStore, sidecarKeys: readonly string[], parallel = 4): Promise<Map<string, string | { error: string }>> {
+  const out = new Map<string, string | { error: string }>();
+  let next = 0;
+  const worker = async () => {
+    while (next < sidecarKeys.length) {
+      const key = sidecarKeys[next++];
+      try {
+        out.set(key, (await store.read(key)).toString('utf8'));
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error;
+        out.set(key, { error: error.message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, sidecarKeys.length) }, worker));
+  return out;
+}
+
+/** A readable that is fed by a stream of unknown length: for tests and callers that hold a Buffer. */
+export function bufferStream(bytes: Buffer): Readable {
+  return Readable.from([bytes]);
+}
