@@ -212,7 +212,7 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
     const env = resolveEnv(c, o);
     const PATH = env.PATH ?? [...(o.pathPrefix ?? []), DEFAULT_PATH].join(':');
     // the kubelet sets these in every container, enableServiceLinks or not; the container's own env wins
-    const service = o.kubernetesService ? { KUBERNETES_SERVICE_HOST: o.kubernetesService.host, KUBERNETES_SERVICE_PORT: String(o.kubernetesService.port) } : {};
+    const service: Record<string, string> = o.kubernetesService ? { KUBERNETES_SERVICE_HOST: o.kubernetesService.host, KUBERNETES_SERVICE_PORT: String(o.kubernetesService.port) } : {};
     const fullEnv = { ...service, ...env, PATH };
     const cmd = [...(c.command ?? []), ...(c.args ?? [])].map((s: string) => expandK8s(s, env));
     if (!c.command || cmd.length === 0) throw new Error(`container ${c.name}: no command (image entrypoints are not known to the runner)`);
