@@ -5,7 +5,7 @@
  * plane's Deployments' scale, and a pod list by label selector. Errors are sentences naming the object, the HTTP
  * status and the API server's message; connection failures, 429 and 5xx are retried, other 4xx never.
  */
-import { AppsV1Api, ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -17,7 +17,15 @@ export class KubeError extends Error {
   }
 }
 
+/** labels, annotations and owner references: who manages an object */
+export interface MetadataView {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly ownerReferences: readonly { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly controller?: boolean }[];
+}
+
 export interface StatefulSetView {
+  readonly metadata: MetadataView;
   readonly replicas: number | undefined;
   readonly readyReplicas: number;
   readonly matchLabels: Readonly<Record<string, string>>;
@@ -30,6 +38,7 @@ export interface RestoreKube {
   /** merge patch of data (null removes a key) */
   patchConfigMapData(name: string, data: Record<string, string | null>): Promise<void>;
   statefulSet(name: string): Promise<StatefulSetView>;
+  deploymentMetadata(name: string): Promise<MetadataView>;
   scaleOf(kind: 'statefulset' | 'deployment', name: string): Promise<number>;
   setScale(kind: 'statefulset' | 'deployment', name: string, replicas: number): Promise<void>;
   /** number of pods matching every label */
@@ -110,7 +119,11 @@ export function inClusterKube(options: InClusterOptions): RestoreKube {
     },
     async statefulSet(name) {
       const sts = await call(`GET statefulset ${namespace}/${name}`, () => apps.readNamespacedStatefulSet({ name, namespace }));
-      return { replicas: sts.spec?.replicas, readyReplicas: sts.status?.readyReplicas ?? 0, matchLabels: { ...(sts.spec?.selector?.matchLabels ?? {}) } };
+      return { metadata: metadataOf(sts.metadata), replicas: sts.spec?.replicas, readyReplicas: sts.status?.readyReplicas ?? 0, matchLabels: { ...(sts.spec?.selector?.matchLabels ?? {}) } };
+    },
+    async deploymentMetadata(name) {
+      const deployment = await call(`GET deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ name, namespace }));
+      return metadataOf(deployment.metadata);
     },
     async scaleOf(kind, name) {
       const scale = await call(`GET ${kind} ${namespace}/${name} scale`, () => scaleApi[kind].read(name));
@@ -124,6 +137,14 @@ export function inClusterKube(options: InClusterOptions): RestoreKube {
       const list = await call(`GET pods of ${namespace} (${labelSelector})`, () => core.listNamespacedPod({ namespace, labelSelector }));
       return list.items.length;
     },
+  };
+}
+
+function metadataOf(meta: V1ObjectMeta | undefined): MetadataView {
+  return {
+    labels: { ...(meta?.labels ?? {}) },
+    annotations: { ...(meta?.annotations ?? {}) },
+    ownerReferences: (meta?.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, ...(r.controller ? { controller: true } : {}) })),
   };
 }
 

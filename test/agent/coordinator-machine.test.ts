@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  describeDeployments, replicaDecision, replicaProgress, startFrom, transition, validationReason, WORKING_PHASES, type State,
+  describeDeployments, replicaDecision, revertingOwners, replicaProgress, startFrom, transition, validationReason, WORKING_PHASES, type State,
 } from '../../lib/agent/restore/coordinator-machine';
 
 const done = { kind: 'done' } as const;
@@ -67,5 +67,17 @@ describe('coordinator state machine', () => {
   it('describes the drained Deployments', () => {
     expect(describeDeployments([])).toBe('none');
     expect(describeDeployments([['a', 2], ['b', 1]])).toBe('a (was 2), b (was 1)');
+  });
+
+  it('finds the owners that would revert a scale-down', () => {
+    const none = { labels: {}, annotations: {}, ownerReferences: [] };
+    expect(revertingOwners('sts', none)).toEqual([]);
+    // Helm alone changes nothing between its runs; a non-controller owner reference is no controller
+    expect(revertingOwners('sts', { ...none, labels: { 'app.kubernetes.io/managed-by': 'Helm' }, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x' }] })).toEqual([]);
+    expect(revertingOwners('sts', { ...none, annotations: { 'argocd.argoproj.io/tracking-id': 'tenant-x:apps/StatefulSet:tenant-a/etcd' } }).map((o) => o.owner)).toEqual(['Argo CD Application tenant-x']);
+    expect(revertingOwners('sts', { ...none, labels: { 'argocd.argoproj.io/instance': 'legacy' } }).map((o) => o.owner)).toEqual(['Argo CD Application legacy']);
+    expect(revertingOwners('sts', { ...none, labels: { 'helm.toolkit.fluxcd.io/name': 'etcd', 'helm.toolkit.fluxcd.io/namespace': 'tenant-a' } })[0])
+      .toEqual({ object: 'sts', owner: 'Flux HelmRelease tenant-a/etcd', pauseByHand: 'flux suspend helmrelease etcd -n tenant-a (flux resume ... after the restore)' });
+    expect(revertingOwners('sts', { ...none, ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'EtcdCluster', name: 'e', controller: true }] }).map((o) => o.owner)).toEqual(['EtcdCluster e (example.com/v1)']);
   });
 });

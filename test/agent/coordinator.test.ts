@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { KubeError, type RestoreKube } from '../../lib/agent/kube';
 import { Coordinator, type CoordinatorPlan } from '../../lib/agent/restore/coordinator';
+import type { ObjectMetadata } from '../../lib/agent/restore/coordinator-machine';
 import { RestoreFailure } from '../../lib/agent/restore/outcome';
 
 const STATUS = 'c-restore-r1-status';
@@ -32,7 +33,10 @@ class MemoryKube implements RestoreKube {
     this.patches.push(data);
     for (const [k, v] of Object.entries(data)) { if (v === null) delete this.status[k]; else this.status[k] = v; }
   }
-  async statefulSet() { this.check('get-sts'); return { replicas: this.sts, readyReplicas: this.ready, matchLabels: { app: 'etcd' } }; }
+  stsMeta: ObjectMetadata = { labels: {}, annotations: {}, ownerReferences: [] };
+  deploymentMeta: Record<string, ObjectMetadata> = {};
+  async statefulSet() { this.check('get-sts'); return { metadata: this.stsMeta, replicas: this.sts, readyReplicas: this.ready, matchLabels: { app: 'etcd' } }; }
+  async deploymentMetadata(name: string) { this.check(`get-deployment-${name}`); return this.deploymentMeta[name] ?? { labels: {}, annotations: {}, ownerReferences: [] }; }
   async scaleOf(kind: string, name: string) { this.check(`get-scale-${name}`); return kind === 'statefulset' ? this.sts : this.deployments[name]; }
   async setScale(kind: string, name: string, n: number) {
     this.check(`scale-${name}-${n}`);
@@ -168,5 +172,18 @@ describe('restore coordinator', () => {
     const result = await coordinator(kube).run();
     expect(result).toMatchObject({ status: 'failed', exitCode: 9, phase: 'Pending' });
     expect(result.message).toBe('get-status: HTTP 500: boom (the restore bundle creates it with data.phase=Pending)');
+  });
+
+  it('stops at Validating with OwnerWouldRevert when a controller would scale back, nothing scaled', async () => {
+    const kube = new MemoryKube();
+    kube.stsMeta = { labels: {}, annotations: {}, ownerReferences: [{ apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane', name: 'tenant-x', controller: true }] };
+    kube.deploymentMeta.api = { labels: { 'kustomize.toolkit.fluxcd.io/name': 'tenants', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' }, annotations: {}, ownerReferences: [] };
+    const result = await coordinator(kube).run();
+    expect(result).toMatchObject({ exitCode: 10, reason: 'OwnerWouldRevert', phase: 'Failed' });
+    expect(kube.status.message).toBe('statefulset ns/etcd is managed by Kamaji TenantControlPlane tenant-x: scale the Kamaji controller to 0 (it reconciles TenantControlPlane tenant-x), and back after the restore; '
+      + 'deployment ns/api is managed by Flux Kustomization flux-system/tenants: flux suspend kustomization tenants -n flux-system (flux resume ... after the restore). '
+      + 'It would scale back what the restore holds at 0 (and could start etcd on half-restored data). Nothing was changed: pause it, then start a new restore with a new id.');
+    expect(kube.scaleLog).toEqual([]);
+    expect(kube.status.snapshot).toBeUndefined();
   });
 });

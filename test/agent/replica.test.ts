@@ -20,6 +20,7 @@ function kube(status: Record<string, string>, onRead?: () => void): RestoreKube 
     configMapData: async () => { onRead?.(); return { ...status }; },
     patchConfigMapData: async (_n, data) => { patches.push(data); for (const [k, v] of Object.entries(data)) if (v !== null) status[k] = v; },
     statefulSet: async () => { throw new Error('not for replicas'); },
+    deploymentMetadata: async () => { throw new Error('not for replicas'); },
     scaleOf: async () => { throw new Error('not for replicas'); },
     setScale: async () => { throw new Error('not for replicas'); },
     podCount: async () => { throw new Error('not for replicas'); },

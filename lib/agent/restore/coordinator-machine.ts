@@ -107,3 +107,57 @@ export function replicaDecision(phase: string, reason: string, id: string, ordin
 export function describeDeployments(originals: ReadonlyArray<readonly [string, number]>): string {
   return originals.length ? originals.map(([name, replicas]) => `${name} (was ${replicas})`).join(', ') : 'none';
 }
+
+/** What the API says about who manages an object. */
+export interface ObjectMetadata {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly ownerReferences: readonly { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly controller?: boolean }[];
+}
+
+/** A controller that would scale an object back while the restore holds it at 0. */
+export interface RevertingOwner {
+  /** "statefulset tenant-a/etcd" */
+  readonly object: string;
+  /** "Argo CD Application tenant-x", "Flux Kustomization flux-system/tenants", ... */
+  readonly owner: string;
+  /** what a person does before starting a new restore */
+  readonly pauseByHand: string;
+}
+
+/**
+ * The owners of one object that would revert a scale-down: Argo CD (tracking label or annotation), Flux (Kustomization
+ * or HelmRelease labels), Kamaji (a TenantControlPlane owner reference) and any other controlling owner reference.
+ * A Helm label alone is no controller: `helm` changes nothing between its runs.
+ */
+export function revertingOwners(object: string, meta: ObjectMetadata): RevertingOwner[] {
+  const owners: RevertingOwner[] = [];
+  const { labels, annotations } = meta;
+  const argo = annotations['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? labels['argocd.argoproj.io/instance'];
+  if (argo) {
+    owners.push({ object, owner: `Argo CD Application ${argo}`, pauseByHand: `disable automated sync of Argo CD Application ${argo} (argocd app set ${argo} --sync-policy none), and enable it again after the restore` });
+  }
+  for (const [kind, group] of [['Kustomization', 'kustomize'], ['HelmRelease', 'helm']] as const) {
+    const name = labels[`${group}.toolkit.fluxcd.io/name`];
+    if (name) {
+      const ns = labels[`${group}.toolkit.fluxcd.io/namespace`] ?? '';
+      const ref = ns ? `${ns}/${name}` : name;
+      owners.push({ object, owner: `Flux ${kind} ${ref}`, pauseByHand: `flux suspend ${kind === 'Kustomization' ? 'kustomization' : 'helmrelease'} ${name}${ns ? ` -n ${ns}` : ''} (flux resume ... after the restore)` });
+    }
+  }
+  for (const ref of meta.ownerReferences) {
+    if (!ref.controller) continue;
+    if (ref.kind === 'TenantControlPlane' && ref.apiVersion.startsWith('kamaji.clastix.io/')) {
+      owners.push({ object, owner: `Kamaji TenantControlPlane ${ref.name}`, pauseByHand: `scale the Kamaji controller to 0 (it reconciles TenantControlPlane ${ref.name}), and back after the restore` });
+    } else {
+      owners.push({ object, owner: `${ref.kind} ${ref.name} (${ref.apiVersion})`, pauseByHand: `pause the controller of ${ref.kind} ${ref.name}, and resume it after the restore` });
+    }
+  }
+  return owners;
+}
+
+/** The message of OwnerWouldRevert: every owner found and what to pause by hand. */
+export function ownerMessage(owners: readonly RevertingOwner[]): string {
+  const lines = owners.map((o) => `${o.object} is managed by ${o.owner}: ${o.pauseByHand}`);
+  return `${lines.join('; ')}. It would scale back what the restore holds at 0 (and could start etcd on half-restored data). Nothing was changed: pause it, then start a new restore with a new id.`;
+}

@@ -10,7 +10,7 @@
  */
 import { KubeError, type RestoreKube } from '../kube';
 import {
-  describeDeployments, replicaProgress, startFrom, transition, validationReason, type FailureReason, type Outcome, type State,
+  describeDeployments, ownerMessage, replicaProgress, revertingOwners, startFrom, transition, validationReason, type FailureReason, type Outcome, type State,
 } from './coordinator-machine';
 import { RESTORE_EXIT, RestoreFailure, sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
 
@@ -155,6 +155,13 @@ export class Coordinator {
       throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'ConfigInvalid', `StatefulSet ${plan.namespace}/${plan.statefulSet} has no spec.selector.matchLabels; nothing was changed`);
     }
     this.matchLabels = sts.matchLabels;
+    // Who would scale back what the restore holds at 0: stop before anything is touched.
+    const owners = revertingOwners(`statefulset ${plan.namespace}/${plan.statefulSet}`, sts.metadata);
+    for (const name of plan.controlPlaneDeployments) {
+      const meta = await this.api(() => deps.kube.deploymentMetadata(name), '; nothing was changed');
+      owners.push(...revertingOwners(`deployment ${plan.namespace}/${name}`, meta));
+    }
+    if (owners.length) throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'OwnerWouldRevert', ownerMessage(owners));
     await this.api(() => this.patch({ snapshot: this.snapshot }), '', 'cannot record the snapshot in the status ConfigMap: ', '; nothing was changed');
   }
 
