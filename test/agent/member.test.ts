@@ -63,7 +63,8 @@ describe('restore-member', () => {
   it('restores through staging, keeps the old data, writes the marker and puts the manifest back', async () => {
     const result = await new Member(plan(), deps()).run();
     expect(result).toMatchObject({ status: 'ok', exitCode: 0, stage: 'done', snapshot: NAME, member: 'n1', revisionBumped: true, pkiRestored: false });
-    expect(tree(node.data)).toEqual(['.controlplane-backup-restore-r1.done', 'member', 'member.before-restore-r1']);
+    expect(tree(node.data)).toEqual(['.controlplane-backup-restore-r1.done', '.controlplane-backup-restore-r1.result.json', 'member', 'member.before-restore-r1']);
+    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toEqual(result);
     expect(readFileSync(join(node.data, 'member/snap/db'), 'utf8')).toBe('restored-db');
     expect(readFileSync(join(node.data, 'member.before-restore-r1/snap/db'), 'utf8')).toBe('old-db');
     const args = JSON.parse(readFileSync(join(node.data, 'member/args.json'), 'utf8'));
@@ -76,6 +77,8 @@ describe('restore-member', () => {
 
     const again = await new Member(plan(), deps({ resolve: async () => { throw new Error('must not resolve'); } })).run();
     expect(again).toMatchObject({ status: 'skipped', exitCode: 0, snapshot: NAME, pkiRestored: null });
+    // the result file says how the last run ended
+    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8')).status).toBe('skipped');
   });
 
   it('without --bump-revision in the tool: restores and says the revision was not bumped', async () => {
@@ -98,7 +101,7 @@ describe('restore-member', () => {
   it('fails before touching the node when the backup does not verify (the verifier\'s exit code)', async () => {
     const result = await new Member(plan(), deps({ fetchVerified: async () => { throw new RestoreFailure(2, `checksum mismatch: ${NAME}.db.zst.age`, 'fetch'); } })).run();
     expect(result).toMatchObject({ status: 'failed', exitCode: 2, stage: 'fetch' });
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data).filter((f) => !f.endsWith('.result.json'))).toEqual(['member']);
     expect(tree(node.manifests)).toEqual(['etcd.yaml']);
   });
 
@@ -108,7 +111,7 @@ describe('restore-member', () => {
     })).run();
     expect(result).toMatchObject({ exitCode: 1, stage: 'restore' });
     expect(result.message).toBe('etcdutl snapshot restore failed (exit 1): Error: snapshot file is corrupt');
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data).filter((f) => !f.endsWith('.result.json'))).toEqual(['member']);
   });
 
   it('barrier timeout (a member never stages): exit 6, node untouched, staging removed', async () => {
@@ -117,7 +120,7 @@ describe('restore-member', () => {
     expect(result).toMatchObject({ exitCode: 6, stage: 'barrier' });
     expect(result.message).toBe('barrier timeout: after 10s still waiting for member(s): n2 at mem://barrier (is each member\'s restore Job running?); nothing on this node was changed');
     expect(staged.get('n1')).toBe(NAME);
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data).filter((f) => !f.endsWith('.result.json'))).toEqual(['member']);
     expect(tree(node.manifests)).toEqual(['etcd.yaml']);
   });
 
@@ -126,7 +129,7 @@ describe('restore-member', () => {
     const result = await new Member(plan({ members: ['n1', 'n2'] }), deps({ barrier: memoryBarrier(staged) })).run();
     expect(result).toMatchObject({ exitCode: 6 });
     expect(result.message).toMatch(/^members resolved different snapshots \(n1=c1-20261201T000000Z, n2=c1-20261130T000000Z\)/);
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data).filter((f) => !f.endsWith('.result.json'))).toEqual(['member']);
   });
 
   it('passes the barrier when every member staged the same backup', async () => {
@@ -138,7 +141,7 @@ describe('restore-member', () => {
     const result = await new Member(plan(), deps({ etcdAnswers: async () => true })).run();
     expect(result).toMatchObject({ exitCode: 7, stage: 'stop-etcd' });
     expect(tree(node.manifests)).toEqual(['etcd.yaml']);
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data).filter((f) => !f.endsWith('.result.json'))).toEqual(['member']);
   });
 
   it('etcd not healthy after the restore: exit 8, data in place, marker written', async () => {
@@ -170,5 +173,13 @@ describe('restore-member', () => {
     expect(readFileSync(join(node.pki, 'etcd/ca.key'), 'utf8')).toBe('key-at-backup');
     expect(readFileSync(join(node.pki, 'only-now.crt'), 'utf8')).toBe('x');
     expect(readFileSync(join(node.pki, '.before-restore-r1/ca.crt'), 'utf8')).toBe('ca-now');
+  });
+
+  it('records a failure where it outlives the pod: next to the marker and in the object store', async () => {
+    const recorded: string[] = [];
+    const result = await new Member(plan(), deps({ etcdAnswers: async () => true, recordResult: async (line) => { recorded.push(line); } })).run();
+    expect(result.exitCode).toBe(7);
+    expect(recorded.map((l) => JSON.parse(l))).toEqual([result]);
+    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toEqual(result);
   });
 });

@@ -63,6 +63,8 @@ export interface MemberDeps {
   /** fetches and verifies (sidecar, sha256, decryption, trailer) into `dir`; throws RestoreFailure */
   fetchVerified(name: string, withPki: boolean, dir: string): Promise<FetchedBackup>;
   readonly barrier?: Barrier;
+  /** keeps the result line where it outlives the pod (the object store) */
+  readonly recordResult?: (resultLine: string) => Promise<void>;
   /** does this member answer at all (endpoint status: without quorum too)? */
   readonly etcdAnswers?: () => Promise<boolean>;
   /** is it healthy (endpoint health: with quorum)? detail on failure */
@@ -100,12 +102,35 @@ export class Member {
   }
 
   async run(): Promise<RestoreResult> {
+    let result: RestoreResult;
     try {
-      return await this.steps();
+      result = await this.steps();
     } catch (error) {
       if (!(error instanceof RestoreFailure)) throw error;
       this.cleanup();
-      return this.result('failed', error.exitCode, error.message, error.stage);
+      result = this.result('failed', error.exitCode, error.message, error.stage);
+    }
+    await this.record(result);
+    return result;
+  }
+
+  /**
+   * The result outlives the pod (issue 11 item 2): a file next to the marker on the node, and an object beside the
+   * barrier in the object store. Best effort: the result line on stdout stays the record of last resort.
+   */
+  private async record(result: RestoreResult): Promise<void> {
+    const text = `${JSON.stringify(result)}\n`;
+    const file = resultPath(this.plan.dataDir, this.plan.restoreId);
+    if (isDir(this.plan.dataDir)) {
+      try {
+        writeFileSync(`${file}.part`, text);
+        renameSync(`${file}.part`, file);
+      } catch (error) {
+        this.log(`WARNING: cannot write the result file ${file}: ${(error as Error).message}`);
+      }
+    }
+    if (this.deps.recordResult) {
+      await this.deps.recordResult(text).catch((error) => this.log(`WARNING: cannot record the result in the object store: ${(error as Error).message}`));
     }
   }
 
@@ -387,6 +412,11 @@ export class Member {
       member: this.plan.memberName, pkiRestored: this.pkiRestored, durationsMs: { ...this.durations, total: this.now() - this.started },
     };
   }
+}
+
+/** `<dataDir>/.controlplane-backup-restore-<id>.result.json`: how the member's restore ended, on the node. */
+export function resultPath(dataDir: string, restoreId: string): string {
+  return join(dataDir, `.controlplane-backup-restore-${restoreId}.result.json`);
 }
 
 function listFiles(dir: string, rel = ''): string[] {
