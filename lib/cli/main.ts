@@ -27,6 +27,7 @@ Commands:
   validate-output DIR                check synthesized manifests against the Kubernetes 1.28 and CRD schemas
                                      and build every cluster folder with kubectl kustomize
   schema                             print the inventory's JSON Schema
+  agent <command> --plan FILE        what the pods run (backup, prune, drill): see \`controlplane-backup agent --help\`
   snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601]
           [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...
                                      list the backup sets in S3 storage per cluster and storage: size, time,
@@ -84,6 +85,8 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
 }
 
 async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  // The pods' commands: the same code as the tools image's bundle (lib/agent/bin.ts), with its own arguments.
+  if (argv[0] === 'agent') return (await import('../agent/run')).runAgent(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({

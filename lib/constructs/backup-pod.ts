@@ -4,11 +4,16 @@
  */
 import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
-import { destinationsTable, POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
-import { backupConfigMapName, backupScriptsConfigMapName, backupServiceAccountName } from '../plan/names';
+import { backupPlanFile } from '../plan/agent';
+import { POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
+import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
 
 export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
-export const BACKUP_SCRIPT = 'backup.sh';
+
+/** The tools image's agent: `controlplane-backup agent <command> --plan <file of the config ConfigMap>`. */
+export function agentCommand(command: string, planFile: string): string[] {
+  return ['controlplane-backup', 'agent', command, '--plan', `${POD_PATHS.config}/${planFile}`];
+}
 
 /** A container env var from a plan's value source. */
 export function envVar(name: string, source: EnvSource): k8s.EnvVar {
@@ -33,13 +38,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
 
   const volumes: k8s.Volume[] = [
     { name: 'scratch', emptyDir: { sizeLimit: k8sQuantity(backup.scratchSize) } },
-    { name: 'scripts', configMap: { name: backupScriptsConfigMapName(cluster.name), defaultMode: 0o444 } },
     { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
   ];
   const etcdMounts: k8s.VolumeMount[] = [];
   const toolsMounts: k8s.VolumeMount[] = [
     { name: 'scratch', mountPath: POD_PATHS.scratch },
-    { name: 'scripts', mountPath: POD_PATHS.scripts, readOnly: true },
     { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
   ];
 
@@ -89,26 +92,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     }
   }
 
-  const encrypted = backup.encryption.snapshot && backup.encryption.recipients.length > 0;
+  // Everything else is in the plan (the config ConfigMap): the env carries what only the kubelet knows.
   const env: k8s.EnvVar[] = [
-    { name: 'CLUSTER_NAME', value: cluster.name },
-    { name: 'SNAPSHOT_FILE', value: POD_PATHS.snapshot },
-    { name: 'MIN_SNAPSHOT_BYTES', value: String(backup.minSnapshotBytes) },
-    { name: 'COMPRESSION', value: backup.compression },
-    { name: 'SNAPSHOT_ENCRYPTION', value: encrypted ? 'age' : 'none' },
-    { name: 'AGE_RECIPIENTS_FILE', value: `${POD_PATHS.config}/${AGE_RECIPIENTS_FILE}` },
-    { name: 'PKI_BACKUP', value: String(plan.pkiPaths.length > 0) },
-    { name: 'PKI_PATHS', value: plan.pkiPaths.join(' ') },
-    ...(plan.encryptionConfigFile ? [{ name: 'ENCRYPTION_CONFIG_FILE', value: plan.encryptionConfigFile }] : []),
+    { name: 'TMPDIR', value: POD_PATHS.scratch },
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-    { name: 'ETCD_ENDPOINT', value: plan.etcd.endpoint },
-    { name: 'ETCDCTL_CACERT', value: plan.etcd.caFile },
-    { name: 'ETCDCTL_CERT', value: plan.etcd.certFile },
-    { name: 'ETCDCTL_KEY', value: plan.etcd.keyFile },
-    ...(request ? [{ name: 'BACKUP_REQUEST', value: request }] : []),
-    // Remote settings first: DESTINATIONS may refer to them as $(NAME), which the kubelet expands.
-    ...plan.destinations.flatMap((destination) => destination.env.map((variable) => envVar(variable.name, variable.source))),
-    { name: 'DESTINATIONS', value: destinationsTable(plan.destinations) },
+    ...plan.destinations.flatMap((destination) => destination.agentEnv.map((variable) => envVar(variable.name, variable.source))),
   ];
 
   const resources = {
@@ -147,7 +135,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     name: 'upload',
     image: backup.images.tools,
     imagePullPolicy: backup.images.pullPolicy,
-    command: ['/bin/sh', `${POD_PATHS.scripts}/${BACKUP_SCRIPT}`],
+    command: agentCommand('backup', backupPlanFile(request)),
     env,
     volumeMounts: toolsMounts,
     resources,

@@ -4,21 +4,21 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
 import type { BackupPlan } from '../plan/backup';
 import {
-  backupConfigMapName, backupCronJobName, backupNetworkPolicyName, backupScriptsConfigMapName, backupServiceAccountName, onDemandJobName,
+  backupConfigMapName, backupCronJobName, backupNetworkPolicyName, backupServiceAccountName, onDemandJobName,
 } from '../plan/names';
-import { AGE_RECIPIENTS_FILE, BACKUP_SCRIPT, backupPodSpec } from './backup-pod';
+import { agentBackupPlan, agentDrillPlan, backupPlanFile, DRILL_PLAN_FILE, planText } from '../plan/agent';
+import type { DrillPlan } from '../plan/drill';
+import { AGE_RECIPIENTS_FILE, backupPodSpec } from './backup-pod';
 import { objectMeta } from './metadata';
-import { scriptText } from './script-files';
 
 export interface BackupProps {
   readonly cluster: Cluster;
   readonly plan: BackupPlan;
   /** Plans of the on-demand requests, by request name (they may name other storages). */
   readonly onDemandPlans: readonly { readonly request: string; readonly plan: BackupPlan }[];
+  /** The restore drill's plan, rendered into the same ConfigMap. @default no drill */
+  readonly drillPlan?: DrillPlan;
 }
-
-/** Files of lib/scripts/ that the backup pod runs. */
-export const BACKUP_SCRIPT_FILES = [BACKUP_SCRIPT, 'common.sh', 'retention.awk'] as const;
 
 export class Backup extends Construct {
   constructor(scope: Construct, id: string, props: BackupProps) {
@@ -34,16 +34,15 @@ export class Backup extends Construct {
       automountServiceAccountToken: false,
     });
 
-    new k8s.KubeConfigMap(this, 'Scripts', {
-      metadata: objectMeta(name, 'scripts', backupScriptsConfigMapName(name), namespace),
-      data: Object.fromEntries(BACKUP_SCRIPT_FILES.map((file) => [file, scriptText(file)])),
-    });
-
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: objectMeta(name, 'backup', backupConfigMapName(name), namespace),
       data: {
         // Public keys only: the matching identities never leave the operators' hands.
         [AGE_RECIPIENTS_FILE]: backup.encryption.recipients.map((recipient) => `${recipient}\n`).join(''),
+        // The agent's plans (no credentials: those come from Secrets through env).
+        [backupPlanFile()]: planText(agentBackupPlan(cluster, plan)),
+        ...Object.fromEntries(props.onDemandPlans.map(({ request, plan: requestPlan }) => [backupPlanFile(request), planText(agentBackupPlan(cluster, requestPlan, request))])),
+        ...(props.drillPlan ? { [DRILL_PLAN_FILE]: planText(agentDrillPlan(cluster, props.drillPlan)) } : {}),
       },
     });
 

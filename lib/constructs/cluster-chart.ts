@@ -46,8 +46,8 @@ export class ClusterChart extends Chart {
       new StorageAccess(this, `Storage-${storageName}`, { cluster, namespace: plan.namespace, storage: inventory.storages[storageName] });
     }
 
-    new Backup(this, 'Backup', { cluster, plan, onDemandPlans });
     const drill = planDrill(cluster, plan);
+    new Backup(this, 'Backup', { cluster, plan, onDemandPlans, ...(drill ? { drillPlan: drill } : {}) });
     if (drill) new Drill(this, 'Drill', { cluster, plan: drill });
     const alertPlan = planAlerts(cluster, plan.namespace, drill);
     if (alertPlan) new Alerts(this, 'Alerts', { plan: alertPlan });

@@ -1,26 +1,23 @@
 /**
  * The restore drill of one cluster: a CronJob whose pod takes the newest complete backup from object storage,
  * verifies and restores it into scratch space, serves it with a throwaway etcd on 127.0.0.1 inside the pod, compares
- * it with the backup's metadata and records `<base>.drill.json` beside the backup (lib/scripts/drill.sh). It never
+ * it with the backup's metadata and records `<base>.drill.json` beside the backup (`agent drill`). It never
  * talks to the cluster's live etcd and needs no node access, so it meets Pod Security `restricted` everywhere.
  */
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
+import { DRILL_PLAN_FILE } from '../plan/agent';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
-import { envVar, quantities } from './backup-pod';
+import { backupConfigMapName } from '../plan/names';
+import { agentCommand, envVar, quantities } from './backup-pod';
 import { objectMeta } from './metadata';
-import { scriptText } from './script-files';
 
 export interface DrillProps {
   readonly cluster: Cluster;
   readonly plan: DrillPlan;
 }
-
-export const DRILL_SCRIPT = 'drill.sh';
-/** Files of lib/scripts/ that the drill pod runs. */
-export const DRILL_SCRIPT_FILES = ['common.sh', 'restore-lib.sh', DRILL_SCRIPT] as const;
 
 const DRILL_USER = 65532;
 
@@ -37,11 +34,6 @@ export class Drill extends Construct {
       metadata: objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace),
       // The pod talks to object storage and to its own etcd on loopback, never to the Kubernetes API.
       automountServiceAccountToken: false,
-    });
-
-    new k8s.KubeConfigMap(this, 'Scripts', {
-      metadata: objectMeta(name, 'scripts', plan.scriptsConfigMap, plan.namespace),
-      data: Object.fromEntries(DRILL_SCRIPT_FILES.map((file) => [file, scriptText(file)])),
     });
 
     new k8s.KubeCronJob(this, 'Resource', {
@@ -77,11 +69,12 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
   const { source } = plan;
   const volumes: k8s.Volume[] = [
     { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(backup.scratchSize) } },
-    { name: 'scripts', configMap: { name: plan.scriptsConfigMap, defaultMode: 0o444 } },
+    // The drill's plan is in the backup's config ConfigMap (drill-plan.json).
+    { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
   ];
   const mounts: k8s.VolumeMount[] = [
     { name: 'scratch', mountPath: POD_PATHS.scratch },
-    { name: 'scripts', mountPath: POD_PATHS.scripts, readOnly: true },
+    { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
   ];
   if (plan.identitySecret) {
     // Optional: without the Secret the drill still verifies, and says plainly that it did not restore.
@@ -91,21 +84,14 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     });
     mounts.push({ name: 'identity', mountPath: DRILL_PATHS.identity, readOnly: true });
   }
+  // Everything else is in the plan; the env carries the storage's credentials (and a bucket claim's values).
   const env: k8s.EnvVar[] = [
-    // Storage settings first: SNAPSHOT_DIR may refer to them as $(NAME), which the kubelet expands in order.
-    ...source.env.map((variable) => envVar(variable.name, variable.source)),
-    { name: 'CLUSTER_NAME', value: cluster.name },
-    { name: 'SNAPSHOT_DIR', value: source.remoteDir },
-    { name: 'SNAPSHOT_NAME', value: 'latest' },
-    { name: 'SCRATCH_DIR', value: POD_PATHS.scratch },
-    ...(plan.identitySecret
-      ? [{ name: 'AGE_IDENTITY_FILE', value: DRILL_PATHS.identityFile }, { name: 'DRILL_IDENTITY_SECRET', value: plan.identitySecret }]
-      : []),
+    { name: 'TMPDIR', value: POD_PATHS.scratch },
+    ...source.agentEnv.map((variable) => envVar(variable.name, variable.source)),
   ];
   if (source.caBundle) {
     volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });
     mounts.push({ name: 'ca-source', mountPath: source.caBundle.mountPath, readOnly: true });
-    env.push({ name: 'RCLONE_CA_CERT', value: `${source.caBundle.mountPath}/${source.caBundle.key}` });
   }
   return {
     serviceAccountName: plan.serviceAccountName,
@@ -120,7 +106,7 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
       name: 'drill',
       image: backup.images.tools,
       imagePullPolicy: backup.images.pullPolicy,
-      command: ['/bin/sh', `${POD_PATHS.scripts}/${DRILL_SCRIPT}`],
+      command: agentCommand('drill', DRILL_PLAN_FILE),
       env,
       volumeMounts: mounts,
       resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },

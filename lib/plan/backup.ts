@@ -3,13 +3,16 @@
  * and every destination with its retention. Constructs turn this into objects without deciding anything.
  */
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
+import type { Destination as AgentDestination } from '../agent/plan';
 import { objectBucketClaimName, storageCredentialsSecretName } from './names';
 
-/** Paths inside the backup pod (the script contract in lib/scripts/backup.sh). */
+/** Paths inside the backup and drill pods. */
 export const POD_PATHS = {
   scratch: '/var/lib/controlplane-backup/scratch',
   snapshot: '/var/lib/controlplane-backup/scratch/snapshot.db',
+  /** The restore scripts' ConfigMap (until the agent's restore commands replace them). */
   scripts: '/opt/controlplane-backup',
+  /** The config ConfigMap: age recipients and the agent's plans. */
   config: '/etc/controlplane-backup',
   hostedEtcdClient: '/var/run/controlplane-backup/etcd-client',
   hostedPki: '/var/run/controlplane-backup/pki',
@@ -36,6 +39,10 @@ export interface DestinationPlan {
   readonly caBundle?: { readonly configMap: string; readonly key: string; readonly mountPath: string };
   /** kubeadm local copy: host directory. */
   readonly hostPath?: string;
+  /** The destination as the agent's plan names it. */
+  readonly agent: AgentDestination;
+  /** Env the agent needs for it: credentials, and an ObjectBucketClaim's bucket and endpoint. */
+  readonly agentEnv: readonly { readonly name: string; readonly source: EnvSource }[];
 }
 
 export interface EtcdAccess {
@@ -76,12 +83,19 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
       const idKey = credentials.existingSecret?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
       const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
+      const credentialEnv = agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
       return {
         storage: storage.name,
         kind: 's3',
         remoteDir: `${remote}:${joinKey(s3.bucket, s3.prefix, cluster.name)}`,
         retention,
         caBundle,
+        agent: {
+          name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
+          folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
+          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention },
+        },
+        agentEnv: credentialEnv.env,
         env: [
           env('TYPE', { value: 's3' }),
           env('PROVIDER', { value: 'Other' }),
@@ -102,6 +116,12 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
       const hostVar = `${remote.toUpperCase()}_BUCKET_HOST`;
       const portVar = `${remote.toUpperCase()}_BUCKET_PORT`;
       const caBundle = claim.caBundle && { configMap: claim.caBundle.configMap, key: claim.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
+      const claimEnv = [
+        { name: bucketVar, source: { configMap: { name, key: 'BUCKET_NAME' } } },
+        { name: hostVar, source: { configMap: { name, key: 'BUCKET_HOST' } } },
+        { name: portVar, source: { configMap: { name, key: 'BUCKET_PORT' } } },
+      ];
+      const credentialEnv = agentCredentialEnv(storage.name, { name, key: 'AWS_ACCESS_KEY_ID' }, { name, key: 'AWS_SECRET_ACCESS_KEY' });
       return {
         storage: storage.name,
         kind: 'objectBucketClaim',
@@ -109,10 +129,15 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         remoteDir: `${remote}:${joinKey(`$(${bucketVar})`, claim.prefix, cluster.name)}`,
         retention,
         caBundle,
+        // The agent expands $(VAR) in endpoint and bucket from its env (a plan file is not expanded by the kubelet).
+        agent: {
+          name: storage.name, kind: 's3', endpoint: `${claim.scheme}://$(${hostVar}):$(${portVar})`, region: claim.region, pathStyle: true,
+          bucket: `$(${bucketVar})`, folder: joinKey(claim.prefix, cluster.name), credentials: credentialEnv.names,
+          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention },
+        },
+        agentEnv: [...claimEnv, ...credentialEnv.env],
         env: [
-          { name: bucketVar, source: { configMap: { name, key: 'BUCKET_NAME' } } },
-          { name: hostVar, source: { configMap: { name, key: 'BUCKET_HOST' } } },
-          { name: portVar, source: { configMap: { name, key: 'BUCKET_PORT' } } },
+          ...claimEnv,
           env('TYPE', { value: 's3' }),
           env('PROVIDER', { value: 'Other' }),
           env('ENDPOINT', { value: `${claim.scheme}://$(${hostVar}):$(${portVar})` }),
@@ -131,8 +156,23 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         retention,
         hostPath: storage.local.path,
         env: [],
+        agent: { name: storage.name, kind: 'local', path: `${POD_PATHS.localDestinations}/${storage.name}`, folder: cluster.name, retention: { ...retention } },
+        agentEnv: [],
       };
   }
+}
+
+/** The env vars that carry a storage's credentials into the agent (from a Secret), and their names for the plan. */
+function agentCredentialEnv(storage: string, accessKeyId: { name: string; key: string }, secretAccessKey: { name: string; key: string }) {
+  const prefix = `CPB_${storage.replace(/-/g, '_').toUpperCase()}`;
+  const names = { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` };
+  return {
+    names,
+    env: [
+      { name: names.accessKeyIdEnv, source: { secret: accessKeyId } },
+      { name: names.secretAccessKeyEnv, source: { secret: secretAccessKey } },
+    ],
+  };
 }
 
 export function planBackup(inventory: Inventory, cluster: Cluster, storageNames: readonly string[] = cluster.backup.storages): BackupPlan {
@@ -171,14 +211,4 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
 
 function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
-}
-
-/** One destination per line, the format backup.sh reads (`name remote_dir keep_last max_age_hours hourly daily weekly monthly ca_file`). */
-export function destinationsTable(destinations: readonly DestinationPlan[]): string {
-  const header = '# name remote_dir keep_last max_age_hours hourly daily weekly monthly ca_file\n';
-  return header + destinations.map((d) => {
-    const r = d.retention;
-    const ca = d.caBundle ? `${d.caBundle.mountPath}/${d.caBundle.key}` : '-';
-    return [d.storage, d.remoteDir, r.keepLast, r.maxAgeHours, r.hourly, r.daily, r.weekly, r.monthly, ca].join(' ');
-  }).join('\n') + '\n';
 }

@@ -5,9 +5,9 @@
  */
 import type { Cluster } from '../inventory/model';
 import type { BackupPlan, DestinationPlan } from './backup';
-import { drillCronJobName, drillScriptsConfigMapName, drillServiceAccountName } from './names';
+import { drillCronJobName, drillServiceAccountName } from './names';
 
-/** Paths inside the drill pod (the script contract in lib/scripts/drill.sh). */
+/** Paths inside the drill pod. */
 export const DRILL_PATHS = {
   identity: '/var/run/controlplane-backup/drill-identity',
   identityFile: '/var/run/controlplane-backup/drill-identity/identity.txt',
@@ -24,7 +24,6 @@ export interface DrillPlan {
   readonly namespace: string;
   readonly cronJobName: string;
   readonly serviceAccountName: string;
-  readonly scriptsConfigMap: string;
   /** The storage the drill reads: the first non-local destination of the scheduled backup. */
   readonly source: DestinationPlan;
   readonly schedule: string;
@@ -43,7 +42,6 @@ export function planDrill(cluster: Cluster, plan: BackupPlan): DrillPlan | undef
     namespace: plan.namespace,
     cronJobName: drillCronJobName(cluster.name),
     serviceAccountName: drillServiceAccountName(cluster.name),
-    scriptsConfigMap: drillScriptsConfigMapName(cluster.name),
     source,
     schedule: drill.schedule,
     timeZone,

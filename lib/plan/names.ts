@@ -18,11 +18,9 @@ export const drillCronJobName = (cluster: string) => `${cluster}${CRONJOB_SUFFIX
 /** ServiceAccount and NetworkPolicy share the CronJob's name: they exist for it alone. */
 export const backupServiceAccountName = backupCronJobName;
 export const backupNetworkPolicyName = backupCronJobName;
-export const backupScriptsConfigMapName = (cluster: string) => `${cluster}-backup-scripts`;
 export const backupConfigMapName = (cluster: string) => `${cluster}-backup-config`;
-/** The restore drill's own ServiceAccount (no token) and its scripts ConfigMap. */
+/** The restore drill's own ServiceAccount (no token). */
 export const drillServiceAccountName = drillCronJobName;
-export const drillScriptsConfigMapName = (cluster: string) => `${cluster}-drill-scripts`;
 export const onDemandJobName = (cluster: string, request: string) => `${cluster}-backup-${request}`;
 /** PrometheusRule with the cluster's backup and drill alerts, beside the CronJobs it watches. */
 export const alertsRuleName = (cluster: string) => `${cluster}-controlplane-backup`;
@@ -33,7 +31,7 @@ export const objectBucketClaimName = (storage: string) => `controlplane-backup-$
 
 /** Every name a cluster's objects can get, for the length rule on cluster names. */
 export function clusterObjectNames(cluster: string): string[] {
-  return [backupCronJobName(cluster), drillCronJobName(cluster), backupScriptsConfigMapName(cluster), backupConfigMapName(cluster), drillScriptsConfigMapName(cluster)];
+  return [backupCronJobName(cluster), drillCronJobName(cluster), backupConfigMapName(cluster)];
 }
 
 /** Argo CD Application and Flux Kustomization of one cluster (in the GitOps tool's namespace, beside other apps). */

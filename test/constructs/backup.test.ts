@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
 import { inventoryOf, minimalDocument, RECIPIENT } from '../helpers/inventory';
+import { backupPlanSchema } from '../../lib/agent/plan';
+import { PACKAGE_VERSION } from '../../lib/version';
 
 /** Objects of one cluster folder, by file name. */
 function objectsOf(document: unknown, cluster: string): Record<string, any> {
@@ -70,32 +72,38 @@ describe('backup CronJob, default configuration', () => {
     expect(Object.keys(objects).some((file) => file.startsWith('networkpolicy-'))).toBe(false);
   });
 
-  it('hands the script its whole configuration through the env contract of lib/scripts/backup.sh', () => {
+  it('runs the agent with the plan of the config ConfigMap, and the env only for what the kubelet knows', () => {
     const upload = podOf(cronJob).containers[0];
-    expect(upload.command).toEqual(['/bin/sh', '/opt/controlplane-backup/backup.sh']);
-    const env = envOf(upload);
-    expect(env).toMatchObject({
-      CLUSTER_NAME: 'alpha',
-      COMPRESSION: 'zstd',
-      SNAPSHOT_ENCRYPTION: 'age',
-      PKI_BACKUP: 'true',
-      PKI_PATHS: '/etc/kubernetes/pki',
-      MIN_SNAPSHOT_BYTES: '1048576',
-      RCLONE_CONFIG_S3_S3MAIN_TYPE: 's3',
-      RCLONE_CONFIG_S3_S3MAIN_ENDPOINT: 'https://s3.example.com',
-      RCLONE_CONFIG_S3_S3MAIN_ACCESS_KEY_ID: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } },
-      RCLONE_CONFIG_S3_S3MAIN_SECRET_ACCESS_KEY: { secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } },
+    expect(upload.command).toEqual(['controlplane-backup', 'agent', 'backup', '--plan', '/etc/controlplane-backup/backup-plan.json']);
+    expect(envOf(upload)).toEqual({
+      TMPDIR: '/var/lib/controlplane-backup/scratch',
+      NODE_NAME: { fieldRef: { fieldPath: 'spec.nodeName' } },
+      CPB_S3MAIN_ACCESS_KEY_ID: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } },
+      CPB_S3MAIN_SECRET_ACCESS_KEY: { secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } },
     });
-    expect(env.DESTINATIONS).toBe(
-      '# name remote_dir keep_last max_age_hours hourly daily weekly monthly ca_file\n' +
-      's3main s3_s3main:backups/etcd/alpha 8 2160 0 7 4 3 -\n',
-    );
-    expect(objects['configmap-alpha-backup-config.yaml'].data['age-recipients.txt']).toBe(`${RECIPIENT}\n`);
-  });
-
-  it('ships lib/scripts/backup.sh byte for byte in the scripts ConfigMap', () => {
-    const { readFileSync } = require('node:fs') as typeof import('node:fs');
-    expect(objects['configmap-alpha-backup-scripts.yaml'].data['backup.sh']).toBe(readFileSync('lib/scripts/backup.sh', 'utf8'));
+    const config = objects['configmap-alpha-backup-config.yaml'].data;
+    expect(config['age-recipients.txt']).toBe(`${RECIPIENT}\n`);
+    const plan = JSON.parse(config['backup-plan.json']);
+    // The agent validates it on start (exit 3 otherwise).
+    expect(backupPlanSchema.parse(plan)).toEqual(plan);
+    expect(plan).toEqual({
+      apiVersion: 'controlplane-backup.io/v1', kind: 'BackupPlan', packageVersion: PACKAGE_VERSION, cluster: 'alpha',
+      scratchDir: '/var/lib/controlplane-backup/scratch', deadlineSeconds: 1800, request: null,
+      snapshotFile: '/var/lib/controlplane-backup/scratch/snapshot.db', minSnapshotBytes: 1048576,
+      compression: { algorithm: 'zstd', level: null }, recipients: [RECIPIENT], encryptSnapshot: true,
+      pki: { paths: ['/etc/kubernetes/pki'], encryptionConfigFile: null },
+      etcd: {
+        endpoint: 'https://127.0.0.1:2379', caFile: '/etc/kubernetes/pki/etcd/ca.crt',
+        certFile: '/etc/kubernetes/pki/etcd/healthcheck-client.crt', keyFile: '/etc/kubernetes/pki/etcd/healthcheck-client.key',
+      },
+      destinations: [{
+        name: 's3main', kind: 's3', endpoint: 'https://s3.example.com', region: 'us-east-1', pathStyle: false, bucket: 'backups',
+        folder: 'etcd/alpha', credentials: { accessKeyIdEnv: 'CPB_S3MAIN_ACCESS_KEY_ID', secretAccessKeyEnv: 'CPB_S3MAIN_SECRET_ACCESS_KEY' },
+        caFile: null, sse: null, retention: { keepLast: 8, maxAgeHours: 2160, hourly: 0, daily: 7, weekly: 4, monthly: 3 },
+      }],
+    });
+    // No script ConfigMap any more: the agent is in the tools image.
+    expect(objects['configmap-alpha-backup-scripts.yaml']).toBeUndefined();
   });
 
   it('matches the reviewed snapshot', () => {
@@ -127,7 +135,7 @@ describe('hosted backup', () => {
       secret: { secretName: 'beta-etcd-certs', defaultMode: 0o440, items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] },
     });
     expect(pod.volumes).toContainEqual({ name: 'pki-0', secret: { secretName: 'beta-ca', defaultMode: 0o440 } });
-    expect(envOf(pod.containers[0]).PKI_PATHS).toBe('/var/run/controlplane-backup/pki/beta-ca');
+    expect(JSON.parse(objects['configmap-beta-backup-config.yaml'].data['backup-plan.json']).pki.paths).toEqual(['/var/run/controlplane-backup/pki/beta-ca']);
     expect(objects['cronjob-beta-etcd-backup.yaml'].metadata.namespace).toBe('tenant-beta');
   });
 
@@ -190,12 +198,11 @@ describe('storage and credentials', () => {
     expect(objects['objectbucketclaim-controlplane-backup-ceph.yaml'].spec).toEqual({ storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd' });
     const env = envOf(podOf(objects['cronjob-beta-etcd-backup.yaml']).containers[0]);
     expect(env.S3_CEPH_BUCKET_NAME).toEqual({ configMapKeyRef: { name: 'controlplane-backup-ceph', key: 'BUCKET_NAME' } });
-    expect(env.RCLONE_CONFIG_S3_CEPH_ENDPOINT).toBe('http://$(S3_CEPH_BUCKET_HOST):$(S3_CEPH_BUCKET_PORT)');
-    expect(env.RCLONE_CONFIG_S3_CEPH_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'controlplane-backup-ceph', key: 'AWS_ACCESS_KEY_ID' } });
-    expect(env.DESTINATIONS).toContain('ceph s3_ceph:$(S3_CEPH_BUCKET_NAME)/beta ');
-    // The kubelet expands $(VAR) only from variables defined earlier in the list.
-    const names = podOf(objects['cronjob-beta-etcd-backup.yaml']).containers[0].env.map((e: any) => e.name);
-    expect(names.indexOf('S3_CEPH_BUCKET_NAME')).toBeLessThan(names.indexOf('DESTINATIONS'));
+    expect(env.S3_CEPH_BUCKET_HOST).toEqual({ configMapKeyRef: { name: 'controlplane-backup-ceph', key: 'BUCKET_HOST' } });
+    expect(env.CPB_CEPH_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'controlplane-backup-ceph', key: 'AWS_ACCESS_KEY_ID' } });
+    // The agent expands $(VAR) in the plan's endpoint and bucket from its env.
+    const [destination] = JSON.parse(objects['configmap-beta-backup-config.yaml'].data['backup-plan.json']).destinations;
+    expect(destination).toMatchObject({ endpoint: 'http://$(S3_CEPH_BUCKET_HOST):$(S3_CEPH_BUCKET_PORT)', bucket: '$(S3_CEPH_BUCKET_NAME)', folder: 'beta', pathStyle: true });
     // The provisioner's port is unknown at synthesis: egress to storage is open on every port.
     expect(objects['networkpolicy-beta-etcd-backup.yaml'].spec.egress[2]).toEqual({});
   });
@@ -204,9 +211,12 @@ describe('storage and credentials', () => {
     const document = minimalDocument();
     document.storages.disk = { local: { path: '/var/backups/etcd' } };
     document.clusters.alpha.backup = { storages: ['s3main', 'disk'] };
-    const pod = podOf(objectsOf(document, 'alpha')['cronjob-alpha-etcd-backup.yaml']);
+    const objects = objectsOf(document, 'alpha');
+    const pod = podOf(objects['cronjob-alpha-etcd-backup.yaml']);
     expect(pod.volumes).toContainEqual({ name: 'local-disk', hostPath: { path: '/var/backups/etcd', type: 'DirectoryOrCreate' } });
-    expect(envOf(pod.containers[0]).DESTINATIONS).toContain('disk /var/lib/controlplane-backup/local/disk/alpha 8 2160 0 7 4 3 -');
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'local-disk', mountPath: '/var/lib/controlplane-backup/local/disk' });
+    expect(JSON.parse(objects['configmap-alpha-backup-config.yaml'].data['backup-plan.json']).destinations[1])
+      .toEqual({ name: 'disk', kind: 'local', path: '/var/lib/controlplane-backup/local/disk', folder: 'alpha', retention: { keepLast: 8, maxAgeHours: 2160, hourly: 0, daily: 7, weekly: 4, monthly: 3 } });
   });
 });
 
@@ -217,7 +227,8 @@ describe('on-demand backups', () => {
     const job = objectsOf(document, 'alpha')['job-alpha-backup-pre-upgrade.yaml'];
     expect(job.metadata.name).toBe('alpha-backup-pre-upgrade');
     expect(job.spec.ttlSecondsAfterFinished).toBeUndefined();
-    expect(envOf(job.spec.template.spec.containers[0]).BACKUP_REQUEST).toBe('pre-upgrade');
+    expect(job.spec.template.spec.containers[0].command).toEqual(['controlplane-backup', 'agent', 'backup', '--plan', '/etc/controlplane-backup/backup-plan-pre-upgrade.json']);
+    expect(JSON.parse(objectsOf(document, 'alpha')['configmap-alpha-backup-config.yaml'].data['backup-plan-pre-upgrade.json']).request).toBe('pre-upgrade');
   });
 });
 

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
 import { inventoryOf, minimalDocument } from '../helpers/inventory';
-import { run } from '../support/proc';
-import { SCRIPTS_DIR } from '../scripts/helpers';
-import { join } from 'node:path';
+import { drillPlanSchema } from '../../lib/agent/plan';
 
 /** Objects of one cluster folder, by file name. */
 function objectsOf(document: unknown, cluster: string): Record<string, any> {
@@ -65,17 +63,20 @@ describe('restore drill CronJob, default configuration', () => {
     const [container] = pod.containers;
     expect(container).toMatchObject({
       name: 'drill', image: 'ghcr.io/controlplane-backup/tools:0.1.0', imagePullPolicy: 'IfNotPresent',
-      command: ['/bin/sh', '/opt/controlplane-backup/drill.sh'],
+      command: ['controlplane-backup', 'agent', 'drill', '--plan', '/etc/controlplane-backup/drill-plan.json'],
       resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } },
       securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 65532 },
     });
     expect(pod.volumes).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '4Gi' } });
-    expect(pod.volumes).toContainEqual({ name: 'scripts', configMap: { name: 'alpha-drill-scripts', defaultMode: 0o444 } });
+    expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'alpha-backup-config', defaultMode: 0o444 } });
   });
 
-  it('has its own ServiceAccount without a token and its scripts ConfigMap', () => {
+  it('has its own ServiceAccount without a token, and its plan in the backup config ConfigMap', () => {
     expect(objects['serviceaccount-alpha-etcd-drill.yaml']).toMatchObject({ automountServiceAccountToken: false, metadata: { name: 'alpha-etcd-drill' } });
-    expect(Object.keys(objects['configmap-alpha-drill-scripts.yaml'].data).sort()).toEqual(['common.sh', 'drill.sh', 'restore-lib.sh']);
+    const plan = JSON.parse(objects['configmap-alpha-backup-config.yaml'].data['drill-plan.json']);
+    expect(drillPlanSchema.parse(plan)).toEqual(plan);
+    expect(plan).toMatchObject({ kind: 'DrillPlan', cluster: 'alpha', identityFile: null, identitySecret: null, etcdStartSeconds: 120, deadlineSeconds: 1800 });
+    expect(objects['configmap-alpha-drill-scripts.yaml']).toBeUndefined();
   });
 
   it('meets Pod Security restricted without host access, for kubeadm and hosted clusters alike', () => {
@@ -88,15 +89,15 @@ describe('restore drill CronJob, default configuration', () => {
     expect(restrictedViolations(podOf(objects['cronjob-alpha-etcd-backup.yaml']))).toEqual(expect.arrayContaining(['hostNetwork', 'volume pki']));
   });
 
-  it('reads the first remote destination through the env contract of lib/scripts/drill.sh, without an identity by default', () => {
+  it('reads the first remote destination of its plan, without an identity by default', () => {
     const env = envOf(podOf(cronJob).containers[0]);
-    expect(env).toMatchObject({
-      CLUSTER_NAME: 'alpha', SNAPSHOT_DIR: 's3_s3main:backups/etcd/alpha', SNAPSHOT_NAME: 'latest',
-      SCRATCH_DIR: '/var/lib/controlplane-backup/scratch', RCLONE_CONFIG_S3_S3MAIN_ENDPOINT: 'https://s3.example.com',
-      RCLONE_CONFIG_S3_S3MAIN_ACCESS_KEY_ID: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } },
+    expect(env).toEqual({
+      TMPDIR: '/var/lib/controlplane-backup/scratch',
+      CPB_S3MAIN_ACCESS_KEY_ID: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } },
+      CPB_S3MAIN_SECRET_ACCESS_KEY: { secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } },
     });
-    expect(env.AGE_IDENTITY_FILE).toBeUndefined();
-    expect(podOf(cronJob).volumes.map((v: any) => v.name)).toEqual(['scratch', 'scripts']);
+    expect(JSON.parse(objects['configmap-alpha-backup-config.yaml'].data['drill-plan.json']).source).toMatchObject({ name: 's3main', endpoint: 'https://s3.example.com', bucket: 'backups', folder: 'etcd/alpha' });
+    expect(podOf(cronJob).volumes.map((v: any) => v.name)).toEqual(['scratch', 'config']);
     // no ETCD_* variable: etcd reads those as flags
     expect(Object.keys(env).filter((name) => name.startsWith('ETCD'))).toEqual([]);
   });
@@ -111,7 +112,8 @@ describe('restore drill settings', () => {
       storages: ['disk', 'other', 's3main'], timeZone: 'Europe/Berlin',
       drill: { schedule: '15 4 * * 6', identitySecret: 'alpha-drill-identity' },
     };
-    const cronJob = objectsOf(document, 'alpha')['cronjob-alpha-etcd-drill.yaml'];
+    const objects = objectsOf(document, 'alpha');
+    const cronJob = objects['cronjob-alpha-etcd-drill.yaml'];
     expect(cronJob.spec).toMatchObject({ schedule: '15 4 * * 6', timeZone: 'Europe/Berlin' });
     const pod = podOf(cronJob);
     expect(pod.volumes).toContainEqual({
@@ -120,12 +122,12 @@ describe('restore drill settings', () => {
     expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'identity', mountPath: '/var/run/controlplane-backup/drill-identity', readOnly: true });
     const env = envOf(pod.containers[0]);
     // the node-local copy comes first, but the drill reads the first remote destination
-    expect(env).toMatchObject({
-      SNAPSHOT_DIR: 's3_other:bucket-2/alpha',
-      AGE_IDENTITY_FILE: '/var/run/controlplane-backup/drill-identity/identity.txt',
-      DRILL_IDENTITY_SECRET: 'alpha-drill-identity',
+    expect(JSON.parse(objects['configmap-alpha-backup-config.yaml'].data['drill-plan.json'])).toMatchObject({
+      source: { name: 'other', endpoint: 'https://other.example.com:9000', bucket: 'bucket-2', folder: 'alpha' },
+      identityFile: '/var/run/controlplane-backup/drill-identity/identity.txt',
+      identitySecret: 'alpha-drill-identity',
     });
-    expect(Object.keys(env).some((name) => name.startsWith('RCLONE_CONFIG_S3_S3MAIN_'))).toBe(false);
+    expect(Object.keys(env).some((name) => name.startsWith('CPB_S3MAIN_'))).toBe(false);
     expect(restrictedViolations(pod)).toEqual([]);
   });
 
@@ -134,25 +136,11 @@ describe('restore drill settings', () => {
     disabled.clusters.alpha.backup = { drill: { enabled: false } };
     expect(Object.keys(objectsOf(disabled, 'alpha')).filter((file) => file.includes('drill'))).toEqual([]);
     expect(Object.keys(objectsOf(disabled, 'beta')).filter((file) => file.includes('drill')).sort())
-      .toEqual(['configmap-beta-drill-scripts.yaml', 'cronjob-beta-etcd-drill.yaml', 'serviceaccount-beta-etcd-drill.yaml']);
+      .toEqual(['cronjob-beta-etcd-drill.yaml', 'serviceaccount-beta-etcd-drill.yaml']);
+    expect(objectsOf(disabled, 'alpha')['configmap-alpha-backup-config.yaml'].data['drill-plan.json']).toBeUndefined();
     const localOnly = minimalDocument();
     localOnly.storages.disk = { local: { path: '/var/backups/etcd' } };
     localOnly.clusters.alpha.backup = { storages: ['disk'] };
     expect(Object.keys(objectsOf(localOnly, 'alpha')).filter((file) => file.includes('drill'))).toEqual([]);
   });
-});
-
-describe('drill.sh', () => {
-  it('is clean under shellcheck -s sh -x (following restore-lib.sh)', async () => {
-    const r = await run('shellcheck', ['-s', 'sh', '-x', '-S', 'style', join(SCRIPTS_DIR, 'drill.sh')], { cwd: SCRIPTS_DIR });
-    expect(r.stdout + r.stderr).toBe('');
-    expect(r.code).toBe(0);
-  });
-  for (const sh of [['dash', '-n'], ['busybox', 'sh', '-n']]) {
-    it(`parses under ${sh[0]}`, async () => {
-      const r = await run(sh[0], [...sh.slice(1), join(SCRIPTS_DIR, 'drill.sh')]);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-    });
-  }
 });

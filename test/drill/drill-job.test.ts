@@ -1,5 +1,5 @@
 // The synthesized restore drill CronJob, run for real against backups made by the synthesized backup CronJob: both
-// pods come from the manifests synth writes (containers, commands, env, scripts), run by test/support/pod-runner.ts
+// pods come from the manifests synth writes (containers, commands, env, plans), run by test/support/pod-runner.ts
 // against a TLS etcd and s3rver on 127.0.0.1 in a private netns, with Debian's etcd as the throwaway etcd.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import type { S3Server } from '../support/s3';
 import { nextSecond, sha256 } from '../scripts/helpers';
+import { agentShimDir } from '../support/agent-shim';
 
 let world: EtcdWorld;
 let tmp: string;
@@ -94,18 +95,18 @@ async function backup(document: Record<string, any>): Promise<string> {
   mkdirSync(local, { recursive: true });
   await nextSecond();
   const pod = await runPod({
-    podSpec: backupPod, netns, configMaps, nodeName: 'cp-1', timeoutMs: 60_000,
+    podSpec: backupPod, netns, configMaps, nodeName: 'cp-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()],
     secrets: { 's3-creds': S3_SECRET }, volumes: { pki: pki.dir, 'local-disk': local },
   });
   expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
 }
 
-async function drill(document: Record<string, any>, o: { identity?: boolean; shell?: 'sh' | 'busybox' } = {}): Promise<{ pod: PodRunResult; result: Record<string, any>; stderr: string; exitCode: number | null }> {
+async function drill(document: Record<string, any>, o: { identity?: boolean } = {}): Promise<{ pod: PodRunResult; result: Record<string, any>; stderr: string; exitCode: number | null }> {
   const { drillPod, configMaps } = synthesized(document);
   const secrets: Record<string, Record<string, string | Buffer>> = { 's3-creds': S3_SECRET };
   if (o.identity) secrets[IDENTITY_SECRET] = { 'identity.txt': readFileSync(keys.identity) };
-  const pod = await runPod({ podSpec: drillPod, netns, configMaps, secrets, shell: o.shell, timeoutMs: 120_000 });
+  const pod = await runPod({ podSpec: drillPod, netns, configMaps, secrets, timeoutMs: 120_000, pathPrefix: [agentShimDir()] });
   const container = pod.results.find((r) => r.name === 'drill')!;
   const lines = container.stdout.trim().split('\n');
   expect(lines, container.stderr).toHaveLength(1);
@@ -128,7 +129,7 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     const live = await keyspaceDigest(etcd);
     const { result, stderr, exitCode } = await drill(document, { identity: true });
     expect(exitCode, stderr).toBe(0);
-    expect(result).toMatchObject({ status: 'passed', exitCode: 0, result: 'passed', cluster: 'prod-1', snapshot: newest, report: `${newest}.drill.json`, reportUploaded: true });
+    expect(result).toMatchObject({ command: 'drill', status: 'ok', exitCode: 0, result: 'passed', cluster: 'prod-1', snapshot: newest, report: `${newest}.drill.json`, reportUploaded: true });
 
     const recorded = (await meta('good', newest)).etcd;
     const drillReport = await report('good', newest);
@@ -162,7 +163,7 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     data[Math.floor(data.length / 2)] ^= 0xff;
     await s3.put('backups', key, data);
 
-    const { result, stderr, exitCode } = await drill(document, { identity: true, shell: 'busybox' });
+    const { result, stderr, exitCode } = await drill(document, { identity: true });
     expect(exitCode, stderr).toBe(2);
     expect(result).toMatchObject({ status: 'failed', result: 'failed', snapshot: newest, reportUploaded: true });
     expect(result.message).toMatch(new RegExp(`^checksum mismatch: ${newest}\\.db\\.zst\\.age \\(sidecar [0-9a-f]{64}, downloaded [0-9a-f]{64}\\): the object is corrupt$`));
@@ -180,11 +181,12 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     const forged = Buffer.from(JSON.stringify({ ...recorded, etcd: { ...recorded.etcd, revision: recorded.etcd.revision + 7, totalKeys: 3 } }) + '\n');
     await s3.put('backups', metaKey, forged);
     const sidecarKey = `mismatch/prod-1/${newest}.sha256`;
-    const sidecar = (await s3.get('backups', sidecarKey)).toString().replace(/^[0-9a-f]{64}(?=  .*\.meta\.json$)/m, sha256(forged));
+    const sidecar = (await s3.get('backups', sidecarKey)).toString().replace(/^[0-9a-f]{64}(?=  .*\.meta\.json$)/m, sha256(forged))
+      .replace(/^(#size \S+\.meta\.json) [0-9]+$/m, `$1 ${forged.length}`);
     await s3.put('backups', sidecarKey, sidecar);
 
     const { result, stderr, exitCode } = await drill(document, { identity: true });
-    expect(exitCode, stderr).toBe(9);
+    expect(exitCode, stderr).toBe(11);
     const r = recorded.etcd.revision;
     expect(result.message).toBe(`backup ${newest} restored, but the restored etcd does not match its metadata: `
       + `snapshot revision ${r}, metadata says ${r + 7}; the restored etcd serves revision ${r}, metadata says ${r + 7}; `
@@ -198,8 +200,8 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     const document = inventoryDocument('nokey');
     const newest = await backup(document);
     const { result, stderr, exitCode } = await drill(document, { identity: false });
-    expect(exitCode, stderr).toBe(10);
-    expect(result).toMatchObject({ status: 'verified-not-restored', result: 'verified-not-restored', snapshot: newest, reportUploaded: true });
+    expect(exitCode, stderr).toBe(12);
+    expect(result).toMatchObject({ status: 'failed', result: 'verified-not-restored', snapshot: newest, reportUploaded: true });
     expect(result.message).toMatch(/verified but NOT restored/);
     expect(result.message).toContain(`Secret ${IDENTITY_SECRET}, key identity.txt`);
     expect(stderr).not.toMatch(/throwaway etcd/);

@@ -11,6 +11,7 @@ import { startEtcdWorld, type EtcdWorld } from '../support/world';
 import type { NetNs } from '../support/netns';
 import { listFiles, type Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
+import { agentShimDir } from '../support/agent-shim';
 import { run, runOk } from '../support/proc';
 import type { S3Server } from '../support/s3';
 import { nextSecond, sha256 } from '../scripts/helpers';
@@ -97,7 +98,7 @@ async function runKubeadmBackup(document: Record<string, any>, local: string, se
   const { podSpec, configMaps } = synthesized(document, 'prod-1');
   // hostPath volumes map to the test's directories; everything else is what the manifest says.
   return runPod({
-    podSpec, netns, configMaps, nodeName: 'cp-1', timeoutMs: 60_000,
+    podSpec, netns, configMaps, nodeName: 'cp-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()],
     secrets: { 's3-creds': secret },
     volumes: { pki: pki.dir, 'local-disk': local },
   });
@@ -202,7 +203,7 @@ describe('kubeadm backup Job from the synthesized manifest', () => {
     await runOk('cp', [pki.foreign.client.key, join(foreignPki, 'etcd', 'healthcheck-client.key')]);
     const { podSpec, configMaps } = synthesized(inventoryDocument(), 'prod-1');
     const started = Date.now();
-    const pod = await runPod({ podSpec, netns, configMaps, nodeName: 'cp-1', secrets: { 's3-creds': S3_SECRET }, volumes: { pki: foreignPki, 'local-disk': join(tmp, 'unused') } });
+    const pod = await runPod({ podSpec, netns, configMaps, nodeName: 'cp-1', pathPrefix: [agentShimDir()], secrets: { 's3-creds': S3_SECRET }, volumes: { pki: foreignPki, 'local-disk': join(tmp, 'unused') } });
     expect(pod.ok).toBe(false);
     expect(pod.results.map((r) => r.name)).toEqual(['snapshot']);
     expect(pod.results[0].exitCode).not.toBe(0);
@@ -216,7 +217,7 @@ describe('hosted backup Job from the synthesized manifest', () => {
     const { podSpec, configMaps } = synthesized(inventoryDocument(), 'tenant-1');
     const file = (path: string) => readFileSync(path);
     const pod = await runPod({
-      podSpec, netns, configMaps, nodeName: 'mgmt-node-1', timeoutMs: 60_000,
+      podSpec, netns, configMaps, nodeName: 'mgmt-node-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()],
       secrets: {
         's3-creds': S3_SECRET,
         'tenant-1-etcd-certs': { 'ca.crt': file(pki.etcdCa.cert), 'tls.crt': file(pki.apiserverEtcdClient.cert), 'tls.key': file(pki.apiserverEtcdClient.key) },

@@ -1,5 +1,5 @@
 // Shared setup of the hosted restore tests: netns, s3rver, age keys, a simulated etcd StatefulSet with keys, a backup
-// of it made by backup.sh, the fake API server, and runners for the coordinator and replica scripts (run as the Jobs
+// of it made by the agent's backup, the fake API server, and runners for the coordinator and replica scripts (run as the Jobs
 // would run them: concurrently, each with only its own env).
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { snapshotSave, valueFor } from '../support/etcd';
 import { mkTemp, rmTemp, RunResult, waitFor } from '../support/proc';
 import { makeSimPki, SimPki, StatefulSetSim } from '../support/statefulset-sim';
 import { FakeKubeApi } from '../support/fake-kube-api';
-import { ageKeypair, HOST_PATH, runBackup } from '../scripts/helpers';
+import { ageKeypair, HOST_PATH, runAgent, s3Destination, testBackupPlan } from '../scripts/helpers';
 
 export const SCRIPTS = resolve(__dirname, '../../lib/scripts');
 export const COORDINATOR = join(SCRIPTS, 'restore-coordinator.sh');
@@ -131,20 +131,16 @@ export async function makeWorld(o: { replicas: number; keys: number; cluster: st
       const r = await sim.ctl(['txn'], { input: `\n${puts.join('\n')}\n\n\n` });
       if (r.code !== 0 || !r.stdout.includes('SUCCESS')) throw new Error(`txn: ${r.stderr}`);
     }
-    // the backup CronJob: snapshot init container against one member, then backup.sh
+    // the backup CronJob: snapshot init container against one member, then the agent
     const scratch = join(tmp, 'backup-scratch');
     mkdirSync(scratch, { recursive: true });
     const snap = join(scratch, 'snapshot.db');
     const save = await snapshotSave(netns, snap, { cacert: pki.ca, client: { cert: pki.cert, key: pki.key }, endpoint: sim.clientUrl(0), commandTimeoutS: 30 });
     if (save.code !== 0) throw new Error(`snapshot save: ${save.stderr}`);
     world.digestAtBackup = await world.digest();
-    const dests = join(tmp, 'dests');
-    writeFileSync(dests, `primary ${world.snapshotDir} 0 0 0 0 0 0 -\n`);
-    const b = await runBackup(netns, {
-      CLUSTER_NAME: o.cluster, SNAPSHOT_FILE: snap, COMPRESSION: 'zstd', SNAPSHOT_ENCRYPTION: 'age', AGE_RECIPIENTS_FILE: keys.recipients,
-      DESTINATIONS_FILE: dests, ...s3.rcloneEnv('primary'),
-    });
-    if (b.code !== 0) throw new Error(`backup.sh: ${b.stderr}`);
+    const { destination, env } = s3Destination(s3, world.snapshotDir);
+    const b = await runAgent(netns, 'backup', testBackupPlan({ cluster: o.cluster, snapshotFile: snap, recipientsFile: keys.recipients, destinations: [destination] }), env);
+    if (b.code !== 0) throw new Error(`agent backup: ${b.stderr}`);
     world.backupBase = b.result!.base;
     // written after the backup: must be gone after the restore
     const later = await sim.ctl(['put', '/registry/test/written-after-backup', 'x']);

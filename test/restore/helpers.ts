@@ -7,7 +7,7 @@ import { snapshotSave } from '../support/etcd';
 import { NetNs } from '../support/netns';
 import { S3Server } from '../support/s3';
 import { RunResult } from '../support/proc';
-import { HOST_PATH, runBackup, SCRIPTS_DIR, Shell } from '../scripts/helpers';
+import { HOST_PATH, runAgent, s3Destination, SCRIPTS_DIR, Shell, testBackupPlan } from '../scripts/helpers';
 
 export const RESTORE_MEMBER_SH = join(SCRIPTS_DIR, 'restore-member.sh');
 export const BUCKET = 'backups';
@@ -30,7 +30,7 @@ export async function runRestore(netns: NetNs, env: Record<string, string>, o: {
   return { ...r, result };
 }
 
-/** Back up one member exactly as the backup CronJob does: snapshot save (init container), then backup.sh to s3rver
+/** Back up one member exactly as the backup CronJob does: snapshot save (init container), then the agent to s3rver
  *  (zstd + age, PKI bundle of the node's PKI dir). Returns the base name. */
 export async function makeBackup(netns: NetNs, s3: S3Server, node: ClusterNode, o: { cluster: string; recipients: string; scratch: string }): Promise<string> {
   mkdirSync(o.scratch, { recursive: true });
@@ -40,12 +40,9 @@ export async function makeBackup(netns: NetNs, s3: S3Server, node: ClusterNode, 
     client: { cert: join(node.pkiDir, 'apiserver-etcd-client.crt'), key: join(node.pkiDir, 'apiserver-etcd-client.key') },
   });
   expect(init.code, init.stderr).toBe(0);
-  const dests = join(o.scratch, '..', `dests-${o.cluster}`);
-  writeFileSync(dests, `primary primary:${BUCKET}/clusters/${o.cluster} 0 0 0 0 0 0 -\n`);
-  const r = await runBackup(netns, {
-    CLUSTER_NAME: o.cluster, SNAPSHOT_FILE: snap, COMPRESSION: 'zstd', SNAPSHOT_ENCRYPTION: 'age', AGE_RECIPIENTS_FILE: o.recipients,
-    PKI_BACKUP: 'true', PKI_PATHS: node.pkiDir, DESTINATIONS_FILE: dests, NODE_NAME: node.name, ...s3.rcloneEnv('primary'),
-  });
+  const { destination, env } = s3Destination(s3, `primary:${BUCKET}/clusters/${o.cluster}`);
+  const plan = testBackupPlan({ cluster: o.cluster, snapshotFile: snap, recipientsFile: o.recipients, pkiPaths: [node.pkiDir], destinations: [destination] });
+  const r = await runAgent(netns, 'backup', plan, { ...env, NODE_NAME: node.name });
   expect(r.code, r.stderr).toBe(0);
   return r.result!.base as string;
 }

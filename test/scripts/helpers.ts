@@ -1,35 +1,23 @@
-// Shared helpers for the backup.sh tests.
+// Shared helpers of the backup, drill and restore tests.
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NetNs } from '../support/netns';
-import { RunResult, runOk } from '../support/proc';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { BackupPlan } from '../../lib/agent/plan';
+import { PACKAGE_VERSION } from '../../lib/version';
+import { AGENT_BIN } from '../support/agent-shim';
+import type { NetNs } from '../support/netns';
+import { runOk, type RunResult } from '../support/proc';
+import type { S3Server } from '../support/s3';
 
 export const SCRIPTS_DIR = resolve(__dirname, '../../lib/scripts');
-export const BACKUP_SH = join(SCRIPTS_DIR, 'backup.sh');
-export const RETENTION_AWK = join(SCRIPTS_DIR, 'retention.awk');
-export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
+/** The shells the remaining (restore) scripts are tested under. */
 export type Shell = 'dash' | 'busybox';
 
-export interface BackupRun extends RunResult {
-  result: Record<string, any> | undefined;
-}
+export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Run backup.sh inside the netns with ONLY env (+ PATH). */
-export async function runBackup(netns: NetNs, env: Record<string, string>, o: { shell?: Shell; pathPrefix?: string; timeoutMs?: number } = {}): Promise<BackupRun> {
-  const sh = o.shell === 'busybox' ? ['busybox', 'sh'] : ['dash'];
-  const PATH = env.PATH ?? (o.pathPrefix ? `${o.pathPrefix}:${HOST_PATH}` : HOST_PATH);
-  const r = await netns.exec(sh[0], [...sh.slice(1), BACKUP_SH], { env: { ...env, PATH }, timeoutMs: o.timeoutMs ?? 60_000 });
-  const lines = r.stdout.split('\n').filter(Boolean);
-  let result: Record<string, any> | undefined;
-  try {
-    result = lines.length === 1 ? JSON.parse(lines[0]) : undefined;
-  } catch {
-    result = undefined;
-  }
-  return { ...r, result };
-}
 
 /** A file that passes the snapshot checks: size = 512*n + 32 and a sha256 trailer. */
 export function writeSyntheticSnapshot(file: string, blocks = 64): Buffer {
@@ -70,4 +58,59 @@ export async function ageKeypair(dir: string): Promise<{ identity: string; recip
 export async function nextSecond(): Promise<void> {
   const s = Math.floor(Date.now() / 1000);
   while (Math.floor(Date.now() / 1000) === s) await new Promise((r) => setTimeout(r, 50));
+}
+
+export interface AgentRun extends RunResult {
+  result: Record<string, any> | undefined;
+}
+
+/** The one JSON result line of an agent command, or undefined when stdout is not exactly one JSON line. */
+export function resultLine(stdout: string): Record<string, any> | undefined {
+  const lines = stdout.split('\n').filter(Boolean);
+  try {
+    return lines.length === 1 ? JSON.parse(lines[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `controlplane-backup agent <command> --plan FILE` (the built agent) inside the netns with ONLY env (+ PATH). */
+export async function runAgent(netns: NetNs, command: string, plan: object, env: Record<string, string> = {}, o: { pathPrefix?: string; timeoutMs?: number; planFile?: string } = {}): Promise<AgentRun> {
+  const file = o.planFile ?? join(mkdtempSync(join(tmpdir(), 'cpb-plan-')), 'plan.json');
+  writeFileSync(file, JSON.stringify(plan));
+  const PATH = env.PATH ?? (o.pathPrefix ? `${o.pathPrefix}:${HOST_PATH}` : HOST_PATH);
+  const r = await netns.exec(process.execPath, [AGENT_BIN, 'agent', command, '--plan', file], { env: { ...env, PATH }, timeoutMs: o.timeoutMs ?? 60_000 });
+  return { ...r, result: resultLine(r.stdout) };
+}
+
+/** A destination of s3rver from an rclone-style `remote:bucket/folder`, credentials in CPB_<NAME>_* env. */
+export function s3Destination(s3: S3Server, remote: string, name = 'primary', retention: Partial<BackupPlan['destinations'][number]['retention']> = {}) {
+  const [, path] = remote.split(':');
+  const [bucket, ...folder] = path.split('/');
+  const prefix = `CPB_${name.toUpperCase().replace(/-/g, '_')}`;
+  return {
+    destination: {
+      name, kind: 's3' as const, endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, bucket, folder: folder.join('/'),
+      credentials: { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` }, caFile: null, sse: null,
+      retention: { keepLast: 0, maxAgeHours: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, ...retention },
+    },
+    env: { [`${prefix}_ACCESS_KEY_ID`]: 'S3RVER', [`${prefix}_SECRET_ACCESS_KEY`]: 'S3RVER' },
+  };
+}
+
+/** A backup plan for tests: zstd, the recipients of an age recipients file, the given destinations. */
+export function testBackupPlan(o: {
+  cluster: string; snapshotFile: string; recipientsFile?: string; pkiPaths?: string[]; destinations: BackupPlan['destinations'];
+  compression?: 'zstd' | 'gzip' | 'none'; encryptSnapshot?: boolean; minSnapshotBytes?: number; deadlineSeconds?: number;
+}): BackupPlan {
+  const recipients = o.recipientsFile ? readFileSync(o.recipientsFile, 'utf8').split('\n').map((line) => line.trim()).filter((line) => line.startsWith('age1')) : [];
+  return {
+    apiVersion: 'controlplane-backup.io/v1', kind: 'BackupPlan', packageVersion: PACKAGE_VERSION, cluster: o.cluster,
+    scratchDir: dirname(o.snapshotFile), deadlineSeconds: o.deadlineSeconds ?? 1800, request: null, snapshotFile: o.snapshotFile,
+    minSnapshotBytes: o.minSnapshotBytes ?? 0, compression: { algorithm: o.compression ?? 'zstd', level: null },
+    recipients, encryptSnapshot: o.encryptSnapshot ?? recipients.length > 0,
+    pki: o.pkiPaths?.length ? { paths: o.pkiPaths, encryptionConfigFile: null } : null,
+    etcd: { endpoint: 'https://127.0.0.1:2379', caFile: '/nonexistent', certFile: '/nonexistent', keyFile: '/nonexistent' },
+    destinations: o.destinations,
+  };
 }

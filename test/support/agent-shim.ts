@@ -1,15 +1,21 @@
-// Until the tools image holds the bundled agent (branch `image`), the pods' `controlplane-backup` is this shim, put
-// first on the pod's PATH: node on the agent as `npm run build` left it.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+// On this branch the pod runner uses the host's binaries: a `controlplane-backup` first on the pod's PATH stands in
+// for the tools image's bundle and runs the built agent (build/lib/agent/bin.js) with this Node. No shell involved.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mkTemp } from './proc';
 
-export const AGENT_ENTRY = resolve(__dirname, '../../build/lib/agent/bin.js');
+export const AGENT_BIN = resolve(__dirname, '../../build/lib/agent/bin.js');
 
-/** A directory holding `controlplane-backup`, to pass as the pod runner's pathPrefix. */
-export function agentShim(dir: string): string {
-  const bin = join(dir, 'agent-shim');
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'controlplane-backup'), `#!/bin/sh\nexec ${process.execPath} ${AGENT_ENTRY} "$@"\n`);
-  chmodSync(join(bin, 'controlplane-backup'), 0o755);
-  return bin;
+let dir: string | undefined;
+
+/** A directory holding the `controlplane-backup` shim; put it first on the pod's PATH (runPod's pathPrefix). */
+export function agentShimDir(): string {
+  if (dir) return dir;
+  if (!existsSync(AGENT_BIN)) throw new Error(`${AGENT_BIN} is missing: run \`npm run build\` first`);
+  dir = mkTemp('agent-shim');
+  mkdirSync(dir, { recursive: true });
+  const shim = join(dir, 'controlplane-backup');
+  writeFileSync(shim, `#!${process.execPath}\nrequire(${JSON.stringify(AGENT_BIN)});\n`);
+  chmodSync(shim, 0o755);
+  return dir;
 }

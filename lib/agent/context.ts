@@ -1,0 +1,80 @@
+/**
+ * What every agent command shares: messages on stderr (`controlplane-backup: ...`), exactly one JSON result line on
+ * stdout (whatever happens), the scratch directory, the clock, and the stores of the plan's destinations.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalStore, S3Store, type ObjectStore } from '../storage/store';
+import { AgentError, EXIT } from './exit-codes';
+import { expandEnv, type Destination } from './plan';
+
+export interface AgentIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export class Context {
+  /** Fields of the result line, filled in as the command goes: printed even when it fails half-way. */
+  readonly result: Record<string, unknown> = {};
+  /** The stage the command is in, for the result line. */
+  stage = 'config';
+  private readonly stores: ObjectStore[] = [];
+  private work?: string;
+
+  constructor(readonly command: string, readonly io: AgentIo, readonly env: NodeJS.ProcessEnv, readonly clock: () => Date = () => new Date()) {}
+
+  log(message: string): void {
+    this.io.err(`controlplane-backup: ${message}\n`);
+  }
+
+  /** A private directory in the scratch volume (TMPDIR when set, else the plan's scratch dir), removed at the end. */
+  workDir(scratchDir: string): string {
+    if (!this.work) {
+      const base = this.env.TMPDIR || scratchDir;
+      try {
+        this.work = mkdtempSync(join(base, `.agent-${this.command}-`));
+      } catch (error) {
+        throw new AgentError(EXIT.config, `cannot create a work directory in the scratch volume ${base}: ${(error as NodeJS.ErrnoException).code}`, 'config');
+      }
+    }
+    return this.work;
+  }
+
+  /** The store of a destination; `$(VAR)` references in endpoint and bucket come from the env. */
+  store(destination: Destination): ObjectStore {
+    let store: ObjectStore;
+    if (destination.kind === 'local') {
+      store = new LocalStore(destination.path);
+    } else {
+      const credentials = destination.credentials && {
+        accessKeyId: this.requireEnv(destination.credentials.accessKeyIdEnv, destination.name),
+        secretAccessKey: this.requireEnv(destination.credentials.secretAccessKeyEnv, destination.name),
+      };
+      store = new S3Store({
+        endpoint: expandEnv(destination.endpoint, this.env, `destination ${destination.name}: endpoint`),
+        region: destination.region,
+        pathStyle: destination.pathStyle,
+        bucket: expandEnv(destination.bucket, this.env, `destination ${destination.name}: bucket`),
+        ...(credentials ? { credentials } : {}),
+        ...(destination.caFile ? { caFile: destination.caFile } : {}),
+        ...(destination.sse ? { sse: { type: destination.sse.type, ...(destination.sse.kmsKeyId ? { kmsKeyId: destination.sse.kmsKeyId } : {}) } } : {}),
+      });
+    }
+    this.stores.push(store);
+    return store;
+  }
+
+  private requireEnv(name: string, destination: string): string {
+    const value = this.env[name];
+    if (!value) throw new AgentError(EXIT.config, `destination ${destination}: the credential env var ${name} is not set (its Secret key is missing?)`, 'config');
+    return value;
+  }
+
+  close(): void {
+    for (const store of this.stores) store.close();
+    if (this.work) rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+/** Milliseconds since `start`. */
+export const since = (start: number) => Date.now() - start;

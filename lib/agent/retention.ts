@@ -1,0 +1,43 @@
+/** Retention of one destination, as the backup (after its set is complete) and prune commands apply it. */
+import { readFolder } from '../storage/folder';
+import { decideRetention } from '../storage/retention';
+import { StorageError, type ObjectStore } from '../storage/store';
+import type { Context } from './context';
+import type { Destination } from './plan';
+
+export interface RetentionOutcome {
+  readonly deleted: number;
+  /** Why retention did not run (nothing was deleted); null when it ran. */
+  readonly skipped: string | null;
+  /** Sets dated in the future: never counted nor deleted, reported. */
+  readonly future: string[];
+  /** What failed (listing, reading sidecars, deleting); null when nothing did. */
+  readonly error: string | null;
+}
+
+export async function applyRetention(
+  ctx: Context, store: ObjectStore, destination: Destination,
+  plan: { readonly cluster: string; readonly deadlineSeconds: number },
+  run: { readonly current?: string; readonly now: Date; readonly expectPki?: boolean },
+): Promise<RetentionOutcome> {
+  try {
+    const folder = await readFolder(store, plan.cluster, destination.folder, { expectPki: run.expectPki });
+    const decision = decideRetention({
+      sets: folder.sets, policy: destination.retention, now: run.now, current: run.current, incompleteGraceSeconds: plan.deadlineSeconds,
+    });
+    for (const name of decision.future) {
+      ctx.log(`WARNING: destination ${destination.name}: ${name} is dated in the future (now ${run.now.toISOString()}): never used as latest, never removed; check the clock of the node that wrote it`);
+    }
+    if (decision.skipped) {
+      ctx.log(`WARNING: destination ${destination.name}: retention did not run: ${decision.skipped}`);
+      return { deleted: 0, skipped: decision.skipped, future: [...decision.future], error: null };
+    }
+    if (decision.deleteKeys.length > 0) await store.delete(decision.deleteKeys);
+    ctx.log(`destination ${destination.name}: retention removed ${decision.deleteKeys.length} object(s) of ${decision.deleteSets.length} set(s)`);
+    return { deleted: decision.deleteKeys.length, skipped: null, future: [...decision.future], error: null };
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    ctx.log(`ERROR: destination ${destination.name} (${store.description}): retention: ${error.message}`);
+    return { deleted: 0, skipped: null, future: [], error: `retention: ${error.message}` };
+  }
+}
