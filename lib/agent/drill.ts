@@ -15,17 +15,16 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { readFolder } from '../storage/folder';
-import { checkSnapshotFile, InvalidSnapshotError, sha256File } from '../storage/integrity';
+import { checkSnapshotFile, InvalidSnapshotError } from '../storage/integrity';
 import { compressionOf, objectKey, SUFFIX } from '../storage/layout';
 import { latestComplete, pkiEntry, snapshotEntry, type AssessedSet } from '../storage/sets';
 import { StorageError, type ObjectStore } from '../storage/store';
 import { since, type Context } from './context';
+import { decode as decodeObject, fetchChecked as fetchObject } from './fetch';
 import { AgentError, EXIT, type ExitCode } from './exit-codes';
 import { drillPlanSchema, loadPlan, type DrillPlan, type PlanSource } from './plan';
-import { pipeThrough, requireTools, runTool, StageError, summarize, which } from './tools';
+import { requireTools, runTool, summarize, which } from './tools';
 
 type DrillResult = 'passed' | 'failed' | 'verified-not-restored';
 
@@ -268,39 +267,16 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
   }
 }
 
-/** Downloads one object of the set into the work dir and checks its sha256 against the sidecar. */
+/** Downloads one object of the set into the work dir and checks its sha256 against the sidecar (fetch.ts). */
 async function fetchChecked(store: ObjectStore, plan: DrillPlan, set: AssessedSet, file: string, work: string, observed: Observed): Promise<string> {
-  const entry = set.sidecar?.find((candidate) => candidate.file === file);
-  if (!entry) throw new DrillFailure(EXIT.invalidBackup, `sidecar ${set.name}${SUFFIX.sidecar} does not list ${file}`, 'fetch');
-  const path = join(work, file);
-  try {
-    await store.download(objectKey(plan.source.folder, file), path);
-  } catch (error) {
-    if (error instanceof StorageError) throw new DrillFailure(EXIT.storage, `download of ${file} failed: ${error.message}`, 'fetch');
-    throw error;
-  }
-  const got = await sha256File(path);
-  if (got !== entry.sha256) throw new DrillFailure(EXIT.invalidBackup, `checksum mismatch: ${file} (sidecar ${entry.sha256}, downloaded ${got}): the object is corrupt`, 'fetch');
+  const path = await fetchObject(store, plan.source.folder, set, file, work);
   observed.verifiedObjects.push(file);
   return path;
 }
 
-/** age -d (with the identity) then zstd -d / gunzip as the suffix says, into `out`; a wrong key is exit 3. */
-async function decode(ctx: Context, input: Readable, suffix: string, identity: string | undefined, out: NodeJS.WritableStream, label: string): Promise<void> {
-  let stream: Readable = input;
-  if (suffix.endsWith('.age')) stream = pipeThrough('age', 'age', ['-d', '-i', identity!], stream, ctx.env);
-  const compression = compressionOf(suffix);
-  try {
-    if (compression === 'zstd') stream = pipeThrough('zstd', 'zstd', ['-d', '-q', '-c'], stream, ctx.env);
-    if (compression === 'gzip') await pipeline(stream, createGunzip(), out);
-    else await pipeline(stream, out);
-  } catch (error) {
-    const message = (error as Error).message;
-    if (error instanceof StageError && message.startsWith('age') && /no identity matched|incorrect|failed to decrypt|header/i.test(message)) {
-      throw new DrillFailure(EXIT.config, `${label} could not be decrypted with the drill identity (${message}): is its recipient in encryption.recipients?`, 'fetch');
-    }
-    throw new DrillFailure(EXIT.invalidBackup, `${label} could not be decoded: ${message}`, 'fetch');
-  }
+/** age -d (with the identity) then zstd -d / gunzip as the suffix says, into `out`; a wrong key is exit 3 (fetch.ts). */
+function decode(ctx: Context, input: Readable, suffix: string, identity: string | undefined, out: NodeJS.WritableStream, label: string): Promise<void> {
+  return decodeObject(input, suffix, identity, out, label, ctx.env);
 }
 
 /** Two loopback ports the kernel hands out (bound, then released for etcd). */
