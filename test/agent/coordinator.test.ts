@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { KubeError, type RestoreKube } from '../../lib/agent/kube';
 import { Coordinator, type CoordinatorPlan } from '../../lib/agent/restore/coordinator';
 import type { ObjectMetadata } from '../../lib/agent/restore/coordinator-machine';
-import { RestoreFailure } from '../../lib/agent/restore/outcome';
+import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 
 const STATUS = 'c-restore-r1-status';
 const plan: CoordinatorPlan = {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Member, type Barrier, type MemberDeps, type MemberPlan } from '../../lib/agent/restore/member';
-import { RestoreFailure } from '../../lib/agent/restore/outcome';
+import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 import { mkTemp, rmTemp } from '../support/proc';
 import { fakeEtcdutl } from './fake-etcdutl';
 

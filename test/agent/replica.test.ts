@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RestoreKube } from '../../lib/agent/kube';
-import { RestoreFailure } from '../../lib/agent/restore/outcome';
+import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 import { Replica, type ReplicaDeps, type ReplicaPlan } from '../../lib/agent/restore/replica';
 import { mkTemp, rmTemp } from '../support/proc';
 import { fakeEtcdutl } from './fake-etcdutl';

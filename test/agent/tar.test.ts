@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTar, TarError } from '../../lib/agent/restore/tar';
+import { readTar, TarError } from '../../lib/agent/tar';
 import { mkTemp, rmTemp } from '../support/proc';
 
 function tarOf(format: string, files: Record<string, string>, mode = 0o600): Buffer {

@@ -12,7 +12,8 @@ import { KubeError, type RestoreKube } from '../kube';
 import {
   describeDeployments, ownerMessage, replicaProgress, revertingOwners, startFrom, transition, validationReason, type FailureReason, type Outcome, type State,
 } from './coordinator-machine';
-import { RESTORE_EXIT, RestoreFailure, sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
+import { AgentError, EXIT } from '../exit-codes';
+import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
 
 export interface CoordinatorPlan {
   readonly cluster: string;
@@ -32,7 +33,7 @@ export interface CoordinatorPlan {
 
 export interface CoordinatorDeps {
   readonly kube: RestoreKube;
-  /** Resolves (`latest`), fetches and verifies the backup in scratch, then frees the space; throws RestoreFailure. */
+  /** Resolves (`latest`), fetches and verifies the backup in scratch, then frees the space; throws AgentError. */
   verifySnapshot(name: string): Promise<string>;
   readonly log?: Log;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -72,7 +73,7 @@ export class Coordinator {
     try {
       this.recorded = await this.deps.kube.configMapData(plan.statusConfigMap);
     } catch (error) {
-      return this.result('failed', RESTORE_EXIT.kubeApi, 'status', `${messageOf(error)} (the restore bundle creates it with data.phase=Pending)`);
+      return this.result('failed', EXIT.kubernetesApi, 'status', `${messageOf(error)} (the restore bundle creates it with data.phase=Pending)`);
     }
     const start = startFrom(this.recorded.phase, this.recorded.reason ?? '', this.recorded.message ?? '');
     if (start.kind === 'skip') {
@@ -82,12 +83,12 @@ export class Coordinator {
       return this.result('skipped', 0, 'status', `restore ${plan.restoreId} already Succeeded`);
     }
     if (start.kind === 'refuse') {
-      this.state = { phase: 'Failed', reason: start.reason as FailureReason, message: start.message, exitCode: RESTORE_EXIT.phaseFailed };
-      return this.result('failed', RESTORE_EXIT.phaseFailed, 'status',
+      this.state = { phase: 'Failed', reason: start.reason as FailureReason, message: start.message, exitCode: EXIT.phaseFailed };
+      return this.result('failed', EXIT.phaseFailed, 'status',
         `restore ${plan.restoreId} already Failed (${start.reason}): ${start.message} -- a Failed restore is never resumed; start a new restore with a new id`);
     }
     if (start.kind === 'invalid') {
-      return this.result('failed', RESTORE_EXIT.config, 'status', `status ConfigMap ${plan.namespace}/${plan.statusConfigMap} has an unknown phase '${start.phase}'`);
+      return this.result('failed', EXIT.config, 'status', `status ConfigMap ${plan.namespace}/${plan.statusConfigMap} has an unknown phase '${start.phase}'`);
     }
     if (start.resumedFrom) this.log(`restore ${plan.restoreId} was interrupted during ${start.resumedFrom}: replaying the phases with the recorded snapshot and originals`);
     if (this.recorded.snapshot) this.snapshot = this.recorded.snapshot;
@@ -103,7 +104,7 @@ export class Coordinator {
         outcome = { kind: 'done' };
       } catch (error) {
         if (error instanceof PhaseFailure) outcome = { kind: 'failed', reason: error.reason, message: error.message, exitCode: error.exitCode };
-        else if (error instanceof KubeError) outcome = { kind: 'failed', reason: 'ApiError', message: error.message, exitCode: RESTORE_EXIT.kubeApi };
+        else if (error instanceof KubeError) outcome = { kind: 'failed', reason: 'ApiError', message: error.message, exitCode: EXIT.kubernetesApi };
         else throw error;
       }
       this.state = transition(this.state, outcome);
@@ -118,7 +119,7 @@ export class Coordinator {
     try {
       await this.setPhase('Succeeded', message);
     } catch (error) {
-      return this.result('failed', RESTORE_EXIT.kubeApi, 'Succeeded', `${messageOf(error)}; the restore itself is complete: ${message}`);
+      return this.result('failed', EXIT.kubernetesApi, 'Succeeded', `${messageOf(error)}; the restore itself is complete: ${message}`);
     }
     return this.result('ok', 0, 'Succeeded', `restore ${plan.restoreId} of ${this.snapshot} succeeded`, { replicas: plan.replicas });
   }
@@ -130,7 +131,7 @@ export class Coordinator {
       message: `coordinator terminated by a signal during ${phase}; a retry of the Job resumes from the recorded state, otherwise start a new restore`,
       updatedAt: isoNow(this.now()),
     }).catch(() => undefined);
-    return this.result('failed', RESTORE_EXIT.other, phase, `terminated by signal during ${phase}`);
+    return this.result('failed', EXIT.failed, phase, `terminated by signal during ${phase}`);
   }
 
   // ---- phases -------------------------------------------------------------------------------------------------
@@ -141,18 +142,18 @@ export class Coordinator {
     try {
       this.snapshot = await deps.verifySnapshot(this.snapshot);
     } catch (error) {
-      if (!(error instanceof RestoreFailure)) throw error;
-      throw new PhaseFailure(error.exitCode, validationReason(error.exitCode, error.message), `backup not usable, nothing was changed: ${error.message}`);
+      if (!(error instanceof AgentError)) throw error;
+      throw new PhaseFailure(error.code, validationReason(error.code, error.message), `backup not usable, nothing was changed: ${error.message}`);
     }
     this.log(`backup ${this.snapshot} verified`);
     const sts = await this.api(() => deps.kube.statefulSet(plan.statefulSet), '; nothing was changed');
     const have = this.originalStatefulSet ?? sts.replicas ?? 1;
     if (have !== plan.replicas) {
-      throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'ReplicaCountMismatch',
+      throw new PhaseFailure(EXIT.phaseFailed, 'ReplicaCountMismatch',
         `StatefulSet ${plan.namespace}/${plan.statefulSet} has ${have} replicas, the inventory expects ${plan.replicas}: the backup is restored into exactly the inventory's members; fix the inventory (hosted.replicas) or the StatefulSet, then start a new restore. Nothing was changed.`);
     }
     if (Object.keys(sts.matchLabels).length === 0) {
-      throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'ConfigInvalid', `StatefulSet ${plan.namespace}/${plan.statefulSet} has no spec.selector.matchLabels; nothing was changed`);
+      throw new PhaseFailure(EXIT.phaseFailed, 'ConfigInvalid', `StatefulSet ${plan.namespace}/${plan.statefulSet} has no spec.selector.matchLabels; nothing was changed`);
     }
     this.matchLabels = sts.matchLabels;
     // Who would scale back what the restore holds at 0: stop before anything is touched.
@@ -161,7 +162,7 @@ export class Coordinator {
       const meta = await this.api(() => deps.kube.deploymentMetadata(name), '; nothing was changed');
       owners.push(...revertingOwners(`deployment ${plan.namespace}/${name}`, meta));
     }
-    if (owners.length) throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'OwnerWouldRevert', ownerMessage(owners));
+    if (owners.length) throw new PhaseFailure(EXIT.phaseFailed, 'OwnerWouldRevert', ownerMessage(owners));
     await this.api(() => this.patch({ snapshot: this.snapshot }), '', 'cannot record the snapshot in the status ConfigMap: ', '; nothing was changed');
   }
 
@@ -175,7 +176,7 @@ export class Coordinator {
         try {
           original = await deps.kube.scaleOf('deployment', name);
         } catch (error) {
-          throw new PhaseFailure(RESTORE_EXIT.kubeApi, 'ApiError', `${messageOf(error)}; Deployments scaled back: ${await this.scaleDeploymentsBack()}; etcd untouched`);
+          throw new PhaseFailure(EXIT.kubernetesApi, 'ApiError', `${messageOf(error)}; Deployments scaled back: ${await this.scaleDeploymentsBack()}; etcd untouched`);
         }
         await this.api(() => this.patch({ [key]: String(original) }), '', `cannot record the replicas of deployment ${name}: `);
       }
@@ -183,7 +184,7 @@ export class Coordinator {
       try {
         await deps.kube.setScale('deployment', name, 0);
       } catch (error) {
-        throw new PhaseFailure(RESTORE_EXIT.kubeApi, 'ApiError', `${messageOf(error)}; Deployments scaled back: ${await this.scaleDeploymentsBack()}; etcd untouched`);
+        throw new PhaseFailure(EXIT.kubernetesApi, 'ApiError', `${messageOf(error)}; Deployments scaled back: ${await this.scaleDeploymentsBack()}; etcd untouched`);
       }
       this.log(`deployment ${name} scaled to 0 (was ${original})`);
     }
@@ -213,7 +214,7 @@ export class Coordinator {
         let back = `StatefulSet scaled back to ${original}`;
         await deps.kube.setScale('statefulset', plan.statefulSet, original).catch((error) => { back = `StatefulSet NOT scaled back (${messageOf(error)}): scale it to ${original}`; });
         const deps2 = await this.scaleDeploymentsBack();
-        throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'EtcdStopTimeout',
+        throw new PhaseFailure(EXIT.phaseFailed, 'EtcdStopTimeout',
           `${left} etcd pod(s) of ${plan.statefulSet} still present after ${plan.timeouts.stopSeconds}s (stuck terminating? check the pods and their node); no data was touched. ${back}; Deployments scaled back: ${deps2}. Start a new restore once the pods stop cleanly.`);
       }
       await this.sleep(plan.timeouts.pollSeconds * 1000);
@@ -238,12 +239,12 @@ export class Coordinator {
       if (data) {
         const progress = replicaProgress(data, plan.replicas);
         if (progress.failed.length) {
-          throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'RestoreJobFailed',
+          throw new PhaseFailure(EXIT.phaseFailed, 'RestoreJobFailed',
             ` ${progress.failed.map((f) => `${f};`).join(' ')} restored:${list(progress.restored)}; not finished:${list(progress.pending)}. ${leftAt0}. Replicas that restored keep their previous data as member.before-restore-${id} in the data dir. Fix the cause (replica Job logs) and start a new restore, or roll back by hand: move member.before-restore-${id} back to member in every volume, then scale the StatefulSet and the Deployments back.`.trim());
         }
         if (progress.pending.length === 0) break;
         if (this.now() >= deadline) {
-          throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'RestoreJobFailed',
+          throw new PhaseFailure(EXIT.phaseFailed, 'RestoreJobFailed',
             `replica Job(s) of ordinal(s)${list(progress.pending)} did not report within ${plan.timeouts.restoreSeconds}s (pod pending? volume still attached elsewhere?); restored:${list(progress.restored)}. ${leftAt0}. Check the replica Jobs, then start a new restore or roll back by hand (member.before-restore-${id} in each data dir).`);
         }
       }
@@ -268,7 +269,7 @@ export class Coordinator {
         this.log(`WARNING: ${messageOf(error)}`);
       }
       if (this.now() >= deadline) {
-        throw new PhaseFailure(RESTORE_EXIT.phaseFailed, 'EtcdStartFailed',
+        throw new PhaseFailure(EXIT.phaseFailed, 'EtcdStartFailed',
           `StatefulSet ${plan.statefulSet} scaled to ${original} but only ${ready} of ${plan.replicas} replicas ready after ${plan.timeouts.startSeconds}s; control-plane Deployments left at 0 (${describeDeployments(this.originalDeployments)}). Check the etcd pod logs (cluster ID / member name / peer URL mismatch, podManagementPolicy OrderedReady with more than one replica deadlocks: use Parallel). The previous data is in member.before-restore-${plan.restoreId} of each data dir.`);
       }
       await this.sleep(plan.timeouts.pollSeconds * 1000);
@@ -283,7 +284,7 @@ export class Coordinator {
       await this.deps.kube.setScale('deployment', name, replicas).catch((error) => errors.push(messageOf(error)));
     }
     if (errors.length) {
-      throw new PhaseFailure(RESTORE_EXIT.kubeApi, 'ApiError', `etcd is restored and running, but scaling the Deployments back failed: ${errors.join('; ')}; scale them by hand: ${describeDeployments(this.originalDeployments)}`);
+      throw new PhaseFailure(EXIT.kubernetesApi, 'ApiError', `etcd is restored and running, but scaling the Deployments back failed: ${errors.join('; ')}; scale them by hand: ${describeDeployments(this.originalDeployments)}`);
     }
   }
 
@@ -298,7 +299,7 @@ export class Coordinator {
     try {
       await this.patch({ phase, reason: '', message });
     } catch (error) {
-      throw new PhaseFailure(RESTORE_EXIT.kubeApi, 'ApiError', `cannot write phase ${phase} to the status ConfigMap: ${messageOf(error)}`);
+      throw new PhaseFailure(EXIT.kubernetesApi, 'ApiError', `cannot write phase ${phase} to the status ConfigMap: ${messageOf(error)}`);
     }
   }
 
@@ -307,7 +308,7 @@ export class Coordinator {
     try {
       return await request();
     } catch (error) {
-      throw new PhaseFailure(RESTORE_EXIT.kubeApi, 'ApiError', `${prefix}${messageOf(error)}${suffix}${extra}`);
+      throw new PhaseFailure(EXIT.kubernetesApi, 'ApiError', `${prefix}${messageOf(error)}${suffix}${extra}`);
     }
   }
 

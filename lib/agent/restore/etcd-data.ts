@@ -4,49 +4,14 @@
  * existing one), then swap it in by renames on one file system, keeping the previous data; a marker makes a second
  * run a no-op.
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { RestoreFailure, type Log } from './outcome';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentError, EXIT } from '../exit-codes';
+import { runTool, summarize, which } from '../tools';
+import type { Log } from './outcome';
 
 /** Revisions are moved this far forward, so that watch caches never see them go backwards. */
 export const BUMP_REVISION_BY = 1_000_000_000;
-
-export interface ToolRun { readonly code: number | null; readonly stdout: string; readonly stderr: string; readonly timedOut: boolean }
-
-/** Runs a tool (no shell), bounded in time; the process is killed by PID on timeout. */
-export function runTool(command: string, args: readonly string[], options: { timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ToolRun> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-20_000); });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs);
-    child.on('error', (error) => { clearTimeout(timer); resolve({ code: null, stdout, stderr: `${stderr}${error.message}`, timedOut }); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }); });
-  });
-}
-
-/** Last three non-empty lines of a tool's stderr, joined, at most 400 characters. */
-export function summarize(text: string): string {
-  const lines = text.split('\n').map((l) => l.replace(/[\u0000-\u001f]/g, ' ').trim()).filter(Boolean).slice(-3).join(' | ');
-  return lines.length > 400 ? `${lines.slice(0, 400)}...` : lines;
-}
-
-/** The first of `names` found executable on PATH. */
-export function onPath(names: readonly string[], path = process.env.PATH ?? ''): string | undefined {
-  for (const name of names) {
-    for (const dir of path.split(delimiter).filter(Boolean)) {
-      try {
-        accessSync(join(dir, name), constants.X_OK);
-        return name;
-      } catch { /* next */ }
-    }
-  }
-  return undefined;
-}
 
 /** `<dataDir>/.controlplane-backup-restore-<id>.done` */
 export function markerPath(dataDir: string, restoreId: string): string {
@@ -67,8 +32,8 @@ export interface RestoreIntoOptions {
 
 /** etcdutl (or etcdctl, before 3.5) `snapshot restore` into a fresh staging dir; returns whether the revision was bumped. */
 export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBumped: boolean; tool: string }> {
-  const tool = onPath(['etcdutl', 'etcdctl']);
-  if (!tool) throw new RestoreFailure(3, 'missing required tool(s): etcdutl|etcdctl', 'restore');
+  const tool = which('etcdutl') ? 'etcdutl' : which('etcdctl') ? 'etcdctl' : undefined;
+  if (!tool) throw new AgentError(EXIT.config, 'missing required tool(s): etcdutl|etcdctl', 'restore');
   rmSync(o.staging, { recursive: true, force: true });
   const env = { ...process.env, ETCDCTL_API: '3' };
   let bump = false;
@@ -83,7 +48,7 @@ export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBump
   const r = await runTool(tool, args, { timeoutMs: o.timeoutMs ?? 600_000, env });
   if (r.code !== 0 || !isDir(join(o.staging, 'member'))) {
     rmSync(o.staging, { recursive: true, force: true });
-    throw new RestoreFailure(1, `${tool} snapshot restore failed (exit ${r.timedOut ? 'timeout' : r.code}): ${summarize(r.stderr)}`, 'restore');
+    throw new AgentError(EXIT.failed, `${tool} snapshot restore failed (exit ${r.timedOut ? 'timeout' : r.code}): ${summarize(r.stderr)}`, 'restore');
   }
   o.log(bump
     ? `restored into ${o.staging} as member ${o.memberName} with ${tool} (revision bumped by ${BUMP_REVISION_BY}, compacted)`
@@ -98,7 +63,7 @@ export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBump
 export function swapIn(dataDir: string, staging: string, restoreId: string, log: Log): void {
   const saved = join(dataDir, `member.before-restore-${restoreId}`);
   const member = join(dataDir, 'member');
-  const fail = (message: string) => new RestoreFailure(1, message, 'swap');
+  const fail = (message: string) => new AgentError(EXIT.failed, message, 'swap');
   if (!isDir(join(staging, 'member'))) throw fail(`staging dir ${staging} has no member/: nothing to swap in`);
   if (existsSync(saved)) {
     log(`${saved} exists from an earlier attempt of restore ${restoreId}: keeping it, replacing ${member}`);

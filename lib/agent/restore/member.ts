@@ -14,10 +14,12 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { markerPath, restoreInto, runTool, summarize, swapIn } from './etcd-data';
-import { RESTORE_EXIT, RestoreFailure, sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
+import { runTool, summarize } from '../tools';
+import { readTar, TarError } from '../tar';
+import { markerPath, restoreInto, swapIn } from './etcd-data';
+import { AgentError, EXIT, type ExitCode } from '../exit-codes';
+import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
 import { markerText } from './replica';
-import { readTar, TarError } from './tar';
 
 export interface MemberPlan {
   readonly cluster: string;
@@ -58,9 +60,9 @@ export interface Barrier {
 }
 
 export interface MemberDeps {
-  /** `latest` -> the newest complete backup; a name -> itself after checking its form; throws RestoreFailure */
+  /** `latest` -> the newest complete backup; a name -> itself after checking its form; throws AgentError */
   resolve(name: string): Promise<string>;
-  /** fetches and verifies (sidecar, sha256, decryption, trailer) into `dir`; throws RestoreFailure */
+  /** fetches and verifies (sidecar, sha256, decryption, trailer) into `dir`; throws AgentError */
   fetchVerified(name: string, withPki: boolean, dir: string): Promise<FetchedBackup>;
   readonly barrier?: Barrier;
   /** keeps the result line where it outlives the pod (the object store) */
@@ -106,9 +108,9 @@ export class Member {
     try {
       result = await this.steps();
     } catch (error) {
-      if (!(error instanceof RestoreFailure)) throw error;
+      if (!(error instanceof AgentError)) throw error;
       this.cleanup();
-      result = this.result('failed', error.exitCode, error.message, error.stage);
+      result = this.result('failed', error.code, error.message, error.stage);
     }
     await this.record(result);
     return result;
@@ -137,18 +139,18 @@ export class Member {
   /** On SIGTERM: the same cleanup as a failure (etcd back when its data was not touched). */
   onSignal(): RestoreResult {
     this.cleanup();
-    return this.result('failed', RESTORE_EXIT.other, 'terminated by signal');
+    return this.result('failed', EXIT.failed, 'terminated by signal');
   }
 
-  private fail(code: number, message: string): RestoreFailure {
-    return new RestoreFailure(code, message, this.stage);
+  private fail(code: ExitCode, message: string): AgentError {
+    return new AgentError(code, message, this.stage);
   }
 
   private async steps(): Promise<RestoreResult> {
     const { plan, deps } = this;
-    if (!isDir(plan.dataDir)) throw this.fail(RESTORE_EXIT.config, `data dir ${plan.dataDir} is not a directory (is the host path mounted?)`);
-    if (plan.pki.restore && !isDir(plan.pki.dir)) throw this.fail(RESTORE_EXIT.config, `PKI dir ${plan.pki.dir} is not a directory (is the host path mounted?)`);
-    if (plan.scratchDir === plan.dataDir || plan.scratchDir.startsWith(`${plan.dataDir}/`)) throw this.fail(RESTORE_EXIT.config, 'the scratch dir must not be inside the data dir');
+    if (!isDir(plan.dataDir)) throw this.fail(EXIT.config, `data dir ${plan.dataDir} is not a directory (is the host path mounted?)`);
+    if (plan.pki.restore && !isDir(plan.pki.dir)) throw this.fail(EXIT.config, `PKI dir ${plan.pki.dir} is not a directory (is the host path mounted?)`);
+    if (plan.scratchDir === plan.dataDir || plan.scratchDir.startsWith(`${plan.dataDir}/`)) throw this.fail(EXIT.config, 'the scratch dir must not be inside the data dir');
     const marker = markerPath(plan.dataDir, plan.restoreId);
 
     // 1. already done?
@@ -157,7 +159,7 @@ export class Member {
       this.snapshot = /^snapshot=(.*)$/m.exec(readFileSync(marker, 'utf8'))?.[1] ?? null;
       if (!existsSync(plan.etcdManifest) && existsSync(this.parked)) {
         // the earlier run stopped between the marker and moving the manifest back: finish that step only
-        try { renameSync(this.parked, plan.etcdManifest); } catch (e) { throw this.fail(1, `cannot move ${this.parked} back to ${plan.etcdManifest}: ${(e as Error).message}`); }
+        try { renameSync(this.parked, plan.etcdManifest); } catch (e) { throw this.fail(EXIT.failed, `cannot move ${this.parked} back to ${plan.etcdManifest}: ${(e as Error).message}`); }
         this.log(`restore ${plan.restoreId} was done but etcd's manifest was still parked: moved it back to ${plan.etcdManifest}`);
       }
       this.log(`already restored: ${marker} exists (restore ${plan.restoreId} of ${this.snapshot}); nothing to do`);
@@ -165,7 +167,7 @@ export class Member {
       return this.result('skipped', 0, 'already restored');
     }
     if (!existsSync(plan.etcdManifest) && !existsSync(this.parked)) {
-      throw this.fail(RESTORE_EXIT.config, `etcd manifest not found: ${plan.etcdManifest} (nor ${this.parked} from an earlier attempt)`);
+      throw this.fail(EXIT.config, `etcd manifest not found: ${plan.etcdManifest} (nor ${this.parked} from an earlier attempt)`);
     }
 
     // 2. resolve, fetch and verify into scratch (nothing else on the node is touched before this succeeded)
@@ -224,7 +226,7 @@ export class Member {
       writeFileSync(`${marker}.part`, markerText(plan.restoreId, name, plan.memberName, this.revisionBumped, this.now(), this.pkiRestored === true));
       renameSync(`${marker}.part`, marker);
     } catch (e) {
-      throw this.fail(1, `cannot write the marker ${marker}: ${(e as Error).message}`);
+      throw this.fail(EXIT.failed, `cannot write the marker ${marker}: ${(e as Error).message}`);
     }
     this.marked = true;
 
@@ -232,7 +234,7 @@ export class Member {
     this.stage = 'start-etcd';
     t0 = this.now();
     try { renameSync(this.parked, plan.etcdManifest); } catch (e) {
-      throw this.fail(1, `data restored, but the manifest could not be moved back: mv ${this.parked} ${plan.etcdManifest} by hand (${(e as Error).message})`);
+      throw this.fail(EXIT.failed, `data restored, but the manifest could not be moved back: mv ${this.parked} ${plan.etcdManifest} by hand (${(e as Error).message})`);
     }
     this.stopped = false;
     this.log(`manifest moved back to ${plan.etcdManifest}; waiting (at most ${plan.timeouts.healthSeconds}s) for etcd health`);
@@ -244,7 +246,7 @@ export class Member {
       if (health.ok) break;
       if (this.now() >= deadline) {
         this.durations.startEtcd = this.now() - t0;
-        throw this.fail(RESTORE_EXIT.etcdUnhealthy, `etcd at ${plan.etcd.endpoint} not healthy ${plan.timeouts.healthSeconds}s after the restore (${health.detail}): the data of ${name} is in place (marker ${marker}); check the etcd container's log on this node, that every member of '${plan.members.join(' ')}' was restored by restore ${plan.restoreId}, and the peer URLs (RUNBOOK: etcd not healthy after restore)`);
+        throw this.fail(EXIT.etcdHealth, `etcd at ${plan.etcd.endpoint} not healthy ${plan.timeouts.healthSeconds}s after the restore (${health.detail}): the data of ${name} is in place (marker ${marker}); check the etcd container's log on this node, that every member of '${plan.members.join(' ')}' was restored by restore ${plan.restoreId}, and the peer URLs (RUNBOOK: etcd not healthy after restore)`);
       }
       await this.sleep(1000);
     }
@@ -257,15 +259,15 @@ export class Member {
 
   private pkiFilesOf(name: string, tar: Buffer | undefined): { rel: string; data: Buffer; mode: number }[] {
     const prefix = this.plan.pki.archivePrefix.replace(/^\/+|\/+$/g, '');
-    if (!tar) throw this.fail(RESTORE_EXIT.snapshotInvalid, `backup ${name} has no PKI bundle (${name}.pki.tar[.zst|.gz].age not in its sidecar)`);
+    if (!tar) throw this.fail(EXIT.invalidBackup, `backup ${name} has no PKI bundle (${name}.pki.tar[.zst|.gz].age not in its sidecar)`);
     let entries;
     try { entries = readTar(tar); } catch (e) {
-      if (e instanceof TarError) throw this.fail(RESTORE_EXIT.snapshotInvalid, `PKI bundle of ${name} is not a readable tar archive: ${e.message}`);
+      if (e instanceof TarError) throw this.fail(EXIT.invalidBackup, `PKI bundle of ${name} is not a readable tar archive: ${e.message}`);
       throw e;
     }
     const files = entries.filter((f) => f.path.startsWith(`${prefix}/`)).map((f) => ({ rel: f.path.slice(prefix.length + 1), data: f.data, mode: f.mode }));
     if (files.length === 0) {
-      throw this.fail(RESTORE_EXIT.snapshotInvalid, `the PKI bundle of ${name} has no files under ${prefix}/ (first entries: ${entries.slice(0, 3).map((f) => f.path).join(', ')}); set the PKI archive prefix`);
+      throw this.fail(EXIT.invalidBackup, `the PKI bundle of ${name} has no files under ${prefix}/ (first entries: ${entries.slice(0, 3).map((f) => f.path).join(', ')}); set the PKI archive prefix`);
     }
     this.log(`PKI bundle: ${files.length} files under ${prefix}/`);
     return files;
@@ -274,7 +276,7 @@ export class Member {
   private async barrier(name: string): Promise<void> {
     const { plan } = this;
     const barrier = this.deps.barrier;
-    if (!barrier) throw this.fail(RESTORE_EXIT.config, 'a restore of more than one member needs the barrier in the object store');
+    if (!barrier) throw this.fail(EXIT.config, 'a restore of more than one member needs the barrier in the object store');
     this.stage = 'barrier';
     const t0 = this.now();
     await barrier.stage(plan.memberName, name);
@@ -289,16 +291,16 @@ export class Member {
         if (missing.length === 0) {
           const differ = plan.members.filter((m) => staged.get(m) !== name).map((m) => `${m}=${staged.get(m)}`);
           if (differ.length === 0) break;
-          throw this.fail(RESTORE_EXIT.barrier, `members resolved different snapshots (${plan.memberName}=${name}, ${differ.join(', ')}): start a new restore (new id) with an explicit snapshot; nothing on this node was changed`);
+          throw this.fail(EXIT.barrier, `members resolved different snapshots (${plan.memberName}=${name}, ${differ.join(', ')}): start a new restore (new id) with an explicit snapshot; nothing on this node was changed`);
         }
         waiting = ` ${missing.join(' ')}`;
       } catch (error) {
-        if (error instanceof RestoreFailure && error.exitCode === RESTORE_EXIT.barrier) throw error;
+        if (error instanceof AgentError && error.code === EXIT.barrier) throw error;
         waiting = ` (listing failed: ${(error as Error).message})`;
       }
       const now = this.now();
       if (now >= deadline) {
-        throw this.fail(RESTORE_EXIT.barrier, `barrier timeout: after ${plan.timeouts.barrierSeconds}s still waiting for member(s):${waiting} at ${barrier.location} (is each member's restore Job running?); nothing on this node was changed`);
+        throw this.fail(EXIT.barrier, `barrier timeout: after ${plan.timeouts.barrierSeconds}s still waiting for member(s):${waiting} at ${barrier.location} (is each member's restore Job running?); nothing on this node was changed`);
       }
       if (now >= nextNote) {
         this.log(`barrier: waiting for${waiting}`);
@@ -314,7 +316,7 @@ export class Member {
   private async stopEtcd(): Promise<void> {
     const { plan } = this;
     if (existsSync(plan.etcdManifest)) {
-      try { renameSync(plan.etcdManifest, this.parked); } catch (e) { throw this.fail(1, `cannot move ${plan.etcdManifest} to ${this.parked}: ${(e as Error).message}`); }
+      try { renameSync(plan.etcdManifest, this.parked); } catch (e) { throw this.fail(EXIT.failed, `cannot move ${plan.etcdManifest} to ${this.parked}: ${(e as Error).message}`); }
       this.log(`etcd manifest parked at ${this.parked}; waiting (at most ${plan.timeouts.stopSeconds}s) for etcd to stop`);
     } else {
       this.log(`etcd manifest already parked at ${this.parked} by an earlier attempt; checking that etcd is stopped`);
@@ -328,9 +330,9 @@ export class Member {
       if (this.now() >= deadline) {
         this.stopped = false;
         try { renameSync(this.parked, plan.etcdManifest); } catch {
-          throw this.fail(RESTORE_EXIT.etcdDidNotStop, `etcd at ${plan.etcd.endpoint} still answers ${plan.timeouts.stopSeconds}s after its manifest was moved away, AND the manifest could not be moved back from ${this.parked}: move it back by hand`);
+          throw this.fail(EXIT.etcdStop, `etcd at ${plan.etcd.endpoint} still answers ${plan.timeouts.stopSeconds}s after its manifest was moved away, AND the manifest could not be moved back from ${this.parked}: move it back by hand`);
         }
-        throw this.fail(RESTORE_EXIT.etcdDidNotStop, `etcd at ${plan.etcd.endpoint} still answers ${plan.timeouts.stopSeconds}s after its manifest was moved away (is the kubelet running? is etcd a static pod from ${dirname(plan.etcdManifest)}?); manifest moved back, nothing on this node was changed`);
+        throw this.fail(EXIT.etcdStop, `etcd at ${plan.etcd.endpoint} still answers ${plan.timeouts.stopSeconds}s after its manifest was moved away (is the kubelet running? is etcd a static pod from ${dirname(plan.etcdManifest)}?); manifest moved back, nothing on this node was changed`);
       }
       await this.sleep(500);
     }
@@ -341,7 +343,7 @@ export class Member {
     const { plan } = this;
     const dir = plan.pki.dir;
     const saved = join(dir, `.before-restore-${plan.restoreId}`);
-    const io = <T>(what: string, f: () => T): T => { try { return f(); } catch (e) { throw this.fail(1, `${what}: ${(e as Error).message}`); } };
+    const io = <T>(what: string, f: () => T): T => { try { return f(); } catch (e) { throw this.fail(EXIT.failed, `${what}: ${(e as Error).message}`); } };
     if (isDir(saved)) {
       this.log(`${saved} exists from an earlier attempt of restore ${plan.restoreId}: keeping it as the copy of the original PKI`);
     } else {

@@ -1,28 +1,7 @@
 /**
- * How a restore command ends: a failure carries the exit code of the agent's table and the stage it happened in;
- * the result is what the one JSON result line reports.
+ * How a restore command ends: the result its state machine reports, which the agent's one result line carries
+ * (failures are AgentError with a code of the agent's one exit-code table).
  */
-
-/** Exit codes of the restore commands (documented in the README's Restore section). */
-export const RESTORE_EXIT = {
-  ok: 0,
-  other: 1,
-  snapshotInvalid: 2,
-  config: 3,
-  storage: 4,
-  barrier: 6,
-  etcdDidNotStop: 7,
-  etcdUnhealthy: 8,
-  kubeApi: 9,
-  phaseFailed: 10,
-} as const;
-
-export class RestoreFailure extends Error {
-  constructor(readonly exitCode: number, message: string, readonly stage?: string) {
-    super(message);
-    this.name = 'RestoreFailure';
-  }
-}
 
 export interface RestoreResult {
   readonly status: 'ok' | 'skipped' | 'failed';

@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import type { RestoreKube } from '../kube';
 import { replicaDecision } from './coordinator-machine';
 import { markerPath, restoreInto, swapIn } from './etcd-data';
-import { RESTORE_EXIT, RestoreFailure, sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
+import { AgentError, EXIT } from '../exit-codes';
+import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
 
 export interface ReplicaPlan {
   readonly cluster: string;
@@ -38,7 +39,7 @@ export interface VerifiedSnapshot {
 
 export interface ReplicaDeps {
   readonly kube: RestoreKube;
-  /** Fetches the named backup into scratch and verifies it (sidecar, sha256, decryption, trailer); throws RestoreFailure. */
+  /** Fetches the named backup into scratch and verifies it (sidecar, sha256, decryption, trailer); throws AgentError. */
   fetchVerified(name: string): Promise<VerifiedSnapshot>;
   readonly log?: Log;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -66,23 +67,23 @@ export class Replica {
     try {
       return await this.steps();
     } catch (error) {
-      if (!(error instanceof RestoreFailure)) throw error;
+      if (!(error instanceof AgentError)) throw error;
       if (this.acting) await this.report(`failed: ${error.message}`).catch((e) => this.log(`ERROR: cannot report the failure in the status ConfigMap: ${(e as Error).message}`));
-      return this.result('failed', error.exitCode, error.message, error.stage);
+      return this.result('failed', error.code, error.message, error.stage);
     }
   }
 
   /** On SIGTERM: a replica that was restoring reports the failure, so that the coordinator does not wait for it. */
   async onSignal(): Promise<RestoreResult> {
     if (this.acting) await this.report('failed: terminated by a signal while restoring').catch(() => undefined);
-    return this.result('failed', RESTORE_EXIT.other, 'terminated by signal');
+    return this.result('failed', EXIT.failed, 'terminated by signal');
   }
 
   private async steps(): Promise<RestoreResult> {
     const { plan, deps } = this;
     const sleep = deps.sleep ?? realSleep;
     const parent = dirname(plan.dataDir);
-    if (!isDir(parent)) throw new RestoreFailure(RESTORE_EXIT.config, `the volume is not mounted: ${parent} does not exist`);
+    if (!isDir(parent)) throw new AgentError(EXIT.config, `the volume is not mounted: ${parent} does not exist`);
     const marker = markerPath(plan.dataDir, plan.restoreId);
 
     this.stage = 'marker';
@@ -102,21 +103,21 @@ export class Replica {
         const decision = replicaDecision(status.phase ?? '', status.reason ?? '', plan.restoreId, plan.ordinal, marker);
         if (decision.kind === 'act') break;
         if (decision.kind === 'skip') return this.result('skipped', 0, decision.message);
-        if (decision.kind === 'stop') throw new RestoreFailure(RESTORE_EXIT.phaseFailed, decision.message);
+        if (decision.kind === 'stop') throw new AgentError(EXIT.phaseFailed, decision.message);
       } catch (error) {
-        if (error instanceof RestoreFailure) throw error;
+        if (error instanceof AgentError) throw error;
         this.log(`WARNING: ${(error as Error).message}`);
       }
       if (this.now() >= deadline) {
         this.acting = true; // report it: the coordinator must not wait for a replica that gave up
-        throw new RestoreFailure(RESTORE_EXIT.phaseFailed, `phase RestoringSnapshot not reached within ${plan.timeouts.restoreSeconds}s (last phase: ${status.phase || 'unknown'}): data untouched`);
+        throw new AgentError(EXIT.phaseFailed, `phase RestoringSnapshot not reached within ${plan.timeouts.restoreSeconds}s (last phase: ${status.phase || 'unknown'}): data untouched`);
       }
       await sleep(plan.timeouts.pollSeconds * 1000);
     }
 
     this.acting = true;
     const name = status.snapshot ?? '';
-    if (!name || name === 'latest') throw new RestoreFailure(RESTORE_EXIT.config, `the status ConfigMap has no resolved snapshot (data.snapshot='${name}'): data untouched`);
+    if (!name || name === 'latest') throw new AgentError(EXIT.config, `the status ConfigMap has no resolved snapshot (data.snapshot='${name}'): data untouched`);
     this.snapshot = name;
     this.log(`restoring ${name} as member ${plan.memberName} (${plan.peerUrl}) into ${plan.dataDir}`);
     this.stage = 'fetch';
@@ -137,12 +138,12 @@ export class Replica {
       verified.dispose();
     }
     this.stage = 'swap';
-    try { mkdirSync(plan.dataDir, { recursive: true, mode: 0o700 }); } catch (e) { throw new RestoreFailure(1, `cannot create ${plan.dataDir}: ${(e as Error).message}`, 'swap'); }
+    try { mkdirSync(plan.dataDir, { recursive: true, mode: 0o700 }); } catch (e) { throw new AgentError(EXIT.failed, `cannot create ${plan.dataDir}: ${(e as Error).message}`, 'swap'); }
     swapIn(plan.dataDir, staging, plan.restoreId, this.log);
     try {
       writeFileSync(marker, markerText(plan.restoreId, name, plan.memberName, this.revisionBumped, this.now()));
     } catch (e) {
-      throw new RestoreFailure(1, `cannot write the marker ${marker} (the restored data is in place): ${(e as Error).message}`, 'marker');
+      throw new AgentError(EXIT.failed, `cannot write the marker ${marker} (the restored data is in place): ${(e as Error).message}`, 'marker');
     }
     this.log(`replica ${plan.ordinal} restored; marker ${marker}`);
     this.acting = false;
@@ -155,7 +156,7 @@ export class Replica {
     try {
       await this.report('restored');
     } catch (error) {
-      throw new RestoreFailure(RESTORE_EXIT.kubeApi, `restored, but cannot report it in the status ConfigMap: ${(error as Error).message} (the Job's retry reports it from the marker)`);
+      throw new AgentError(EXIT.kubernetesApi, `restored, but cannot report it in the status ConfigMap: ${(error as Error).message} (the Job's retry reports it from the marker)`);
     }
   }
 
