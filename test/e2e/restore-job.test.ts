@@ -1,6 +1,7 @@
 // The synthesized kubeadm restore Jobs, run for real: from a backup made by the synthesized backup Job, each member's
-// restore Job runs with the commands, env and scripts of its manifest (host paths mapped to the test's node dirs),
-// against TLS etcd members run by fake kubelets and s3rver on 127.0.0.x in a private netns.
+// restore Job runs with the command, env and plan of its manifest (`controlplane-backup agent restore-member`, host
+// paths mapped to the test's node dirs), against TLS etcd members run by fake kubelets and s3rver on 127.0.0.x in a
+// private netns. Each run's duration (the RTO of the restore itself) is printed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
 import { ageKeypair } from '../scripts/helpers';
+import { agentShimDir } from '../support/agent-shim';
 
 const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
@@ -22,6 +24,7 @@ interface World {
   s3: S3Server;
   cluster: EtcdCluster;
   keys: { identity: string; recipients: string };
+  shim: string;
 }
 
 function inventoryFor(world: World, name: string, restores: object[] = []): Record<string, any> {
@@ -53,7 +56,7 @@ async function backUp(world: World, name: string): Promise<string> {
   const cronJob = objects.find((o) => o.kind === 'CronJob');
   const pod = await runPod({
     podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns: world.netns, configMaps: configMapsOf(objects), nodeName: world.cluster.nodes[0].name,
-    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: world.cluster.nodes[0].pkiDir }, timeoutMs: 60_000,
+    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: world.cluster.nodes[0].pkiDir }, timeoutMs: 60_000, pathPrefix: [world.shim],
   });
   expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
@@ -65,15 +68,19 @@ async function restore(world: World, name: string, request: object, id: string):
   const objects = objectsOf(inventoryFor(world, name, [request]), folder);
   const jobs = objects.filter((o) => o.kind === 'Job');
   expect(jobs).toHaveLength(world.cluster.nodes.length);
+  for (const job of jobs) expect(job.spec.template.spec.containers[0].command).toEqual(['controlplane-backup', 'agent', 'restore-member', '--plan', '/etc/controlplane-backup/restore/plan.json']);
   const identity = readFileSync(world.keys.identity);
-  return Promise.all(jobs.map((job) => {
+  const started = Date.now();
+  const pods = await Promise.all(jobs.map((job) => {
     const node = world.cluster.nodes.find((n) => n.name === job.spec.template.spec.nodeName)!;
     return runPod({
       podSpec: job.spec.template.spec, netns: world.netns, configMaps: configMapsOf(objects), nodeName: node.name, timeoutMs: 180_000,
       secrets: { 's3-creds': S3_SECRET, [`${name}-restore-${id}-identity`]: { 'identity.txt': identity } },
-      volumes: { 'etcd-data': node.dataDir, manifests: node.manifestsDir, pki: node.pkiDir },
+      volumes: { 'etcd-data': node.dataDir, manifests: node.manifestsDir, pki: node.pkiDir }, pathPrefix: [world.shim],
     });
   }));
+  console.log(`kubeadm restore of ${jobs.length} member(s) from the synthesized Jobs: ${Date.now() - started} ms`);
+  return pods;
 }
 
 const resultOf = (pod: PodRunResult) => JSON.parse(pod.results[0].stdout.trim().split('\n').pop()!);
@@ -93,7 +100,7 @@ for (const size of [1, 3] as const) {
         startS3({ netns, dir: tmp, buckets: ['backups'] }),
         startEtcdCluster({ netns, root: join(tmp, 'nodes'), size }),
       ]);
-      world = { tmp, netns, s3, cluster, keys };
+      world = { tmp, netns, s3, cluster, keys, shim: agentShimDir() };
       await cluster.loadKeys({ count: 2000, valueBytes: 300 });
       atBackup = await cluster.digest(cluster.nodes[0]);
       base = await backUp(world, name);
@@ -117,6 +124,11 @@ for (const size of [1, 3] as const) {
       const digests = await world.cluster.digests();
       for (const digest of digests) expect(digest).toEqual(atBackup);
       expect((await world.cluster.nodes[0].ctl(['get', '/after-the-backup', '--print-value-only'])).stdout.trim()).toBe('');
+      // the result outlives the pod: next to the marker on each node, and in the storage (issue 11 item 2)
+      for (const [i, node] of world.cluster.nodes.entries()) {
+        expect(resultOf(pods[i])).toMatchObject(JSON.parse(readFileSync(join(node.dataDir, '.controlplane-backup-restore-r1.result.json'), 'utf8')));
+        expect(JSON.parse(readFileSync(join(world.s3.dir, 'backups', `etcd/${name}/restores/r1/${node.name}.result.json._S3rver_object`), 'utf8')).status).toBe('ok');
+      }
     }, 240_000);
 
     it('is a no-op when the Jobs run again (the marker on each node)', async () => {
