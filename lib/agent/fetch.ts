@@ -36,13 +36,19 @@ export async function fetchChecked(store: ObjectStore, folder: string, set: Asse
  */
 export async function decode(input: Readable, suffix: string, identity: string | undefined, out: NodeJS.WritableStream, label: string, env: NodeJS.ProcessEnv, whose = 'the drill identity'): Promise<void> {
   let stream: Readable = input;
-  if (suffix.endsWith('.age')) stream = pipeThrough('age', 'age', ['-d', '-i', identity!], stream, env);
+  // age's failure reaches the decompressor as a short input: keep it, it is the cause worth reporting
+  let ageError: Error | undefined;
+  if (suffix.endsWith('.age')) {
+    stream = pipeThrough('age', 'age', ['-d', '-i', identity!], stream, env);
+    stream.on('error', (error) => { ageError ??= error; });
+  }
   const compression = compressionOf(suffix);
   try {
     if (compression === 'zstd') stream = pipeThrough('zstd', 'zstd', ['-d', '-q', '-c'], stream, env);
     if (compression === 'gzip') await pipeline(stream, createGunzip(), out);
     else await pipeline(stream, out);
-  } catch (error) {
+  } catch (caught) {
+    const error = ageError instanceof StageError ? ageError : caught;
     const message = (error as Error).message;
     if (error instanceof StageError && message.startsWith('age') && /no identity matched|incorrect|failed to decrypt|header/i.test(message)) {
       throw new AgentError(EXIT.config, `${label} could not be decrypted with ${whose} (${message}): is its recipient in encryption.recipients?`, 'fetch');

@@ -77,8 +77,8 @@ describe('restore-member', () => {
 
     const again = await new Member(plan(), deps({ resolve: async () => { throw new Error('must not resolve'); } })).run();
     expect(again).toMatchObject({ status: 'skipped', exitCode: 0, snapshot: NAME, pkiRestored: null });
-    // the result file says how the last run ended
-    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8')).status).toBe('skipped');
+    // the result file still says how the restore ended
+    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8')).status).toBe('ok');
   });
 
   it('without --bump-revision in the tool: restores and says the revision was not bumped', async () => {
@@ -177,9 +177,17 @@ describe('restore-member', () => {
 
   it('records a failure where it outlives the pod: next to the marker and in the object store', async () => {
     const recorded: string[] = [];
-    const result = await new Member(plan(), deps({ etcdAnswers: async () => true, recordResult: async (line) => { recorded.push(line); } })).run();
-    expect(result.exitCode).toBe(7);
+    const result = await new Member(plan(), deps({ etcdHealthy: async () => ({ ok: false, detail: 'no quorum' }), recordResult: async (line) => { recorded.push(line); } })).run();
+    expect(result.exitCode).toBe(8);
     expect(recorded.map((l) => JSON.parse(l))).toEqual([result]);
     expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toEqual(result);
+  });
+
+  it('leaves no result file on the node when it failed before touching it (the object store has it)', async () => {
+    const recorded: string[] = [];
+    const result = await new Member(plan(), deps({ fetchVerified: async () => { throw new RestoreFailure(2, 'checksum mismatch', 'fetch'); }, recordResult: async (line) => { recorded.push(line); } })).run();
+    expect(result.exitCode).toBe(2);
+    expect(recorded).toHaveLength(1);
+    expect(tree(node.data)).toEqual(['member']);
   });
 });

@@ -118,12 +118,16 @@ export class Member {
 
   /**
    * The result outlives the pod (issue 11 item 2): a file next to the marker on the node, and an object beside the
-   * barrier in the object store. Best effort: the result line on stdout stays the record of last resort.
+   * barrier in the object store (a no-op re-run leaves them as they are). Best effort: the result line on stdout stays
+   * the record of last resort.
    */
   private async record(result: RestoreResult): Promise<void> {
+    // a second run changes nothing, the record of how the restore ended included
+    if (result.status === 'skipped') return;
     const text = `${JSON.stringify(result)}\n`;
     const file = resultPath(this.plan.dataDir, this.plan.restoreId);
-    if (isDir(this.plan.dataDir)) {
+    // on the node once it was touched (etcd stopped) or restored: before that, the node stays exactly as it was
+    if (isDir(this.plan.dataDir) && (result.status === 'ok' || this.stopped || this.swapStarted || this.marked)) {
       try {
         writeFileSync(`${file}.part`, text);
         renameSync(`${file}.part`, file);
