@@ -16,6 +16,7 @@ import { inventoryOf } from '../test/helpers/inventory';
 import { ageKeypair } from '../test/scripts/helpers';
 import { startEtcdCluster, type EtcdCluster } from '../test/support/etcd-cluster';
 import { startNetns, type NetNs } from '../test/support/netns';
+import { agentShimDir } from '../test/support/agent-shim';
 import { runPod, type PodRunResult } from '../test/support/pod-runner';
 import { mkTemp, rmTemp } from '../test/support/proc';
 import { load, startS3, type S3Server } from './backup';
@@ -97,7 +98,7 @@ async function setUp(members: 1 | 3, targetBytes: number, log: (line: string) =>
   const cronJob = objects.find((o) => o.kind === 'CronJob');
   const pod = await runPod({
     podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns, configMaps: configMapsOf(objects), nodeName: cluster.nodes[0].name,
-    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: cluster.nodes[0].pkiDir }, timeoutMs: 600_000,
+    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: cluster.nodes[0].pkiDir }, timeoutMs: 600_000, pathPrefix: [agentShimDir()],
   });
   if (!pod.ok) throw new Error(`backup pod failed: ${pod.results.map((r) => `${r.name}: ${r.exitCode} ${r.stderr.slice(-1500)}`).join('\n')}`);
   const result = JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim().split('\n').pop()!);
@@ -125,7 +126,7 @@ async function restoreOnce(world: World, base: string, id: string): Promise<Rest
     return runPod({
       podSpec: job.spec.template.spec, netns: world.netns, configMaps: configMapsOf(objects), nodeName: node.name, timeoutMs: 600_000,
       secrets: { 's3-creds': S3_SECRET, [`${world.name}-restore-${id}-identity`]: { 'identity.txt': identity } },
-      volumes: { 'etcd-data': node.dataDir, manifests: node.manifestsDir, pki: node.pkiDir },
+      volumes: { 'etcd-data': node.dataDir, manifests: node.manifestsDir, pki: node.pkiDir }, pathPrefix: [agentShimDir()],
     });
   }));
   const wallMs = now() - started;

@@ -1,5 +1,5 @@
-/** The POSIX sh that runs in the pods lives in lib/scripts/; constructs ship it in ConfigMaps byte for byte. */
-import { existsSync, readFileSync } from 'node:fs';
+/** Where the package is installed: the CLI reads its own files (package.json, schema) from there. */
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 let root: string | undefined;
@@ -15,15 +15,4 @@ export function packageRoot(): string {
   }
   root = dir;
   return dir;
-}
-
-const cache = new Map<string, string>();
-
-export function scriptText(file: string): string {
-  let text = cache.get(file);
-  if (text === undefined) {
-    text = readFileSync(join(packageRoot(), 'lib', 'scripts', file), 'utf8');
-    cache.set(file, text);
-  }
-  return text;
 }
