@@ -13,6 +13,7 @@ import { startEtcd, snapshotSave, type EtcdServer } from '../test/support/etcd';
 import { startNetns, type NetNs } from '../test/support/netns';
 import { makePki, type Pki } from '../test/support/pki';
 import { runPod } from '../test/support/pod-runner';
+import { agentShimDir } from '../test/support/agent-shim';
 import { mkTemp, rmTemp, run, runOk, stopChild } from '../test/support/proc';
 import { median } from './stats';
 
@@ -25,11 +26,11 @@ export interface BackupRun {
   readonly bareUploadMs: number;
   readonly snapshotContainerMs: number;
   readonly uploadContainerMs: number;
-  /** durationsMs of the script's result line, plus the destination's uploadMs. */
+  /** durationsMs of the agent's result line, plus the destination's uploadMs. */
   readonly stagesMs: Record<string, number>;
   readonly scratchPeakPolledBytes: number;
   /**
-   * Snapshot plus what the script writes to scratch while the snapshot is there: the PKI bundle only (the snapshot's
+   * Snapshot plus what the agent writes to scratch while the snapshot is there: the PKI bundle only (the snapshot's
    * compressed, encrypted copy is streamed into the upload, never written). A floor under the polled figure, which a
    * 5 ms poll can miss.
    */
@@ -202,7 +203,7 @@ export async function backupBench(opts: { label: string; targetBytes: number; ru
       }, 5);
       const started = process.hrtime.bigint();
       const pod = await runPod({
-        podSpec, netns, configMaps, nodeName: 'cp-1', workDir, timeoutMs: 1_800_000,
+        podSpec, netns, configMaps, nodeName: 'cp-1', workDir, timeoutMs: 1_800_000, pathPrefix: [agentShimDir()],
         secrets: { 's3-creds': { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } },
         volumes: { pki: pki.dir },
       });
@@ -239,7 +240,7 @@ export async function backupBench(opts: { label: string; targetBytes: number; ru
       log(`backup ${opts.label}: run ${i + 1}/${opts.runs}: pipeline ${(pipelineMs / 1000).toFixed(2)} s, bare ${((bareSnapshotMs + bareUploadMs) / 1000).toFixed(2)} s`);
     }
 
-    // zstd and age alone, on the same snapshot, the way the script calls them.
+    // zstd and age alone, on the same snapshot, the way the agent spawns them.
     const sh = (script: string) => run('sh', ['-c', script], { env: { PATH: process.env.PATH }, timeoutMs: 1_800_000 });
     const snap = keptSnapshot;
     const zstdMs = await timedMs(() => sh(`zstd -q -c -T0 '${snap}' > '${snap}.zst'`));

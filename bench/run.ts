@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const s = b.stagesMs;
     rows.push([
       '  stages (median)',
-      `snapshot ${seconds(s.snapshotContainer)}, verify ${seconds(s.verify)}, compress+encrypt ${seconds(s.compress)}, pki ${seconds(s.pki)}, upload ${seconds(s.upload)}, script total ${seconds(s.total)}`,
+      `snapshot ${seconds(s.snapshotContainer)}, verify ${seconds(s.verify)}, pki ${seconds(s.pki)}, compress+encrypt+upload (one stream) ${seconds(s.stream)}, sizes+metadata+sidecar ${seconds(s.upload)}, agent total ${seconds(s.total)}, upload container ${seconds(s.uploadContainer)}`,
       `snapshot ${seconds(s.bareSnapshot)}, upload ${seconds(s.bareUpload)}`, '', '', '',
     ]);
     rows.push([

@@ -5,19 +5,18 @@
  * and each stage's exit status checked (no compressed copy in scratch); every stored size is checked; the
  * age-encrypted PKI bundle and meta.json follow; the sidecar is written last; then retention runs per destination.
  */
-import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
-import { PassThrough, Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { PACKAGE_VERSION } from '../version';
 import { formatSidecar, type SidecarEntry } from '../storage/sidecar';
 import { checkSnapshotFile, InvalidSnapshotError, sha256, sha256File } from '../storage/integrity';
-import { formatStamp, objectKey, setName, SUFFIX, type Compression, type StoredObject } from '../storage/layout';
+import { objectKey, setName, SUFFIX, type Compression, type StoredObject } from '../storage/layout';
 import { StorageError, type ObjectStore } from '../storage/store';
 import { since, type Context } from './context';
 import { AgentError, EXIT } from './exit-codes';
@@ -300,4 +299,3 @@ async function removePartial(store: ObjectStore, destination: Destination, files
   await store.delete(files.filter((file) => !file.endsWith(SUFFIX.sidecar)).map((file) => objectKey(destination.folder, file))).catch(() => undefined);
 }
 
-export { formatStamp };

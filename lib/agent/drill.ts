@@ -14,15 +14,14 @@ import { createReadStream, createWriteStream, existsSync, readFileSync, statSync
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { readFolder } from '../storage/folder';
 import { checkSnapshotFile, InvalidSnapshotError } from '../storage/integrity';
 import { compressionOf, objectKey, SUFFIX } from '../storage/layout';
 import { latestComplete, pkiEntry, snapshotEntry, type AssessedSet } from '../storage/sets';
-import { StorageError, type ObjectStore } from '../storage/store';
+import { StorageError } from '../storage/store';
 import { since, type Context } from './context';
-import { decode as decodeObject, fetchChecked as fetchObject } from './fetch';
 import { AgentError, EXIT, type ExitCode } from './exit-codes';
+import { decode, fetchChecked } from './fetch';
 import { drillPlanSchema, loadPlan, type DrillPlan, type PlanSource } from './plan';
 import { requireTools, runTool, summarize, which } from './tools';
 
@@ -32,13 +31,6 @@ interface Expected { revision: number | null; totalKeys: number | null; dbSize: 
 interface Observed {
   snapshotRevision: number | null; snapshotTotalKeys: number | null; dbSize: number | null; revision: number | null;
   keys: number | null; etcdVersion: string | null; verifiedObjects: string[];
-}
-
-/** A failure of the drill of a chosen backup: its exit code and stage; the report records it. */
-class DrillFailure extends Error {
-  constructor(readonly code: number, message: string, readonly stage: string) {
-    super(message);
-  }
 }
 
 const integer = (value: unknown): number | null => (typeof value === 'number' && Number.isSafeInteger(value) ? value : null);
@@ -75,6 +67,12 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
   Object.assign(ctx.result, { snapshot: base, report: `${base}${SUFFIX.drill}` });
   ctx.log(`drill of ${base} from ${store.description}/${plan.source.folder}`);
 
+  /** One object of the set, downloaded into scratch and checked against the sidecar, recorded as verified. */
+  const fetched = async (file: string) => {
+    const path = await fetchChecked(store, plan.source.folder, set!, file, work);
+    observed.verifiedObjects.push(file);
+    return path;
+  };
   let etcd: ChildProcess | undefined;
   const finish = async (result: DrillResult, code: number, message: string): Promise<{ code: number; message: string }> => {
     if (etcd) await stopEtcd(ctx, etcd);
@@ -98,14 +96,14 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
     ctx.stage = 'fetch';
     let t = Date.now();
     const metaFile = `${base}${SUFFIX.meta}`;
-    const metaPath = await fetchChecked(store, plan, set, metaFile, work, observed);
+    const metaPath = await fetched(metaFile);
     let meta: { etcd?: Record<string, unknown> };
     try {
       meta = JSON.parse(readFileSync(metaPath, 'utf8'));
     } catch {
-      throw new DrillFailure(EXIT.invalidBackup, `${metaFile} is not JSON`, 'fetch');
+      throw new AgentError(EXIT.invalidBackup, `${metaFile} is not JSON`, 'fetch');
     }
-    if (!meta.etcd || typeof meta.etcd !== 'object') throw new DrillFailure(EXIT.invalidBackup, `${metaFile} has no etcd section`, 'fetch');
+    if (!meta.etcd || typeof meta.etcd !== 'object') throw new AgentError(EXIT.invalidBackup, `${metaFile} has no etcd section`, 'fetch');
     Object.assign(expected, { revision: integer(meta.etcd.revision), totalKeys: integer(meta.etcd.totalKeys), dbSize: integer(meta.etcd.dbSize) });
     durations.metadata = since(t);
 
@@ -118,7 +116,7 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
     if (encrypted && !identity) {
       ctx.stage = 'verify';
       t = Date.now();
-      for (const entry of [snapshot, ...(pki ? [pki] : [])]) await rm(await fetchChecked(store, plan, set, entry.file, work, observed));
+      for (const entry of [snapshot, ...(pki ? [pki] : [])]) await rm(await fetched(entry.file));
       durations.verify = since(t);
       ctx.stage = 'done';
       const where = plan.identitySecret ? `the Secret ${plan.identitySecret}, key identity.txt, ` : 'no identitySecret set in backup.drill, ';
@@ -129,20 +127,20 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
 
     // Download, verify, decrypt, decompress, trailer; the PKI bundle must open with the key too.
     t = Date.now();
-    const downloaded = await fetchChecked(store, plan, set, snapshot.file, work, observed);
+    const downloaded = await fetched(snapshot.file);
     const snapshotFile = join(work, 'snapshot.db');
-    await decode(ctx, createReadStream(downloaded), snapshot.file.slice(base.length), identity, createWriteStream(snapshotFile, { mode: 0o600 }), snapshot.file);
+    await decode(ctx.env, createReadStream(downloaded), snapshot.file.slice(base.length), identity, createWriteStream(snapshotFile, { mode: 0o600 }), snapshot.file);
     await rm(downloaded);
     try {
       observed.dbSize = (await checkSnapshotFile(snapshotFile)).size;
     } catch (error) {
-      if (error instanceof InvalidSnapshotError) throw new DrillFailure(EXIT.invalidBackup, `${snapshot.file}: ${error.message}`, 'fetch');
+      if (error instanceof InvalidSnapshotError) throw new AgentError(EXIT.invalidBackup, `${snapshot.file}: ${error.message}`, 'fetch');
       throw error;
     }
     if (pki && identity) {
-      const path = await fetchChecked(store, plan, set, pki.file, work, observed);
+      const path = await fetched(pki.file);
       const sink = createWriteStream('/dev/null');
-      await decode(ctx, createReadStream(path), pki.file.slice(base.length), identity, sink, pki.file);
+      await decode(ctx.env, createReadStream(path), pki.file.slice(base.length), identity, sink, pki.file);
       await rm(path);
     } else if (pki) {
       observed.verifiedObjects = observed.verifiedObjects.filter((file) => file !== pki.file);
@@ -163,20 +161,20 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
         '--initial-cluster', `drill=http://127.0.0.1:${ports.peer}`, '--initial-cluster-token', token,
         '--initial-advertise-peer-urls', `http://127.0.0.1:${ports.peer}`,
       ], { timeoutMs: 300_000, env: ctx.env });
-      if (restored.code !== 0) throw new DrillFailure(EXIT.invalidBackup, `${statusTool} snapshot restore failed: ${summarize(restored.stderr)}`, 'restore');
+      if (restored.code !== 0) throw new AgentError(EXIT.invalidBackup, `${statusTool} snapshot restore failed: ${summarize(restored.stderr)}`, 'restore');
       durations.restore = since(t0);
     };
     await restore();
 
     ctx.stage = 'status';
     const status = await runTool(statusTool, ['snapshot', 'status', '-w', 'json', snapshotFile], { timeoutMs: 120_000, env: ctx.env });
-    if (status.code !== 0) throw new DrillFailure(EXIT.invalidBackup, `${statusTool} snapshot status failed on ${snapshot.file}: ${summarize(status.stderr)}`, 'status');
+    if (status.code !== 0) throw new AgentError(EXIT.invalidBackup, `${statusTool} snapshot status failed on ${snapshot.file}: ${summarize(status.stderr)}`, 'status');
     try {
       const parsed = JSON.parse(status.stdout) as { revision?: number; totalKey?: number };
       observed.snapshotRevision = integer(parsed.revision);
       observed.snapshotTotalKeys = integer(parsed.totalKey);
     } catch {
-      throw new DrillFailure(EXIT.invalidBackup, `${statusTool} snapshot status printed no JSON`, 'status');
+      throw new AgentError(EXIT.invalidBackup, `${statusTool} snapshot status printed no JSON`, 'status');
     }
     await rm(snapshotFile); // free scratch before etcd starts
 
@@ -199,7 +197,7 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
         ctx.stage = 'start';
         continue;
       }
-      throw new DrillFailure(EXIT.etcdHealth, started.message, 'start');
+      throw new AgentError(EXIT.etcdHealth, started.message, 'start');
     }
     durations.start = since(t);
     ctx.log(`throwaway etcd healthy on ${endpoint} (pid ${etcd.pid})`);
@@ -209,21 +207,21 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
     t = Date.now();
     const ctl = (args: string[]) => runTool('etcdctl', [`--endpoints=${endpoint}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], { timeoutMs: 20_000, env: { ...ctx.env, ETCDCTL_API: '3' } });
     const endpointStatus = await ctl(['endpoint', 'status', '-w', 'json']);
-    if (endpointStatus.code !== 0) throw new DrillFailure(EXIT.etcdHealth, `etcdctl endpoint status failed: ${summarize(endpointStatus.stderr)}`, 'check');
+    if (endpointStatus.code !== 0) throw new AgentError(EXIT.etcdHealth, `etcdctl endpoint status failed: ${summarize(endpointStatus.stderr)}`, 'check');
     try {
       const [entry] = JSON.parse(endpointStatus.stdout) as { Status?: { header?: { revision?: number }; version?: string } }[];
       observed.revision = integer(entry?.Status?.header?.revision);
       observed.etcdVersion = typeof entry?.Status?.version === 'string' ? entry.Status.version : null;
     } catch {
-      throw new DrillFailure(EXIT.etcdHealth, 'etcdctl endpoint status printed no JSON', 'check');
+      throw new AgentError(EXIT.etcdHealth, 'etcdctl endpoint status printed no JSON', 'check');
     }
     const count = await ctl(['get', '', '--prefix', '--keys-only', '--limit', '1', '-w', 'json']);
-    if (count.code !== 0) throw new DrillFailure(EXIT.etcdHealth, `etcdctl get (key count) failed: ${summarize(count.stderr)}`, 'check');
+    if (count.code !== 0) throw new AgentError(EXIT.etcdHealth, `etcdctl get (key count) failed: ${summarize(count.stderr)}`, 'check');
     try {
       const parsed = JSON.parse(count.stdout) as { count?: number; header?: unknown };
       observed.keys = integer(parsed.count) ?? (parsed.header ? 0 : null); // protobuf JSON leaves out a zero count
     } catch {
-      throw new DrillFailure(EXIT.etcdHealth, 'etcdctl get printed no JSON', 'check');
+      throw new AgentError(EXIT.etcdHealth, 'etcdctl get printed no JSON', 'check');
     }
     await stopEtcd(ctx, etcd);
     etcd = undefined;
@@ -255,8 +253,8 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
     ctx.log(summary);
     return await finish('passed', EXIT.ok, summary);
   } catch (error) {
-    if (error instanceof DrillFailure || error instanceof AgentError) {
-      ctx.stage = error instanceof DrillFailure ? error.stage : error.stage ?? ctx.stage;
+    if (error instanceof AgentError) {
+      ctx.stage = error.stage ?? ctx.stage;
       const outcome = await finish('failed', error.code, error.message);
       throw new AgentError(outcome.code as ExitCode, outcome.message, ctx.stage);
     }
@@ -265,18 +263,6 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
   } finally {
     if (etcd) await stopEtcd(ctx, etcd);
   }
-}
-
-/** Downloads one object of the set into the work dir and checks its sha256 against the sidecar (fetch.ts). */
-async function fetchChecked(store: ObjectStore, plan: DrillPlan, set: AssessedSet, file: string, work: string, observed: Observed): Promise<string> {
-  const path = await fetchObject(store, plan.source.folder, set, file, work);
-  observed.verifiedObjects.push(file);
-  return path;
-}
-
-/** age -d (with the identity) then zstd -d / gunzip as the suffix says, into `out`; a wrong key is exit 3 (fetch.ts). */
-function decode(ctx: Context, input: Readable, suffix: string, identity: string | undefined, out: NodeJS.WritableStream, label: string): Promise<void> {
-  return decodeObject(input, suffix, identity, out, label, ctx.env);
 }
 
 /** Two loopback ports the kernel hands out (bound, then released for etcd). */

@@ -1,11 +1,12 @@
 /**
- * Reading a backup set's objects back, for every command that does (drill, restores): each object downloaded into
- * the work dir and checked against the sidecar's sha256, then decrypted (age) and decompressed (zstd, gzip) as its
- * suffix says, streaming, with each stage's exit status checked.
+ * Reading a backup set back, for every command that restores one (drill, restores): one object downloaded into the
+ * scratch volume and checked against the sidecar, then decrypted and decompressed as a stream. Failures are
+ * AgentErrors of the one table: 2 corrupt or missing, 3 wrong key, 4 storage.
  */
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { sha256File } from '../storage/integrity';
 import { compressionOf, objectKey, SUFFIX } from '../storage/layout';
@@ -14,7 +15,7 @@ import { StorageError, type ObjectStore } from '../storage/store';
 import { AgentError, EXIT } from './exit-codes';
 import { pipeThrough, StageError } from './tools';
 
-/** Downloads `file` of the set (in `folder` of the store) into `work` and checks its sha256 against the sidecar. */
+/** Downloads `<folder>/<file>` of the set into `work` and checks its sha256 against the set's sidecar; its path. */
 export async function fetchChecked(store: ObjectStore, folder: string, set: AssessedSet, file: string, work: string): Promise<string> {
   const entry = set.sidecar?.find((candidate) => candidate.file === file);
   if (!entry) throw new AgentError(EXIT.invalidBackup, `sidecar ${set.name}${SUFFIX.sidecar} does not list ${file}`, 'fetch');
@@ -31,27 +32,25 @@ export async function fetchChecked(store: ObjectStore, folder: string, set: Asse
 }
 
 /**
- * age -d (with `identity`) then zstd -d / gunzip as `suffix` says, into `out`. A key that does not open it is exit 3
- * (`whose`: "the drill identity", "the restore identity"); anything else that fails to decode is exit 2.
+ * `age -d -i identity` (for `.age`), then zstd -d or gunzip as the suffix says, from `input` into `out` (a path or a
+ * stream). A key that does not open it is exit 3; anything else that fails to decode is exit 2.
  */
-export async function decode(input: Readable, suffix: string, identity: string | undefined, out: NodeJS.WritableStream, label: string, env: NodeJS.ProcessEnv, whose = 'the drill identity'): Promise<void> {
+export async function decode(env: NodeJS.ProcessEnv, input: Readable, suffix: string, identity: string | undefined, out: NodeJS.WritableStream | string, label: string): Promise<void> {
   let stream: Readable = input;
-  // age's failure reaches the decompressor as a short input: keep it, it is the cause worth reporting
-  let ageError: Error | undefined;
   if (suffix.endsWith('.age')) {
-    stream = pipeThrough('age', 'age', ['-d', '-i', identity!], stream, env);
-    stream.on('error', (error) => { ageError ??= error; });
+    if (!identity) throw new AgentError(EXIT.config, `${label} is age-encrypted and no identity is given`, 'fetch');
+    stream = pipeThrough('age', 'age', ['-d', '-i', identity], stream, env);
   }
   const compression = compressionOf(suffix);
+  const sink = typeof out === 'string' ? createWriteStream(out, { mode: 0o600 }) : out;
   try {
     if (compression === 'zstd') stream = pipeThrough('zstd', 'zstd', ['-d', '-q', '-c'], stream, env);
-    if (compression === 'gzip') await pipeline(stream, createGunzip(), out);
-    else await pipeline(stream, out);
-  } catch (caught) {
-    const error = ageError instanceof StageError ? ageError : caught;
+    if (compression === 'gzip') await pipeline(stream, createGunzip(), sink);
+    else await pipeline(stream, sink);
+  } catch (error) {
     const message = (error as Error).message;
     if (error instanceof StageError && message.startsWith('age') && /no identity matched|incorrect|failed to decrypt|header/i.test(message)) {
-      throw new AgentError(EXIT.config, `${label} could not be decrypted with ${whose} (${message}): is its recipient in encryption.recipients?`, 'fetch');
+      throw new AgentError(EXIT.config, `${label} could not be decrypted with the given identity (${message}): is its recipient in encryption.recipients?`, 'fetch');
     }
     throw new AgentError(EXIT.invalidBackup, `${label} could not be decoded: ${message}`, 'fetch');
   }

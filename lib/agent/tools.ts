@@ -94,7 +94,12 @@ export function pipeThrough(label: string, command: string, args: readonly strin
       resolve(null);
     });
   });
-  input.on('error', (error) => child.stdin!.destroy(error));
+  // An upstream stage that fails is the cause, whatever this program makes of the short input (it may even exit 0).
+  let inputError: Error | undefined;
+  input.on('error', (error) => {
+    inputError ??= error;
+    child.stdin!.destroy();
+  });
   child.stdin!.on('error', () => undefined); // EPIPE when the program dies first: its exit status says why
   input.pipe(child.stdin!);
   async function* output(): AsyncGenerator<Buffer> {
@@ -102,6 +107,7 @@ export function pipeThrough(label: string, command: string, args: readonly strin
     try {
       for await (const chunk of child.stdout! as AsyncIterable<Buffer>) yield chunk;
       const code = await exited;
+      if (inputError) throw inputError;
       if (code !== 0) throw new StageError(`${label} exited ${code === -1 ? 'on a signal' : code ?? 'before it started'}${stderr ? `: ${summarize(stderr)}` : ''}`);
       done = true;
     } finally {

@@ -1,15 +1,16 @@
 // The agent's backup against every fault the shell script was tested against: each run fails with its exit code,
 // names the cause, writes no sidecar, runs no retention, and leaves older backups intact. s3rver and the agent run
 // in a private netns; the agent is the built one (build/lib/agent/bin.js), as the tools image bundles it.
-import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSidecar, sha256 } from '../../lib/storage';
 import { startNetns, type NetNs } from '../support/netns';
 import { mkTemp, rmTemp, run, stopChild } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
-import { ageKeypair, runAgent, s3Destination, shim, stamp, testBackupPlan, writeSyntheticSnapshot, type AgentRun } from '../scripts/helpers';
+import { ageKeypair, HOST_PATH, resultLine, runAgent, s3Destination, shim, stamp, testBackupPlan, writeSyntheticSnapshot, type AgentRun } from '../scripts/helpers';
+import { AGENT_BIN } from '../support/agent-shim';
 
 let tmp: string;
 let netns: NetNs;
@@ -119,6 +120,27 @@ describe('agent backup faults', () => {
     await expectIntact();
   });
 
+  it('compressor failing mid-stream before age -> exit 1 naming zstd (age encrypting the short input is no success)', async () => {
+    const { dir, snapshotFile, env } = setup();
+    const shims = join(dir, 'shims');
+    shim(shims, 'zstd', 'head -c 3000 /dev/urandom\nexit 1');
+    const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, destinations: setup().plan.destinations });
+    const r = await runAgent(netns, 'backup', plan, env, { pathPrefix: shims });
+    expectFailed(r, 1, /compression\/encryption of the snapshot failed \(zstd, encryption age\): zstd exited 1/);
+    await expectIntact();
+  });
+
+  it('encryptor failing mid-stream -> exit 1 naming age, nothing uploaded', async () => {
+    const { dir, snapshotFile, env } = setup();
+    const shims = join(dir, 'shims');
+    // the recipients probe (empty input) passes; the stream dies after 5000 bytes
+    shim(shims, 'age', 'n=$(head -c 5000 | wc -c)\n[ "$n" -lt 5000 ] && exit 0\necho "age: simulated failure" >&2\nexit 1');
+    const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, destinations: setup().plan.destinations });
+    const r = await runAgent(netns, 'backup', plan, env, { pathPrefix: shims });
+    expectFailed(r, 1, /compression\/encryption of the snapshot failed \(zstd, encryption age\): age exited 1: age: simulated failure/);
+    await expectIntact();
+  });
+
   it('streamed snapshot upload cut mid-way -> exit 4, partial objects removed, the other destination complete', async () => {
     const { dir, snapshotFile, env } = setup();
     const local = join(dir, 'local');
@@ -205,5 +227,29 @@ describe('agent backup faults', () => {
     expect(r.code, r.stderr).toBe(4);
     expect(r.result!.destinations.map((d: any) => [d.name, d.status])).toEqual([['bad', 'upload-failed'], ['good', 'ok']]);
     expect((await s3.list('backups', `other-${CLUSTER}`)).filter((key) => key.endsWith('.sha256'))).toHaveLength(1);
+  });
+
+  it('writes nothing outside the scratch volume: a read-only /tmp changes nothing', async () => {
+    // scratch and plan outside /tmp (the worktree's .tmp/, ignored by git), /tmp read-only in the agent's mount namespace
+    const dir = mkdtempSync(join(resolve(__dirname, '../../.tmp'), 'agent-ro-tmp-'));
+    try {
+      mkdirSync(join(dir, 'scratch'));
+      const snapshotFile = join(dir, 'scratch', 'snapshot.db');
+      writeSyntheticSnapshot(snapshotFile, 256);
+      const { destination, env } = s3Destination(s3, `primary:backups/readonly-${CLUSTER}`);
+      const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, pkiPaths: [join(dir, 'scratch')], destinations: [destination] });
+      const planFile = join(dir, 'plan.json');
+      writeFileSync(planFile, JSON.stringify(plan));
+      const r = await netns.exec('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
+        'mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp && touch /tmp/probe 2>/dev/null && exit 99; exec "$@"', 'sh',
+        process.execPath, AGENT_BIN, 'agent', 'backup', '--plan', planFile,
+      ], { env: { ...env, TMPDIR: join(dir, 'scratch'), PATH: HOST_PATH }, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(resultLine(r.stdout)).toMatchObject({ status: 'ok', destinations: [{ name: 'primary', status: 'ok' }] });
+      // the work dir in scratch is gone, the snapshot freed
+      expect(readdirSync(join(dir, 'scratch')).filter((name) => name.startsWith('.agent-'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -354,4 +354,36 @@ clusters:
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('fresh-1: no complete backup in primary; threshold 36 hours 40 minutes (worst-case RPO 24 hours × 1.5 + start and run allowance 40 minutes)\n');
   });
+
+  it('never takes a set dated in the future as the newest, and reports it; a lone sidecar is no backup', async () => {
+    await seedSet('etcd/skew-1', 'skew-1-20270301T000000Z', '.db.zst.age', true);
+    await s3.put('etcd/skew-1/skew-1-20260301T110000Z.sha256', 'lone');
+    await seedSet('etcd/skew-1', 'skew-1-20260225T000000Z', '.db.zst.age', true);
+    const file = join(work, 'skew.yaml');
+    writeFileSync(file, `apiVersion: controlplane-backup.io/v1
+kind: Inventory
+storages:
+  primary:
+    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true }
+    credentials: { existingSecret: { name: s3-credentials } }
+defaults:
+  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
+clusters:
+  skew-1:
+    kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
+`);
+    const result = await cli('check', '--inventory', file, '--now', NOW);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe([
+      'skew-1: storage primary: backup skew-1-20270301T000000Z is dated in the future (now 2026-03-01T12:00:00.000Z): it is never used as latest nor removed by retention; check the clock of the node or pod that wrote it',
+      'skew-1: newest complete backup skew-1-20260225T000000Z (in primary) is 4 days 12 hours old; threshold 36 hours 40 minutes (worst-case RPO 24 hours × 1.5 + start and run allowance 40 minutes)',
+      '',
+    ].join('\n'));
+    const listed = JSON.parse((await cli('snapshots', '--inventory', file, '--now', NOW, '--json')).stdout).locations[0].backups;
+    expect(listed.map((backup: any) => [backup.name, backup.complete, backup.future, backup.problems])).toEqual([
+      ['skew-1-20270301T000000Z', true, true, []],
+      ['skew-1-20260301T110000Z', false, false, ['sidecar skew-1-20260301T110000Z.sha256 is unreadable: line 1 is not "<sha256>  <file>": "lone"']],
+      ['skew-1-20260225T000000Z', true, false, []],
+    ]);
+  });
 });

@@ -35,6 +35,19 @@ describe('controlplane-backup (compiled)', () => {
     expect(usage.stderr).toContain('synth needs --out DIR');
   });
 
+  it('runs the pods\' agent as `agent <command>`, the same code as the tools image\'s entry', () => {
+    const viaCli = cli('agent', 'prune', '--plan', join(work, 'missing.json'));
+    const viaBundleEntry = spawnSync(process.execPath, ['build/lib/agent/bin.js', 'agent', 'prune', '--plan', join(work, 'missing.json')], { encoding: 'utf8' });
+    for (const run of [viaCli, viaBundleEntry]) {
+      expect(run.status).toBe(3);
+      expect(JSON.parse(run.stdout)).toEqual({
+        command: 'prune', status: 'failed', exitCode: 3, stage: 'config', message: `cannot read the plan ${join(work, 'missing.json')}: ENOENT`,
+      });
+      expect(run.stderr).toBe(`controlplane-backup: ERROR: cannot read the plan ${join(work, 'missing.json')}: ENOENT\n`);
+    }
+    expect(cli('--help').stdout).toContain('agent <command> --plan FILE');
+  });
+
   it('stays quiet about progress when not on a terminal', () => {
     const out = join(work, 'quiet');
     const run = cli('synth', '--inventory', 'examples/inventory.yaml', '--out', out);

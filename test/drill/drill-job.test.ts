@@ -13,6 +13,7 @@ import type { NetNs } from '../support/netns';
 import type { Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import type { S3Server } from '../support/s3';
+import { runOk } from '../support/proc';
 import { nextSecond, sha256 } from '../scripts/helpers';
 import { agentShimDir } from '../support/agent-shim';
 
@@ -102,10 +103,10 @@ async function backup(document: Record<string, any>): Promise<string> {
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
 }
 
-async function drill(document: Record<string, any>, o: { identity?: boolean } = {}): Promise<{ pod: PodRunResult; result: Record<string, any>; stderr: string; exitCode: number | null }> {
+async function drill(document: Record<string, any>, o: { identity?: boolean | Buffer } = {}): Promise<{ pod: PodRunResult; result: Record<string, any>; stderr: string; exitCode: number | null }> {
   const { drillPod, configMaps } = synthesized(document);
   const secrets: Record<string, Record<string, string | Buffer>> = { 's3-creds': S3_SECRET };
-  if (o.identity) secrets[IDENTITY_SECRET] = { 'identity.txt': readFileSync(keys.identity) };
+  if (o.identity) secrets[IDENTITY_SECRET] = { 'identity.txt': o.identity === true ? readFileSync(keys.identity) : o.identity };
   const pod = await runPod({ podSpec: drillPod, netns, configMaps, secrets, timeoutMs: 120_000, pathPrefix: [agentShimDir()] });
   const container = pod.results.find((r) => r.name === 'drill')!;
   const lines = container.stdout.trim().split('\n');
@@ -220,5 +221,30 @@ describe('restore drill CronJob from the synthesized manifest', () => {
     expect(drillReport.result).toBe('passed');
     // the PKI bundle (always encrypted) was checked against its sidecar entry only: no key to open it
     expect(drillReport.observed.verifiedObjects).toEqual([`${newest}.meta.json`, `${newest}.db.zst`]);
+  });
+
+  it('fails with exit 3 and a failed report when the drill identity does not open the backup', async () => {
+    const document = inventoryDocument('wrongkey');
+    const newest = await backup(document);
+    const other = join(tmp, 'other-identity.txt');
+    await runOk('age-keygen', ['-o', other]);
+    const { result, stderr, exitCode } = await drill(document, { identity: readFileSync(other) });
+    expect(exitCode, stderr).toBe(3);
+    expect(result).toMatchObject({ status: 'failed', result: 'failed', snapshot: newest, reportUploaded: true, stage: 'fetch' });
+    expect(result.message).toMatch(new RegExp(`^${newest}\\.db\\.zst\\.age could not be decrypted with the given identity \\(age exited 1: .*no identity matched.*\\): is its recipient in encryption\\.recipients\\?$`));
+    expect(await report('wrongkey', newest)).toMatchObject({ result: 'failed', observed: { revision: null } });
+  });
+
+  it('never drills a set dated in the future, and says so in its result line', async () => {
+    const document = inventoryDocument('skew');
+    const newest = await backup(document);
+    const future = newest.replace(/-(\d{4})/, (_, year) => `-${Number(year) + 1}`);
+    for (const suffix of ['.db.zst.age', '.pki.tar.zst.age', '.meta.json']) {
+      await s3.put('backups', `skew/prod-1/${future}${suffix}`, await s3.get('backups', `skew/prod-1/${newest}${suffix}`));
+    }
+    await s3.put('backups', `skew/prod-1/${future}.sha256`, (await s3.get('backups', `skew/prod-1/${newest}.sha256`)).toString().split(newest).join(future));
+    const { result, stderr, exitCode } = await drill(document, { identity: true });
+    expect(exitCode, stderr).toBe(0);
+    expect(result).toMatchObject({ result: 'passed', snapshot: newest, future: [future] });
   });
 });

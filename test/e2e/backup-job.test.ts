@@ -236,3 +236,65 @@ describe('hosted backup Job from the synthesized manifest', () => {
     void run;
   });
 });
+
+describe('on-demand backup Job and prune from the synthesized manifests', () => {
+  /** The objects of prod-1's folder. */
+  function objectsOf(document: Record<string, any>): any[] {
+    const files = renderInventory(inventoryOf(document));
+    return [...files].filter(([path]) => path.startsWith('prod-1/') && !path.endsWith('kustomization.yaml')).map(([, text]) => parse(text));
+  }
+  const configMapsOf = (objects: any[]) => Object.fromEntries(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data]));
+
+  it('runs the on-demand Job with its own plan (its request in meta.json, its storages only)', async () => {
+    const document = inventoryDocument();
+    document.storages.s3main.s3.prefix = 'ondemand';
+    document.clusters['prod-1'].onDemandBackups = [{ name: 'pre-upgrade', storages: ['s3main'] }];
+    const objects = objectsOf(document);
+    const job = objects.find((o) => o.kind === 'Job' && o.metadata.name === 'prod-1-backup-pre-upgrade');
+    const pod = await runPod({
+      podSpec: job.spec.template.spec, netns, configMaps: configMapsOf(objects), nodeName: 'cp-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()],
+      secrets: { 's3-creds': S3_SECRET }, volumes: { pki: pki.dir },
+    });
+    expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
+    const { base, destinations } = resultOf(pod);
+    expect(destinations.map((d: any) => [d.name, d.status])).toEqual([['s3main', 'ok']]);
+    expect(JSON.parse((await s3.get('backups', `ondemand/prod-1/${base}.meta.json`)).toString())).toMatchObject({ request: 'pre-upgrade', node: 'cp-1' });
+  });
+
+  it('prune (the backup plan, retention alone) keeps keepLast, removes what maxAge ends, never touches a future set', async () => {
+    const document = inventoryDocument({ retention: { keepLast: 2, maxAge: '1h' } });
+    document.storages.s3main.s3.prefix = 'prune';
+    document.clusters['prod-1'].backup.storages = ['s3main'];
+    const objects = objectsOf(document);
+    const backupPod = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'prod-1-etcd-backup').spec.jobTemplate.spec.template.spec;
+    const bases: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await nextSecond();
+      const pod = await runPod({ podSpec: backupPod, netns, configMaps: configMapsOf(objects), nodeName: 'cp-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()], secrets: { 's3-creds': S3_SECRET }, volumes: { pki: pki.dir } });
+      expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
+      bases.push(resultOf(pod).base);
+    }
+    // complete copies of the newest set, one dated a year ahead (a node with a wrong clock wrote it), one a year back
+    const copy = async (name: string) => {
+      for (const suffix of ['.db.zst.age', '.pki.tar.zst.age', '.meta.json']) {
+        await s3.put('backups', `prune/prod-1/${name}${suffix}`, await s3.get('backups', `prune/prod-1/${bases[2]}${suffix}`));
+      }
+      await s3.put('backups', `prune/prod-1/${name}.sha256`, (await s3.get('backups', `prune/prod-1/${bases[2]}.sha256`)).toString().split(bases[2]).join(name));
+    };
+    const future = bases[2].replace(/-(\d{4})/, (_, year) => `-${Number(year) + 1}`);
+    const old = bases[2].replace(/-(\d{4})/, (_, year) => `-${Number(year) - 1}`);
+    await copy(future);
+    await copy(old);
+    // prune runs the backup pod's plan with the agent's prune command
+    const upload = backupPod.containers[0];
+    const prunePod = { ...backupPod, initContainers: [], containers: [{ ...upload, command: upload.command.map((word: string) => (word === 'backup' ? 'prune' : word)) }] };
+    const pod = await runPod({ podSpec: prunePod, netns, configMaps: configMapsOf(objects), nodeName: 'cp-1', timeoutMs: 60_000, pathPrefix: [agentShimDir()], secrets: { 's3-creds': S3_SECRET }, volumes: { pki: pki.dir } });
+    const result = resultOf(pod);
+    expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
+    expect(result).toMatchObject({ command: 'prune', status: 'ok', future: [future] });
+    expect(pod.results[0].stderr).toContain(`${future} is dated in the future`);
+    const sets = [...new Set((await s3.list('backups', 'prune/prod-1')).map((key) => key.replace(/\..*$/, '')))];
+    expect(sets).toEqual([bases[1], bases[2], future]);
+    expect(result.deleted).toBe(4); // the year-old copy (maxAge); bases[0] went with the third backup's retention (keepLast)
+  });
+});

@@ -225,7 +225,7 @@ describe('faults: exit code, message, node untouched', () => {
     const before = await snapshotOfNode();
     const other = await ageKeypair(join(tmp, 'nodes')); // a different identity
     const r = await runRestore(netns, env('f-wrongkey', base, { over: { identityFile: other.identity } }));
-    expectFailed(r, 3, new RegExp(`${base}\\.db\\.zst\\.age could not be decrypted with the restore identity in \\S+ \\(age exited 1: .*no identity matched`));
+    expectFailed(r, 3, new RegExp(`${base}\\.db\\.zst\\.age could not be decrypted with the given identity \\(age exited 1: .*no identity matched`));
     await expectUntouched(before);
   });
 

@@ -4,7 +4,9 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mkTemp } from './proc';
 
-export const AGENT_BIN = resolve(__dirname, '../../build/lib/agent/bin.js');
+/** The built agent: from test/support (vitest) or build/test/support (the compiled bench) alike. */
+export const AGENT_BIN = [resolve(__dirname, '../../build/lib/agent/bin.js'), resolve(__dirname, '../../lib/agent/bin.js')]
+  .find((path) => path.endsWith('.js') && existsSync(path)) ?? resolve(__dirname, '../../build/lib/agent/bin.js');
 
 let dir: string | undefined;
 

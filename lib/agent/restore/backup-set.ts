@@ -3,7 +3,7 @@
  * then its snapshot (and PKI bundle) fetched and decoded as every command does (lib/agent/fetch.ts) into the scratch
  * dir, and the snapshot's sha256 trailer checked. Nothing on a node or volume is touched before this succeeded.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -90,14 +90,13 @@ export async function fetchVerifiedSet(at: SetLocation, set: AssessedSet, option
 
   const files: string[] = [];
   const dispose = async () => { await Promise.all(files.map((f) => rm(f, { force: true }))); };
-  const whose = `the restore identity in ${options.identityFile}`;
   try {
     const downloaded = await fetchChecked(at.store, at.folder, set, snapshot.file, options.dir);
     files.push(downloaded);
     options.log(`downloaded ${snapshot.file} (${(await stat(downloaded)).size} bytes), sha256 matches the sidecar`);
     const snapshotFile = join(options.dir, 'snapshot.db');
     files.push(snapshotFile);
-    await decode(createReadStream(downloaded), snapshot.file.slice(set.name.length), options.identityFile ?? undefined, createWriteStream(snapshotFile, { mode: 0o600 }), snapshot.file, env, whose);
+    await decode(env, createReadStream(downloaded), snapshot.file.slice(set.name.length), options.identityFile ?? undefined, snapshotFile, snapshot.file);
     await rm(downloaded, { force: true }); // free scratch space early
     let size: number;
     try {
@@ -113,7 +112,7 @@ export async function fetchVerifiedSet(at: SetLocation, set: AssessedSet, option
       files.push(path);
       const chunks: Buffer[] = [];
       const sink = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk); callback(); } });
-      await decode(createReadStream(path), pki.file.slice(set.name.length), options.identityFile ?? undefined, sink, pki.file, env, whose);
+      await decode(env, createReadStream(path), pki.file.slice(set.name.length), options.identityFile ?? undefined, sink, pki.file);
       await rm(path, { force: true });
       pkiTar = Buffer.concat(chunks);
     }
