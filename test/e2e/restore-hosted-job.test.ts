@@ -44,6 +44,8 @@ let token: string;
 let base: string;
 let atBackup: { count: number; sha256: string };
 let shim: string;
+/** labels, annotations and ownerReferences the fake API gives the StatefulSet or a Deployment */
+const owners: Record<string, { ownerReferences?: object[]; labels?: Record<string, string> }> = {};
 
 function inventoryDocument(restores: object[] = []): Record<string, any> {
   const recipient = readFileSync(keys.recipients, 'utf8').split('\n').find((line) => line.startsWith('age1'))!;
@@ -117,7 +119,7 @@ async function backUp(): Promise<string> {
 interface RestoreRun { coordinator: PodRunResult; replicas: PodRunResult[]; objects: any[]; durationMs: number }
 
 /** The coordinator Job's pod and every replica Job's pod, concurrently, as the Job controller would start them. */
-async function restore(): Promise<RestoreRun> {
+async function restore(ID = 'r1'): Promise<RestoreRun> {
   const folder = `${CLUSTER}/restore-${ID}`;
   const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), folder);
   const jobs = objects.filter((o) => o.kind === 'Job');
@@ -149,7 +151,7 @@ async function restore(): Promise<RestoreRun> {
 }
 
 /** Every API request since `from` is allowed by the synthesized Role (namespace, group, resource, name, verb). */
-function expectWithinRole(objects: any[], from: number): void {
+function expectWithinRole(objects: any[], from: number, ID = 'r1'): void {
   const role = objects.find((o) => o.kind === 'Role');
   const binding = objects.find((o) => o.kind === 'RoleBinding');
   expect(binding.roleRef.name).toBe(role.metadata.name);
@@ -180,7 +182,7 @@ beforeAll(async () => {
   shim = agentShimDir();
   sim = new StatefulSetSim({ netns, dir: join(tmp, 'sts'), pki, name: STS, namespace: NAMESPACE, replicas: 3 });
   token = createHash('sha256').update(tmp).digest('hex');
-  api = new FakeKubeApi({ netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 } });
+  api = new FakeKubeApi({ netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 }, metadata: owners });
   await api.start();
   sim.scale(3);
   await waitHealthy();
@@ -293,5 +295,35 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
     await waitHealthy();
     expect(await digest()).toEqual(before);
     for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`member.before-restore-${ID}.1`);
+  }, 120_000);
+
+  it('stops at Validating with OwnerWouldRevert when a controller owns the StatefulSet: nothing scaled, no data touched', async () => {
+    const id = 'r2';
+    const status2 = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status2] = {};
+    owners[STS] = { ownerReferences: [{ apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane', name: CLUSTER, uid: 'u-1', controller: true }] };
+    owners[`${CLUSTER}-apiserver`] = { labels: { 'kustomize.toolkit.fluxcd.io/name': 'tenants', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } };
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    try {
+      const { coordinator, replicas, objects } = await restore(id);
+      expect(coordinator.results[0].exitCode).toBe(10);
+      expect(lastLine(coordinator)).toMatchObject({ status: 'failed', exitCode: 10, phase: 'Failed', reason: 'OwnerWouldRevert' });
+      expect(api.configMaps[status2]).toMatchObject({ phase: 'Failed', reason: 'OwnerWouldRevert' });
+      expect(api.configMaps[status2].message).toContain(`statefulset ${NAMESPACE}/${STS} is managed by Kamaji TenantControlPlane ${CLUSTER}`);
+      expect(api.configMaps[status2].message).toContain(`deployment ${NAMESPACE}/${CLUSTER}-apiserver is managed by Flux Kustomization flux-system/tenants: flux suspend kustomization tenants -n flux-system`);
+      // the replicas saw Failed and left their volumes alone
+      for (const r of replicas) expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10 });
+      for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`.controlplane-backup-restore-${id}.done`);
+      expect(sim.scaleLog).toEqual(scaleLog);
+      expect(api.deployments).toEqual(DEPLOYMENTS);
+      expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.path.endsWith(`/configmaps/${status2}`))).toBe(true);
+      expectWithinRole(objects, from, id);
+      expect(await digest()).toEqual(before);
+    } finally {
+      delete owners[STS];
+      delete owners[`${CLUSTER}-apiserver`];
+    }
   }, 120_000);
 });
