@@ -6,7 +6,7 @@
 // automounted at the default path, and KUBERNETES_SERVICE_HOST/PORT (set as the kubelet does) point at the fake API
 // server listening on 443 inside the netns. Nothing in the env is overridden: the manifests' plans are what runs.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -15,7 +15,7 @@ import { inventoryOf } from '../helpers/inventory';
 import { valueFor } from '../support/etcd';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { startNetns, type NetNs } from '../support/netns';
-import { runPod, SERVICE_ACCOUNT_PATH, type PodRunResult } from '../support/pod-runner';
+import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp, waitFor } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
 import { makeSimPki, StatefulSetSim, type SimPki } from '../support/statefulset-sim';
@@ -204,10 +204,8 @@ afterAll(async () => {
   await s3?.stop();
   await netns?.stop();
   rmTemp(tmp);
-  // empty mount points the runner created on the host for the automounted service account
-  for (const d of [SERVICE_ACCOUNT_PATH, '/var/run/secrets/kubernetes.io', '/var/run/secrets']) {
-    try { rmdirSync(d); } catch { /* not empty or gone */ }
-  }
+  // The service-account mount point the runner created on the host stays: removing it while another test file's pod
+  // has it mounted detaches it there (the kernel allows rmdir of a mount point in another namespace).
 });
 
 describe('hosted restore of 3 replicas from the synthesized Jobs', () => {

@@ -14,9 +14,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await netns?.stop();
   rmTemp(tmp);
-  // empty mount points the runner created on the host for this test's paths
+  // empty mount points the runner created on the host for this test's paths. Not the service-account path: other test
+  // files' pods mount it at the same time, and removing a mount point on the host detaches it in their namespaces.
   for (const d of ['/var/lib/cpb-test/scratch', '/var/lib/cpb-test', '/etc/cpb-test-ro', '/opt/cpb-test', '/var/run/cpb-test/creds', '/var/run/cpb-test',
-    '/var/run/cpb-test-extra', SERVICE_ACCOUNT_PATH, '/var/run/secrets/kubernetes.io', '/var/run/secrets']) {
+    '/var/run/cpb-test-extra']) {
     try { rmdirSync(d); } catch { /* not empty or gone */ }
   }
 });
