@@ -190,4 +190,20 @@ describe('restore-member', () => {
     expect(recorded).toHaveLength(1);
     expect(tree(node.data)).toEqual(['member']);
   });
+
+  it('warns, with the date, about a certificate of the backup that expires within 7 days, and restores', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const src = join(tmp, 'bundle');
+    mkdirSync(join(src, 'etc/kubernetes/pki'), { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(src, 'etc/kubernetes/pki/apiserver.key'),
+      '-subj', '/CN=kube-apiserver', '-days', '3', '-out', join(src, 'etc/kubernetes/pki/apiserver.crt')], { stdio: 'ignore' });
+    const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'etc/kubernetes/pki']);
+    const logs: string[] = [];
+    const result = await new Member(plan({ pki: { restore: true, dir: node.pki, archivePrefix: 'etc/kubernetes/pki' } }), deps({
+      log: (m) => logs.push(m),
+      fetchVerified: async (_n, _p, dir) => { writeFileSync(join(dir, 'snapshot.db'), 'db'); return { snapshotFile: join(dir, 'snapshot.db'), pkiTar: tar, dispose: () => undefined }; },
+    })).run();
+    expect(result).toMatchObject({ status: 'ok', pkiRestored: true });
+    expect(logs.filter((l) => l.startsWith('WARNING: certificates:'))).toEqual([expect.stringMatching(/^WARNING: certificates: etc\/kubernetes\/pki\/apiserver\.crt of the backup expires on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, within 7 days/)]);
+  });
 });

@@ -12,10 +12,11 @@
  * restore (data and PKI restored, marker written). A failure after etcd stopped and before the marker leaves etcd
  * stopped and says so: running the restore again with the same id finishes it.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { runTool, summarize } from '../tools';
 import { readTar, TarError } from '../tar';
+import { checkCertificates, checkFreeSpace } from './checks';
 import { markerPath, restoreInto, swapIn } from './etcd-data';
 import { AgentError, EXIT, type ExitCode } from '../exit-codes';
 import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
@@ -185,6 +186,7 @@ export class Member {
     const fetched = await deps.fetchVerified(name, plan.pki.restore, this.outDir);
     this.durations.fetch = this.now() - t0;
     const pkiFiles = plan.pki.restore ? this.pkiFilesOf(name, fetched.pkiTar) : [];
+    this.preRestoreChecks(fetched.snapshotFile, pkiFiles);
 
     // 3. staging (inside the data dir: the swap is a rename on one file system)
     this.stage = 'restore';
@@ -275,6 +277,26 @@ export class Member {
     }
     this.log(`PKI bundle: ${files.length} files under ${prefix}/`);
     return files;
+  }
+
+  /**
+   * Checks before anything destructive (issue 11 item 5): room for the staging dir on the data dir's file system, and
+   * the backup's certificates when its PKI is restored (expired: fail; within 7 days: a warning with the date).
+   */
+  private preRestoreChecks(snapshotFile: string, pkiFiles: readonly { rel: string; data: Buffer }[]): void {
+    const { plan } = this;
+    this.stage = 'checks';
+    const fs = statfsSync(plan.dataDir);
+    const findings = [
+      ...checkFreeSpace(plan.dataDir, fs.bavail * fs.bsize, statSync(snapshotFile).size),
+      ...checkCertificates(pkiFiles.map((f) => ({ path: `${plan.pki.archivePrefix}/${f.rel}`, data: f.data })), new Date()),
+    ];
+    for (const warning of findings.filter((f) => f.severity === 'warning')) this.log(`WARNING: ${warning.message}`);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length) {
+      const code = errors.some((f) => f.check === 'certificates') ? EXIT.invalidBackup : EXIT.failed;
+      throw this.fail(code, `${errors.map((f) => f.message).join('; ')}; nothing on this node was changed`);
+    }
   }
 
   private async barrier(name: string): Promise<void> {
