@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { readFolder } from '../storage/folder';
 import { checkSnapshotFile, InvalidSnapshotError } from '../storage/integrity';
 import { compressionOf, objectKey, SUFFIX } from '../storage/layout';
-import { latestComplete, pkiEntry, snapshotEntry, type AssessedSet } from '../storage/sets';
+import { futureSets, latestComplete, pkiEntry, snapshotEntry, type AssessedSet } from '../storage/sets';
 import { StorageError } from '../storage/store';
 import { since, type Context } from './context';
 import { AgentError, EXIT, type ExitCode } from './exit-codes';
@@ -54,7 +54,7 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
   try {
     const folder = await readFolder(store, plan.cluster, plan.source.folder);
     set = latestComplete(folder.sets, now);
-    ctx.result.future = folder.sets.filter((candidate) => candidate.createdAt.getTime() > now.getTime() + 300_000).map((candidate) => candidate.name);
+    ctx.result.future = futureSets(folder.sets, now).map((candidate) => candidate.name);
   } catch (error) {
     if (error instanceof StorageError) throw new AgentError(EXIT.storage, error.message, 'resolve');
     throw error;

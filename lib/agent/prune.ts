@@ -14,7 +14,8 @@ export async function prune(source: PlanSource, ctx: Context): Promise<{ code: n
   Object.assign(ctx.result, { cluster: plan.cluster, now: now.toISOString(), destinations: [], deleted: 0, future: [] });
   ctx.stage = 'retention';
   const results = await Promise.all(plan.destinations.map(async (destination) => {
-    const outcome = await applyRetention(ctx, ctx.store(destination), destination, plan, { now, expectPki: plan.pki !== null });
+    // No expectPki: sets taken before the PKI bundle was switched on are complete without one (never "incomplete").
+    const outcome = await applyRetention(ctx, ctx.store(destination), destination, plan, { now });
     return { name: destination.name, kind: destination.kind, status: outcome.error ? 'failed' : outcome.skipped ? 'skipped' : 'ok', ...outcome };
   }));
   Object.assign(ctx.result, {

@@ -18,10 +18,10 @@ export interface RetentionOutcome {
 export async function applyRetention(
   ctx: Context, store: ObjectStore, destination: Destination,
   plan: { readonly cluster: string; readonly deadlineSeconds: number },
-  run: { readonly current?: string; readonly now: Date; readonly expectPki?: boolean },
+  run: { readonly current?: string; readonly now: Date },
 ): Promise<RetentionOutcome> {
   try {
-    const folder = await readFolder(store, plan.cluster, destination.folder, { expectPki: run.expectPki });
+    const folder = await readFolder(store, plan.cluster, destination.folder);
     const decision = decideRetention({
       sets: folder.sets, policy: destination.retention, now: run.now, current: run.current, incompleteGraceSeconds: plan.deadlineSeconds,
     });

@@ -252,4 +252,21 @@ describe('agent backup faults', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps older sets taken before the PKI bundle was switched on: they are complete without one', async () => {
+    const { dir, snapshotFile, env } = setup();
+    const folder = `nopki-${CLUSTER}`;
+    const old = `${CLUSTER}-${OLD[0]}`;
+    const objects = { [`${old}.db.zst`]: 'old snapshot\n', [`${old}.meta.json`]: '{}\n' };
+    for (const [file, body] of Object.entries(objects)) await s3.put('backups', `${folder}/${file}`, body);
+    await s3.put('backups', `${folder}/${old}.sha256`, formatSidecar(Object.entries(objects).map(([file, body]) => ({ file, sha256: sha256(body), size: body.length }))));
+    const { destination } = s3Destination(s3, `primary:backups/${folder}`, 'primary', { keepLast: 5 });
+    mkdirSync(join(dir, 'pki'));
+    writeFileSync(join(dir, 'pki', 'ca.crt'), 'CA\n');
+    const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, pkiPaths: [join(dir, 'pki')], destinations: [destination] });
+    const r = await runAgent(netns, 'backup', plan, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.result!.destinations).toMatchObject([{ name: 'primary', status: 'ok', deleted: 0 }]);
+    expect((await s3.list('backups', folder)).filter((key) => key.startsWith(old))).toEqual([`${old}.db.zst`, `${old}.meta.json`, `${old}.sha256`]);
+  });
 });
