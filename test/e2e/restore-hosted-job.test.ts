@@ -6,7 +6,7 @@
 // automounted at the default path, and KUBERNETES_SERVICE_HOST/PORT (set as the kubelet does) point at the fake API
 // server listening on 443 inside the netns. Nothing in the env is overridden: the manifests' plans are what runs.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -121,11 +121,15 @@ interface RestoreOptions {
   replicas?: number;
   /** the backup restored (default: the one made in beforeAll) */
   snapshot?: string;
+  /** false: the identity Secret is not there (its volume is optional) */
+  identity?: boolean;
+  /** another identity in one replica pod's Secret */
+  replicaIdentity?: (ordinal: number) => Buffer | undefined;
 }
 
 /** The coordinator Job's pod and every replica Job's pod, concurrently, as the Job controller would start them. */
 async function restore(ID = 'r1', o: RestoreOptions = {}): Promise<RestoreRun> {
-  const { replicas: count = 3, snapshot = base } = o;
+  const { replicas: count = 3, snapshot = base, identity = true } = o;
   const folder = `${CLUSTER}/restore-${ID}`;
   const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${snapshot}.db.zst.age`, confirm: snapshot }], count), folder);
   const jobs = objects.filter((o) => o.kind === 'Job');
@@ -135,7 +139,7 @@ async function restore(ID = 'r1', o: RestoreOptions = {}): Promise<RestoreRun> {
   expect(coordinatorJob).toBeDefined();
   const common = {
     netns, configMaps: configMapsOf(objects), namespace: NAMESPACE, timeoutMs: 60_000,
-    secrets: { 's3-creds': S3_SECRET, [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': readFileSync(keys.identity) } },
+    secrets: { 's3-creds': S3_SECRET, ...(identity ? { [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': readFileSync(keys.identity) } } : {}) },
     serviceAccount: { token, caCert: readFileSync(pki.ca), namespace: NAMESPACE },
     kubernetesService: { host: API_IP, port: 443 },
   };
@@ -148,7 +152,9 @@ async function restore(ID = 'r1', o: RestoreOptions = {}): Promise<RestoreRun> {
       const claim = spec.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
       expect(claim).toBe(`data-${STS}-${i}`);
       const volumeName = spec.volumes.find((v: any) => v.persistentVolumeClaim).name;
-      return runPod({ ...common, podSpec: spec, podName: `${job.metadata.name}-abcde`, volumes: { [volumeName]: sim.pvcDir(i) } });
+      const own = o.replicaIdentity?.(i);
+      const secrets = own ? { ...common.secrets, [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': own } } : common.secrets;
+      return runPod({ ...common, secrets, podSpec: spec, podName: `${job.metadata.name}-abcde`, volumes: { [volumeName]: sim.pvcDir(i) } });
     }),
   ]);
   return { coordinator, replicas, objects, durationMs: Date.now() - started };
@@ -172,6 +178,34 @@ function expectWithinRole(objects: any[], from: number, ID = 'r1'): void {
       && (!rule.resourceNames || rule.resourceNames.includes(name)));
     expect(allowed, `${r.method} ${r.path} (${verb} ${group}/${resource} ${name ?? ''})`).toBe(true);
   }
+}
+
+/** A restore that stopped at Validating: the replicas saw Failed and left their volumes alone, nothing was scaled, the
+ * only writes were the status ConfigMap's, and etcd still serves what it served before. */
+async function expectStoppedAtValidating(run: RestoreRun, id: string, reason: string, from: number, scaleLog: number[], before: { count: number; sha256: string }): Promise<void> {
+  const status = `${CLUSTER}-restore-${id}-status`;
+  expect(api.phasesOf(status)).toEqual(['Validating', 'Failed']);
+  for (const r of run.replicas) {
+    expect(r.results[0].exitCode).toBe(10);
+    expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10, message: `restore ${id} Failed (${reason}) before this replica acted: data untouched` });
+  }
+  for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`.controlplane-backup-restore-${id}.done`);
+  expect(sim.scaleLog).toEqual(scaleLog);
+  expect(api.deployments).toEqual(DEPLOYMENTS);
+  expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.path.endsWith(`/configmaps/${status}`))).toBe(true);
+  expectWithinRole(run.objects, from, id);
+  await waitHealthy();
+  expect(await digest()).toEqual(before);
+}
+
+/** The coordinator's exit code, its result line, and the status ConfigMap of a Failed restore (the same message in both). */
+function expectFailed(run: RestoreRun, id: string, exitCode: number, reason: string, message: string | RegExp): void {
+  const status = api.configMaps[`${CLUSTER}-restore-${id}-status`];
+  expect(run.coordinator.results[0].exitCode, stderrOf([run.coordinator])).toBe(exitCode);
+  expect(status).toMatchObject({ phase: 'Failed', reason });
+  if (typeof message === 'string') expect(status.message).toBe(message);
+  else expect(status.message).toMatch(message);
+  expect(lastLine(run.coordinator)).toEqual(expect.objectContaining({ status: 'failed', exitCode, role: 'coordinator', phase: 'Failed', reason, stage: reason, message: status.message }));
 }
 
 beforeAll(async () => {
@@ -323,24 +357,124 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
     const before = await digest();
     const from = api.requests.length;
     try {
-      const { coordinator, replicas, objects } = await restore(id);
-      expect(coordinator.results[0].exitCode).toBe(10);
-      expect(lastLine(coordinator)).toMatchObject({ status: 'failed', exitCode: 10, phase: 'Failed', reason: 'OwnerWouldRevert' });
-      expect(api.configMaps[status2]).toMatchObject({ phase: 'Failed', reason: 'OwnerWouldRevert' });
+      const run = await restore(id);
+      expectFailed(run, id, 10, 'OwnerWouldRevert', / It would scale back what the restore holds at 0 \(and could start etcd on half-restored data\)\. Nothing was changed: pause it, then start a new restore with a new id\.$/);
       expect(api.configMaps[status2].message).toContain(`statefulset ${NAMESPACE}/${STS} is managed by Kamaji TenantControlPlane ${CLUSTER}`);
       expect(api.configMaps[status2].message).toContain(`deployment ${NAMESPACE}/${CLUSTER}-apiserver is managed by Flux Kustomization flux-system/tenants: flux suspend kustomization tenants -n flux-system`);
-      // the replicas saw Failed and left their volumes alone
-      for (const r of replicas) expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10 });
-      for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`.controlplane-backup-restore-${id}.done`);
-      expect(sim.scaleLog).toEqual(scaleLog);
-      expect(api.deployments).toEqual(DEPLOYMENTS);
-      expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.path.endsWith(`/configmaps/${status2}`))).toBe(true);
-      expectWithinRole(objects, from, id);
-      expect(await digest()).toEqual(before);
+      await expectStoppedAtValidating(run, id, 'OwnerWouldRevert', from, scaleLog, before);
     } finally {
       delete owners[STS];
       delete owners[`${CLUSTER}-apiserver`];
     }
+  }, 120_000);
+
+  it('stops at Validating with SnapshotInvalid when the backup object is corrupt (exit 2): nothing scaled, no data touched', async () => {
+    const id = 'r3';
+    api.configMaps[`${CLUSTER}-restore-${id}-status`] = {};
+    const key = `etcd/${CLUSTER}/${base}.db.zst.age`;
+    const original = await s3.get('backups', key);
+    const corrupt = Buffer.from(original);
+    corrupt[corrupt.length - 100] ^= 0xff;
+    const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    await s3.put('backups', key, corrupt);
+    try {
+      const run = await restore(id);
+      expectFailed(run, id, 2, 'SnapshotInvalid',
+        `backup not usable, nothing was changed: checksum mismatch: ${base}.db.zst.age (sidecar ${sha256(original)}, downloaded ${sha256(corrupt)}): the object is corrupt`);
+      await expectStoppedAtValidating(run, id, 'SnapshotInvalid', from, scaleLog, before);
+    } finally {
+      await s3.put('backups', key, original);
+    }
+  }, 120_000);
+
+  it('stops at Validating with DecryptionKeyError when the identity Secret is missing (exit 3): nothing scaled, no data touched', async () => {
+    const id = 'r4';
+    api.configMaps[`${CLUSTER}-restore-${id}-status`] = {};
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    // the Secret's volume is optional: the pods start without it
+    const run = await restore(id, { identity: false });
+    expectFailed(run, id, 3, 'DecryptionKeyError',
+      'backup not usable, nothing was changed: decryption key missing: create the Secret mounted at /var/run/controlplane-backup/restore-identity/identity.txt with the age identity (AGE-SECRET-KEY-...) whose recipient the backups are encrypted to');
+    await expectStoppedAtValidating(run, id, 'DecryptionKeyError', from, scaleLog, before);
+  }, 120_000);
+
+  it('stops at Validating with ReplicaCountMismatch when the StatefulSet has another replica count; a Failed restore is never resumed', async () => {
+    const id = 'r5';
+    const status5 = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status5] = {};
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    // the inventory says 2, the StatefulSet has 3: 2 replica Jobs
+    const run = await restore(id, { replicas: 2 });
+    const message = `StatefulSet ${NAMESPACE}/${STS} has 3 replicas, the inventory expects 2: the backup is restored into exactly the inventory's members; fix the inventory (hosted.replicas) or the StatefulSet, then start a new restore. Nothing was changed.`;
+    expectFailed(run, id, 10, 'ReplicaCountMismatch', message);
+    await expectStoppedAtValidating(run, id, 'ReplicaCountMismatch', from, scaleLog, before);
+
+    const again = api.requests.length;
+    const rerun = await restore(id, { replicas: 2 });
+    expect(rerun.coordinator.results[0].exitCode).toBe(10);
+    expect(lastLine(rerun.coordinator)).toMatchObject({
+      status: 'failed', exitCode: 10, phase: 'Failed', reason: 'ReplicaCountMismatch', stage: 'status',
+      message: `restore ${id} already Failed (ReplicaCountMismatch): ${message} -- a Failed restore is never resumed; start a new restore with a new id`,
+    });
+    for (const r of rerun.replicas) expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10 });
+    expect(api.requests.slice(again).every((r) => r.method === 'GET')).toBe(true);
+    expect(api.configMaps[status5]).toMatchObject({ phase: 'Failed', reason: 'ReplicaCountMismatch', message });
+    expect(sim.scaleLog).toEqual(scaleLog);
+  }, 120_000);
+
+  // last of this block: etcd stays at 0
+  it('fails with RestoreJobFailed when a replica fails, and leaves etcd at 0 replicas: never started on half-restored data', async () => {
+    const id = 'r6';
+    const status6 = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status6] = {};
+    // replica 1's pod mounts another age identity (as if the Secret was replaced while the Jobs started): it fails
+    // after RestoringSnapshot, while replicas 0 and 2 restore
+    mkdirSync(join(tmp, 'other-key'), { recursive: true });
+    const other = await ageKeypair(join(tmp, 'other-key'));
+    const scaledBefore = sim.scaleLog.length;
+    const from = api.requests.length;
+    const run = await restore(id, { replicaIdentity: (i) => (i === 1 ? readFileSync(other.identity) : undefined) });
+    const { coordinator, replicas } = run;
+    const st = api.configMaps[status6];
+
+    expect(api.phasesOf(status6)).toEqual(['Validating', 'DrainingControlPlane', 'StoppingEtcd', 'RestoringSnapshot', 'Failed']);
+    expect(st['replica-1']).toMatch(new RegExp(`^failed: ${base}\\.db\\.zst\\.age could not be decrypted with the given identity \\(age.+\\): is its recipient in encryption\\.recipients\\?$`, 's'));
+    expect(replicas[1].results[0].exitCode).toBe(3);
+    expect(lastLine(replicas[1])).toMatchObject({ status: 'failed', exitCode: 3, stage: 'fetch', ordinal: 1, message: st['replica-1'].slice('failed: '.length) });
+    for (const i of [0, 2]) {
+      expect(replicas[i].ok, stderrOf(replicas)).toBe(true);
+      expect(lastLine(replicas[i])).toMatchObject({ status: 'ok', ordinal: i, snapshot: base });
+      expect(st[`replica-${i}`]).toBe('restored');
+      expect(readdirSync(sim.dataDir(i))).toContain(`.controlplane-backup-restore-${id}.done`);
+    }
+    // replica 1's data untouched
+    expect(readdirSync(sim.dataDir(1)).filter((e) => e.includes(id))).toEqual([]);
+    expect(readdirSync(sim.pvcDir(1)).filter((e) => e.includes('staging'))).toEqual([]);
+
+    // the coordinator fails as soon as it sees the failure; 0 and 2 may not have reported yet
+    const m = /^replica-1: (failed: .*); restored:((?: [02])+| none); not finished:((?: [02])+| none)\. (.*)$/s.exec(st.message);
+    expect(m, st.message).not.toBeNull();
+    expect(m![1]).toBe(st['replica-1']);
+    expect([...m![2].trim().split(' '), ...m![3].trim().split(' ')].filter((x) => x !== 'none').sort()).toEqual(['0', '2']);
+    expect(m![4]).toBe(`etcd StatefulSet ${STS} left at 0 replicas (was 3) and control-plane Deployments left at 0 (${CLUSTER}-apiserver (was 2), ${CLUSTER}-controller-manager (was 1)) so that etcd never starts on half-restored data. Replicas that restored keep their previous data as member.before-restore-${id} in the data dir. Fix the cause (replica Job logs) and start a new restore, or roll back by hand: move member.before-restore-${id} back to member in every volume, then scale the StatefulSet and the Deployments back.`);
+    expectFailed(run, id, 10, 'RestoreJobFailed', st.message);
+    expect(lastLine(coordinator).snapshot).toBe(base);
+    expect(st['original-statefulset-replicas']).toBe('3');
+
+    // etcd never started again: scaled to 0 once, no scale-up, no pod; the control plane left at 0
+    expect(sim.scaleLog.slice(scaledBefore)).toEqual([0]);
+    expect(sim.replicas).toBe(0);
+    expect(sim.pods()).toEqual([]);
+    expect(api.deployments).toEqual({ [`${CLUSTER}-apiserver`]: 0, [`${CLUSTER}-controller-manager`]: 0 });
+    expect(api.requests.slice(from).filter((r) => r.method === 'PATCH' && r.path.endsWith('/scale')).map((r) => r.body?.spec?.replicas)).toEqual([0, 0, 0]);
+    expectWithinRole(run.objects, from, id);
   }, 120_000);
 });
 
