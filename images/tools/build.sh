@@ -69,9 +69,9 @@ hooks=(
   # The same bytes on every host: mmdebstrap copies the host's resolv.conf and hostname.
   --customize-hook='rm -f "$1"/etc/resolv.conf "$1"/etc/hostname'
 )
-# Nothing in the pods needs a shell: the agent runs them. Remove every shell (the essential set brings dash and bash
-# for the maintainer scripts).
-hooks+=(--customize-hook='rm -f "$1"/bin/sh "$1"/usr/bin/sh "$1"/usr/bin/dash "$1"/usr/bin/bash "$1"/usr/bin/rbash "$1"/usr/bin/sh.distrib')
+# Nothing in the pods needs a shell or awk: the agent runs them. Remove every shell and awk (the essential set brings
+# dash, bash and mawk for the maintainer scripts).
+hooks+=(--customize-hook='rm -f "$1"/bin/sh "$1"/usr/bin/sh "$1"/usr/bin/dash "$1"/usr/bin/bash "$1"/usr/bin/rbash "$1"/usr/bin/sh.distrib "$1"/usr/bin/awk "$1"/usr/bin/mawk "$1"/usr/bin/nawk')
 mmdebstrap --quiet --mode=root --variant=essential --include="$include" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \

@@ -82,12 +82,13 @@ export function parseInventory(text: string, file: string): LoadResult {
     const { line, col: column } = lines.linePos(offset);
     return { file, line, column, path, message };
   };
-  // The composer recurses once per level (a stack overflow at a few thousand): measure the depth on the parser's
-  // tokens first, which it builds without recursion.
-  const tooDeep = deepestToken(text);
+  // The composer recurses once per level, and so does the parser when a deep block closes (a stack overflow at a few
+  // thousand): measure the depth of blocks on the lines, then of flow collections on the parser's tokens.
+  const tooDeep = deepestBlockLine(text) ?? deepestToken(text);
   if (tooDeep !== undefined) {
     const pre = new LineCounter();
-    for (const _ of new Parser(pre.addNewLine).parse(text));
+    pre.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) pre.addNewLine(i + 1);
     return { ok: false, problems: [at(pre, tooDeep, `the document nests lists and mappings more than ${MAX_NESTING_DEPTH} levels deep, the limit; an inventory needs fewer than 10`)] };
   }
   const lines = new LineCounter();
@@ -154,6 +155,23 @@ function withoutLaterDuplicates(doc: Document): Document | undefined {
     },
   });
   return found && isMap(copy.contents) ? copy : undefined;
+}
+
+/** Offset of the first line indented deeper than MAX_NESTING_DEPTH block levels (each deeper indentation opens one). */
+function deepestBlockLine(text: string): number | undefined {
+  const indents: number[] = [];
+  let offset = 0;
+  for (const line of text.split('\n')) {
+    const content = line.trimStart();
+    if (content !== '' && !content.startsWith('#')) {
+      const indent = line.length - content.length;
+      while (indents.length > 0 && indents[indents.length - 1] >= indent) indents.pop();
+      indents.push(indent);
+      if (indents.length > MAX_NESTING_DEPTH) return offset + indent;
+    }
+    offset += line.length + 1;
+  }
+  return undefined;
 }
 
 /** Offset of the first collection nested deeper than MAX_NESTING_DEPTH, from the parser's tokens (no recursion). */

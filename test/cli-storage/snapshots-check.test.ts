@@ -9,7 +9,7 @@ import { formatBytes, snapshots } from '../../lib/cli/snapshots';
 import { isAlive } from '../support/proc';
 import { formatSidecar, sha256 } from '../../lib/storage';
 import { closedPort, startLocalS3, type LocalS3 } from './s3rver';
-import { withToolsImage } from '../helpers/inventory';
+import { TOOLS_IMAGE, withToolsImage } from '../helpers/inventory';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';
@@ -377,10 +377,10 @@ clusters:
 kind: Inventory
 storages:
   primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true }
+    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
     credentials: { existingSecret: { name: s3-credentials } }
 defaults:
-  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
+  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] }, images: { tools: "${TOOLS_IMAGE}" } }
 clusters:
   skew-1:
     kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }

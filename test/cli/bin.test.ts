@@ -104,7 +104,8 @@ describe('controlplane-backup (compiled)', () => {
       });
       expect(run.stderr).toBe(`controlplane-backup: ERROR: cannot read the plan ${join(work, 'missing.json')}: ENOENT\n`);
     }
-    expect(cli('--help').stdout).toContain('agent <command> --plan FILE');
+    expect(cli('--help').stdout).toMatch(/^  agent +what the pods run \(backup, prune, drill, restore-member, restore-coordinator, restore-replica\)/m);
+    expect(cli('agent', '--help').stdout).toContain('Usage: controlplane-backup agent <command> (--plan PATH | --plan-env NAME)');
   });
 
   it('stays quiet about progress when not on a terminal', () => {

@@ -18,6 +18,8 @@ kind: Inventory
 storages:
   store:
 ${storage}
+defaults:
+  backup: { images: { tools: "registry.example.com/platform/controlplane-backup-tools:0.1.0" } }
 clusters:
   prod:
     kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
@@ -61,13 +63,14 @@ describe('snapshots and check never send credentials over plain http unless the 
 
   it('fails if an objectBucketClaim\'s --endpoint is plain http without `insecure: true`', async () => {
     const server = await listener();
-    const file = inventory('    objectBucketClaim: { storageClassName: rook-ceph-bucket, bucketName: backups }');
+    const file = inventory('    objectBucketClaim: { storageClassName: rook-ceph-bucket, bucketName: backups, port: 80 }');
     Object.assign(process.env, CREDENTIALS);
     for (const endpoint of [`http://127.0.0.1:${server.port}`]) {
       const result = await cli('snapshots', '--inventory', file, '--endpoint', `store=${endpoint}`);
       expect(result).toEqual({
         code: 2,
-        err: `controlplane-backup: --endpoint store=${endpoint}: plain http would send your S3 credentials in clear; pass an https:// endpoint, or set \`insecure: true\` on storage "store" if the network path is trusted\n`,
+        err: `controlplane-backup: --endpoint store=${endpoint}: plain http would send your S3 credentials in clear; pass an https:// endpoint, or set \`insecure: true\` on storage "store" if the network path is trusted\n`
+          + 'Run `controlplane-backup snapshots --help` for usage.\n',
       });
     }
     await server.close();

@@ -12,8 +12,8 @@ function policyOf(document: Record<string, any>): any {
 describe('hosted NetworkPolicy', () => {
   it('allows the S3 endpoint port, the claim\'s port and the on-demand backups\' storages, nothing else', () => {
     const document = minimalDocument();
-    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http', port: 8080 } };
-    document.storages.offsite = { s3: { endpoint: 'http://minio.example.com:9000', bucket: 'offsite' }, credentials: { existingSecret: { name: 'offsite' } } };
+    document.storages.ceph = { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'etcd', scheme: 'http', port: 8080, insecure: true } };
+    document.storages.offsite = { s3: { endpoint: 'http://minio.example.com:9000', bucket: 'offsite', insecure: true }, credentials: { existingSecret: { name: 'offsite' } } };
     document.clusters.beta.backup = { storages: ['s3main', 'ceph'] };
     document.clusters.beta.onDemandBackups = [{ name: 'before-move', storages: ['offsite'] }];
     const policy = policyOf(document);

@@ -62,7 +62,8 @@ export function validDocument(rng: Rng): Record<string, any> {
       s3Names.push(storageName);
     } else if (kind === 'objectBucketClaim') {
       storages[storageName] = {
-        objectBucketClaim: { storageClassName: 'rook-ceph-bucket', ...(rng() < 0.5 ? { bucketName: `claim-${int(rng, 100, 999)}` } : { generateBucketName: 'claims' }) },
+        // port: hosted clusters' NetworkPolicies allow the claim's port only, so it is required when one uses it
+        objectBucketClaim: { storageClassName: 'rook-ceph-bucket', port: 443, ...(rng() < 0.5 ? { bucketName: `claim-${int(rng, 100, 999)}` } : { generateBucketName: 'claims' }) },
       };
       s3Names.push(storageName);
     } else {
@@ -105,7 +106,9 @@ export function validDocument(rng: Rng): Record<string, any> {
     if (rng() < 0.2) cluster.labels = { team: 'platform' };
     clusters[clusterName] = cluster;
   }
-  const document: Record<string, any> = { apiVersion: 'controlplane-backup.io/v1', kind: 'Inventory', storages, clusters };
+  // There is no default tools image: a valid inventory names one.
+  const defaults = { backup: { images: { tools: 'registry.example.com/platform/controlplane-backup-tools:0.1.0' } } };
+  const document: Record<string, any> = { apiVersion: 'controlplane-backup.io/v1', kind: 'Inventory', storages, defaults, clusters };
   if (rng() < 0.2) document.gitops = { repoURL: 'https://git.example.com/fleet.git', argocd: {}, ...(rng() < 0.5 ? { flux: {} } : {}) };
   return document;
 }

@@ -81,14 +81,23 @@ describe('Flux, with no PrometheusRule CRD anywhere', () => {
   });
 });
 
-describe('an ordinary edit with an on-demand backup present (keepLast 48 -> 49)', () => {
+describe('an ordinary edit with an on-demand backup present (keepLast 48 -> 49, and a new tools image)', () => {
+  const job = 'prod-eu-1/job-prod-eu-1-backup-before-1-29-upgrade.yaml';
   const before = render(exampleDocument());
+  const retentionOnly = exampleDocument();
+  retentionOnly.clusters['prod-eu-1'].backup.retention.keepLast = 49;
   const edited = exampleDocument();
   edited.clusters['prod-eu-1'].backup.retention.keepLast = 49;
+  edited.defaults.backup.images.tools = 'registry.example.com/platform/controlplane-backup-tools:0.1.1';
   const after = render(edited);
-  const job = 'prod-eu-1/job-prod-eu-1-backup-before-1-29-upgrade.yaml';
 
-  it('changes the on-demand Job spec in dist/ (so the tools must not apply it)', () => {
+  it('a retention edit alone leaves the on-demand Job spec as it was: its settings live in the plan ConfigMap', () => {
+    const retention = render(retentionOnly);
+    expect(parse(retention.get(job)!).spec).toEqual(parse(before.get(job)!).spec);
+    expect(retention.get('prod-eu-1/configmap-prod-eu-1-backup-config.yaml')).not.toEqual(before.get('prod-eu-1/configmap-prod-eu-1-backup-config.yaml'));
+  });
+
+  it('a new image changes the on-demand Job spec in dist/ (so the tools must not apply it)', () => {
     expect(parse(after.get(job)!).spec).not.toEqual(parse(before.get(job)!).spec);
   });
 

@@ -10,9 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { formatProblem, InvalidInventoryError } from '../../lib/inventory/errors';
 import { loadInventory, parseInventory } from '../../lib/inventory/load';
 
-const MINIMAL = readFileSync(join(__dirname, '..', 'fixtures', 'valid', 'minimal.yaml'), 'utf8');
+const FIXTURE = readFileSync(join(__dirname, '..', 'fixtures', 'valid', 'minimal.yaml'), 'utf8');
+// The fixture ends with the `defaults:` block that names the tools image; the cases append to the cluster's block
+// above it, so that block goes back last (the positions in the messages stay those of the cases' own text).
+const MINIMAL = FIXTURE.slice(0, FIXTURE.indexOf('defaults:\n'));
+const TOOLS_BLOCK = FIXTURE.slice(FIXTURE.indexOf('defaults:\n'));
 const lines = (text: string) => {
-  const result = parseInventory(text, 'inventory.yaml');
+  const result = parseInventory(`${text}${TOOLS_BLOCK}`, 'inventory.yaml');
   return result.ok ? [] : result.problems.map(formatProblem);
 };
 const loadProblems = (file: string) => {
@@ -167,7 +171,7 @@ describe('the CLI on hostile inventories: exit 2 and a message, never a stack tr
   };
   it('synth of a cluster named "constructor" (it failed with "There is already a Construct")', () => {
     const dir = mkdtempSync(join(tmpdir(), 'inv-'));
-    writeFileSync(join(dir, 'inventory.yaml'), MINIMAL.replace('  prod:', '  constructor:'));
+    writeFileSync(join(dir, 'inventory.yaml'), `${MINIMAL.replace('  prod:', '  constructor:')}${TOOLS_BLOCK}`);
     const result = cli('synth', '--inventory', join(dir, 'inventory.yaml'), '--out', join(dir, 'dist'));
     expect(result.code).toBe(2);
     expect(result.stderr).not.toMatch(/\n\s+at /);
