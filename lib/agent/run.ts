@@ -38,7 +38,8 @@ const defaultIo: AgentIo = { out: (text) => process.stdout.write(text), err: (te
 export async function runAgent(argv: readonly string[], io: AgentIo = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    io.err(`${AGENT_USAGE}\n`);
+    // Asked for: the usage is the output (stdout, exit 0); missing: a usage error (stderr, exit 3).
+    (name ? io.out : io.err)(`${AGENT_USAGE}\n`);
     return name ? EXIT.ok : EXIT.config;
   }
   const ctx = new Context(name, io, env);

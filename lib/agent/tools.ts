@@ -111,7 +111,12 @@ export function pipeThrough(label: string, command: string, args: readonly strin
       if (code !== 0) throw new StageError(`${label} exited ${code === -1 ? 'on a signal' : code ?? 'before it started'}${stderr ? `: ${summarize(stderr)}` : ''}`);
       done = true;
     } finally {
-      if (!done && child.exitCode === null) child.kill('SIGKILL');
+      if (!done) {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        // The stage before this one would block on a pipe nobody reads (and its child would keep the process alive):
+        // destroying its output ends it, and its own stage kills its child.
+        input.destroy();
+      }
     }
   }
   return Readable.from(output(), { objectMode: false });

@@ -141,6 +141,18 @@ describe('agent backup faults', () => {
     await expectIntact();
   });
 
+  it('an encryptor failing while the compressor still produces -> exit 1 naming age, and no stage left running', async () => {
+    const { dir, snapshotFile, env } = setup();
+    const shims = join(dir, 'shims');
+    // the compressor never ends on its own; nobody reads it once age is gone, so only the agent can stop it
+    shim(shims, 'zstd', 'exec cat /dev/zero');
+    shim(shims, 'age', 'n=$(head -c 5000 | wc -c)\n[ "$n" -lt 5000 ] && exit 0\necho "age: simulated failure" >&2\nexit 1');
+    const plan = testBackupPlan({ cluster: CLUSTER, snapshotFile, recipientsFile: keys.recipients, destinations: setup().plan.destinations });
+    const r = await runAgent(netns, 'backup', plan, env, { pathPrefix: shims, timeoutMs: 20_000 });
+    expectFailed(r, 1, /age exited 1: age: simulated failure/);
+    await expectIntact();
+  });
+
   it('streamed snapshot upload cut mid-way -> exit 4, partial objects removed, the other destination complete', async () => {
     const { dir, snapshotFile, env } = setup();
     const local = join(dir, 'local');
