@@ -1,7 +1,7 @@
 /** Problems in an inventory, positioned in its file and worded for the person who has to fix them. */
 import type { z } from 'zod';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
-import { listOf } from './suggest';
+import { listOf } from '../text';
 
 export type Path = readonly (string | number)[];
 

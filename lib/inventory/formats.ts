@@ -1,6 +1,6 @@
 /** Checks of single values. Each returns a sentence for people, or undefined when the value is fine. */
 import { isIP } from 'node:net';
-import { nearest } from './suggest';
+import { nearest } from '../text';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -10,7 +10,7 @@ import {
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
   reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
-import { listOf, nearest } from './suggest';
+import { listOf, nearest } from '../text';
 
 const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|private/i;
 

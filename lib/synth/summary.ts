@@ -6,6 +6,7 @@ import type { Cluster, Inventory, Retention, Storage } from '../inventory/model'
 import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
+import { plural } from '../text';
 
 interface ClusterFacts {
   readonly cluster: Cluster;
@@ -17,7 +18,6 @@ interface ClusterFacts {
 }
 
 const code = (text: string) => `\`${text}\``;
-const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 const list = (items: readonly string[]) =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 const sameRetention = (a: Retention, b: Retention) => JSON.stringify(a) === JSON.stringify(b);

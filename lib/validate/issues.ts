@@ -1,5 +1,5 @@
 // Issue type, path rendering and the translation of Ajv errors into messages for people.
-import { nearest } from '../inventory/suggest';
+import { nearest } from '../text';
 import type { ErrorObject } from 'ajv';
 
 export interface ValidationIssue {

@@ -1,3 +1,5 @@
+/** Small text helpers shared by every layer (a leaf: it imports nothing): typo hints, lists and counts in words. */
+
 /** Levenshtein distance, for "did you mean" hints on typos. */
 export function editDistance(a: string, b: string): number {
   const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -32,4 +34,9 @@ export function nearest(input: string, candidates: readonly string[]): string | 
 export function listOf(values: readonly string[], conjunction = 'or'): string {
   if (values.length <= 1) return values.join('');
   return `${values.slice(0, -1).join(', ')} ${conjunction} ${values[values.length - 1]}`;
+}
+
+/** "1 backup", "3 backups"; `many` for irregular plurals. */
+export function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
 }
