@@ -39,8 +39,9 @@ module.exports = {
       '^lib/inventory/', '^lib/', `^lib/inventory/|${LEAVES}|${NAME_GRAMMARS}`),
     layer('storage-below-plan', 'storage (bucket layout, retention, object stores) may read the inventory model, never plan, constructs, synth, cli, validate or agent.',
       '^lib/storage/', '^lib/(plan|constructs|synth|cli|validate|agent|library|index)', NAME_GRAMMARS),
-    layer('plan-below-constructs', 'plan makes pure decisions: no constructs, synth, cli or validate; of the agent only its plan schema (lib/agent/plan.ts).',
-      '^lib/plan/', '^lib/(constructs|synth|cli|validate|agent|library|index)', '^lib/agent/plan[.]ts$'),
+    // lib/agent/restore/plans.ts: the restore commands' plan schema on branch restore (read by lib/plan/restore.ts).
+    layer('plan-below-constructs', 'plan makes pure decisions: no constructs, synth, cli or validate; of the agent only its plan schemas (lib/agent/plan.ts, lib/agent/restore/plans.ts).',
+      '^lib/plan/', '^lib/(constructs|synth|cli|validate|agent|library|index)', '^lib/agent/(plan|restore/plans)[.]ts$'),
     layer('constructs-below-synth', 'constructs map plans to objects: no synth, cli, validate or agent.',
       '^lib/constructs/', '^lib/(synth|cli|validate|agent|library|index)'),
     layer('synth-below-cli', 'synth renders and writes charts: no cli, validate or agent.',
