@@ -40,3 +40,17 @@ export function listOf(values: readonly string[], conjunction = 'or'): string {
 export function plural(count: number, word: string, many = `${word}s`): string {
   return `${count} ${count === 1 ? word : many}`;
 }
+
+/**
+ * `clusters.prod-eu-1.kubeadm.members[0].ip`, `metadata.labels["app.kubernetes.io/name"]`: numbers become `[0]`,
+ * keys that are not plain words are quoted. The inventory's problems and the manifest checks both print paths so.
+ */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(step)) out += out ? `.${step}` : step;
+    else out += `[${JSON.stringify(step)}]`;
+  }
+  return out;
+}

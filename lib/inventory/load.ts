@@ -1,7 +1,8 @@
 /** inventory.yaml -> validated, frozen Inventory, or every problem at once with its position. */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, Parser, visit, type Document } from 'yaml';
-import { formatPath, formatProblem, InvalidInventoryError, issueWording, locate, problemsFromIssues, sortProblems, type Problem } from './errors';
+import { formatPath } from '../text';
+import { formatProblem, InvalidInventoryError, issueWording, locate, problemsFromIssues, sortProblems, type Problem } from './errors';
 import type { Inventory } from './model';
 import { resolveInventory } from './resolve';
 import { checkRules, type RuleScope } from './rules';
