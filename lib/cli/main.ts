@@ -1,10 +1,9 @@
 /** The `controlplane-backup` command line; its exit codes and I/O are in ./io. */
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { InvalidInventoryError } from '../inventory/errors';
 import { loadInventory } from '../inventory/load';
-import { packageRoot } from '../package-root';
+import { PACKAGE_VERSION } from '../version';
 import { UnsafeOutputError } from '../synth/write';
 import { defaultIo, EXIT, type Io } from './io';
 import { plural } from '../text';
@@ -132,10 +131,6 @@ function refuse(io: Io, message: string): number {
   return EXIT.invalid;
 }
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   try {
     return await dispatch(argv, io);
@@ -193,7 +188,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.version) {
-    io.out(`${version()}\n`);
+    io.out(`${PACKAGE_VERSION}\n`);
     return EXIT.ok;
   }
   const [command, ...rest] = positionals;

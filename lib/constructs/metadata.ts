@@ -3,7 +3,7 @@ import { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-28';
 import type { IConstruct } from 'constructs';
 import { GITOPS_ANNOTATIONS_BY_KIND } from '../plan/gitops';
-import { PRODUCT_VERSION } from '../plan/version';
+import { PACKAGE_VERSION } from '../version';
 
 export const PART_OF = 'controlplane-backup';
 
@@ -17,7 +17,7 @@ export function standardLabels(cluster: string, component: Component): Record<st
     'app.kubernetes.io/part-of': PART_OF,
     'app.kubernetes.io/managed-by': 'controlplane-backup',
     // Which release wrote the object: a fleet upgrade shows as this label changing everywhere, nothing else.
-    'app.kubernetes.io/version': PRODUCT_VERSION,
+    'app.kubernetes.io/version': PACKAGE_VERSION,
   };
 }
 
