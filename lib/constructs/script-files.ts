@@ -3,8 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root';
 
-export { packageRoot } from '../package-root';
-
 const cache = new Map<string, string>();
 
 export function scriptText(file: string): string {

@@ -8,7 +8,7 @@ import type { GitopsSpec } from '../inventory/schema';
 import { GITOPS_FLEET_NAME, gitopsObjectName } from './names';
 
 /** Path of a cluster's folder in the GitOps repository: `<gitops.path>/<cluster>`. */
-export function clusterFolder(gitops: Pick<GitopsSpec, 'path'>, cluster: string): string {
+export function gitopsClusterFolder(gitops: Pick<GitopsSpec, 'path'>, cluster: string): string {
   return gitops.path ? `${gitops.path.replace(/\/+$/, '')}/${cluster}` : cluster;
 }
 
@@ -128,7 +128,7 @@ export function planArgoApplication(inventory: Inventory, cluster: Cluster, part
     project: argocd.project,
     repoURL: gitops.repoURL,
     revision: gitops.revision,
-    path: partPath(clusterFolder(gitops, cluster.name), part),
+    path: partPath(gitopsClusterFolder(gitops, cluster.name), part),
     destination: { ...argoDestination(inventory, cluster), namespace: cluster.topology.namespace },
     ...(argocd.automated ? { automated: { prune: argocd.prune, selfHeal: argocd.selfHeal } } : {}),
     cascadeDelete: argocd.prune,
@@ -202,7 +202,7 @@ export function planFluxKustomization(inventory: Inventory, cluster: Cluster, so
     dependsOn: part === 'core' ? [] : [gitopsObjectName(cluster.name)],
     name: gitopsObjectName(cluster.name, part),
     namespace: flux.namespace,
-    path: `./${partPath(clusterFolder(gitops, cluster.name), part)}`,
+    path: `./${partPath(gitopsClusterFolder(gitops, cluster.name), part)}`,
     interval: flux.interval,
     prune: flux.prune,
     wait: flux.wait,

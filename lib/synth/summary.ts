@@ -2,7 +2,7 @@
  * dist/SUMMARY.md: the fleet's backup topology for people, regenerated on every synth. Everything in it comes
  * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
  */
-import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
+import { clusterStorages, type Cluster, type Inventory, type Retention, type Storage } from '../inventory/model';
 import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
@@ -146,7 +146,7 @@ function fleetSection(all: readonly ClusterFacts[], inventory: Inventory): strin
   const replicas = hosted.reduce((sum, f) => sum + (f.cluster.topology.kind === 'hosted' ? f.cluster.topology.replicas : 0), 0);
   const users = new Map<string, string[]>(Object.keys(inventory.storages).map((name) => [name, []]));
   for (const { cluster } of all) {
-    for (const name of new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((r) => r.storages)])) users.get(name)?.push(cluster.name);
+    for (const name of clusterStorages(cluster)) users.get(name)?.push(cluster.name);
   }
   const lines = [
     '## Fleet',
