@@ -331,5 +331,4 @@ export type ClusterSpec = z.output<typeof clusterSchema>;
 export type KubeadmTopology = z.output<typeof kubeadmTopology>;
 export type HostedTopology = z.output<typeof hostedTopology>;
 export type RetentionInput = z.output<typeof retentionSchema>;
-export type RestoreRequestSpec = z.output<typeof restoreRequest>;
 export type GitopsSpec = z.output<typeof gitopsSchema>;

@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ValidationIssue } from './issues';
-import { formatPath } from '../text';
-import { describeValue, suggest } from './issues';
+import { formatPath, nearest } from '../text';
+import { describeValue } from './issues';
 import { parseAllDocuments } from 'yaml';
 import { packageRoot } from '../package-root';
 
@@ -296,7 +296,7 @@ function walk(s: JsonSchema, v: unknown, segs: (string | number)[], valueOnly: b
       else if (valueOnly || preserve || extra === true) continue;
       else if (embedded && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
       else {
-        const hint = suggest(k, Object.keys(props));
+        const hint = nearest(k, Object.keys(props));
         report([...segs, k], `unknown field "${k}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}`);
       }
     }

@@ -66,9 +66,6 @@ export function describeValue(v: unknown): string {
   }
 }
 
-/** Closest known name, if it is close enough to be a plausible typo (the inventory's suggestions, one rule). */
-export const suggest = nearest;
-
 function typeNames(t: unknown): string {
   const list = (Array.isArray(t) ? t : [t]).map(String).filter((x) => x !== 'null');
   return list.join(' or ');
@@ -97,7 +94,7 @@ export function ajvErrorsToIssues(
         const prop = String((e.params as { additionalProperty: string }).additionalProperty);
         path = formatPath([...segs, prop]);
         const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object);
-        const hint = suggest(prop, known);
+        const hint = nearest(prop, known);
         message = `unknown field "${prop}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}`;
         break;
       }
