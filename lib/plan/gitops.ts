@@ -4,6 +4,7 @@
  * management cluster, beside the tenant's etcd.
  */
 import type { Cluster, Inventory } from '../inventory/model';
+import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import type { GitopsSpec } from '../inventory/schema';
 import { GITOPS_FLEET_NAME, gitopsObjectName } from './names';
 
@@ -25,7 +26,7 @@ const looksLikeUrl = (value: string) => /^https?:\/\//.test(value);
 export function argoDestination(inventory: Inventory, cluster: Cluster): ArgoDestination {
   const target = cluster.topology.kind === 'kubeadm'
     ? cluster.gitops.argocdCluster ?? cluster.name
-    : inventory.gitops?.argocd?.managementCluster ?? 'in-cluster';
+    : inventory.gitops?.argocd?.managementCluster ?? INVENTORY_DEFAULTS.gitops.argocd.managementCluster;
   return looksLikeUrl(target) ? { server: target } : { name: target };
 }
 
