@@ -151,5 +151,3 @@ export const INVENTORY_DEFAULTS = {
     },
   },
 } as const satisfies Defaults;
-
-export type InventoryDefaults = typeof INVENTORY_DEFAULTS;
