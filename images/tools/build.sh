@@ -30,10 +30,6 @@ uid=65532
 # What the agent needs: node for the bundle, etcd/etcdctl/etcdutl 3.5 (snapshot save/restore, the drill's etcd),
 # zstd and age for the data path, CA certificates for TLS to object stores.
 PACKAGES=(nodejs etcd-server etcd-client zstd age ca-certificates)
-# TRANSITIONAL: the POSIX sh scripts of lib/scripts/ (backup.sh, drill.sh, restore-*.sh, retention.awk) still run in
-# the pods on this branch and call these tools (awk, curl, rclone, openssl, busybox for the busybox-sh tests). This
-# list goes with lib/scripts/: when the agent replaces the scripts, empty it, and the build then removes every shell.
-TRANSITIONAL_SCRIPT_PACKAGES=(mawk curl rclone openssl busybox)
 
 mkdir -p "$out_dir/debs"
 work=$(mktemp -d "$out_dir/.build.XXXXXX")
@@ -43,8 +39,7 @@ trap 'rm -rf "$work"' EXIT
 bundle=$work/controlplane-backup
 version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")
 "$repo/node_modules/.bin/esbuild" "$repo/lib/agent/bin.ts" --bundle --platform=node --target=node20 --format=cjs \
-  --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' \
-  --define:CONTROLPLANE_BACKUP_VERSION="\"$version\"" --outfile="$bundle"
+  --legal-comments=none --log-level=warning --banner:js='#!/usr/bin/node' --outfile="$bundle"
 # The inputs of the image besides the mirror's packages: the tests rebuild the image when this key changes.
 key=$(cat "$here"/* "$bundle" | sha256sum | cut -c1-16)
 if [ "${1:-}" = --key ]; then
@@ -61,7 +56,7 @@ done
 # builds its bundle, etcd-server adds its user), which needs dpkg and a shell at build time; the custom variant needs
 # the same (dpkg and /bin/sh for the scripts) and the extract variant skips the maintainer scripts. Docs, man pages
 # and translations are not installed. Downloaded .debs are kept in OUT_DIR/debs for the next build.
-include=$(IFS=,; echo "${PACKAGES[*]}${TRANSITIONAL_SCRIPT_PACKAGES[*]:+,${TRANSITIONAL_SCRIPT_PACKAGES[*]}}")
+include=$(IFS=,; echo "${PACKAGES[*]}")
 hooks=(
   --setup-hook='mkdir -p "$1"/var/cache/apt/archives'
   --setup-hook="sync-in '$out_dir/debs' /var/cache/apt/archives"
@@ -74,11 +69,9 @@ hooks=(
   # The same bytes on every host: mmdebstrap copies the host's resolv.conf and hostname.
   --customize-hook='rm -f "$1"/etc/resolv.conf "$1"/etc/hostname'
 )
-if [ "${#TRANSITIONAL_SCRIPT_PACKAGES[@]}" -eq 0 ]; then
-  # Nothing in the pods needs a shell once the agent runs them: remove every shell (the essential set brings dash
-  # and bash for the maintainer scripts).
-  hooks+=(--customize-hook='rm -f "$1"/bin/sh "$1"/usr/bin/sh "$1"/usr/bin/dash "$1"/usr/bin/bash "$1"/usr/bin/rbash "$1"/usr/bin/sh.distrib')
-fi
+# Nothing in the pods needs a shell: the agent runs them. Remove every shell (the essential set brings dash and bash
+# for the maintainer scripts).
+hooks+=(--customize-hook='rm -f "$1"/bin/sh "$1"/usr/bin/sh "$1"/usr/bin/dash "$1"/usr/bin/bash "$1"/usr/bin/rbash "$1"/usr/bin/sh.distrib')
 mmdebstrap --quiet --mode=root --variant=essential --include="$include" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \

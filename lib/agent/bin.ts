@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 /**
- * The entry of the tools image's `/usr/local/bin/controlplane-backup` (an esbuild bundle of this file): only the
+ * The entry of the tools image's `/usr/local/bin/controlplane-backup` (an esbuild bundle of this file, whose
+ * `#!/usr/bin/node` line the build adds): only the
  * agent, nothing of synthesis (no cdk8s, no zod-to-json-schema). `controlplane-backup agent <command> ...`.
  */
 import { AGENT_USAGE, runAgent } from './run';

@@ -18,10 +18,17 @@ export class Context {
   readonly result: Record<string, unknown> = {};
   /** The stage the command is in, for the result line. */
   stage = 'config';
+  /** Run on SIGTERM/SIGINT before the result line (a few seconds at most): where a command records how it stopped. */
+  signalHandler?: () => Promise<unknown>;
   private readonly stores: ObjectStore[] = [];
   private work?: string;
 
   constructor(readonly command: string, readonly io: AgentIo, readonly env: NodeJS.ProcessEnv, readonly clock: () => Date = () => new Date()) {}
+
+  /** Sets what runs on SIGTERM/SIGINT before the result line is printed. */
+  onSignal(handler: () => Promise<unknown>): void {
+    this.signalHandler = handler;
+  }
 
   log(message: string): void {
     this.io.err(`controlplane-backup: ${message}\n`);

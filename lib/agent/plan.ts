@@ -60,6 +60,9 @@ const header = {
   deadlineSeconds: z.number().int().positive(),
 };
 
+/** The fields every plan starts with (the restore plans in lib/agent/restore/plans.ts use them too). */
+export const planHeader = header;
+
 export const backupPlanSchema = z.object({
   ...header,
   kind: z.literal('BackupPlan'),

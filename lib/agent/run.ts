@@ -10,10 +10,13 @@ import { drill } from './drill';
 import { AgentError, EXIT } from './exit-codes';
 import type { PlanSource } from './plan';
 import { prune } from './prune';
+import { restoreCoordinator, restoreMember, restoreReplica } from './restore/commands';
 
 type Command = (source: PlanSource, ctx: Context) => Promise<{ code: number; message: string }>;
 
-export const AGENT_COMMANDS: Readonly<Record<string, Command>> = { backup, prune, drill };
+export const AGENT_COMMANDS: Readonly<Record<string, Command>> = {
+  backup, prune, drill, 'restore-member': restoreMember, 'restore-coordinator': restoreCoordinator, 'restore-replica': restoreReplica,
+};
 
 export const AGENT_USAGE = `Usage: controlplane-backup agent <command> (--plan PATH | --plan-env NAME)
 
@@ -22,6 +25,9 @@ Commands (run by the pods that synthesis writes):
             sidecar last, then retention per destination
   prune     retention alone, per destination of the backup plan
   drill     restore the newest complete backup into a throwaway etcd and record <base>.drill.json
+  restore-member       kubeadm: restore this node's etcd member (staging, barrier, swap, health); a second run is a no-op
+  restore-coordinator  hosted: walk the restore's phases through the API, recorded in the status ConfigMap
+  restore-replica      hosted: rebuild one StatefulSet replica's volume when the coordinator says so
 
 Exit codes: 0 ok, 1 other failure, 2 invalid snapshot or backup set, 3 configuration (plan, version, tool, key),
   4 storage, 5 retention failed (backup complete), 6 restore barrier, 7 etcd did not stop, 8 etcd not healthy,
@@ -44,9 +50,16 @@ export async function runAgent(argv: readonly string[], io: AgentIo = defaultIo,
   };
   const onSignal = (signal: NodeJS.Signals) => {
     ctx.log(`ERROR: terminated by ${signal}`);
-    print(EXIT.failed, `terminated by ${signal}`);
-    ctx.close();
-    process.exit(EXIT.failed);
+    const finish = () => {
+      print(EXIT.failed, `terminated by ${signal}`);
+      ctx.close();
+      process.exit(EXIT.failed);
+    };
+    // a command may record where it stopped first (the restores write their status), bounded: the kubelet's grace period
+    const handler = ctx.signalHandler;
+    if (!handler) return finish();
+    const bound = setTimeout(finish, 5_000);
+    handler().catch(() => undefined).finally(() => { clearTimeout(bound); finish(); });
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

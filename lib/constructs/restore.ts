@@ -9,16 +9,14 @@ import type { Construct } from 'constructs';
 import type { Cluster, Inventory } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
 import { backupServiceAccountName } from '../plan/names';
-import { planRestore, replicaDataDir, RESTORE_PATHS, type RestorePlan } from '../plan/restore';
+import {
+  agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey,
+  type RestoreMember, type RestorePlan,
+} from '../plan/restore';
 import { envVar, TMPDIR_ENV } from './backup-pod';
 import { objectMeta } from './metadata';
-import { scriptText } from './script-files';
 
-export const KUBEADM_RESTORE_SCRIPTS = ['common.sh', 'restore-lib.sh', 'restore-member.sh'] as const;
-export const HOSTED_RESTORE_SCRIPTS = ['common.sh', 'restore-lib.sh', 'kube-api.sh', 'restore-hosted-lib.sh', 'restore-coordinator.sh', 'restore-replica.sh'] as const;
-
-/** A restore has no retry: a failure needs a person, who reads the Job's log and the runbook. */
-const RESTORE_DEADLINE_SECONDS = 3600;
+/** The tools image's non-root user (Pod Security restricted). */
 const HOSTED_USER = 65532;
 
 export interface RestoreChartProps {
@@ -27,12 +25,11 @@ export interface RestoreChartProps {
   readonly plan: RestorePlan;
 }
 
-
-/** Env and mounts that let a restore pod read the source storage (the same wiring the backup pod has). */
+/** Env and mounts that let a restore pod read the source storage (the agent's credentials env, CA bundle, local dir). */
 function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
   const volumes: k8s.Volume[] = [];
   const mounts: k8s.VolumeMount[] = [];
-  const env = source.env.map((variable) => envVar(variable.name, variable.source));
+  const env = source.agentEnv.map((variable) => envVar(variable.name, variable.source));
   if (source.hostPath) {
     volumes.push({ name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } });
     mounts.push({ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true });
@@ -40,55 +37,50 @@ function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8
   if (source.caBundle) {
     volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });
     mounts.push({ name: 'ca-source', mountPath: source.caBundle.mountPath, readOnly: true });
-    env.push({ name: 'RCLONE_CA_CERT', value: `${source.caBundle.mountPath}/${source.caBundle.key}` });
   }
   return { env, volumes, mounts };
 }
+
+/** `controlplane-backup agent <command> --plan <file>`: the tools image's agent on the pod's own plan. */
+const agentCommand = (command: string) => ['controlplane-backup', 'agent', command, '--plan', RESTORE_PATHS.planFile];
 
 export class RestoreChart extends Chart {
   constructor(scope: Construct, id: string, props: RestoreChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const { cluster, plan } = props;
-    const scripts = cluster.topology.kind === 'kubeadm' ? KUBEADM_RESTORE_SCRIPTS : HOSTED_RESTORE_SCRIPTS;
     const meta = (name: string, extra: Parameters<typeof objectMeta>[4] = {}) =>
       objectMeta(cluster.name, 'restore', name, plan.namespace, { ...extra, annotations: { 'controlplane-backup.io/restore-id': plan.request.id, ...extra.annotations } });
 
-    new k8s.KubeConfigMap(this, 'Scripts', {
-      metadata: meta(plan.scriptsConfigMap),
-      data: Object.fromEntries(scripts.map((file) => [file, scriptText(file)])),
+    // One typed plan per pod (lib/agent/restore/plans.ts), each mounted as that pod's plan file.
+    const plans: Record<string, unknown> = cluster.topology.kind === 'kubeadm'
+      ? Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentMemberPlan(cluster, plan, member)]))
+      : {
+          [restorePlanKey('coordinator')]: agentCoordinatorPlan(cluster, plan),
+          ...Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentReplicaPlan(cluster, plan, member)])),
+        };
+    new k8s.KubeConfigMap(this, 'Plan', {
+      metadata: meta(plan.planConfigMap),
+      data: Object.fromEntries(Object.entries(plans).map(([key, value]) => [key, `${JSON.stringify(value, null, 2)}\n`])),
     });
     if (cluster.topology.kind === 'kubeadm') this.kubeadm(props, meta);
     else this.hosted(props, meta);
   }
 
-  private commonEnv(plan: RestorePlan): k8s.EnvVar[] {
-    return [
-      { name: 'CLUSTER_NAME', value: plan.cluster },
-      { name: 'RESTORE_ID', value: plan.request.id },
-      { name: 'SNAPSHOT_DIR', value: plan.snapshotDir },
-      { name: 'SNAPSHOT_NAME', value: plan.snapshotName },
-      { name: 'INITIAL_CLUSTER', value: plan.initialCluster },
-      { name: 'INITIAL_CLUSTER_TOKEN', value: plan.initialClusterToken },
-      { name: 'AGE_IDENTITY_FILE', value: RESTORE_PATHS.identityFile },
-      { name: 'BUMP_REVISION', value: String(plan.request.bumpRevision) },
-      { name: 'SCRATCH_DIR', value: POD_PATHS.scratch },
-      TMPDIR_ENV,
-    ];
-  }
-
-  private commonVolumes(cluster: Cluster, plan: RestorePlan): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
+  /** scratch (TMPDIR points into it: the root filesystem is read-only), the pod's plan, the age identity */
+  private commonVolumes(cluster: Cluster, plan: RestorePlan, planKey: string): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[]; env: k8s.EnvVar[] } {
     return {
       volumes: [
         { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(cluster.backup.scratchSize) } },
-        { name: 'scripts', configMap: { name: plan.scriptsConfigMap, defaultMode: 0o444 } },
-        // Optional: without it the script says plainly that the decryption key is missing, instead of a pod stuck in ContainerCreating.
-        { name: 'identity', secret: { secretName: plan.identitySecret, optional: true, defaultMode: 0o400 } },
+        { name: 'plan', configMap: { name: plan.planConfigMap, defaultMode: 0o444, items: [{ key: planKey, path: 'plan.json' }] } },
+        // Optional: without it the agent says plainly that the decryption key is missing, instead of a pod stuck in ContainerCreating.
+        { name: 'identity', secret: { secretName: plan.identitySecret, optional: true, defaultMode: 0o440 } },
       ],
       mounts: [
         { name: 'scratch', mountPath: POD_PATHS.scratch },
-        { name: 'scripts', mountPath: POD_PATHS.scripts, readOnly: true },
+        { name: 'plan', mountPath: RESTORE_PATHS.planDir, readOnly: true },
         { name: 'identity', mountPath: RESTORE_PATHS.identity, readOnly: true },
       ],
+      env: [TMPDIR_ENV],
     };
   }
 
@@ -111,9 +103,8 @@ export class RestoreChart extends Chart {
     if (cluster.topology.kind !== 'kubeadm') return;
     const topology = cluster.topology;
     const source = sourceAccess(plan.source);
-    const common = this.commonVolumes(cluster, plan);
-    const manifest = `${topology.manifestsDir}/etcd.yaml`;
     for (const member of plan.members) {
+      const common = this.commonVolumes(cluster, plan, restorePlanKey(member));
       this.job(member.jobName, meta, cluster, {
         // nodeName, not a selector: the scheduler may be down while etcd is.
         nodeName: member.name,
@@ -128,24 +119,8 @@ export class RestoreChart extends Chart {
           name: 'restore',
           image: cluster.backup.images.tools,
           imagePullPolicy: cluster.backup.images.pullPolicy,
-          command: ['/bin/sh', `${POD_PATHS.scripts}/restore-member.sh`],
-          // Storage settings first: SNAPSHOT_DIR may refer to them as $(NAME), which the kubelet expands in order.
-          env: [
-            ...source.env,
-            ...this.commonEnv(plan),
-            { name: 'MEMBER_NAME', value: member.name },
-            { name: 'MEMBER_PEER_URL', value: member.peerUrl },
-            { name: 'MEMBERS', value: plan.members.map((m) => m.name).join(' ') },
-            { name: 'DATA_DIR', value: topology.dataDir },
-            { name: 'ETCD_MANIFEST', value: manifest },
-            { name: 'ETCD_ENDPOINT', value: member.clientEndpoint! },
-            { name: 'ETCDCTL_CACERT', value: `${topology.pkiDir}/etcd/ca.crt` },
-            { name: 'ETCDCTL_CERT', value: `${topology.pkiDir}/etcd/healthcheck-client.crt` },
-            { name: 'ETCDCTL_KEY', value: `${topology.pkiDir}/etcd/healthcheck-client.key` },
-            { name: 'PKI_RESTORE', value: String(plan.request.pki) },
-            { name: 'PKI_DIR', value: topology.pkiDir },
-            { name: 'BARRIER_DIR', value: plan.barrierDir },
-          ],
+          command: agentCommand('restore-member'),
+          env: [...common.env, ...source.env],
           volumeMounts: [
             ...common.mounts,
             { name: 'etcd-data', mountPath: topology.dataDir },
@@ -175,13 +150,6 @@ export class RestoreChart extends Chart {
     const coordinator = plan.coordinatorName!;
     const status = plan.statusConfigMap!;
     const source = sourceAccess(plan.source);
-    const common = this.commonVolumes(cluster, plan);
-    const api: k8s.EnvVar[] = [
-      { name: 'NAMESPACE', value: plan.namespace },
-      { name: 'STATUS_CONFIGMAP', value: status },
-      { name: 'KUBE_API', value: 'https://kubernetes.default.svc' },
-    ];
-
     // No data: a later `kubectl apply` of this folder must never reset the phase the coordinator wrote.
     new k8s.KubeConfigMap(this, 'Status', { metadata: meta(status) });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(coordinator) });
@@ -205,52 +173,41 @@ export class RestoreChart extends Chart {
     const restricted: k8s.SecurityContext = {
       runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
     };
-    const pod = (container: k8s.Container, volumes: k8s.Volume[], securityContext: k8s.PodSecurityContext): k8s.PodSpec => ({
+    // Pod Security restricted for every pod (issue 11): non-root, fsGroup so that the PVC is writable, RuntimeDefault
+    // seccomp, no capabilities, no privilege escalation, read-only root.
+    const pod = (container: k8s.Container, volumes: k8s.Volume[]): k8s.PodSpec => ({
       serviceAccountName: coordinator,
       automountServiceAccountToken: true,
       ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
-      securityContext: { seccompProfile: { type: 'RuntimeDefault' }, ...securityContext },
-      containers: [container],
+      securityContext: { seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER },
+      containers: [{ ...container, securityContext: restricted }],
       volumes,
     });
 
+    const coordinatorCommon = this.commonVolumes(cluster, plan, restorePlanKey('coordinator'));
     this.job(coordinator, meta, cluster, pod({
       name: 'coordinator',
       image: cluster.backup.images.tools,
       imagePullPolicy: cluster.backup.images.pullPolicy,
-      command: ['/bin/sh', `${POD_PATHS.scripts}/restore-coordinator.sh`],
-      env: [
-        ...source.env,
-        ...this.commonEnv(plan),
-        ...api,
-        { name: 'STATEFULSET', value: topology.statefulSet },
-        { name: 'REPLICAS', value: String(topology.replicas) },
-        { name: 'CONTROL_PLANE_DEPLOYMENTS', value: topology.controlPlaneDeployments.join(' ') },
-      ],
-      volumeMounts: [...common.mounts, ...source.mounts],
-      securityContext: restricted,
-    }, [...common.volumes, ...source.volumes], { runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER }));
+      command: agentCommand('restore-coordinator'),
+      env: [...coordinatorCommon.env, ...source.env],
+      volumeMounts: [...coordinatorCommon.mounts, ...source.mounts],
+    }, [...coordinatorCommon.volumes, ...source.volumes]));
 
-    for (const member of plan.members) {
-      this.job(member.jobName, meta, cluster, pod({
-        name: 'restore',
-        image: cluster.backup.images.tools,
-        imagePullPolicy: cluster.backup.images.pullPolicy,
-        command: ['/bin/sh', `${POD_PATHS.scripts}/restore-replica.sh`],
-        env: [
-          ...source.env,
-          ...this.commonEnv(plan),
-          ...api,
-          { name: 'ORDINAL', value: String(member.ordinal) },
-          { name: 'MEMBER_NAME', value: member.name },
-          { name: 'MEMBER_PEER_URL', value: member.peerUrl },
-          { name: 'DATA_DIR', value: replicaDataDir(topology.dataDirInVolume) },
-        ],
-        volumeMounts: [...common.mounts, { name: 'etcd-data', mountPath: RESTORE_PATHS.volume }, ...source.mounts],
-        // etcd's files in the volume belong to the etcd container's user (root in the upstream images).
-        securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-      }, [...common.volumes, { name: 'etcd-data', persistentVolumeClaim: { claimName: member.claimName! } }, ...source.volumes], {}));
-    }
+    for (const member of plan.members) this.replica(cluster, plan, member, meta, pod, source);
+  }
+
+  private replica(cluster: Cluster, plan: RestorePlan, member: RestoreMember, meta: (name: string) => k8s.ObjectMeta,
+    pod: (container: k8s.Container, volumes: k8s.Volume[]) => k8s.PodSpec, source: ReturnType<typeof sourceAccess>): void {
+    const common = this.commonVolumes(cluster, plan, restorePlanKey(member));
+    this.job(member.jobName, meta, cluster, pod({
+      name: 'restore',
+      image: cluster.backup.images.tools,
+      imagePullPolicy: cluster.backup.images.pullPolicy,
+      command: agentCommand('restore-replica'),
+      env: [...common.env, ...source.env],
+      volumeMounts: [...common.mounts, { name: 'etcd-data', mountPath: RESTORE_PATHS.volume }, ...source.mounts],
+    }, [...common.volumes, { name: 'etcd-data', persistentVolumeClaim: { claimName: member.claimName! } }, ...source.volumes]));
   }
 }
 

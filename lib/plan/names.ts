@@ -44,6 +44,7 @@ export const memberRestoreJobName = (cluster: string, id: string, member: string
 export const restoreCoordinatorName = (cluster: string, id: string) => `${cluster}-restore-${id}`;
 export const replicaRestoreJobName = (cluster: string, id: string, ordinal: number) => `${cluster}-restore-${id}-${ordinal}`;
 export const restoreStatusConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-status`;
-export const restoreScriptsConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-scripts`;
+/** The typed plans of the restore's pods, one key per pod. */
+export const restorePlanConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-plan`;
 /** Created by the operator for this restore only: the age identity that opens the backup. */
 export const restoreIdentitySecretName = (cluster: string, id: string) => `${cluster}-restore-${id}-identity`;

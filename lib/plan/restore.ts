@@ -2,18 +2,31 @@
  * Pure decisions for one restore request: where the snapshot is, which members (or replicas) are rebuilt with
  * which names and peer URLs, and the names of everything the restore bundle creates.
  */
+import { PLAN_API_VERSION, type Destination } from '../agent/plan';
+import type { RestoreCoordinatorPlan, RestoreMemberPlan, RestoreReplicaPlan } from '../agent/restore/plans';
+import { PACKAGE_VERSION } from '../version';
 import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
 import { clusterFolder, SNAPSHOT_NAME, snapshotReference, type SnapshotReference, type StorageLayout } from '../storage/layout';
+import { restoreFolder } from '../storage/restores';
 import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
   memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
-  restoreScriptsConfigMapName, restoreStatusConfigMapName,
+  restorePlanConfigMapName, restoreStatusConfigMapName,
 } from './names';
 
 export const RESTORE_PATHS = {
   identity: '/var/run/controlplane-backup/restore-identity',
   identityFile: '/var/run/controlplane-backup/restore-identity/identity.txt',
   volume: '/var/lib/controlplane-backup/volume',
+  /** the pod's plan: one key of the plan ConfigMap, mounted as this file */
+  planDir: '/etc/controlplane-backup/restore',
+  planFile: '/etc/controlplane-backup/restore/plan.json',
+} as const;
+
+/** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
+export const RESTORE_TIMEOUTS = {
+  kubeadm: { barrierSeconds: 600, stopSeconds: 120, healthSeconds: 300 },
+  hosted: { stopSeconds: 300, restoreSeconds: 1800, startSeconds: 600, pollSeconds: 2 },
 } as const;
 
 export { SNAPSHOT_NAME, clusterFolder, snapshotReference, type SnapshotReference, type StorageLayout };
@@ -35,15 +48,18 @@ export interface RestorePlan {
   readonly namespace: string;
   readonly folder: string;
   readonly source: DestinationPlan;
-  /** rclone path (or pod path, for local storages) of the folder that holds the set. */
-  readonly snapshotDir: string;
+  /** The storage as the agent reads it, with the folder that holds the set. */
+  readonly agentSource: Destination;
+  /** Where the set is, for people: `s3://bucket/folder` or the storage's path on the node. */
+  readonly snapshotLocation: string;
   readonly snapshotName: string;
-  /** Where kubeadm members meet before any of them stops etcd. */
-  readonly barrierDir: string;
+  /** Where kubeadm members meet before any of them stops etcd, and record how each ended (for people). */
+  readonly restoreLocation: string;
   readonly members: readonly RestoreMember[];
   readonly initialCluster: string;
   readonly initialClusterToken: string;
-  readonly scriptsConfigMap: string;
+  /** one key per pod: `member-<name>.json`, `coordinator.json`, `replica-<i>.json` */
+  readonly planConfigMap: string;
   readonly identitySecret: string;
   /** hosted only */
   readonly coordinatorName?: string;
@@ -55,9 +71,8 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
   const source = planDestination(cluster, storage, cluster.backup.retention);
   const reference = snapshotReference(storage, cluster.name, request.snapshot);
   if (!reference) throw new Error(`restore ${request.id} of ${cluster.name}: unreadable snapshot "${request.snapshot}" passed validation`);
-  // remoteDir ends with the cluster's folder; the storage root is what comes before it.
-  const root = source.remoteDir.slice(0, source.remoteDir.length - clusterFolder(storage, cluster.name).length).replace(/\/$/, '');
-  const join = (base: string, folder: string) => (folder ? (base.endsWith(':') ? `${base}${folder}` : `${base}/${folder}`) : base);
+  const agentSource: Destination = { ...source.agent, folder: reference.folder };
+  const where = (folder: string) => (storage.kind === 'local' ? `${storage.local.path}/${folder}` : `s3://${agentSource.kind === 's3' ? agentSource.bucket : ''}/${folder}`);
   const { topology } = cluster;
   const members: RestoreMember[] = topology.kind === 'kubeadm'
     ? topology.members.map((member) => ({
@@ -82,13 +97,14 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
     namespace: topology.namespace,
     folder: restoreFolderName(request.id),
     source,
-    snapshotDir: join(root, reference.folder),
+    agentSource,
+    snapshotLocation: where(reference.folder),
     snapshotName: reference.name,
-    barrierDir: `${source.remoteDir}/restores/${request.id}`,
+    restoreLocation: where(restoreFolder(reference.folder, request.id)),
     members,
     initialCluster: members.map((member) => `${member.name}=${member.peerUrl}`).join(','),
     initialClusterToken: `${cluster.name}-restore-${request.id}`,
-    scriptsConfigMap: restoreScriptsConfigMapName(cluster.name, request.id),
+    planConfigMap: restorePlanConfigMapName(cluster.name, request.id),
     identitySecret: restoreIdentitySecretName(cluster.name, request.id),
     ...(topology.kind === 'hosted'
       ? { coordinatorName: restoreCoordinatorName(cluster.name, request.id), statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id) }
@@ -103,6 +119,85 @@ function hostPort(ip: string, port: number): string {
 /** The data dir a hosted replica restores into, inside its mounted volume. */
 export function replicaDataDir(dataDirInVolume: string): string {
   return dataDirInVolume ? `${RESTORE_PATHS.volume}/${dataDirInVolume}` : RESTORE_PATHS.volume;
+}
+
+/** The key of a pod's plan in the plan ConfigMap. */
+export function restorePlanKey(member: RestoreMember | 'coordinator'): string {
+  if (member === 'coordinator') return 'coordinator.json';
+  return member.ordinal === undefined ? `member-${member.name}.json` : `replica-${member.ordinal}.json`;
+}
+
+const planBase = (cluster: Cluster, plan: RestorePlan) => ({
+  apiVersion: PLAN_API_VERSION as typeof PLAN_API_VERSION,
+  packageVersion: PACKAGE_VERSION,
+  cluster: cluster.name,
+  scratchDir: POD_PATHS.scratch,
+  deadlineSeconds: RESTORE_DEADLINE_SECONDS,
+  restoreId: plan.request.id,
+  snapshot: plan.snapshotName,
+  source: plan.agentSource,
+  identityFile: RESTORE_PATHS.identityFile,
+});
+
+/** No retry: a failure needs a person, who reads the Job's log and the runbook. */
+export const RESTORE_DEADLINE_SECONDS = 3600;
+
+const target = (plan: RestorePlan) => ({
+  members: plan.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl })),
+  initialClusterToken: plan.initialClusterToken,
+  bumpRevision: plan.request.bumpRevision,
+});
+
+/** The plan of one kubeadm member's restore pod. */
+export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreMemberPlan {
+  const topology = cluster.topology;
+  if (topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
+  const pki = topology.pkiDir;
+  return {
+    ...planBase(cluster, plan),
+    kind: 'RestoreMemberPlan',
+    ...target(plan),
+    member: { name: member.name, peerUrl: member.peerUrl },
+    dataDir: topology.dataDir,
+    etcdManifest: `${topology.manifestsDir}/etcd.yaml`,
+    etcd: { endpoint: member.clientEndpoint!, caFile: `${pki}/etcd/ca.crt`, certFile: `${pki}/etcd/healthcheck-client.crt`, keyFile: `${pki}/etcd/healthcheck-client.key` },
+    // the backup archives the PKI dir by its path on the node, without the leading "/"
+    pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
+    timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
+  };
+}
+
+/** The plan of the hosted restore's coordinator pod. */
+export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): RestoreCoordinatorPlan {
+  const topology = cluster.topology;
+  if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
+  return {
+    ...planBase(cluster, plan),
+    kind: 'RestoreCoordinatorPlan',
+    namespace: topology.namespace,
+    statefulSet: topology.statefulSet,
+    replicas: topology.replicas,
+    controlPlaneDeployments: [...topology.controlPlaneDeployments],
+    statusConfigMap: plan.statusConfigMap!,
+    timeouts: { ...RESTORE_TIMEOUTS.hosted },
+  };
+}
+
+/** The plan of one hosted replica's restore pod. */
+export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreReplicaPlan {
+  const topology = cluster.topology;
+  if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
+  return {
+    ...planBase(cluster, plan),
+    kind: 'RestoreReplicaPlan',
+    ...target(plan),
+    namespace: topology.namespace,
+    statusConfigMap: plan.statusConfigMap!,
+    ordinal: member.ordinal!,
+    member: { name: member.name, peerUrl: member.peerUrl },
+    dataDir: replicaDataDir(topology.dataDirInVolume),
+    timeouts: { restoreSeconds: RESTORE_TIMEOUTS.hosted.restoreSeconds, pollSeconds: RESTORE_TIMEOUTS.hosted.pollSeconds },
+  };
 }
 
 export { POD_PATHS };

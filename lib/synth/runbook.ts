@@ -27,8 +27,8 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
   const { request } = plan;
   const ns = plan.namespace;
   const snapshot = plan.snapshotName === 'latest'
-    ? `the newest complete backup in \`${plan.snapshotDir}\` at the time the restore runs (the Jobs log the name they resolved)`
-    : `\`${plan.snapshotName}\` in \`${plan.snapshotDir}\``;
+    ? `the newest complete backup in \`${plan.snapshotLocation}\` at the time the restore runs (the Jobs log the name they resolved)`
+    : `\`${plan.snapshotName}\` in \`${plan.snapshotLocation}\``;
   const lines: string[] = [
     `# Restore \`${request.id}\` of cluster \`${cluster.name}\``,
     '',
@@ -70,7 +70,7 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
       '2. Downloads the backup set, verifies every object against the checksum sidecar, decrypts, decompresses and checks the snapshot\'s embedded sha256. Nothing on the node is touched before this succeeds.',
       `3. Restores the snapshot into \`${topology.dataDir}/.restore-${request.id}.staging\` with the member's name, its peer URL, \`--initial-cluster ${plan.initialCluster}\` and the new cluster token \`${plan.initialClusterToken}\`.`,
       ...(plan.members.length > 1
-        ? [`4. Waits until every member has staged the same snapshot (markers in \`${plan.barrierDir}\`), so that no member stops etcd while another cannot follow.`]
+        ? [`4. Waits until every member has staged the same snapshot (markers in \`${plan.restoreLocation}\`), so that no member stops etcd while another cannot follow.`]
         : ['4. (Single member: no wait for other members.)']),
       `5. Stops etcd: moves \`${topology.manifestsDir}/etcd.yaml\` to \`${topology.manifestsDir}/.etcd.yaml.restore-${request.id}\` and waits until etcd no longer answers.`,
       `6. Keeps the old data as \`${topology.dataDir}/member.before-restore-${request.id}\` and moves the restored data in.`,
@@ -91,6 +91,7 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
       '6. **StartingControlPlane**: scales the control plane back; the phase becomes **Succeeded**.',
       '',
       'A failure stops with phase `Failed` and a reason; etcd is never started on half-restored data.',
+      'Before anything is touched, the coordinator stops with reason `OwnerWouldRevert` when a controller would scale back what the restore holds at 0 (Argo CD auto-sync, a Flux Kustomization or HelmRelease, Kamaji\'s TenantControlPlane): its message says what to pause by hand (`flux suspend ...`, `argocd app set ... --sync-policy none`); resume it once the phase is `Succeeded`.',
       '',
     );
   }
@@ -105,6 +106,12 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
         : plan.members.map((member) => `kubectl -n ${ns} logs -f job/${member.jobName}`)),
     ]),
     'Each Job prints one JSON result line (`status`, `snapshot`, `revisionBumped`, durations) and explains any failure on stderr.',
+    ...(cluster.topology.kind === 'kubeadm'
+      ? [
+          '',
+          `The result line outlives the pod (after a rollback, the restored etcd no longer knows the Job): on each node in \`${cluster.topology.dataDir}/.controlplane-backup-restore-${request.id}.result.json\`, and in the storage as \`${plan.restoreLocation}/<member>.result.json\`.`,
+        ]
+      : []),
     '',
     '## Verify',
     '',

@@ -6,6 +6,7 @@ import { parse, stringify } from 'yaml';
 import { run } from '../../lib/cli/main';
 import { renderInventory } from '../../lib/synth/render';
 import { kustomizeBuild } from '../../lib/validate';
+import { restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from '../../lib/agent/restore/plans';
 import { inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-restore-'));
@@ -27,14 +28,22 @@ function withRestores(): Record<string, any> {
 const files = renderInventory(inventoryOf(withRestores()));
 const objectsIn = (folder: string) => Object.fromEntries([...files].filter(([path]) => path.startsWith(`${folder}/`) && path.endsWith('.yaml') && !path.endsWith('kustomization.yaml'))
   .map(([path, text]) => [path.slice(folder.length + 1), parse(text)]));
-const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+/** The plan a pod reads: the key of the plan ConfigMap its plan volume mounts. */
+function planOf(objects: Record<string, any>, job: string): any {
+  const pod = objects[job].spec.template.spec;
+  const volume = pod.volumes.find((v: any) => v.name === 'plan').configMap;
+  expect(volume.items).toHaveLength(1);
+  expect(volume.items[0].path).toBe('plan.json');
+  expect(pod.containers[0].command.slice(-2)).toEqual(['--plan', '/etc/controlplane-backup/restore/plan.json']);
+  return JSON.parse(objects[`configmap-${volume.name}.yaml`].data[volume.items[0].key]);
+}
 
 describe('kubeadm restore bundle', () => {
   const objects = objectsIn('alpha/restore-r1');
 
   it('writes its own folder with a kustomization and a runbook, outside the cluster kustomization', () => {
     expect(Object.keys(objects).sort()).toEqual([
-      'configmap-alpha-restore-r1-scripts.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'job-alpha-restore-r1-cp-2.yaml', 'job-alpha-restore-r1-cp-3.yaml',
+      'configmap-alpha-restore-r1-plan.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'job-alpha-restore-r1-cp-2.yaml', 'job-alpha-restore-r1-cp-3.yaml',
     ]);
     expect(parse(files.get('alpha/restore-r1/kustomization.yaml')!).resources).toEqual(Object.keys(objects).sort());
     expect(parse(files.get('alpha/kustomization.yaml')!).resources.some((r: string) => r.includes('restore'))).toBe(false);
@@ -52,27 +61,33 @@ describe('kubeadm restore bundle', () => {
     expect(pod.volumes).toEqual(expect.arrayContaining([
       { name: 'etcd-data', hostPath: { path: '/var/lib/etcd', type: 'Directory' } },
       { name: 'manifests', hostPath: { path: '/etc/kubernetes/manifests', type: 'Directory' } },
-      { name: 'identity', secret: { secretName: 'alpha-restore-r1-identity', optional: true, defaultMode: 0o400 } },
+      { name: 'identity', secret: { secretName: 'alpha-restore-r1-identity', optional: true, defaultMode: 0o440 } },
     ]));
     const pkiMount = pod.containers[0].volumeMounts.find((m: any) => m.name === 'pki');
     expect(pkiMount).toEqual({ name: 'pki', mountPath: '/etc/kubernetes/pki', readOnly: false });
   });
 
-  it('gives each member its name, peer URL, the shared initial cluster and a new token', () => {
-    const env = envOf(objects['job-alpha-restore-r1-cp-2.yaml'].spec.template.spec.containers[0]);
-    expect(env).toMatchObject({
-      MEMBER_NAME: 'cp-2',
-      MEMBER_PEER_URL: 'https://10.0.0.2:2380',
-      MEMBERS: 'cp-1 cp-2 cp-3',
-      INITIAL_CLUSTER: 'cp-1=https://10.0.0.1:2380,cp-2=https://10.0.0.2:2380,cp-3=https://10.0.0.3:2380',
-      INITIAL_CLUSTER_TOKEN: 'alpha-restore-r1',
-      SNAPSHOT_DIR: 's3_s3main:backups/etcd/alpha',
-      SNAPSHOT_NAME: 'alpha-20261120T020000Z',
-      BARRIER_DIR: 's3_s3main:backups/etcd/alpha/restores/r1',
-      ETCD_ENDPOINT: 'https://10.0.0.2:2379',
-      DATA_DIR: '/var/lib/etcd',
-      ETCD_MANIFEST: '/etc/kubernetes/manifests/etcd.yaml',
-      PKI_RESTORE: 'true',
+  it('gives each member its name, peer URL, the shared members and a new token, in its typed plan', () => {
+    const job = objects['job-alpha-restore-r1-cp-2.yaml'];
+    expect(job.spec.template.spec.containers[0].command).toEqual(['controlplane-backup', 'agent', 'restore-member', '--plan', '/etc/controlplane-backup/restore/plan.json']);
+    expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'TMPDIR', value: '/var/lib/controlplane-backup/scratch' }]));
+    const plan = planOf(objects, 'job-alpha-restore-r1-cp-2.yaml');
+    expect(restoreMemberPlanSchema.safeParse(plan).success).toBe(true);
+    expect(plan).toMatchObject({
+      kind: 'RestoreMemberPlan',
+      cluster: 'alpha',
+      restoreId: 'r1',
+      snapshot: 'alpha-20261120T020000Z',
+      member: { name: 'cp-2', peerUrl: 'https://10.0.0.2:2380' },
+      members: [{ name: 'cp-1', peerUrl: 'https://10.0.0.1:2380' }, { name: 'cp-2', peerUrl: 'https://10.0.0.2:2380' }, { name: 'cp-3', peerUrl: 'https://10.0.0.3:2380' }],
+      initialClusterToken: 'alpha-restore-r1',
+      source: { kind: 's3', bucket: 'backups', folder: 'etcd/alpha' },
+      etcd: { endpoint: 'https://10.0.0.2:2379' },
+      dataDir: '/var/lib/etcd',
+      etcdManifest: '/etc/kubernetes/manifests/etcd.yaml',
+      pki: { dir: '/etc/kubernetes/pki', archivePrefix: 'etc/kubernetes/pki' },
+      bumpRevision: true,
+      identityFile: '/var/run/controlplane-backup/restore-identity/identity.txt',
     });
   });
 });
@@ -98,19 +113,34 @@ describe('hosted restore bundle', () => {
 
   it('rebuilds every replica\'s volume in its own Job, with member names and peer URLs from the headless Service', () => {
     for (const ordinal of [0, 1, 2]) {
-      const pod = objects[`job-beta-restore-r2-${ordinal}.yaml`].spec.template.spec;
+      const job = `job-beta-restore-r2-${ordinal}.yaml`;
+      const pod = objects[job].spec.template.spec;
       expect(pod.volumes).toContainEqual({ name: 'etcd-data', persistentVolumeClaim: { claimName: `etcd-data-beta-etcd-${ordinal}` } });
-      expect(envOf(pod.containers[0])).toMatchObject({
-        ORDINAL: String(ordinal),
-        MEMBER_NAME: `beta-etcd-${ordinal}`,
-        MEMBER_PEER_URL: `https://beta-etcd-${ordinal}.beta-etcd.tenant-beta.svc:2380`,
-        DATA_DIR: '/var/lib/controlplane-backup/volume/default.etcd',
-        SNAPSHOT_NAME: 'latest',
+      const plan = planOf(objects, job);
+      expect(restoreReplicaPlanSchema.safeParse(plan).success).toBe(true);
+      expect(plan).toMatchObject({
+        kind: 'RestoreReplicaPlan',
+        ordinal,
+        member: { name: `beta-etcd-${ordinal}`, peerUrl: `https://beta-etcd-${ordinal}.beta-etcd.tenant-beta.svc:2380` },
+        dataDir: '/var/lib/controlplane-backup/volume/default.etcd',
+        snapshot: 'latest',
+        statusConfigMap: 'beta-restore-r2-status',
       });
     }
-    const coordinator = objects['job-beta-restore-r2.yaml'].spec.template.spec;
-    expect(envOf(coordinator.containers[0])).toMatchObject({ STATEFULSET: 'beta-etcd', REPLICAS: '3', CONTROL_PLANE_DEPLOYMENTS: 'beta-apiserver', STATUS_CONFIGMAP: 'beta-restore-r2-status' });
-    expect(coordinator.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    const plan = planOf(objects, 'job-beta-restore-r2.yaml');
+    expect(restoreCoordinatorPlanSchema.safeParse(plan).success).toBe(true);
+    expect(plan).toMatchObject({ kind: 'RestoreCoordinatorPlan', statefulSet: 'beta-etcd', replicas: 3, controlPlaneDeployments: ['beta-apiserver'], statusConfigMap: 'beta-restore-r2-status' });
+  });
+
+  it('meets Pod Security restricted in every pod: non-root with fsGroup, RuntimeDefault seccomp, no capabilities', () => {
+    for (const name of ['job-beta-restore-r2.yaml', 'job-beta-restore-r2-0.yaml', 'job-beta-restore-r2-1.yaml', 'job-beta-restore-r2-2.yaml']) {
+      const pod = objects[name].spec.template.spec;
+      expect(pod.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
+      expect(pod.containers[0].securityContext).toEqual({
+        runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+      });
+      expect(pod.containers[0].env).toContainEqual({ name: 'TMPDIR', value: '/var/lib/controlplane-backup/scratch' });
+    }
   });
 
   it('builds with kubectl kustomize', () => {
@@ -141,7 +171,7 @@ describe('controlplane-backup restore (break-glass CLI)', () => {
       '--confirm', 'alpha-20261120T020000Z', '--id', 'r1', '--out', out], cli);
     expect(err.join('')).toContain('restore: 4 files for restore "r1" of alpha written to');
     expect(code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['.controlplane-backup-output', 'RUNBOOK.md', 'configmap-alpha-restore-r1-scripts.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'kustomization.yaml']);
+    expect(readdirSync(out).sort()).toEqual(['.controlplane-backup-output', 'RUNBOOK.md', 'configmap-alpha-restore-r1-plan.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'kustomization.yaml']);
     const committed = minimalDocument();
     committed.clusters.alpha.restores = [{ id: 'r1', snapshot: 'etcd/alpha/alpha-20261120T020000Z.db.zst.age', confirm: 'alpha-20261120T020000Z' }];
     const expected = renderInventory(inventoryOf(committed));

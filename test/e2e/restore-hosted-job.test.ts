@@ -1,11 +1,12 @@
 // The synthesized hosted restore Jobs, run for real (issue 4): from a backup made by the synthesized hosted backup
 // CronJob's pod against a simulated 3-replica etcd StatefulSet, the coordinator Job's pod and the 3 replica Jobs' pods
-// run concurrently with the commands, env and ConfigMap scripts of their manifests. Like in a cluster: each replica
-// pod's PVC (`<claimTemplate>-<sts>-<i>`) is the simulator's volume of that ordinal, the service-account token and CA
-// are automounted at the default path, and kubernetes.default.svc resolves (the pods' /etc/hosts) to the fake API
-// server listening on 443 inside the netns. Nothing in the env is overridden: the manifests' defaults are what runs.
+// run concurrently with the commands, env and plan ConfigMap of their manifests (`controlplane-backup agent
+// restore-coordinator|restore-replica --plan ...`). Like in a cluster: each replica pod's PVC
+// (`<claimTemplate>-<sts>-<i>`) is the simulator's volume of that ordinal, the service-account token and CA are
+// automounted at the default path, and KUBERNETES_SERVICE_HOST/PORT (set as the kubelet does) point at the fake API
+// server listening on 443 inside the netns. Nothing in the env is overridden: the manifests' plans are what runs.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -14,7 +15,7 @@ import { inventoryOf } from '../helpers/inventory';
 import { valueFor } from '../support/etcd';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { startNetns, type NetNs } from '../support/netns';
-import { runPod, SERVICE_ACCOUNT_PATH, type PodRunResult } from '../support/pod-runner';
+import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp, waitFor } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
 import { makeSimPki, StatefulSetSim, type SimPki } from '../support/statefulset-sim';
@@ -41,6 +42,8 @@ let keys: { identity: string; recipients: string };
 let token: string;
 let base: string;
 let atBackup: { count: number; sha256: string };
+/** labels, annotations and ownerReferences the fake API gives the StatefulSet or a Deployment */
+const owners: Record<string, { ownerReferences?: object[]; labels?: Record<string, string> }> = {};
 
 function inventoryDocument(restores: object[] = []): Record<string, any> {
   const recipient = readFileSync(keys.recipients, 'utf8').split('\n').find((line) => line.startsWith('age1'))!;
@@ -114,7 +117,7 @@ async function backUp(): Promise<string> {
 interface RestoreRun { coordinator: PodRunResult; replicas: PodRunResult[]; objects: any[]; durationMs: number }
 
 /** The coordinator Job's pod and every replica Job's pod, concurrently, as the Job controller would start them. */
-async function restore(): Promise<RestoreRun> {
+async function restore(ID = 'r1'): Promise<RestoreRun> {
   const folder = `${CLUSTER}/restore-${ID}`;
   const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), folder);
   const jobs = objects.filter((o) => o.kind === 'Job');
@@ -127,7 +130,7 @@ async function restore(): Promise<RestoreRun> {
     netns, configMaps: configMapsOf(objects), namespace: NAMESPACE, timeoutMs: 60_000,
     secrets: { 's3-creds': S3_SECRET, [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': identity } },
     serviceAccount: { token, caCert: readFileSync(pki.ca), namespace: NAMESPACE },
-    hosts: { 'kubernetes.default.svc': API_IP, 'kubernetes.default': API_IP, kubernetes: API_IP },
+    kubernetesService: { host: API_IP, port: 443 },
   };
   const started = Date.now();
   const [coordinator, ...replicas] = await Promise.all([
@@ -145,7 +148,7 @@ async function restore(): Promise<RestoreRun> {
 }
 
 /** Every API request since `from` is allowed by the synthesized Role (namespace, group, resource, name, verb). */
-function expectWithinRole(objects: any[], from: number): void {
+function expectWithinRole(objects: any[], from: number, ID = 'r1'): void {
   const role = objects.find((o) => o.kind === 'Role');
   const binding = objects.find((o) => o.kind === 'RoleBinding');
   expect(binding.roleRef.name).toBe(role.metadata.name);
@@ -170,11 +173,12 @@ beforeAll(async () => {
   [s3, keys, pki] = await Promise.all([
     startS3({ netns, dir: tmp, buckets: ['backups'] }),
     ageKeypair(tmp),
-    makeSimPki(join(tmp, 'pki'), [`*.${STS}-hl.${NAMESPACE}.svc`, 'kubernetes.default.svc', 'kubernetes.default', 'kubernetes']),
+    // the API server's certificate names the kubernetes Service's ClusterIP, as kube-apiserver's does
+    makeSimPki(join(tmp, 'pki'), [`*.${STS}-hl.${NAMESPACE}.svc`, 'kubernetes.default.svc', 'kubernetes.default', 'kubernetes'], [API_IP]),
   ]);
   sim = new StatefulSetSim({ netns, dir: join(tmp, 'sts'), pki, name: STS, namespace: NAMESPACE, replicas: 3 });
   token = createHash('sha256').update(tmp).digest('hex');
-  api = new FakeKubeApi({ netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 } });
+  api = new FakeKubeApi({ netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 }, metadata: owners });
   await api.start();
   sim.scale(3);
   await waitHealthy();
@@ -196,10 +200,8 @@ afterAll(async () => {
   await s3?.stop();
   await netns?.stop();
   rmTemp(tmp);
-  // empty mount points the runner created on the host for the automounted service account
-  for (const d of [SERVICE_ACCOUNT_PATH, '/var/run/secrets/kubernetes.io', '/var/run/secrets']) {
-    try { rmdirSync(d); } catch { /* not empty or gone */ }
-  }
+  // The service-account mount point the runner created on the host stays: removing it while another test file's pod
+  // has it mounted detaches it there (the kernel allows rmdir of a mount point in another namespace).
 });
 
 describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
@@ -207,24 +209,27 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
 
   it('walks every phase through kubernetes.default.svc, rebuilds each PVC, and leaves one healthy cluster at the backup\'s data', async () => {
     expect(await sim.ctl(['get', '/registry/test/written-after-backup', '--print-value-only']).then((r) => r.stdout.trim())).not.toBe('');
-    const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), `${CLUSTER}/restore-${ID}`);
+    const bundle = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), `${CLUSTER}/restore-${ID}`);
     // the bundle's status ConfigMap as applied (no data), in the fake API
-    api.configMaps[status] = { ...configMapsOf(objects)[status] };
+    api.configMaps[status] = { ...configMapsOf(bundle)[status] };
     expect(api.configMaps[status]).toEqual({});
     const from = api.requests.length;
 
-    const { coordinator, replicas, durationMs } = await restore();
+    const { coordinator, replicas, durationMs, objects } = await restore();
     const pods = [coordinator, ...replicas];
     for (const pod of pods) expect(pod.ok, stderrOf(pods)).toBe(true);
-    // what ran is the manifest's: /bin/sh on the ConfigMap's script, KUBE_API in-cluster, no token/CA override
-    expect(coordinator.results[0].argv).toEqual(['/bin/sh', '/opt/controlplane-backup/restore-coordinator.sh']);
-    for (const r of replicas) expect(r.results[0].argv).toEqual(['/bin/sh', '/opt/controlplane-backup/restore-replica.sh']);
-    for (const pod of pods) {
-      expect(pod.results[0].env.KUBE_API).toBe('https://kubernetes.default.svc');
-      expect(pod.results[0].env.KUBE_TOKEN_FILE).toBeUndefined();
-      expect(pod.results[0].env.KUBE_CA_FILE).toBeUndefined();
+    // what ran is the manifest's: the agent on the pod's plan, the in-cluster API (no URL, token or CA in the env)
+    expect(coordinator.results[0].argv).toEqual(['controlplane-backup', 'agent', 'restore-coordinator', '--plan', '/etc/controlplane-backup/restore/plan.json']);
+    for (const r of replicas) expect(r.results[0].argv).toEqual(['controlplane-backup', 'agent', 'restore-replica', '--plan', '/etc/controlplane-backup/restore/plan.json']);
+    for (const pod of pods) expect(Object.keys(pod.results[0].env).filter((k) => k.startsWith('KUBE')).sort()).toEqual(['KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT']);
+    const plans = configMapsOf(objects)[`${CLUSTER}-restore-${ID}-plan`];
+    expect([0, 1, 2].map((i) => JSON.parse(plans[`replica-${i}.json`]).dataDir)).toEqual([0, 1, 2].map(() => '/var/lib/controlplane-backup/volume/default.etcd'));
+    // Pod Security restricted, every pod (issue 11 item 4)
+    for (const job of objects.filter((o) => o.kind === 'Job')) {
+      const spec = job.spec.template.spec;
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of spec.containers) expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     }
-    expect(replicas.map((r) => r.results[0].env.DATA_DIR)).toEqual([0, 1, 2].map(() => '/var/lib/controlplane-backup/volume/default.etcd'));
 
     expect(lastLine(coordinator)).toMatchObject({ status: 'ok', phase: 'Succeeded', role: 'coordinator', snapshot: base, replicas: 3 });
     for (const [i, r] of replicas.entries()) expect(lastLine(r)).toMatchObject({ status: 'ok', role: 'replica', ordinal: i, member: sim.memberName(i), snapshot: base });
@@ -284,5 +289,35 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
     await waitHealthy();
     expect(await digest()).toEqual(before);
     for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`member.before-restore-${ID}.1`);
+  }, 120_000);
+
+  it('stops at Validating with OwnerWouldRevert when a controller owns the StatefulSet: nothing scaled, no data touched', async () => {
+    const id = 'r2';
+    const status2 = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status2] = {};
+    owners[STS] = { ownerReferences: [{ apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane', name: CLUSTER, uid: 'u-1', controller: true }] };
+    owners[`${CLUSTER}-apiserver`] = { labels: { 'kustomize.toolkit.fluxcd.io/name': 'tenants', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } };
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    try {
+      const { coordinator, replicas, objects } = await restore(id);
+      expect(coordinator.results[0].exitCode).toBe(10);
+      expect(lastLine(coordinator)).toMatchObject({ status: 'failed', exitCode: 10, phase: 'Failed', reason: 'OwnerWouldRevert' });
+      expect(api.configMaps[status2]).toMatchObject({ phase: 'Failed', reason: 'OwnerWouldRevert' });
+      expect(api.configMaps[status2].message).toContain(`statefulset ${NAMESPACE}/${STS} is managed by Kamaji TenantControlPlane ${CLUSTER}`);
+      expect(api.configMaps[status2].message).toContain(`deployment ${NAMESPACE}/${CLUSTER}-apiserver is managed by Flux Kustomization flux-system/tenants: flux suspend kustomization tenants -n flux-system`);
+      // the replicas saw Failed and left their volumes alone
+      for (const r of replicas) expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10 });
+      for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`.controlplane-backup-restore-${id}.done`);
+      expect(sim.scaleLog).toEqual(scaleLog);
+      expect(api.deployments).toEqual(DEPLOYMENTS);
+      expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.path.endsWith(`/configmaps/${status2}`))).toBe(true);
+      expectWithinRole(objects, from, id);
+      expect(await digest()).toEqual(before);
+    } finally {
+      delete owners[STS];
+      delete owners[`${CLUSTER}-apiserver`];
+    }
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-// restore-member.sh on a 3-member kubeadm-like cluster: three concurrent runs (one per node, as the three Jobs run),
+// `agent restore-member` on a 3-member kubeadm-like cluster: three concurrent runs (one per node, as the three Jobs run),
 // meeting at the barrier in s3rver. Real TLS etcd members run by fake kubelets, in a private netns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { startEtcdCluster, EtcdCluster, Digest } from '../support/etcd-cluster';
 import { startS3, S3Server } from '../support/s3';
 import { mkTemp, rmTemp } from '../support/proc';
 import { ageKeypair } from '../scripts/helpers';
-import { BUCKET, expectFailed, listing, makeBackup, memberEnv, runRestore } from './helpers';
+import { BUCKET, expectFailed, listing, makeBackup, memberPlan, runRestore } from './helpers';
 
 const CLUSTER = 'prod-3';
 let tmp: string;
@@ -39,16 +39,16 @@ afterAll(async () => {
   rmTemp(tmp);
 });
 
-const env = (i: number, restoreId: string, extra: Record<string, string> = {}) =>
-  memberEnv(c, c.nodes[i], s3, { cluster: CLUSTER, restoreId, snapshot: 'latest', identity: keys.identity, extra });
+const env = (i: number, restoreId: string, barrierSeconds = 60) =>
+  memberPlan(c, c.nodes[i], s3, { cluster: CLUSTER, restoreId, snapshot: 'latest', identity: keys.identity, over: { timeouts: { barrierSeconds, stopSeconds: 30, healthSeconds: 60 } } });
 
 describe('three members', () => {
   it('barrier timeout (only 2 of 3 members run) -> exit 6, nodes untouched, staging removed', async () => {
     const before = c.nodes.map((n) => ({ data: listing(n.dataDir), pid: n.pid() }));
     const digests = await c.digests();
-    const rs = await Promise.all([0, 1].map((i) => runRestore(netns, env(i, 'b1', { BARRIER_TIMEOUT_SECONDS: '4' }))));
+    const rs = await Promise.all([0, 1].map((i) => runRestore(netns, env(i, 'b1', 4))));
     for (const r of rs) {
-      expectFailed(r, 6, /barrier timeout: after 4s still waiting for member\(s\): node-3 at primary:backups\/clusters\/prod-3\/restores\/b1 .*nothing on this node was changed/);
+      expectFailed(r, 6, /barrier timeout: after 4s still waiting for member\(s\): node-3 at s3:\/\/backups at \S+\/clusters\/prod-3\/restores\/b1 .*nothing on this node was changed/);
       expect(r.result!.stage).toBe('barrier');
       expect(r.result!.snapshot).toBe(base);
     }
@@ -59,7 +59,7 @@ describe('three members', () => {
       expect(listing(join(n.root, 'var/lib/controlplane-backup/scratch'))).toEqual([]);
     });
     expect(await c.digests()).toEqual(digests);
-    expect((await s3.list(BUCKET, `clusters/${CLUSTER}/restores/b1`)).sort()).toEqual(['node-1.staged', 'node-2.staged']);
+    expect((await s3.list(BUCKET, `clusters/${CLUSTER}/restores/b1`)).sort()).toEqual(['node-1.result.json', 'node-1.staged', 'node-2.result.json', 'node-2.staged']);
   });
 
   it('members on different snapshots (latest moved between their runs) -> exit 6, node untouched', async () => {

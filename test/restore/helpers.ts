@@ -1,5 +1,5 @@
-// Shared helpers for the restore-member.sh tests.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Shared helpers for the restore-member tests (the agent command, run as the Job's container runs it).
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { ClusterNode, EtcdCluster } from '../support/etcd-cluster';
@@ -7,27 +7,22 @@ import { snapshotSave } from '../support/etcd';
 import { NetNs } from '../support/netns';
 import { S3Server } from '../support/s3';
 import { RunResult } from '../support/proc';
-import { HOST_PATH, runAgent, s3Destination, SCRIPTS_DIR, Shell, testBackupPlan } from '../scripts/helpers';
+import { runAgent, s3Destination, testBackupPlan } from '../scripts/helpers';
+import type { RestoreMemberPlan } from '../../lib/agent/restore/plans';
+import { PACKAGE_VERSION } from '../../lib/version';
 
-export const RESTORE_MEMBER_SH = join(SCRIPTS_DIR, 'restore-member.sh');
 export const BUCKET = 'backups';
 
 export interface RestoreRun extends RunResult {
   result: Record<string, any> | undefined;
 }
 
-/** Run restore-member.sh inside the netns with ONLY env (+ PATH), like the Job's container. */
-export async function runRestore(netns: NetNs, env: Record<string, string>, o: { shell?: Shell; timeoutMs?: number } = {}): Promise<RestoreRun> {
-  const sh = o.shell === 'busybox' ? ['busybox', 'sh'] : ['dash'];
-  const r = await netns.exec(sh[0], [...sh.slice(1), RESTORE_MEMBER_SH], { env: { PATH: HOST_PATH, ...env }, timeoutMs: o.timeoutMs ?? 120_000 });
-  const lines = r.stdout.split('\n').filter(Boolean);
-  let result: Record<string, any> | undefined;
-  try {
-    result = lines.length === 1 ? JSON.parse(lines[0]) : undefined;
-  } catch {
-    result = undefined;
-  }
-  return { ...r, result };
+export interface MemberRun { plan: RestoreMemberPlan; env: Record<string, string> }
+
+/** `controlplane-backup agent restore-member` inside the netns with ONLY the plan and env (+ PATH), like the Job's container. */
+export async function runRestore(netns: NetNs, run: MemberRun, o: { timeoutMs?: number } = {}): Promise<RestoreRun> {
+  const r = await runAgent(netns, 'restore-member', run.plan, run.env, { timeoutMs: o.timeoutMs ?? 120_000 });
+  return { ...r, result: r.result };
 }
 
 /** Back up one member exactly as the backup CronJob does: snapshot save (init container), then the agent to s3rver
@@ -47,25 +42,24 @@ export async function makeBackup(netns: NetNs, s3: S3Server, node: ClusterNode, 
   return r.result!.base as string;
 }
 
-/** The env contract of restore-member.sh for one member of the harness cluster. */
-export function memberEnv(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
-  cluster: string; restoreId: string; snapshot: string; identity: string; snapshotDir?: string; extra?: Record<string, string>;
-}): Record<string, string> {
-  const dir = o.snapshotDir ?? `primary:${BUCKET}/clusters/${o.cluster}`;
-  return {
-    CLUSTER_NAME: o.cluster, RESTORE_ID: o.restoreId, SNAPSHOT_DIR: dir, SNAPSHOT_NAME: o.snapshot,
-    MEMBER_NAME: n.name, MEMBER_PEER_URL: n.peerUrl, MEMBERS: c.nodes.map((x) => x.name).join(' '),
-    INITIAL_CLUSTER: c.initialCluster, INITIAL_CLUSTER_TOKEN: `restore-${o.restoreId}`,
-    DATA_DIR: n.dataDir, ETCD_MANIFEST: n.manifest, ETCD_ENDPOINT: n.clientUrl,
-    ETCDCTL_CACERT: n.clientEnv.ETCDCTL_CACERT, ETCDCTL_CERT: n.clientEnv.ETCDCTL_CERT, ETCDCTL_KEY: n.clientEnv.ETCDCTL_KEY,
-    PKI_RESTORE: 'false', PKI_DIR: n.pkiDir, PKI_ARCHIVE_PREFIX: n.pkiDir.replace(/^\/+/, ''),
-    AGE_IDENTITY_FILE: o.identity, BUMP_REVISION: 'true',
-    BARRIER_DIR: `primary:${BUCKET}/clusters/${o.cluster}/restores/${o.restoreId}`,
-    BARRIER_TIMEOUT_SECONDS: '60', STOP_TIMEOUT_SECONDS: '30', HEALTH_TIMEOUT_SECONDS: '60',
-    SCRATCH_DIR: join(n.root, 'var/lib/controlplane-backup/scratch'),
-    ...s3.rcloneEnv('primary'),
-    ...(o.extra ?? {}),
+/** The plan of one member of the harness cluster (what synthesis renders), and the env with the storage credentials. */
+export function memberPlan(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
+  cluster: string; restoreId: string; snapshot: string; identity: string; folder?: string; pki?: boolean; over?: Partial<RestoreMemberPlan>;
+}): MemberRun {
+  const { destination, env } = s3Destination(s3, `primary:${BUCKET}/${o.folder ?? `clusters/${o.cluster}`}`);
+  const plan: RestoreMemberPlan = {
+    apiVersion: 'controlplane-backup.io/v1', kind: 'RestoreMemberPlan', packageVersion: PACKAGE_VERSION, cluster: o.cluster,
+    scratchDir: join(n.root, 'var/lib/controlplane-backup/scratch'), deadlineSeconds: 3600,
+    restoreId: o.restoreId, snapshot: o.snapshot, source: destination, identityFile: o.identity,
+    members: c.nodes.map((x) => ({ name: x.name, peerUrl: x.peerUrl })), initialClusterToken: `restore-${o.restoreId}`, bumpRevision: true,
+    member: { name: n.name, peerUrl: n.peerUrl }, dataDir: n.dataDir, etcdManifest: n.manifest,
+    etcd: { endpoint: n.clientUrl, caFile: n.clientEnv.ETCDCTL_CACERT, certFile: n.clientEnv.ETCDCTL_CERT, keyFile: n.clientEnv.ETCDCTL_KEY },
+    pki: o.pki ? { dir: n.pkiDir, archivePrefix: n.pkiDir.replace(/^\/+/, '') } : null,
+    timeouts: { barrierSeconds: 60, stopSeconds: 30, healthSeconds: 60 },
+    ...(o.over ?? {}),
   };
+  mkdirSync(plan.scratchDir, { recursive: true });
+  return { plan, env };
 }
 
 /** Every entry under dir: "path type size mtimeMs" (mtimes optional), sorted. */

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync, mkdirSync, mkdtempSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BackupPlan } from '../../lib/agent/plan';
@@ -12,7 +12,6 @@ import type { NetNs } from '../support/netns';
 import { runOk, type RunResult } from '../support/proc';
 import type { S3Server } from '../support/s3';
 
-export const SCRIPTS_DIR = resolve(__dirname, '../../lib/scripts');
 /** The shells the remaining (restore) scripts are tested under. */
 export type Shell = 'dash' | 'busybox';
 

@@ -3,6 +3,7 @@
 //   GET/PATCH  /api/v1/namespaces/<ns>/configmaps/<name>                  (merge patch)
 //   GET        /apis/apps/v1/namespaces/<ns>/statefulsets/<sts>           (spec.replicas, selector, status.readyReplicas)
 //   GET/PATCH  /apis/apps/v1/namespaces/<ns>/statefulsets/<sts>/scale
+//   GET        /apis/apps/v1/namespaces/<ns>/deployments/<name>              (metadata: who manages it)
 //   GET/PATCH  /apis/apps/v1/namespaces/<ns>/deployments/<name>/scale
 //   GET        /api/v1/namespaces/<ns>/pods?labelSelector=k%3Dv,...       (the sim's live members when the selector matches)
 // Errors are Status objects (404, 401, 403, 422); responses are pretty-printed for curl user agents like kube-apiserver.
@@ -31,6 +32,8 @@ export interface FakeKubeApiOptions {
   configMaps?: Record<string, Record<string, string>>;
   /** deployments by name: replicas */
   deployments?: Record<string, number>;
+  /** extra labels, annotations and ownerReferences of the StatefulSet or a Deployment (by name) */
+  metadata?: Record<string, { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: object[] }>;
   /** hook: return an HTTP status to fail the request with (after the token check) */
   fault?: (method: string, path: string) => number | undefined;
   /** where the forwarder listens inside the netns; default 127.0.0.1 and a free port */
@@ -151,7 +154,7 @@ export class FakeKubeApi {
       const [, nsx, kind, name, isScale] = m;
       if (nsx !== ns) return this.send(req, res, 403, status(403, 'Forbidden', `${kind} "${name}" is forbidden in namespace "${nsx}"`));
       const isSts = kind === 'statefulsets';
-      if ((isSts && name !== sim.name) || (!isSts && !(name in this.deployments)) || (!isSts && !isScale)) {
+      if ((isSts && name !== sim.name) || (!isSts && !(name in this.deployments))) {
         return this.send(req, res, 404, status(404, 'NotFound', `${kind}.apps "${name}" not found`));
       }
       if (method === 'PATCH') {
@@ -162,12 +165,20 @@ export class FakeKubeApi {
         else this.deployments[name] = n;
       } else if (method !== 'GET') return this.send(req, res, 405, status(405, 'MethodNotAllowed', method));
       const replicas = isSts ? sim.replicas : this.deployments[name];
+      const extra = this.o.metadata?.[name] ?? {};
       if (isScale) {
         return this.send(req, res, 200, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: ns }, spec: { replicas },
           status: { replicas: isSts ? sim.pods().length : replicas } });
       }
+      if (!isSts) {
+        return this.send(req, res, 200, {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels: extra.labels ?? {}, annotations: extra.annotations ?? {}, ownerReferences: extra.ownerReferences },
+          spec: { replicas, selector: { matchLabels: { app: name } } }, status: { replicas, readyReplicas: replicas },
+        });
+      }
       return this.send(req, res, 200, {
-        apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: ns, labels: sim.labels, annotations: { note: 'a "quoted" value, with {braces} and [brackets]' } },
+        apiVersion: 'apps/v1', kind: 'StatefulSet',
+        metadata: { name, namespace: ns, labels: { ...sim.labels, ...extra.labels }, annotations: { note: 'a "quoted" value, with {braces} and [brackets]', ...extra.annotations }, ownerReferences: extra.ownerReferences },
         spec: { replicas, serviceName: sim.service, podManagementPolicy: 'Parallel', selector: { matchLabels: sim.labels } },
         status: { replicas: sim.pods().length, readyReplicas: await this.ready(), currentReplicas: sim.pods().length },
       });

@@ -38,21 +38,27 @@ describe('pod-runner', () => {
         { name: 'creds', secret: { secretName: 'creds', items: [{ key: 'tls.crt', path: 'tls.crt' }] } },
       ],
       initContainers: [{
-        name: 'first', image: TOOLS, command: ['/bin/sh', '-c'], args: ['echo "$(GREETING) $NODE $PASSWORD" > /var/lib/cpb-test/scratch/out; touch /etc/cpb-test-ro/x 2>/dev/null && echo writable || echo readonly'],
+        // The image has no shell: node programs stand in. $(GREETING) in args is expanded by the runner, as by the kubelet.
+        name: 'first', image: TOOLS, command: ['node', '-e'],
+        args: ['const fs = require("fs"); fs.writeFileSync("/var/lib/cpb-test/scratch/out", `${process.argv[1]} ${process.env.NODE} ${process.env.PASSWORD}\\n`); '
+          + 'try { fs.writeFileSync("/etc/cpb-test-ro/x", ""); console.log("writable"); } catch { console.log("readonly"); }', '$(GREETING)'],
         env: [{ name: 'GREETING', value: 'hi' }, { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
           { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
         volumeMounts: [{ name: 'scratch', mountPath: '/var/lib/cpb-test/scratch' }, { name: 'hostdir', mountPath: '/etc/cpb-test-ro', readOnly: true }],
       }],
       containers: [{
-        name: 'main', image: TOOLS, command: ['/bin/sh', '/opt/cpb-test/run.sh'],
+        name: 'main', image: TOOLS, command: ['node', '/opt/cpb-test/run.js'],
         env: [{ name: 'CM', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } }],
         volumeMounts: [{ name: 'scripts', mountPath: '/opt/cpb-test' }, { name: 'scratch', mountPath: '/var/lib/cpb-test/scratch' },
           { name: 'creds', mountPath: '/var/run/cpb-test/creds', readOnly: true }],
       }],
     };
-    const configMaps = { scripts: { 'run.sh': 'cat /var/lib/cpb-test/scratch/out; echo "cm=$CM"; cat /var/run/cpb-test/creds/tls.crt; ls -a /var/run/cpb-test/creds | tr "\\n" " "; env | sort | tr "\\n" " "\n' }, settings: { mode: 'fast' } };
+    const run = ['const fs = require("fs");', 'process.stdout.write(fs.readFileSync("/var/lib/cpb-test/scratch/out", "utf8"));', 'console.log(`cm=${process.env.CM}`);',
+      'console.log(fs.readFileSync("/var/run/cpb-test/creds/tls.crt", "utf8"));', 'console.log(fs.readdirSync("/var/run/cpb-test/creds").join(" "));',
+      'console.log(Object.keys(process.env).sort().map((k) => `${k}=${process.env[k]}`).join(" "));'].join('\n');
+    const configMaps = { scripts: { 'run.js': run }, settings: { mode: 'fast' } };
     const secrets = { creds: { password: 's3cret', 'tls.crt': 'CERT' } };
-    const res = await runPod({ podSpec, netns, volumes: { hostdir: host }, configMaps, secrets, nodeName: 'node-7', workDir: join(tmp, 'pod'), shell: 'busybox' });
+    const res = await runPod({ podSpec, netns, volumes: { hostdir: host }, configMaps, secrets, nodeName: 'node-7', workDir: join(tmp, 'pod') });
     expect(res.results.map((r) => [r.name, r.exitCode])).toEqual([['first', 0], ['main', 0]]);
     expect(res.results[0].stdout.trim()).toBe('readonly');
     expect(existsSync(join(host, 'x'))).toBe(false);
@@ -65,7 +71,7 @@ describe('pod-runner', () => {
     expect(readFileSync(join(res.volumeDirs.scratch, 'out'), 'utf8')).toBe('hi node-7 s3cret\n');
 
     // failing init container: main never runs
-    const failing = { ...podSpec, initContainers: [{ name: 'fail', image: TOOLS, command: ['/bin/sh', '-c', 'echo boom >&2; exit 3'] }] };
+    const failing = { ...podSpec, initContainers: [{ name: 'fail', image: TOOLS, command: ['node', '-e', 'console.error("boom"); process.exit(3)'] }] };
     const res2 = await runPod({ podSpec: failing, netns, volumes: { hostdir: host }, configMaps, secrets, nodeName: 'n', workDir: join(tmp, 'pod2') });
     expect(res2.ok).toBe(false);
     expect(res2.results.map((r) => [r.name, r.exitCode])).toEqual([['fail', 3]]);
@@ -76,16 +82,21 @@ describe('pod-runner', () => {
     const extra = join(tmp, 'extra');
     mkdirSync(extra);
     writeFileSync(join(extra, 'f'), 'extra\n');
-    const script = `cat ${SERVICE_ACCOUNT_PATH}/token 2>/dev/null && echo || echo no-token; cat ${SERVICE_ACCOUNT_PATH}/namespace 2>/dev/null; echo; `
-      + 'getent hosts kubernetes.default.svc || echo unresolved; cat /var/run/cpb-test-extra/f; touch /var/run/cpb-test-extra/x 2>/dev/null && echo writable || echo readonly';
-    const podSpec = { containers: [{ name: 'c', image: TOOLS, command: ['/bin/sh', '-c', script] }] };
+    // As the agent would: node's resolver (the generated /etc/hosts) and plain file reads.
+    const script = `const fs = require("fs"); const read = (p) => { try { return fs.readFileSync(p, "utf8"); } catch { return null; } };
+      require("dns").lookup("kubernetes.default.svc", (error, address) => {
+        console.log(read("${SERVICE_ACCOUNT_PATH}/token") ?? "no-token"); console.log(read("${SERVICE_ACCOUNT_PATH}/namespace") ?? "");
+        console.log(error ? "unresolved" : \`\${address} kubernetes.default.svc\`); process.stdout.write(read("/var/run/cpb-test-extra/f"));
+        try { fs.writeFileSync("/var/run/cpb-test-extra/x", ""); console.log("writable"); } catch { console.log("readonly"); }
+      });`;
+    const podSpec = { containers: [{ name: 'c', image: TOOLS, command: ['node', '-e', script] }] };
     const o = {
       netns, serviceAccount: { token: 'tok-123', caCert: 'CA', namespace: 'ns-1' }, hosts: { 'kubernetes.default.svc': '127.0.2.1' },
       extraMounts: [{ hostPath: extra, mountPath: '/var/run/cpb-test-extra', readOnly: true }],
     };
     const res = await runPod({ ...o, podSpec, workDir: join(tmp, 'pod-sa') });
     expect(res.results[0].exitCode, res.results[0].stderr).toBe(0);
-    expect(res.results[0].stdout.split('\n')).toEqual(['tok-123', 'ns-1', '127.0.2.1       kubernetes.default.svc', 'extra', 'readonly', '']);
+    expect(res.results[0].stdout.split('\n')).toEqual(['tok-123', 'ns-1', '127.0.2.1 kubernetes.default.svc', 'extra', 'readonly', '']);
     expect(existsSync(join(extra, 'x'))).toBe(false);
     const off = await runPod({ ...o, podSpec: { ...podSpec, automountServiceAccountToken: false }, workDir: join(tmp, 'pod-no-sa') });
     expect(off.results[0].stdout.split('\n')[0]).toBe('no-token');
@@ -104,22 +115,28 @@ describe('pod-runner', () => {
     expect(res.results[0].user).toEqual({ uid: 0, gid: 0, groups: [0] });
     expect(res.results[1].exitCode).not.toBe(0);
     expect(res.results[1].stderr).toMatch(/\/bin\/sh.*No such file or directory/);
-    const agent = await runPod({ podSpec: { containers: [{ name: 'agent', image: TOOLS, command: ['controlplane-backup', '--version'] }] }, workDir: join(tmp, 'pod-agent') });
-    expect(agent.results[0].exitCode, agent.results[0].stderr).toBe(0);
-    expect(JSON.parse(agent.results[0].stdout)).toEqual({ version: JSON.parse(readFileSync('package.json', 'utf8')).version });
+    // The agent without a plan: its own usage error and result line, from the image's node, as the image's user.
+    const agent = await runPod({ podSpec: { containers: [{ name: 'agent', image: TOOLS, command: ['controlplane-backup', 'agent', 'backup'] }] }, workDir: join(tmp, 'pod-agent') });
+    expect(agent.results[0].exitCode, agent.results[0].stderr).toBe(3);
+    expect(JSON.parse(agent.results[0].stdout.trim().split('\n').pop()!)).toMatchObject({ exitCode: 3 });
     expect(agent.results[0].user).toEqual({ uid: 65532, gid: 65532, groups: [65532] });
     await expect(runPod({ podSpec: { containers: [{ name: 'x', image: 'docker.io/library/busybox:1', command: ['true'] }] } }))
       .rejects.toThrow(/no root filesystem for image "docker.io\/library\/busybox:1"/);
   });
 
   it('enforces runAsUser, runAsGroup, fsGroup and readOnlyRootFilesystem as the kubelet does', async () => {
-    const script = 'id -u; id -g; id -G; touch /var/run/x/f && echo scratch-ok; stat -c "%a %g" /var/run/x; cat /var/run/s/key && echo secret-ok; '
-      + 'touch /etc/x 2>/dev/null || echo root-ro; mktemp 2>/dev/null || echo tmp-ro; TMPDIR=/var/run/x mktemp >/dev/null && echo tmpdir-ok';
+    const script = ['const fs = require("fs"); const out = [process.getuid(), process.getgid(),',
+      '  [process.getegid(), ...process.getgroups().filter((g) => g !== process.getegid())].join(" ")];',
+      'fs.writeFileSync("/var/run/x/f", ""); out.push("scratch-ok"); const st = fs.statSync("/var/run/x"); out.push(`${(st.mode & 0o7777).toString(8)} ${st.gid}`);',
+      'try { out.push(`${fs.readFileSync("/var/run/s/key", "utf8")}secret-ok`); } catch (e) { console.error(e.message); }',
+      'try { fs.writeFileSync("/etc/x", ""); } catch { out.push("root-ro"); }',
+      'try { fs.mkdtempSync("/tmp/x"); } catch { out.push("tmp-ro"); }',
+      'fs.mkdtempSync("/var/run/x/t"); out.push("tmpdir-ok"); console.log(out.join("\\n"));'].join('\n');
     const podSpec = {
       securityContext: { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 2000 },
       volumes: [{ name: 'scratch', emptyDir: {} }, { name: 's', secret: { secretName: 's', defaultMode: 0o400 } }],
       containers: [{
-        name: 'c', image: TOOLS, command: ['/bin/sh', '-c', script],
+        name: 'c', image: TOOLS, command: ['node', '-e', script],
         securityContext: { runAsUser: 4000, readOnlyRootFilesystem: true },
         volumeMounts: [{ name: 'scratch', mountPath: '/var/run/x' }, { name: 's', mountPath: '/var/run/s', readOnly: true }],
       }],
@@ -132,7 +149,7 @@ describe('pod-runner', () => {
     const noFs = { ...podSpec, securityContext: { runAsUser: 1000, runAsGroup: 1000 } };
     const res2 = await runPod({ podSpec: noFs, secrets: { s: { key: 'k' } }, workDir: join(tmp, 'pod-sec2') });
     expect(res2.results[0].stdout).not.toContain('secret-ok');
-    expect(res2.results[0].stderr).toMatch(/Permission denied/);
+    expect(res2.results[0].stderr).toMatch(/permission denied/i);
     expect(statSync(res2.volumeDirs.scratch).mode & 0o7777).toBe(0o777);
   });
 

@@ -39,8 +39,6 @@ export interface PodRunOptions {
   nodeName?: string;
   podName?: string;
   namespace?: string;
-  /** run /bin/sh and sh as the image's `busybox sh` (transitional: the tools image has busybox while lib/scripts/ runs) */
-  shell?: 'sh' | 'busybox';
   /** more image references that run in the tools root (TEST_TOOLS_IMAGE always does) */
   images?: string[];
   /** per container timeout; default: activeDeadlineSeconds or 120 s */
@@ -51,6 +49,8 @@ export interface PodRunOptions {
   extraMounts?: { hostPath: string; mountPath: string; readOnly?: boolean }[];
   /** hostname -> IP: entries of the generated /etc/hosts (localhost is always there) bind-mounted in every container */
   hosts?: Record<string, string>;
+  /** the kubernetes Service's ClusterIP and port: KUBERNETES_SERVICE_HOST/PORT in every container, as the kubelet sets them */
+  kubernetesService?: { host: string; port: number };
   /** the automounted service-account volume (kubelet layout, read-only), unless spec.automountServiceAccountToken is false */
   serviceAccount?: { token: string; caCert: string | Buffer; namespace?: string };
 }
@@ -304,11 +304,13 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
     const gid = sec.runAsGroup ?? (sec.runAsUser !== undefined ? passwdGid(image.root, uid) : image.gid);
     const groups = [...new Set([gid, ...(sec.fsGroup !== undefined ? [sec.fsGroup] : []), ...sec.supplementalGroups])];
     const env = resolveEnv(c, o);
-    const fullEnv = { ...env, PATH: env.PATH ?? DEFAULT_PATH };
+    // the kubelet sets these in every container, enableServiceLinks or not; the container's own env wins
+    const service: Record<string, string> = o.kubernetesService ? { KUBERNETES_SERVICE_HOST: o.kubernetesService.host, KUBERNETES_SERVICE_PORT: String(o.kubernetesService.port) } : {};
+    const fullEnv = { ...service, ...env, PATH: env.PATH ?? DEFAULT_PATH };
     const cmd = [...(c.command ?? []), ...(c.args ?? [])].map((s: string) => expandK8s(s, env));
     if (!c.command || cmd.length === 0) throw new Error(`container ${c.name}: no command (image entrypoints are not known to the runner)`);
     if (c.workingDir) throw new Error(`container ${c.name}: workingDir is not supported by the runner`);
-    const argv = (cmd[0] === '/bin/sh' || cmd[0] === 'sh') && o.shell === 'busybox' ? ['/bin/busybox', 'sh', ...cmd.slice(1)] : cmd;
+    const argv = cmd;
     const user = { uid, gid, groups };
     if (sec.runAsNonRoot && uid === 0) {
       // The kubelet does not start it (CreateContainerConfigError): the pod gets no further.

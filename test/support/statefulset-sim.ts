@@ -21,8 +21,8 @@ export interface SimPki {
   key: string;
 }
 
-/** CA + one leaf (EC P-256) made with openssl. */
-export async function makeSimPki(dir: string, dnsNames: string[]): Promise<SimPki> {
+/** CA + one leaf (EC P-256) made with openssl; `extraIps` (e.g. the kubernetes Service's ClusterIP) join the IP SANs. */
+export async function makeSimPki(dir: string, dnsNames: string[], extraIps: string[] = []): Promise<SimPki> {
   mkdirSync(dir, { recursive: true });
   const ca = join(dir, 'ca.crt');
   const caKey = join(dir, 'ca.key');
@@ -32,7 +32,7 @@ export async function makeSimPki(dir: string, dnsNames: string[]): Promise<SimPk
   await Promise.all([gen(caKey), gen(key)]);
   await runOk('openssl', ['req', '-x509', '-new', '-key', caKey, '-subj', '/CN=sim-ca', '-days', '2', '-out', ca,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
-  const ips = ['127.0.0.1', ...Array.from({ length: 9 }, (_, i) => `127.0.1.${i + 1}`)];
+  const ips = ['127.0.0.1', ...Array.from({ length: 9 }, (_, i) => `127.0.1.${i + 1}`), ...extraIps];
   const san = [...ips.map((i) => `IP:${i}`), 'DNS:localhost', ...dnsNames.map((d) => `DNS:${d}`)].join(',');
   writeFileSync(join(dir, 'leaf.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${san}\n`);
   await runOk('openssl', ['req', '-new', '-key', key, '-subj', '/CN=sim', '-out', join(dir, 'leaf.csr')]);

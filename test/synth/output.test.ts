@@ -66,8 +66,14 @@ describe('the example inventory', () => {
     }
   });
 
-  it('defines every $(VAR) an env value uses before it, as the kubelet needs to expand it', () => {
+  it('defines every $(VAR) an env value uses before it, and every $(VAR) of a mounted plan in the env the agent expands it from', () => {
     let checked = 0;
+    const configMaps = new Map<string, Record<string, string>>();
+    for (const [path, text] of tree) {
+      if (!path.endsWith('.yaml')) continue;
+      const object = parse(text);
+      if (object?.kind === 'ConfigMap') configMaps.set(`${path.slice(0, path.lastIndexOf('/'))}/${object.metadata.name}`, object.data ?? {});
+    }
     for (const [path, text] of tree) {
       if (!path.endsWith('.yaml') || path.endsWith('kustomization.yaml')) continue;
       const object = parse(text);
@@ -80,6 +86,19 @@ describe('the example inventory', () => {
             checked++;
           }
           defined.add(variable.name);
+        }
+        // the plans the container mounts: the agent expands $(VAR) in them from its env
+        for (const mount of container.volumeMounts ?? []) {
+          const volume = (pod.volumes ?? []).find((v: any) => v.name === mount.name)?.configMap;
+          const data = volume && configMaps.get(`${path.slice(0, path.lastIndexOf('/'))}/${volume.name}`);
+          if (!data) continue;
+          for (const item of volume.items ?? Object.keys(data).map((key) => ({ key }))) {
+            if (!String(item.key).endsWith('.json')) continue;
+            for (const [, name] of String(data[item.key] ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) {
+              expect(defined.has(name), `${path} ${container.name} plan ${item.key} uses $(${name})`).toBe(true);
+              checked++;
+            }
+          }
         }
       }
     }

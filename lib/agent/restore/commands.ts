@@ -1,0 +1,112 @@
+/**
+ * The three restore commands as the agent runs them (`controlplane-backup agent restore-member|restore-coordinator|
+ * restore-replica --plan PATH`): each loads its typed plan, wires the real world (the plan's store, the in-cluster
+ * Kubernetes API, the scratch dir) into its state machine and reports through the agent's one result line.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+
+import { restoreResultKey } from '../../storage/restores';
+import type { Context } from '../context';
+import { AgentError, EXIT } from '../exit-codes';
+import { inClusterKube, inClusterProblem } from '../kube';
+import { loadPlan, type PlanSource } from '../plan';
+import { storeBarrier } from './barrier';
+import { fetchVerifiedSet, resolveSet, type SetLocation } from './backup-set';
+import { Coordinator } from './coordinator';
+import { Member } from './member';
+import type { RestoreResult } from './outcome';
+import { initialCluster, restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from './plans';
+import { Replica } from './replica';
+
+type Outcome = { code: number; message: string };
+
+/** The command's result goes into the agent's result line; `skipped` (already restored) is a success. */
+function report(ctx: Context, result: RestoreResult): Outcome {
+  const { status, exitCode, stage, message, ...fields } = result;
+  ctx.stage = stage;
+  Object.assign(ctx.result, fields);
+  if (status === 'skipped') ctx.result.status = 'skipped';
+  return { code: exitCode, message };
+}
+
+function kubeFor(ctx: Context, namespace: string) {
+  const problem = inClusterProblem(ctx.env, existsSync);
+  if (problem) throw new AgentError(EXIT.config, problem, 'config');
+  return inClusterKube({ namespace });
+}
+
+export async function restoreCoordinator(source: PlanSource, ctx: Context): Promise<Outcome> {
+  const plan = loadPlan(restoreCoordinatorPlanSchema, source, ctx.env);
+  const kube = kubeFor(ctx, plan.namespace);
+  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
+  const work = ctx.workDir(plan.scratchDir);
+  const coordinator = new Coordinator({
+    cluster: plan.cluster, restoreId: plan.restoreId, namespace: plan.namespace, statefulSet: plan.statefulSet, replicas: plan.replicas,
+    controlPlaneDeployments: plan.controlPlaneDeployments, statusConfigMap: plan.statusConfigMap, snapshotName: plan.snapshot,
+    snapshotLocation: `${at.store.description}/${at.folder}`, timeouts: plan.timeouts,
+  }, {
+    kube,
+    // fetched and verified in scratch, then removed: the replicas fetch their own copy
+    verifySnapshot: async (name) => {
+      const set = await resolveSet(at, name, ctx.clock());
+      const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+      await fetched.dispose();
+      return set.name;
+    },
+    log: (m) => ctx.log(m),
+  });
+  ctx.onSignal(async () => report(ctx, await coordinator.onSignal()));
+  return report(ctx, await coordinator.run());
+}
+
+export async function restoreReplica(source: PlanSource, ctx: Context): Promise<Outcome> {
+  const plan = loadPlan(restoreReplicaPlanSchema, source, ctx.env);
+  const kube = kubeFor(ctx, plan.namespace);
+  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
+  const work = ctx.workDir(plan.scratchDir);
+  const replica = new Replica({
+    cluster: plan.cluster, restoreId: plan.restoreId, namespace: plan.namespace, statusConfigMap: plan.statusConfigMap, ordinal: plan.ordinal,
+    memberName: plan.member.name, peerUrl: plan.member.peerUrl, initialCluster: initialCluster(plan.members), initialClusterToken: plan.initialClusterToken,
+    dataDir: plan.dataDir, bumpRevision: plan.bumpRevision, timeouts: plan.timeouts,
+  }, {
+    kube,
+    fetchVerified: async (name) => {
+      const set = await resolveSet(at, name, ctx.clock());
+      const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+      return { file: fetched.snapshotFile, dispose: () => { void fetched.dispose(); } };
+    },
+    log: (m) => ctx.log(m),
+  });
+  ctx.onSignal(async () => report(ctx, await replica.onSignal()));
+  return report(ctx, await replica.run());
+}
+
+export async function restoreMember(source: PlanSource, ctx: Context): Promise<Outcome> {
+  const plan = loadPlan(restoreMemberPlanSchema, source, ctx.env);
+  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
+  const work = ctx.workDir(plan.scratchDir);
+  let resolved: Awaited<ReturnType<typeof resolveSet>> | undefined;
+  const member = new Member({
+    cluster: plan.cluster, restoreId: plan.restoreId, snapshotName: plan.snapshot, memberName: plan.member.name, peerUrl: plan.member.peerUrl,
+    members: plan.members.map((m) => m.name), initialCluster: initialCluster(plan.members), initialClusterToken: plan.initialClusterToken,
+    dataDir: plan.dataDir, etcdManifest: plan.etcdManifest, etcd: plan.etcd,
+    pki: { restore: plan.pki !== null, dir: plan.pki?.dir ?? '', archivePrefix: plan.pki?.archivePrefix ?? '' },
+    bumpRevision: plan.bumpRevision, scratchDir: work, timeouts: plan.timeouts,
+  }, {
+    resolve: async (name) => {
+      resolved = await resolveSet(at, name, ctx.clock(), plan.pki !== null ? true : undefined);
+      return resolved.name;
+    },
+    fetchVerified: async (_name, withPki, dir) => {
+      mkdirSync(dir, { recursive: true });
+      const fetched = await fetchVerifiedSet(at, resolved!, { dir, withPki, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+      return { snapshotFile: fetched.snapshotFile, ...(fetched.pkiTar ? { pkiTar: fetched.pkiTar } : {}), dispose: () => { void fetched.dispose(); } };
+    },
+    ...(plan.members.length > 1 ? { barrier: storeBarrier(at.store, at.folder, plan.restoreId) } : {}),
+    recordResult: (line) => at.store.write(restoreResultKey(at.folder, plan.restoreId, plan.member.name), line),
+    log: (m) => ctx.log(m),
+  });
+  ctx.onSignal(async () => report(ctx, member.onSignal()));
+  return report(ctx, await member.run());
+}
+
