@@ -1,14 +1,14 @@
 /**
  * The layering of lib/, written down once (STYLE.md "The shape of the house"); `npm test` runs it
- * (test/layering.test.ts: `depcruise --validate` on lib/), so a back edge fails the build naming the rule.
+ * (test/layering.test.ts: `depcruise --config` on lib/, the same as --validate), so a back edge fails the build naming the rule.
  *
  *   inventory -> plan -> constructs -> synth -> cli          (each may use everything to its left)
  *   storage:  inventory's typed model only (the bucket layout, retention, object stores)
- *   agent:    storage and its own plan schema (lib/agent/plan.ts), never synthesis
+ *   agent:    storage and its own plan schemas (lib/agent/plan.ts, lib/agent/restore/plans.ts), never synthesis
  *   library:  the construct library users instantiate (lib/library), beside constructs; lib/index.ts exports all
  *   validate: a leaf (checks synthesized YAML), used by cli and the package entry
- *   leaves:   lib/text.ts, lib/dns-names.ts, lib/package-root.ts, lib/version.ts, and the two name grammars everyone reads:
- *             lib/storage/layout.ts (bucket keys) and lib/plan/names.ts (Kubernetes object names)
+ *   leaves:   lib/text.ts, lib/dns-names.ts, lib/package-root.ts, lib/version.ts, and the two name grammars that
+ *             everyone reads: lib/storage/layout.ts (bucket keys) and lib/plan/names.ts (Kubernetes object names)
  *
  * An arrow points from the importer to what it imports. Type-only imports count (tsPreCompilationDeps).
  */
@@ -39,7 +39,7 @@ module.exports = {
       '^lib/inventory/', '^lib/', `^lib/inventory/|${LEAVES}|${NAME_GRAMMARS}`),
     layer('storage-below-plan', 'storage (bucket layout, retention, object stores) may read the inventory model, never plan, constructs, synth, cli, validate or agent.',
       '^lib/storage/', '^lib/(plan|constructs|synth|cli|validate|agent|library|index)', NAME_GRAMMARS),
-    // lib/agent/restore/plans.ts: the restore commands' plan schema on branch restore (read by lib/plan/restore.ts).
+    // lib/agent/restore/plans.ts: the restore commands' plan schema (from branch restore), read by lib/plan/restore.ts.
     layer('plan-below-constructs', 'plan makes pure decisions: no constructs, synth, cli or validate; of the agent only its plan schemas (lib/agent/plan.ts, lib/agent/restore/plans.ts).',
       '^lib/plan/', '^lib/(constructs|synth|cli|validate|agent|library|index)', '^lib/agent/(plan|restore/plans)[.]ts$'),
     layer('constructs-below-synth', 'constructs map plans to objects: no synth, cli, validate or agent.',
