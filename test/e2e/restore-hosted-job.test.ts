@@ -6,7 +6,7 @@
 // automounted at the default path, and KUBERNETES_SERVICE_HOST/PORT (set as the kubelet does) point at the fake API
 // server listening on 443 inside the netns. Nothing in the env is overridden: the manifests' plans are what runs.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -45,7 +45,7 @@ let atBackup: { count: number; sha256: string };
 /** labels, annotations and ownerReferences the fake API gives the StatefulSet or a Deployment */
 const owners: Record<string, { ownerReferences?: object[]; labels?: Record<string, string> }> = {};
 
-function inventoryDocument(restores: object[] = []): Record<string, any> {
+function inventoryDocument(restores: object[] = [], replicas = 3): Record<string, any> {
   const recipient = readFileSync(keys.recipients, 'utf8').split('\n').find((line) => line.startsWith('age1'))!;
   return {
     apiVersion: 'controlplane-backup.io/v1',
@@ -57,7 +57,7 @@ function inventoryDocument(restores: object[] = []): Record<string, any> {
         hosted: {
           namespace: NAMESPACE,
           statefulSet: STS,
-          replicas: 3,
+          replicas,
           headlessService: sim.service,
           // one member by its peer name (the sim's certificate covers *.<svc>.<ns>.svc); resolved by the pod's /etc/hosts
           clientEndpoint: `https://${sim.host(0)}:2379`,
@@ -94,11 +94,11 @@ async function digest(): Promise<{ count: number; sha256: string }> {
   return { count: kvs.length, sha256: h.digest('hex') };
 }
 
-const waitHealthy = () => waitFor('3 healthy etcd members', async () => (await sim.readyReplicas()) === 3, 60_000, 300);
+const waitHealthy = (n = 3) => waitFor(`${n} healthy etcd member(s)`, async () => (await sim.readyReplicas()) === n, 60_000, 300);
 
 /** The synthesized backup CronJob's pod (snapshot init container + upload), against the sim's etcd. */
-async function backUp(): Promise<string> {
-  const objects = objectsOf(inventoryDocument(), CLUSTER);
+async function backUp(replicas = 3): Promise<string> {
+  const objects = objectsOf(inventoryDocument([], replicas), CLUSTER);
   const cronJob = objects.find((o) => o.kind === 'CronJob');
   const file = (path: string) => readFileSync(path);
   const pod = await runPod({
@@ -116,19 +116,30 @@ async function backUp(): Promise<string> {
 
 interface RestoreRun { coordinator: PodRunResult; replicas: PodRunResult[]; objects: any[]; durationMs: number }
 
+interface RestoreOptions {
+  /** hosted.replicas of the inventory: one replica Job per ordinal */
+  replicas?: number;
+  /** the backup restored (default: the one made in beforeAll) */
+  snapshot?: string;
+  /** false: the identity Secret is not there (its volume is optional) */
+  identity?: boolean;
+  /** another identity in one replica pod's Secret */
+  replicaIdentity?: (ordinal: number) => Buffer | undefined;
+}
+
 /** The coordinator Job's pod and every replica Job's pod, concurrently, as the Job controller would start them. */
-async function restore(ID = 'r1'): Promise<RestoreRun> {
+async function restore(ID = 'r1', o: RestoreOptions = {}): Promise<RestoreRun> {
+  const { replicas: count = 3, snapshot = base, identity = true } = o;
   const folder = `${CLUSTER}/restore-${ID}`;
-  const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), folder);
+  const objects = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${snapshot}.db.zst.age`, confirm: snapshot }], count), folder);
   const jobs = objects.filter((o) => o.kind === 'Job');
   const coordinatorJob = jobs.find((j) => j.metadata.name === `${CLUSTER}-restore-${ID}`);
-  const replicaJobs = [0, 1, 2].map((i) => jobs.find((j) => j.metadata.name === `${CLUSTER}-restore-${ID}-${i}`));
-  expect(jobs).toHaveLength(4);
+  const replicaJobs = Array.from({ length: count }, (_, i) => jobs.find((j) => j.metadata.name === `${CLUSTER}-restore-${ID}-${i}`));
+  expect(jobs).toHaveLength(1 + count);
   expect(coordinatorJob).toBeDefined();
-  const identity = readFileSync(keys.identity);
   const common = {
     netns, configMaps: configMapsOf(objects), namespace: NAMESPACE, timeoutMs: 60_000,
-    secrets: { 's3-creds': S3_SECRET, [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': identity } },
+    secrets: { 's3-creds': S3_SECRET, ...(identity ? { [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': readFileSync(keys.identity) } } : {}) },
     serviceAccount: { token, caCert: readFileSync(pki.ca), namespace: NAMESPACE },
     kubernetesService: { host: API_IP, port: 443 },
   };
@@ -141,7 +152,9 @@ async function restore(ID = 'r1'): Promise<RestoreRun> {
       const claim = spec.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
       expect(claim).toBe(`data-${STS}-${i}`);
       const volumeName = spec.volumes.find((v: any) => v.persistentVolumeClaim).name;
-      return runPod({ ...common, podSpec: spec, podName: `${job.metadata.name}-abcde`, volumes: { [volumeName]: sim.pvcDir(i) } });
+      const own = o.replicaIdentity?.(i);
+      const secrets = own ? { ...common.secrets, [`${CLUSTER}-restore-${ID}-identity`]: { 'identity.txt': own } } : common.secrets;
+      return runPod({ ...common, secrets, podSpec: spec, podName: `${job.metadata.name}-abcde`, volumes: { [volumeName]: sim.pvcDir(i) } });
     }),
   ]);
   return { coordinator, replicas, objects, durationMs: Date.now() - started };
@@ -165,6 +178,34 @@ function expectWithinRole(objects: any[], from: number, ID = 'r1'): void {
       && (!rule.resourceNames || rule.resourceNames.includes(name)));
     expect(allowed, `${r.method} ${r.path} (${verb} ${group}/${resource} ${name ?? ''})`).toBe(true);
   }
+}
+
+/** A restore that stopped at Validating: the replicas saw Failed and left their volumes alone, nothing was scaled, the
+ * only writes were the status ConfigMap's, and etcd still serves what it served before. */
+async function expectStoppedAtValidating(run: RestoreRun, id: string, reason: string, from: number, scaleLog: number[], before: { count: number; sha256: string }): Promise<void> {
+  const status = `${CLUSTER}-restore-${id}-status`;
+  expect(api.phasesOf(status)).toEqual(['Validating', 'Failed']);
+  for (const r of run.replicas) {
+    expect(r.results[0].exitCode).toBe(10);
+    expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10, message: `restore ${id} Failed (${reason}) before this replica acted: data untouched` });
+  }
+  for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`.controlplane-backup-restore-${id}.done`);
+  expect(sim.scaleLog).toEqual(scaleLog);
+  expect(api.deployments).toEqual(DEPLOYMENTS);
+  expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.path.endsWith(`/configmaps/${status}`))).toBe(true);
+  expectWithinRole(run.objects, from, id);
+  await waitHealthy();
+  expect(await digest()).toEqual(before);
+}
+
+/** The coordinator's exit code, its result line, and the status ConfigMap of a Failed restore (the same message in both). */
+function expectFailed(run: RestoreRun, id: string, exitCode: number, reason: string, message: string | RegExp): void {
+  const status = api.configMaps[`${CLUSTER}-restore-${id}-status`];
+  expect(run.coordinator.results[0].exitCode, stderrOf([run.coordinator])).toBe(exitCode);
+  expect(status).toMatchObject({ phase: 'Failed', reason });
+  if (typeof message === 'string') expect(status.message).toBe(message);
+  else expect(status.message).toMatch(message);
+  expect(lastLine(run.coordinator)).toEqual(expect.objectContaining({ status: 'failed', exitCode, role: 'coordinator', phase: 'Failed', reason, stage: reason, message: status.message }));
 }
 
 beforeAll(async () => {
@@ -204,26 +245,35 @@ afterAll(async () => {
   // has it mounted detaches it there (the kernel allows rmdir of a mount point in another namespace).
 });
 
-describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
-  const status = `${CLUSTER}-restore-${ID}-status`;
+/**
+ * The restore of `n` replicas end to end and its no-op re-run (two tests), from the backup `backup()` whose keyspace
+ * digest is `expected()`, with "/registry/test/written-after-backup" written after it.
+ */
+function restoresEndToEnd(n: number, id: string, backup: () => string, expected: () => { count: number; sha256: string }): void {
+  const status = `${CLUSTER}-restore-${id}-status`;
+  const ordinals = Array.from({ length: n }, (_, i) => i);
 
-  it('walks every phase through kubernetes.default.svc, rebuilds each PVC, and leaves one healthy cluster at the backup\'s data', async () => {
+  it(`walks every phase through kubernetes.default.svc, rebuilds ${n === 1 ? 'the' : 'each'} PVC, and leaves one healthy cluster of ${n} at the backup's data`, async () => {
     expect(await sim.ctl(['get', '/registry/test/written-after-backup', '--print-value-only']).then((r) => r.stdout.trim())).not.toBe('');
-    const bundle = objectsOf(inventoryDocument([{ id: ID, snapshot: `etcd/${CLUSTER}/${base}.db.zst.age`, confirm: base }]), `${CLUSTER}/restore-${ID}`);
+    const bundle = objectsOf(inventoryDocument([{ id, snapshot: `etcd/${CLUSTER}/${backup()}.db.zst.age`, confirm: backup() }], n), `${CLUSTER}/restore-${id}`);
     // the bundle's status ConfigMap as applied (no data), in the fake API
     api.configMaps[status] = { ...configMapsOf(bundle)[status] };
     expect(api.configMaps[status]).toEqual({});
     const from = api.requests.length;
+    const scaledBefore = sim.scaleLog.length;
 
-    const { coordinator, replicas, durationMs, objects } = await restore();
+    const { coordinator, replicas, durationMs, objects } = await restore(id, { replicas: n, snapshot: backup() });
     const pods = [coordinator, ...replicas];
     for (const pod of pods) expect(pod.ok, stderrOf(pods)).toBe(true);
     // what ran is the manifest's: the agent on the pod's plan, the in-cluster API (no URL, token or CA in the env)
     expect(coordinator.results[0].argv).toEqual(['controlplane-backup', 'agent', 'restore-coordinator', '--plan', '/etc/controlplane-backup/restore/plan.json']);
     for (const r of replicas) expect(r.results[0].argv).toEqual(['controlplane-backup', 'agent', 'restore-replica', '--plan', '/etc/controlplane-backup/restore/plan.json']);
     for (const pod of pods) expect(Object.keys(pod.results[0].env).filter((k) => k.startsWith('KUBE')).sort()).toEqual(['KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT']);
-    const plans = configMapsOf(objects)[`${CLUSTER}-restore-${ID}-plan`];
-    expect([0, 1, 2].map((i) => JSON.parse(plans[`replica-${i}.json`]).dataDir)).toEqual([0, 1, 2].map(() => '/var/lib/controlplane-backup/volume/default.etcd'));
+    const plans = configMapsOf(objects)[`${CLUSTER}-restore-${id}-plan`];
+    expect(ordinals.map((i) => JSON.parse(plans[`replica-${i}.json`]).dataDir)).toEqual(ordinals.map(() => '/var/lib/controlplane-backup/volume/default.etcd'));
+    // every replica restores the same n members, its own by its peer name
+    const members = ordinals.map((i) => ({ name: sim.memberName(i), peerUrl: sim.peerUrl(i) }));
+    for (const i of ordinals) expect(JSON.parse(plans[`replica-${i}.json`])).toMatchObject({ member: members[i], members });
     // Pod Security restricted, every pod (issue 11 item 4)
     for (const job of objects.filter((o) => o.kind === 'Job')) {
       const spec = job.spec.template.spec;
@@ -231,53 +281,55 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
       for (const c of spec.containers) expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     }
 
-    expect(lastLine(coordinator)).toMatchObject({ status: 'ok', phase: 'Succeeded', role: 'coordinator', snapshot: base, replicas: 3 });
-    for (const [i, r] of replicas.entries()) expect(lastLine(r)).toMatchObject({ status: 'ok', role: 'replica', ordinal: i, member: sim.memberName(i), snapshot: base });
+    expect(lastLine(coordinator)).toMatchObject({ status: 'ok', exitCode: 0, phase: 'Succeeded', role: 'coordinator', snapshot: backup(), replicas: n });
+    for (const [i, r] of replicas.entries()) expect(lastLine(r)).toMatchObject({ status: 'ok', role: 'replica', ordinal: i, member: sim.memberName(i), snapshot: backup() });
     expect(api.phasesOf(status)).toEqual(PHASES);
-    expect(api.configMaps[status]).toMatchObject({
-      phase: 'Succeeded', reason: '', snapshot: base, 'original-statefulset-replicas': '3',
+    expect(api.configMaps[status]).toEqual({
+      phase: 'Succeeded', reason: '', snapshot: backup(), 'original-statefulset-replicas': String(n),
       [`original-deployment-${CLUSTER}-apiserver`]: '2', [`original-deployment-${CLUSTER}-controller-manager`]: '1',
-      'replica-0': 'restored', 'replica-1': 'restored', 'replica-2': 'restored',
+      ...Object.fromEntries(ordinals.map((i) => [`replica-${i}`, 'restored'])),
+      message: `restored ${backup()} into ${n} etcd replica(s) of ${STS}; control plane scaled back (${CLUSTER}-apiserver (was 2), ${CLUSTER}-controller-manager (was 1)). Restart kubelets and clients that cache etcd revisions if the revision was not bumped.`,
+      updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
     });
     // the replicas acted only after RestoringSnapshot was written
     const patches = api.patchesOf(status);
     const restoringAt = patches.findIndex((p) => p.phase === 'RestoringSnapshot');
     patches.forEach((p, k) => { if (Object.keys(p).some((key) => key.startsWith('replica-'))) expect(k).toBeGreaterThan(restoringAt); });
     // scaled down and back; every request with the pods' token, within the synthesized Role
-    expect(sim.scaleLog.slice(-2)).toEqual([0, 3]);
+    expect(sim.scaleLog.slice(scaledBefore)).toEqual([0, n]);
     expect(api.deployments).toEqual(DEPLOYMENTS);
     expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.method === 'PATCH')).toBe(true);
-    expectWithinRole(objects, from);
+    expectWithinRole(objects, from, id);
 
-    // etcd: 3 healthy members, one leader, one cluster, the backup's keyspace, the later key gone
-    await waitHealthy();
+    // etcd: n healthy members, one leader, one cluster, the backup's keyspace, the later key gone
+    await waitHealthy(n);
     const st = await sim.ctl(['endpoint', 'status', '-w', 'json']);
     expect(st.code, st.stderr).toBe(0);
     const statuses = JSON.parse(st.stdout) as { Status: { header: { member_id: string; cluster_id: string }; leader: string } }[];
-    expect(statuses).toHaveLength(3);
+    expect(statuses).toHaveLength(n);
     expect(new Set(statuses.map((s) => String(s.Status.leader))).size).toBe(1);
     expect(new Set(statuses.map((s) => String(s.Status.header.cluster_id))).size).toBe(1);
     expect(statuses.map((s) => String(s.Status.header.member_id))).toContain(String(statuses[0].Status.leader));
     const ml = await sim.ctl(['member', 'list', '-w', 'simple']);
-    expect(ml.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual([0, 1, 2].map((i) => sim.memberName(i)));
-    expect(await digest()).toEqual(atBackup);
+    expect(ml.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual(ordinals.map((i) => sim.memberName(i)));
+    expect(await digest()).toEqual(expected());
     expect((await sim.ctl(['get', '/registry/test/written-after-backup'])).stdout.trim()).toBe('');
     // each PVC: restored member/, previous data kept, marker; no staging left in the volume
-    for (let i = 0; i < 3; i++) {
-      expect(readdirSync(sim.dataDir(i)).sort()).toEqual([`.controlplane-backup-restore-${ID}.done`, 'member', `member.before-restore-${ID}`]);
+    for (const i of ordinals) {
+      expect(readdirSync(sim.dataDir(i)).sort()).toEqual([`.controlplane-backup-restore-${id}.done`, 'member', `member.before-restore-${id}`]);
       expect(readdirSync(sim.pvcDir(i)).filter((e) => e.includes('staging'))).toEqual([]);
     }
-    console.log(`hosted restore from the synthesized Jobs: ${durationMs} ms`);
+    console.log(`hosted restore of ${n} replica(s) from the synthesized Jobs: ${durationMs} ms`);
   }, 120_000);
 
-  it('is a no-op when all four pods run again (phase Succeeded, the marker in each PVC)', async () => {
+  it(`is a no-op when all ${n + 1} pods run again (phase Succeeded, the marker in each PVC)`, async () => {
     const scaleLog = [...sim.scaleLog];
     const before = await digest();
     const patchesBefore = api.patchesOf(status).length;
-    const { coordinator, replicas } = await restore();
+    const { coordinator, replicas } = await restore(id, { replicas: n, snapshot: backup() });
     const pods = [coordinator, ...replicas];
     for (const pod of pods) expect(pod.ok, stderrOf(pods)).toBe(true);
-    expect(lastLine(coordinator)).toMatchObject({ status: 'skipped', phase: 'Succeeded' });
+    expect(lastLine(coordinator)).toMatchObject({ status: 'skipped', phase: 'Succeeded', snapshot: backup() });
     for (const r of replicas) expect(lastLine(r).status).toBe('skipped');
     expect(sim.scaleLog).toEqual(scaleLog);
     expect(api.deployments).toEqual(DEPLOYMENTS);
@@ -286,10 +338,14 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
     for (const p of api.patchesOf(status).slice(patchesBefore)) {
       expect(Object.entries(p).filter(([k]) => k !== 'updatedAt').every(([k, v]) => k.startsWith('replica-') && v === 'restored')).toBe(true);
     }
-    await waitHealthy();
+    await waitHealthy(n);
     expect(await digest()).toEqual(before);
-    for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`member.before-restore-${ID}.1`);
+    for (const i of ordinals) expect(readdirSync(sim.dataDir(i))).not.toContain(`member.before-restore-${id}.1`);
   }, 120_000);
+}
+
+describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
+  restoresEndToEnd(3, ID, () => base, () => atBackup);
 
   it('stops at Validating with OwnerWouldRevert when a controller owns the StatefulSet: nothing scaled, no data touched', async () => {
     const id = 'r2';
@@ -301,23 +357,148 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
     const before = await digest();
     const from = api.requests.length;
     try {
-      const { coordinator, replicas, objects } = await restore(id);
-      expect(coordinator.results[0].exitCode).toBe(10);
-      expect(lastLine(coordinator)).toMatchObject({ status: 'failed', exitCode: 10, phase: 'Failed', reason: 'OwnerWouldRevert' });
-      expect(api.configMaps[status2]).toMatchObject({ phase: 'Failed', reason: 'OwnerWouldRevert' });
+      const run = await restore(id);
+      expectFailed(run, id, 10, 'OwnerWouldRevert', / It would scale back what the restore holds at 0 \(and could start etcd on half-restored data\)\. Nothing was changed: pause it, then start a new restore with a new id\.$/);
       expect(api.configMaps[status2].message).toContain(`statefulset ${NAMESPACE}/${STS} is managed by Kamaji TenantControlPlane ${CLUSTER}`);
       expect(api.configMaps[status2].message).toContain(`deployment ${NAMESPACE}/${CLUSTER}-apiserver is managed by Flux Kustomization flux-system/tenants: flux suspend kustomization tenants -n flux-system`);
-      // the replicas saw Failed and left their volumes alone
-      for (const r of replicas) expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10 });
-      for (let i = 0; i < 3; i++) expect(readdirSync(sim.dataDir(i))).not.toContain(`.controlplane-backup-restore-${id}.done`);
-      expect(sim.scaleLog).toEqual(scaleLog);
-      expect(api.deployments).toEqual(DEPLOYMENTS);
-      expect(api.requests.slice(from).every((r) => r.method === 'GET' || r.path.endsWith(`/configmaps/${status2}`))).toBe(true);
-      expectWithinRole(objects, from, id);
-      expect(await digest()).toEqual(before);
+      await expectStoppedAtValidating(run, id, 'OwnerWouldRevert', from, scaleLog, before);
     } finally {
       delete owners[STS];
       delete owners[`${CLUSTER}-apiserver`];
     }
   }, 120_000);
+
+  it('stops at Validating with SnapshotInvalid when the backup object is corrupt (exit 2): nothing scaled, no data touched', async () => {
+    const id = 'r3';
+    api.configMaps[`${CLUSTER}-restore-${id}-status`] = {};
+    const key = `etcd/${CLUSTER}/${base}.db.zst.age`;
+    const original = await s3.get('backups', key);
+    const corrupt = Buffer.from(original);
+    corrupt[corrupt.length - 100] ^= 0xff;
+    const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    await s3.put('backups', key, corrupt);
+    try {
+      const run = await restore(id);
+      expectFailed(run, id, 2, 'SnapshotInvalid',
+        `backup not usable, nothing was changed: checksum mismatch: ${base}.db.zst.age (sidecar ${sha256(original)}, downloaded ${sha256(corrupt)}): the object is corrupt`);
+      await expectStoppedAtValidating(run, id, 'SnapshotInvalid', from, scaleLog, before);
+    } finally {
+      await s3.put('backups', key, original);
+    }
+  }, 120_000);
+
+  it('stops at Validating with DecryptionKeyError when the identity Secret is missing (exit 3): nothing scaled, no data touched', async () => {
+    const id = 'r4';
+    api.configMaps[`${CLUSTER}-restore-${id}-status`] = {};
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    // the Secret's volume is optional: the pods start without it
+    const run = await restore(id, { identity: false });
+    expectFailed(run, id, 3, 'DecryptionKeyError',
+      'backup not usable, nothing was changed: decryption key missing: create the Secret mounted at /var/run/controlplane-backup/restore-identity/identity.txt with the age identity (AGE-SECRET-KEY-...) whose recipient the backups are encrypted to');
+    await expectStoppedAtValidating(run, id, 'DecryptionKeyError', from, scaleLog, before);
+  }, 120_000);
+
+  it('stops at Validating with ReplicaCountMismatch when the StatefulSet has another replica count; a Failed restore is never resumed', async () => {
+    const id = 'r5';
+    const status5 = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status5] = {};
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    // the inventory says 2, the StatefulSet has 3: 2 replica Jobs
+    const run = await restore(id, { replicas: 2 });
+    const message = `StatefulSet ${NAMESPACE}/${STS} has 3 replicas, the inventory expects 2: the backup is restored into exactly the inventory's members; fix the inventory (hosted.replicas) or the StatefulSet, then start a new restore. Nothing was changed.`;
+    expectFailed(run, id, 10, 'ReplicaCountMismatch', message);
+    await expectStoppedAtValidating(run, id, 'ReplicaCountMismatch', from, scaleLog, before);
+
+    const again = api.requests.length;
+    const rerun = await restore(id, { replicas: 2 });
+    expect(rerun.coordinator.results[0].exitCode).toBe(10);
+    expect(lastLine(rerun.coordinator)).toMatchObject({
+      status: 'failed', exitCode: 10, phase: 'Failed', reason: 'ReplicaCountMismatch', stage: 'status',
+      message: `restore ${id} already Failed (ReplicaCountMismatch): ${message} -- a Failed restore is never resumed; start a new restore with a new id`,
+    });
+    for (const r of rerun.replicas) expect(lastLine(r)).toMatchObject({ status: 'failed', exitCode: 10 });
+    expect(api.requests.slice(again).every((r) => r.method === 'GET')).toBe(true);
+    expect(api.configMaps[status5]).toMatchObject({ phase: 'Failed', reason: 'ReplicaCountMismatch', message });
+    expect(sim.scaleLog).toEqual(scaleLog);
+  }, 120_000);
+
+  // last of this block: etcd stays at 0
+  it('fails with RestoreJobFailed when a replica fails, and leaves etcd at 0 replicas: never started on half-restored data', async () => {
+    const id = 'r6';
+    const status6 = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status6] = {};
+    // replica 1's pod mounts another age identity (as if the Secret was replaced while the Jobs started): it fails
+    // after RestoringSnapshot, while replicas 0 and 2 restore
+    mkdirSync(join(tmp, 'other-key'), { recursive: true });
+    const other = await ageKeypair(join(tmp, 'other-key'));
+    const scaledBefore = sim.scaleLog.length;
+    const from = api.requests.length;
+    const run = await restore(id, { replicaIdentity: (i) => (i === 1 ? readFileSync(other.identity) : undefined) });
+    const { coordinator, replicas } = run;
+    const st = api.configMaps[status6];
+
+    expect(api.phasesOf(status6)).toEqual(['Validating', 'DrainingControlPlane', 'StoppingEtcd', 'RestoringSnapshot', 'Failed']);
+    expect(st['replica-1']).toMatch(new RegExp(`^failed: ${base}\\.db\\.zst\\.age could not be decrypted with the given identity \\(age.+\\): is its recipient in encryption\\.recipients\\?$`, 's'));
+    expect(replicas[1].results[0].exitCode).toBe(3);
+    expect(lastLine(replicas[1])).toMatchObject({ status: 'failed', exitCode: 3, stage: 'fetch', ordinal: 1, message: st['replica-1'].slice('failed: '.length) });
+    for (const i of [0, 2]) {
+      expect(replicas[i].ok, stderrOf(replicas)).toBe(true);
+      expect(lastLine(replicas[i])).toMatchObject({ status: 'ok', ordinal: i, snapshot: base });
+      expect(st[`replica-${i}`]).toBe('restored');
+      expect(readdirSync(sim.dataDir(i))).toContain(`.controlplane-backup-restore-${id}.done`);
+    }
+    // replica 1's data untouched
+    expect(readdirSync(sim.dataDir(1)).filter((e) => e.includes(id))).toEqual([]);
+    expect(readdirSync(sim.pvcDir(1)).filter((e) => e.includes('staging'))).toEqual([]);
+
+    // the coordinator fails as soon as it sees the failure; 0 and 2 may not have reported yet
+    const m = /^replica-1: (failed: .*); restored:((?: [02])+| none); not finished:((?: [02])+| none)\. (.*)$/s.exec(st.message);
+    expect(m, st.message).not.toBeNull();
+    expect(m![1]).toBe(st['replica-1']);
+    expect([...m![2].trim().split(' '), ...m![3].trim().split(' ')].filter((x) => x !== 'none').sort()).toEqual(['0', '2']);
+    expect(m![4]).toBe(`etcd StatefulSet ${STS} left at 0 replicas (was 3) and control-plane Deployments left at 0 (${CLUSTER}-apiserver (was 2), ${CLUSTER}-controller-manager (was 1)) so that etcd never starts on half-restored data. Replicas that restored keep their previous data as member.before-restore-${id} in the data dir. Fix the cause (replica Job logs) and start a new restore, or roll back by hand: move member.before-restore-${id} back to member in every volume, then scale the StatefulSet and the Deployments back.`);
+    expectFailed(run, id, 10, 'RestoreJobFailed', st.message);
+    expect(lastLine(coordinator).snapshot).toBe(base);
+    expect(st['original-statefulset-replicas']).toBe('3');
+
+    // etcd never started again: scaled to 0 once, no scale-up, no pod; the control plane left at 0
+    expect(sim.scaleLog.slice(scaledBefore)).toEqual([0]);
+    expect(sim.replicas).toBe(0);
+    expect(sim.pods()).toEqual([]);
+    expect(api.deployments).toEqual({ [`${CLUSTER}-apiserver`]: 0, [`${CLUSTER}-controller-manager`]: 0 });
+    expect(api.requests.slice(from).filter((r) => r.method === 'PATCH' && r.path.endsWith('/scale')).map((r) => r.body?.spec?.replicas)).toEqual([0, 0, 0]);
+    expectWithinRole(run.objects, from, id);
+  }, 120_000);
+});
+
+describe('hosted restore of 1 replica from the synthesized Jobs', () => {
+  let base1: string;
+  let atBackup1: { count: number; sha256: string };
+
+  // a fresh single-member cluster on ordinal 0's volume (the 3-member one stopped, its volumes gone), backed up by the
+  // synthesized CronJob of an inventory with replicas: 1
+  beforeAll(async () => {
+    sim.scale(0);
+    await waitFor('no etcd pod', async () => sim.pods().length === 0, 30_000, 200);
+    for (let i = 0; i < 3; i++) rmSync(sim.pvcDir(i), { recursive: true, force: true });
+    Object.assign(api.deployments, DEPLOYMENTS);
+    sim.scale(1);
+    await waitHealthy(1);
+    const puts = Array.from({ length: 300 }, (_, i) => `put /registry/test/one-${String(i).padStart(4, '0')} ${valueFor(i, 300)}`);
+    const r = await sim.ctl(['txn'], { input: `\n${puts.join('\n')}\n\n\n` });
+    if (r.code !== 0 || !r.stdout.includes('SUCCESS')) throw new Error(`txn: ${r.stderr}`);
+    atBackup1 = await digest();
+    base1 = await backUp(1);
+    const later = await sim.ctl(['put', '/registry/test/written-after-backup', 'must be gone after the restore']);
+    if (later.code !== 0) throw new Error(`put: ${later.stderr}`);
+  }, 90_000);
+
+  restoresEndToEnd(1, 'r7', () => base1, () => atBackup1);
 });
