@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { writeDump } from './dump';
 import { clusterName, inventoryText } from './inventory';
@@ -142,9 +142,4 @@ export function incremental(work: string, clusters: number): IncrementalResult {
     onlyThatCluster: filesChanged.some((file) => file.startsWith(`${name}/`))
       && filesChanged.every((file) => file.startsWith(`${name}/`) || !/^c\d{5}\//.test(file)),
   };
-}
-
-export function ensureDir(dir: string): string {
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  return dir;
 }

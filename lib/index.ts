@@ -7,5 +7,7 @@ export type { Inventory, Cluster, Storage, BackupSettings } from './inventory/mo
 export type { InventoryInput } from './inventory/schema';
 export { inventoryJsonSchema } from './inventory/json-schema';
 /** The CLI's file naming and YAML rendering, for apps that want the same files as `controlplane-backup synth`. */
-export { objectFile, objectFileName, toYaml } from './synth/render';
+export { objectFile } from './synth/render';
+export { objectFileName } from './synth/files';
+export { toYaml } from './synth/yaml';
 export { validateDirectory, validateObject, formatIssue, type ValidationIssue } from './validate';

@@ -19,11 +19,4 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup-test-env: missing packages ${pkgs[*]} and not root: install them with apt-get" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-echo "setup-test-env: installed ${pkgs[*]}"
+exec bash "$(dirname "$0")/apt-install.sh" setup-test-env "${pkgs[@]}"

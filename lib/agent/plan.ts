@@ -102,8 +102,6 @@ export const drillPlanSchema = z.object({
 }).strict();
 export type DrillPlan = z.infer<typeof drillPlanSchema>;
 
-export type AnyPlan = BackupPlan | DrillPlan;
-
 /** Where the plan comes from: `--plan PATH` or `--plan-env NAME`. */
 export interface PlanSource {
   readonly path?: string;

@@ -9,9 +9,10 @@ import { durationInWords, worstCaseRpo } from '../plan/schedule';
 import type { BackupSet, DrillSummary } from '../storage/layout';
 import { readDrill, type ScanResult } from '../storage/scan';
 import { futureSets, isFuture } from '../storage/sets';
-import { S3Clients, type S3Location } from '../storage/s3';
-import { EXIT_PROBLEMS, scanSelection, type StorageCommandOptions } from './snapshots';
-import type { Io } from './main';
+import type { S3Location } from '../storage/s3';
+import { S3Clients } from '../storage/store';
+import { scanSelection, type StorageCommandOptions } from './snapshots';
+import { EXIT, type Io } from './io';
 
 const MINUTE = 60_000;
 
@@ -56,10 +57,10 @@ async function checkClusters(options: StorageCommandOptions & { readonly json?: 
   const skippedNote = skipped.length > 0 ? `; skipped ${skipped.join(', ')} (not reachable from here)` : '';
   if (problems.length > 0) {
     io.err(`check: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${failing} of ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} at ${now.toISOString()}${skippedNote}\n`);
-    return EXIT_PROBLEMS;
+    return EXIT.problems;
   }
   io.err(`check: ${clusters.length === 1 ? '1 cluster' : `${clusters.length} clusters`} ok at ${now.toISOString()}: newest complete backup within its threshold, no failed drill${skippedNote}\n`);
-  return 0;
+  return EXIT.ok;
 }
 
 async function clusterProblems(clients: S3Clients, cluster: Cluster, results: readonly ScanResult[], now: Date): Promise<string[]> {

@@ -1,16 +1,12 @@
-/**
- * The `controlplane-backup` command line. Exit codes: 0 success, 2 invalid input, 1 internal error, 3 problems found
- * in storage (snapshots: a storage could not be read; check: stale backups, a failed drill, unreadable storage).
- */
+/** The `controlplane-backup` command line; its exit codes and I/O are in ./io. */
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { InvalidInventoryError } from '../inventory/errors';
 import { loadInventory } from '../inventory/load';
-import { packageRoot } from '../package-root';
+import { PACKAGE_VERSION } from '../version';
 import { UnsafeOutputError } from '../synth/write';
-
-export const EXIT = { ok: 0, internal: 1, invalid: 2, problems: 3 } as const;
+import { defaultIo, EXIT, type Io } from './io';
+import { plural } from '../text';
 
 /** One command's help: `controlplane-backup <command> --help` prints it; `--help` alone lists the commands. */
 interface CommandHelp {
@@ -123,19 +119,6 @@ export function commandUsage(name: string): string {
   return `Usage: controlplane-backup ${help.usage}\n\n${help.summary}\n\nOptions:\n${[...options, '  -h, --help             show this help'].join('\n')}\n\nExit codes: ${help.exit}`;
 }
 
-export interface Io {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-  /** Progress goes to a terminal only; piped or in CI the command stays quiet. */
-  readonly interactive: boolean;
-}
-
-const defaultIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
-};
-
 class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
     super(message);
@@ -146,12 +129,6 @@ class UsageError extends Error {
 function refuse(io: Io, message: string): number {
   io.err(`controlplane-backup: ${message}\n`);
   return EXIT.invalid;
-}
-
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
-
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
@@ -211,7 +188,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.version) {
-    io.out(`${version()}\n`);
+    io.out(`${PACKAGE_VERSION}\n`);
     return EXIT.ok;
   }
   const [command, ...rest] = positionals;

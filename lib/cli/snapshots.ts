@@ -5,13 +5,11 @@
 import { loadInventory } from '../inventory/load';
 import type { DrillSummary } from '../storage/layout';
 import { isFuture } from '../storage/sets';
-import { S3Clients } from '../storage/s3';
+import { S3Clients } from '../storage/store';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
 import { selectTargets, type Target, type TargetSelection } from '../storage/targets';
-import type { Io } from './main';
-
-/** Exit code when a storage could not be read (snapshots) or a cluster's backups are not fresh (check). */
-export const EXIT_PROBLEMS = 3;
+import { EXIT, type Io } from './io';
+import { plural } from '../text';
 
 export interface StorageCommandOptions extends TargetSelection {
   readonly inventory: string;
@@ -59,7 +57,7 @@ export async function scanSelection(command: string, options: StorageCommandOpti
 
 function usageProblem(io: Io, command: string, message: string): number {
   io.err(`controlplane-backup: ${message}\nRun \`controlplane-backup ${command} --help\` for usage.\n`);
-  return 2;
+  return EXIT.invalid;
 }
 
 /** One backup set in the JSON output. */
@@ -151,12 +149,10 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
   }
   const failed = locations.filter((location) => location.status === 'failed');
   for (const location of failed) io.err(`snapshots: ${location.cluster} in ${location.storage}: ${location.message}\n`);
-  return failed.length > 0 ? EXIT_PROBLEMS : 0;
+  return failed.length > 0 ? EXIT.problems : EXIT.ok;
 }
 
 // ---- the table ------------------------------------------------------------------------------------------------
-
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 /** `512 B`, `1.5 KiB`, `20.0 MiB`. */
 export function formatBytes(bytes: number): string {

@@ -4,12 +4,12 @@ import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { formatIssue, kustomizeBuild, validateDirectory } from '../validate';
 import { formatPodSecurity, podSecurityFindings } from '../validate/pod-security';
-import type { Io } from './main';
+import { EXIT, type Io } from './io';
 
 export function validateOutput(dir: string, io: Io, options: { json?: boolean } = {}): number {
   if (!existsSync(dir)) {
     io.err(`controlplane-backup: no folder "${dir}"; run synth first\n`);
-    return 2;
+    return EXIT.invalid;
   }
   const issues = validateDirectory(dir);
   for (const issue of issues) io.err(`${formatIssue(issue)}\n`);
@@ -28,7 +28,7 @@ export function validateOutput(dir: string, io: Io, options: { json?: boolean } 
   }
   io.err(`validate-output: ${issues.length} schema problem${issues.length === 1 ? '' : 's'}, ${failed.length} of ${builds.length} kustomize builds failed, `
     + `${refused} of ${findings.length} pod templates refused by their namespace's Pod Security level\n`);
-  return ok ? 0 : 2;
+  return ok ? EXIT.ok : EXIT.invalid;
 }
 
 /** Every object of every YAML file under `dir`, with its path relative to `dir`. */

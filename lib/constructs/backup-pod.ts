@@ -3,12 +3,39 @@
  * distroless) writes the snapshot to scratch; the tools container verifies, compresses, encrypts and uploads it.
  */
 import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
 import { POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
 import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
+import { schedulePause } from '../plan/pause';
 
 export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+
+/**
+ * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
+ * drill to its own etcd on loopback), never to the Kubernetes API.
+ */
+export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMeta): k8s.KubeServiceAccount {
+  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+}
+
+/**
+ * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
+ * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
+ */
+export function cronJobTiming(cluster: Cluster, schedule: string, timeZone: string | undefined): Omit<k8s.CronJobSpec, 'jobTemplate'> {
+  const { backup } = cluster;
+  return {
+    schedule,
+    timeZone,
+    suspend: schedulePause(cluster).suspended,
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: backup.startingDeadlineSeconds,
+    successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
+    failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
+  };
+}
 
 /**
  * Temporary files of the tools containers go to the scratch volume: the root filesystem is read-only, /tmp included.

@@ -8,8 +8,7 @@ import {
 } from '../plan/names';
 import { agentBackupPlan, agentDrillPlan, backupPlanFile, DRILL_PLAN_FILE, planText } from '../plan/agent';
 import type { DrillPlan } from '../plan/drill';
-import { AGE_RECIPIENTS_FILE, backupPodSpec } from './backup-pod';
-import { schedulePause } from '../plan/pause';
+import { AGE_RECIPIENTS_FILE, backupPodSpec, cronJobTiming, tokenlessServiceAccount } from './backup-pod';
 import { objectMeta } from './metadata';
 
 export interface BackupProps {
@@ -29,11 +28,7 @@ export class Backup extends Construct {
     const namespace = plan.namespace;
     const name = cluster.name;
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: objectMeta(name, 'backup', backupServiceAccountName(name), namespace),
-      // The pod talks to etcd and object storage only, never to the Kubernetes API.
-      automountServiceAccountToken: false,
-    });
+    tokenlessServiceAccount(this, objectMeta(name, 'backup', backupServiceAccountName(name), namespace));
 
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: objectMeta(name, 'backup', backupConfigMapName(name), namespace),
@@ -50,13 +45,7 @@ export class Backup extends Construct {
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: objectMeta(name, 'backup', backupCronJobName(name), namespace),
       spec: {
-        schedule: backup.schedule,
-        timeZone: backup.timeZone,
-        suspend: schedulePause(cluster).suspended,
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: backup.startingDeadlineSeconds,
-        successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
-        failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
+        ...cronJobTiming(cluster, backup.schedule, backup.timeZone),
         jobTemplate: {
           metadata: { labels: objectMeta(name, 'backup', '').labels },
           spec: jobSpec(cluster, plan),

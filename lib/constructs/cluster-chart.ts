@@ -2,7 +2,7 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import type { Cluster, Inventory } from '../inventory/model';
+import { clusterStorages, type Cluster, type Inventory } from '../inventory/model';
 import { planAlerts } from '../plan/alerts';
 import { planBackup } from '../plan/backup';
 import { Alerts } from './alerts';
@@ -43,7 +43,7 @@ export class ClusterChart extends Chart {
       });
     }
 
-    const storageNames = [...new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((r) => r.storages)])].sort();
+    const storageNames = clusterStorages(cluster).sort();
     for (const storageName of storageNames) {
       new StorageAccess(this, `Storage-${storageName}`, { cluster, namespace: plan.namespace, storage: inventory.storages[storageName] });
     }

@@ -11,8 +11,7 @@ import { DRILL_PLAN_FILE } from '../plan/agent';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
 import { backupConfigMapName } from '../plan/names';
-import { schedulePause } from '../plan/pause';
-import { agentCommand, envVar, quantities, TMPDIR_ENV } from './backup-pod';
+import { agentCommand, cronJobTiming, envVar, quantities, TMPDIR_ENV, tokenlessServiceAccount } from './backup-pod';
 import { objectMeta } from './metadata';
 
 export interface DrillProps {
@@ -31,23 +30,12 @@ export class Drill extends Construct {
     const { backup } = cluster;
     const name = cluster.name;
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace),
-      // The pod talks to object storage and to its own etcd on loopback, never to the Kubernetes API.
-      automountServiceAccountToken: false,
-    });
+    tokenlessServiceAccount(this, objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace));
 
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: objectMeta(name, 'drill', plan.cronJobName, plan.namespace),
       spec: {
-        schedule: plan.schedule,
-        timeZone: plan.timeZone,
-        // Whatever pauses a cluster's backups (the inventory, a pending restore) pauses its drills too.
-        suspend: schedulePause(cluster).suspended,
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: backup.startingDeadlineSeconds,
-        successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
-        failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
+        ...cronJobTiming(cluster, plan.schedule, plan.timeZone),
         jobTemplate: {
           metadata: { labels: objectMeta(name, 'drill', '').labels },
           spec: {

@@ -1,7 +1,24 @@
 /**
- * The one owner of every inventory default. The schema reads these; constructs never invent their own.
- * An inventory's `defaults.backup` overrides them, a cluster's `backup` overrides both (objects merge key by key).
+ * The one owner of every inventory default. The schema reads these (with `.default()` where zod fills the value in,
+ * and as the JSON Schema's `default` of the backup settings, which resolve.ts merges); constructs never invent their
+ * own. An inventory's `defaults.backup` overrides `backup`, a cluster's `backup` overrides both (objects merge key by
+ * key).
  */
+
+/** Plain data only (what YAML can write), in these sections; each `.default()` in schema.ts checks its field's type. */
+type Data = string | number | boolean | readonly Data[] | { readonly [key: string]: Data };
+type Section = { readonly [key: string]: Data };
+interface Defaults {
+  readonly namespace: string;
+  readonly backup: Section;
+  readonly storage: Section;
+  readonly kubeadm: Section;
+  readonly hosted: Section;
+  readonly cluster: Section;
+  readonly restore: Section;
+  readonly gitops: Section;
+}
+
 export const INVENTORY_DEFAULTS = {
   /** Namespace the backup objects of a kubeadm cluster live in (on that cluster). */
   namespace: 'controlplane-backup',
@@ -64,6 +81,73 @@ export const INVENTORY_DEFAULTS = {
       runbookBaseUrl: 'https://github.com/controlplane-backup/controlplane-backup/blob/main/README.md',
     },
   },
-} as const;
-
-export type InventoryDefaults = typeof INVENTORY_DEFAULTS;
+  /** Storages: an S3 bucket or an ObjectBucketClaim, and where their credentials come from. */
+  storage: {
+    region: 'us-east-1',
+    /** Keys start at the bucket's root unless a prefix is given. */
+    prefix: '',
+    pathStyle: false,
+    insecure: false,
+    caBundleKey: 'ca.crt',
+    /** The provisioner's ConfigMap gives host and port only; TLS unless the storage says otherwise. */
+    objectBucketClaimScheme: 'https',
+    existingSecret: { accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' },
+    externalSecret: {
+      secretStoreKind: 'ClusterSecretStore',
+      accessKeyIdProperty: 'access_key_id',
+      secretAccessKeyProperty: 'secret_access_key',
+      refreshInterval: '1h',
+    },
+    sealedSecret: { scope: 'strict' },
+  },
+  /** kubeadm's own folders and ports. */
+  kubeadm: {
+    pkiDir: '/etc/kubernetes/pki',
+    dataDir: '/var/lib/etcd',
+    manifestsDir: '/etc/kubernetes/manifests',
+    clientPort: 2379,
+    peerPort: 2380,
+    nodeSelector: { 'node-role.kubernetes.io/control-plane': '' } as Record<string, string>,
+  },
+  /** Hosted control planes (Kamaji, Kube-DC, ...): the usual Secret keys and volume names. */
+  hosted: {
+    clientCertSecret: { caKey: 'ca.crt', certKey: 'tls.crt', keyKey: 'tls.key' },
+    pkiSecrets: [] as string[],
+    controlPlaneDeployments: [] as string[],
+    dataVolumeClaimTemplate: 'data',
+    /** The volume's root is etcd's data dir. */
+    dataDirInVolume: '',
+    peerPort: 2380,
+  },
+  cluster: {
+    onDemandBackups: [] as never[],
+    restores: [] as never[],
+    labels: {} as Record<string, string>,
+  },
+  /** A restore request does the least unless asked: no PKI, no snapshot of another cluster. */
+  restore: {
+    pki: false,
+    bumpRevision: true,
+    allowCrossCluster: false,
+  },
+  gitops: {
+    revision: 'main',
+    path: 'dist',
+    argocd: {
+      namespace: 'argocd',
+      project: 'default',
+      mode: 'applications',
+      automated: true,
+      prune: true,
+      selfHeal: true,
+      managementCluster: 'in-cluster',
+    },
+    flux: {
+      namespace: 'flux-system',
+      sourceKind: 'GitRepository',
+      interval: '10m',
+      prune: true,
+      wait: true,
+    },
+  },
+} as const satisfies Defaults;

@@ -1,7 +1,7 @@
 /** Problems in an inventory, positioned in its file and worded for the person who has to fix them. */
 import type { z } from 'zod';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
-import { listOf } from './suggest';
+import { formatPath, listOf } from '../text';
 
 export type Path = readonly (string | number)[];
 
@@ -26,17 +26,6 @@ export function formatProblem(problem: Problem): string {
   if (problem.line === 0) return `${problem.file}: ${problem.message}`;
   const where = `${problem.file}:${problem.line}:${problem.column}`;
   return problem.path ? `${where}: ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
-}
-
-/** `clusters.prod-eu-1.kubeadm.members[0].ip`; keys that are not plain words are quoted. */
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const step of path) {
-    if (typeof step === 'number') out += `[${step}]`;
-    else if (/^[A-Za-z0-9_-]+$/.test(step)) out += out ? `.${step}` : step;
-    else out += `[${JSON.stringify(step)}]`;
-  }
-  return out;
 }
 
 /** Position of the node at `path` (or of its key, for unknown keys), else of the nearest existing ancestor. */

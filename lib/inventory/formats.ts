@@ -1,10 +1,9 @@
 /** Checks of single values. Each returns a sentence for people, or undefined when the value is fine. */
 import { isIP } from 'node:net';
-import { nearest } from './suggest';
+import { DNS_LABEL, DNS_LABEL_MAX_LENGTH, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from '../dns-names';
+import { nearest } from '../text';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function dnsLabelProblem(value: string, maxLength = 63): string | undefined {
+export function dnsLabelProblem(value: string, maxLength = DNS_LABEL_MAX_LENGTH): string | undefined {
   if (value.length === 0) return 'is empty';
   if (value.length > maxLength) return `is ${value.length} characters long; at most ${maxLength} are allowed`;
   if (!DNS_LABEL.test(value)) {
@@ -13,10 +12,8 @@ export function dnsLabelProblem(value: string, maxLength = 63): string | undefin
   return undefined;
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 export function dnsSubdomainProblem(value: string): string | undefined {
-  if (value.length > 253) return `is ${value.length} characters long; at most 253 are allowed`;
+  if (value.length > DNS_SUBDOMAIN_MAX_LENGTH) return `is ${value.length} characters long; at most ${DNS_SUBDOMAIN_MAX_LENGTH} are allowed`;
   if (!DNS_SUBDOMAIN.test(value)) {
     return 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit';
   }

@@ -1,7 +1,10 @@
 /** inventory.yaml -> validated, frozen Inventory, or every problem at once with its position. */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, Parser, visit, type Document } from 'yaml';
-import { formatPath, formatProblem, InvalidInventoryError, issueWording, locate, problemsFromIssues, sortProblems, type Problem } from './errors';
+import type { z } from 'zod';
+import { formatPath } from '../text';
+import { INVENTORY_DEFAULTS } from './defaults';
+import { formatProblem, InvalidInventoryError, issueWording, locate, problemsFromIssues, sortProblems, type Problem } from './errors';
 import type { Inventory } from './model';
 import { resolveInventory } from './resolve';
 import { checkRules, type RuleScope } from './rules';
@@ -30,16 +33,22 @@ function validEntries(data: Record<string, unknown>): { inventory: ParsedInvento
       if (!field.success) fields.add(key);
       return field.success && field.data !== undefined ? [[key, field.data] as const] : [];
     }));
+  /** An entry that passes its schema, or the fields of it that are valid on their own and the names of the others. */
+  const parseEntry = <S extends z.ZodObject>(schema: S, raw: unknown): { data: z.output<S> } | { valid: Record<string, unknown>; fields: Set<string> } => {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return { data: parsed.data };
+    const fields = new Set<string>();
+    return { valid: validFields(schema.shape, raw, fields), fields };
+  };
   for (const [name, raw] of Object.entries(section(data.storages))) {
-    const storage = storageSchema.safeParse(raw);
-    if (storage.success) {
-      storages[name] = storage.data;
+    const entry = parseEntry(storageSchema, raw);
+    if ('data' in entry) {
+      storages[name] = entry.data;
       continue;
     }
     // A storage with shape errors still exists for references, and its rules run on what is present (a broken
     // field counts as present: its own problem is already reported).
-    const fields = new Set<string>();
-    const valid = validFields(storageSchema.shape, raw, fields);
+    const { valid, fields } = entry;
     for (const key of fields) if (section(raw)[key] !== undefined) valid[key] = section(raw)[key];
     storages[name] = valid as ParsedInventory['storages'][string];
     broken.add(name);
@@ -47,30 +56,24 @@ function validEntries(data: Record<string, unknown>): { inventory: ParsedInvento
   }
   const clusters: Record<string, ParsedInventory['clusters'][string]> = {};
   for (const [name, raw] of Object.entries(section(data.clusters))) {
-    const cluster = clusterSchema.safeParse(raw);
-    if (cluster.success) {
-      clusters[name] = cluster.data;
+    const entry = parseEntry(clusterSchema, raw);
+    if ('data' in entry) {
+      clusters[name] = entry.data;
       continue;
     }
     // The valid fields of a broken cluster still go through the rules (its storage references, its restores).
-    const fields = new Set<string>();
-    const valid = validFields(clusterSchema.shape, raw, fields);
+    const { valid, fields } = entry;
     const backupFields = new Set<string>();
     if (fields.has('backup')) valid.backup = validFields(backupSettingsSchema.shape, section(raw).backup, backupFields);
-    valid.onDemandBackups ??= [];
-    valid.restores ??= [];
-    valid.labels ??= {};
+    valid.onDemandBackups ??= [...INVENTORY_DEFAULTS.cluster.onDemandBackups];
+    valid.restores ??= [...INVENTORY_DEFAULTS.cluster.restores];
+    valid.labels ??= { ...INVENTORY_DEFAULTS.cluster.labels };
     clusters[name] = valid as ParsedInventory['clusters'][string];
     brokenFields.set(`clusters.${name}`, new Set([...fields, ...[...backupFields].map((key) => `backup.${key}`)]));
   }
   // Defaults with a bad field still lend their valid fields to the cluster rules.
-  const rawBackup = section(section(data.defaults).backup);
   const brokenDefaults = new Set<string>();
-  const backup = Object.fromEntries(Object.entries(backupSettingsSchema.shape).flatMap(([key, schema]) => {
-    const field = schema.safeParse(rawBackup[key]);
-    if (!field.success) brokenDefaults.add(key);
-    return field.success && field.data !== undefined ? [[key, field.data]] : [];
-  }));
+  const backup = validFields(backupSettingsSchema.shape, section(data.defaults).backup, brokenDefaults);
   return { inventory: { apiVersion: 'controlplane-backup.io/v1', kind: 'Inventory', storages, defaults: { backup }, clusters }, broken, brokenDefaults, brokenFields };
 }
 

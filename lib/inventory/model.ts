@@ -89,6 +89,11 @@ export interface Cluster {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** Every storage a cluster's backups go to, once each: the scheduled ones first, then those only on-demand backups use. */
+export function clusterStorages(cluster: Cluster): string[] {
+  return [...new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((request) => request.storages)])];
+}
+
 export type Storage = {
   readonly name: string;
   /** This destination's own retention, when it has one; otherwise the cluster's applies. */

@@ -52,7 +52,7 @@ function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSetti
     suspend: merged.suspend,
     retention,
     compression: merged.compression,
-    encryption: { recipients: [...(merged.encryption.recipients ?? [])], snapshot: merged.encryption.snapshot ?? true },
+    encryption: { recipients: [...(merged.encryption.recipients ?? [])], snapshot: merged.encryption.snapshot ?? defaults.encryption.snapshot },
     storages: [...merged.storages],
     pki: merged.pki,
     encryptionConfig: merged.encryptionConfig,
@@ -69,12 +69,12 @@ function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSetti
     priorityClassName: merged.priorityClassName || undefined,
     tolerations: [...(merged.tolerations ?? [])],
     drill: {
-      enabled: merged.drill.enabled ?? true,
+      enabled: merged.drill.enabled ?? defaults.drill.enabled,
       schedule: merged.drill.schedule ?? defaults.drill.schedule,
       identitySecret: merged.drill.identitySecret || undefined,
     },
     alerts: {
-      enabled: merged.alerts.enabled ?? true,
+      enabled: merged.alerts.enabled ?? defaults.alerts.enabled,
       rpoMargin: merged.alerts.rpoMargin ?? defaults.alerts.rpoMargin,
       runbookBaseUrl: merged.alerts.runbookBaseUrl ?? defaults.alerts.runbookBaseUrl,
     },

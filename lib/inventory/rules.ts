@@ -5,10 +5,12 @@
 import { INVENTORY_DEFAULTS } from './defaults';
 import type { Path } from './errors';
 import type { ClusterSpec, ParsedInventory, StorageSpec } from './schema';
-import { listOf, nearest } from './suggest';
-import { clusterFolder, snapshotReference } from '../plan/restore';
-import { memberRestoreJobName, replicaRestoreJobName } from '../plan/names';
-import { backupCronJobName, drillCronJobName, MAX_CLUSTER_NAME_LENGTH, MAX_CRONJOB_NAME_LENGTH, onDemandJobName, MAX_JOB_NAME_LENGTH } from '../plan/names';
+import { listOf, nearest } from '../text';
+import { clusterFolder, snapshotReference } from '../storage/layout';
+import {
+  backupCronJobName, drillCronJobName, MAX_CLUSTER_NAME_LENGTH, MAX_CRONJOB_NAME_LENGTH, MAX_JOB_NAME_LENGTH, memberRestoreJobName,
+  onDemandJobName, replicaRestoreJobName,
+} from '../plan/names';
 
 export interface RuleIssue {
   readonly path: Path;

@@ -10,7 +10,17 @@ import {
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
   reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
-import { listOf, nearest } from './suggest';
+import { listOf, nearest } from '../text';
+
+const D = INVENTORY_DEFAULTS;
+
+/**
+ * A field of the backup settings (`defaults.backup`, a cluster's `backup`): optional in both, so a cluster inherits
+ * what it does not set; resolve.ts applies INVENTORY_DEFAULTS.backup after the merge, and the JSON Schema shows it.
+ */
+function inherited<T extends z.ZodType>(schema: T, description: string, fallback?: unknown) {
+  return schema.optional().meta(fallback === undefined ? { description } : { description, default: fallback });
+}
 
 const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|private/i;
 
@@ -88,134 +98,150 @@ const etcDirectory = (what: string, example: string) => text((value) => absolute
   ?? (value.startsWith('/etc/kubernetes/') ? undefined : `is outside /etc/kubernetes/; give ${what}, kept under /etc/kubernetes/ (e.g. "${example}")`));
 
 const secretKeyRef = strict({
-  name: resourceName,
-  key: objectKey,
+  name: resourceName.describe('Name of the Secret.'),
+  key: objectKey.describe('Key in the Secret.'),
 });
 
+/** A retention is a whole policy: a rule it leaves out keeps nothing (no per-field defaults). */
 const retentionSchema = strict({
-  keepLast: count(10000).optional(),
-  maxAge: duration.optional(),
-  hourly: count(10000).optional(),
-  daily: count(10000).optional(),
-  weekly: count(10000).optional(),
-  monthly: count(10000).optional(),
+  keepLast: count(10000).optional().describe('Keep the newest N backup sets.'),
+  maxAge: duration.optional().describe('Never delete a set younger than this (e.g. "90d", "12w", "36h").'),
+  hourly: count(10000).optional().describe('Keep the newest set of each of the last N hours.'),
+  daily: count(10000).optional().describe('Keep the newest set of each of the last N days.'),
+  weekly: count(10000).optional().describe('Keep the newest set of each of the last N weeks.'),
+  monthly: count(10000).optional().describe('Keep the newest set of each of the last N months.'),
 });
 
 // ---- storages -------------------------------------------------------------------------------------------------
 
 const sse = strict({
-  type: z.enum(['AES256', 'aws:kms']),
-  kmsKeyId: z.string().min(1).optional(),
+  type: z.enum(['AES256', 'aws:kms']).describe('Server-side encryption the bucket applies to each object.'),
+  kmsKeyId: z.string().min(1).optional().describe('KMS key of aws:kms (default: the bucket\'s).'),
+});
+
+/** A ConfigMap in the backup namespace with the PEM bundle of a private CA. */
+const caBundle = () => strict({
+  configMap: resourceName.describe('ConfigMap that holds the bundle.'),
+  key: objectKey.default(D.storage.caBundleKey).describe('Key of the bundle in the ConfigMap.'),
 });
 
 const s3Location = strict({
-  endpoint: text(endpointProblem, withoutUserinfo),
-  region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
-  bucket: text(bucketNameProblem),
-  prefix: text(keyPrefixProblem).default(''),
-  pathStyle: z.boolean().default(false),
-  caBundle: strict({ configMap: resourceName, key: objectKey.default('ca.crt') }).optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
-  sse: sse.optional(),
-  insecure: z.boolean().default(false).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
+  endpoint: text(endpointProblem, withoutUserinfo).describe('S3 endpoint URL (https://host[:port]), without credentials.'),
+  region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default(D.storage.region).describe('Region of the bucket.'),
+  bucket: text(bucketNameProblem).describe('Bucket that exists; the tool never creates it.'),
+  prefix: text(keyPrefixProblem).default(D.storage.prefix).describe('Key prefix of this storage\'s backups; each cluster writes below `<prefix>/<cluster>/`.'),
+  pathStyle: z.boolean().default(D.storage.pathStyle).describe('Path-style requests (MinIO, Ceph RGW) instead of virtual-hosted buckets.'),
+  caBundle: caBundle().optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
+  sse: sse.optional().describe('Server-side encryption requested on upload.'),
+  insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
 });
 
 const credentials = strict({
-  /** A Secret that already exists in the backup namespace. */
   existingSecret: strict({
-    name: resourceName,
-    accessKeyIdKey: objectKey.default('AWS_ACCESS_KEY_ID'),
-    secretAccessKeyKey: objectKey.default('AWS_SECRET_ACCESS_KEY'),
-  }).optional(),
-  /** An ExternalSecret (external-secrets.io/v1) that materialises the Secret from a secret store. */
+    name: resourceName.describe('Name of the Secret.'),
+    accessKeyIdKey: objectKey.default(D.storage.existingSecret.accessKeyIdKey).describe('Key of the access key id in the Secret.'),
+    secretAccessKeyKey: objectKey.default(D.storage.existingSecret.secretAccessKeyKey).describe('Key of the secret access key in the Secret.'),
+  }).optional().describe('A Secret that already exists in the backup namespace.'),
   externalSecret: strict({
-    secretStoreRef: strict({ name: resourceName, kind: z.enum(['SecretStore', 'ClusterSecretStore']).default('ClusterSecretStore') }),
-    remoteKey: z.string().min(1),
-    accessKeyIdProperty: z.string().min(1).default('access_key_id'),
-    secretAccessKeyProperty: z.string().min(1).default('secret_access_key'),
-    refreshInterval: goDuration.default('1h'),
-  }).optional(),
-  /** A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit. */
+    secretStoreRef: strict({
+      name: resourceName.describe('Name of the store.'),
+      kind: z.enum(['SecretStore', 'ClusterSecretStore']).default(D.storage.externalSecret.secretStoreKind).describe('Kind of the store.'),
+    }).describe('The secret store the ExternalSecret reads.'),
+    remoteKey: z.string().min(1).describe('Key of the credentials in the secret store.'),
+    accessKeyIdProperty: z.string().min(1).default(D.storage.externalSecret.accessKeyIdProperty).describe('Property of the remote key that holds the access key id.'),
+    secretAccessKeyProperty: z.string().min(1).default(D.storage.externalSecret.secretAccessKeyProperty).describe('Property of the remote key that holds the secret access key.'),
+    refreshInterval: goDuration.default(D.storage.externalSecret.refreshInterval).describe('How often the ExternalSecret is refreshed (a Go duration).'),
+  }).optional().describe('An ExternalSecret (external-secrets.io/v1) that materialises the Secret from a secret store.'),
   sealedSecret: strict({
-    accessKeyId: ciphertext,
-    secretAccessKey: ciphertext,
-    scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default('strict'),
-  }).optional(),
+    accessKeyId: ciphertext.describe('Access key id, encrypted with `kubeseal --raw`.'),
+    secretAccessKey: ciphertext.describe('Secret access key, encrypted with `kubeseal --raw`.'),
+    scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
+  }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
 });
 
 export const storageSchema = strict({
-  /** An S3 bucket that exists, with credentials from `credentials`. */
-  s3: s3Location.optional(),
-  credentials: credentials.optional(),
-  /** A bucket provisioned by an ObjectBucketClaim; its Secret and ConfigMap (same name) feed the Job. */
+  s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
+  credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret); never the keys themselves.'),
   objectBucketClaim: strict({
-    storageClassName: resourceName,
-    bucketName: text(bucketNameProblem).optional(),
-    generateBucketName: dnsLabel.optional(),
-    prefix: text(keyPrefixProblem).default(''),
-    scheme: z.enum(['http', 'https']).default('https').describe('Endpoint scheme: the provisioner\'s ConfigMap gives host and port only.'),
+    storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
+    bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),
+    generateBucketName: dnsLabel.optional().describe('Prefix of a generated bucket name.'),
+    prefix: text(keyPrefixProblem).default(D.storage.prefix).describe('Key prefix of this storage\'s backups; each cluster writes below `<prefix>/<cluster>/`.'),
+    scheme: z.enum(['http', 'https']).default(D.storage.objectBucketClaimScheme).describe('Endpoint scheme: the provisioner\'s ConfigMap gives host and port only.'),
     port: z.number().int().min(1).max(65535).optional().describe('Port of the provisioner\'s endpoint (BUCKET_PORT of the claim\'s ConfigMap, known from the storage class): hosted clusters\' NetworkPolicy allows egress to it only. Required when a hosted cluster uses the storage.'),
-    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default('us-east-1'),
-    caBundle: strict({ configMap: resourceName, key: objectKey.default('ca.crt') }).optional(),
-    insecure: z.boolean().default(false).describe('Allow scheme http: the bucket credentials then travel in clear (only for a trusted network path).'),
-  }).optional(),
-  local: strict({ path: writtenHostPath('the backups written there could overwrite the node\'s files', 'use a folder of their own, such as "/var/lib/controlplane-backup"') }).optional().describe('A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones.'),
+    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as "eu-central-1" or "us-east-1"').default(D.storage.region).describe('Region the S3 client signs for.'),
+    caBundle: caBundle().optional().describe('PEM bundle of the CA that signed the provisioner endpoint\'s certificate.'),
+    insecure: z.boolean().default(D.storage.insecure).describe('Allow scheme http: the bucket credentials then travel in clear (only for a trusted network path).'),
+  }).optional().describe('A bucket provisioned by an ObjectBucketClaim; its Secret and ConfigMap (same name) feed the Job.'),
+  local: strict({ path: writtenHostPath('the backups written there could overwrite the node\'s files', 'use a folder of their own, such as "/var/lib/controlplane-backup"').describe('Folder on each control-plane node; each cluster writes below `<path>/<cluster>/`.') }).optional().describe('A directory on each control-plane node (kubeadm only): a fast local copy beside the remote ones.'),
   retention: retentionSchema.optional().describe('Retention for this destination, instead of the cluster\'s (e.g. a short one for a node-local copy).'),
 });
 
 // ---- backup settings ------------------------------------------------------------------------------------------
 
 
+const resourceList = (what: string) => strict({
+  cpu: quantity.optional().describe(`CPU ${what} (e.g. "100m").`),
+  memory: quantity.optional().describe(`Memory ${what} (e.g. "128Mi").`),
+  'ephemeral-storage': quantity.optional().describe(`Ephemeral storage ${what} (e.g. "1Gi").`),
+});
 const resources = strict({
-  requests: strict({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).optional(),
-  limits: strict({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).optional(),
+  requests: resourceList('request').optional().describe('What the scheduler reserves for each container.'),
+  limits: resourceList('limit').optional().describe('What each container may use at most.'),
 });
 
 const toleration = strict({
-  key: z.string().optional(),
-  operator: z.enum(['Exists', 'Equal']).optional(),
-  value: z.string().optional(),
-  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
-  tolerationSeconds: z.number().int().optional(),
+  key: z.string().optional().describe('Taint key; empty with operator Exists tolerates every taint.'),
+  operator: z.enum(['Exists', 'Equal']).optional().describe('Exists, or Equal to `value`.'),
+  value: z.string().optional().describe('Taint value, for operator Equal.'),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().describe('Taint effect to tolerate; empty for all.'),
+  tolerationSeconds: z.number().int().optional().describe('How long a NoExecute taint is tolerated.'),
 });
 
 /** Every field optional: the same shape serves `defaults.backup` and a cluster's `backup`. */
+const B = D.backup;
 export const backupSettingsSchema = strict({
-  schedule: cronSchedule.optional(),
-  timeZone: timeZone.optional(),
-  suspend: z.boolean().optional(),
-  retention: retentionSchema.optional(),
-  compression: z.enum(['zstd', 'gzip', 'none']).optional(),
-  encryption: strict({
-    recipients: z.array(text(ageRecipientProblem, (v) => (v.startsWith('AGE-SECRET-KEY-') ? '"AGE-SECRET-KEY-..." (not repeated here)' : JSON.stringify(v)))).optional(),
-    snapshot: z.boolean().optional(),
-  }).optional(),
-  storages: z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`').optional(),
-  pki: z.boolean().optional(),
-  encryptionConfig: strict({ hostPath: etcDirectory('the file that kube-apiserver\'s --encryption-provider-config names', '/etc/kubernetes/enc/encryption-config.yaml').optional(), secret: secretKeyRef.optional() }).optional().describe('kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret).'),
-  images: strict({ etcd: image.optional(), tools: image.optional(), pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional() }).optional(),
-  resources: resources.optional(),
-  minSnapshotSize: quantity.optional(),
-  snapshotTimeoutSeconds: z.number().int().min(10).max(86400).optional(),
-  activeDeadlineSeconds: z.number().int().min(60).max(86400).optional(),
-  startingDeadlineSeconds: z.number().int().min(60).max(86400).optional(),
-  backoffLimit: z.number().int().min(0).max(10).optional(),
-  successfulJobsHistoryLimit: z.number().int().min(0).max(100).optional(),
-  failedJobsHistoryLimit: z.number().int().min(0).max(100).optional(),
-  scratchSize: quantity.optional(),
-  priorityClassName: resourceName.optional(),
-  tolerations: z.array(toleration).optional(),
-  /** Restore drill: restores the newest complete backup into a throwaway etcd inside a pod, on its own schedule. */
-  drill: strict({
-    enabled: z.boolean().optional(),
-    schedule: cronSchedule.optional(),
+  schedule: inherited(cronSchedule, 'Cron schedule of the backups (five fields).', B.schedule),
+  timeZone: inherited(timeZone, 'IANA time zone of the schedules.', B.timeZone),
+  suspend: inherited(z.boolean(), 'Suspend the scheduled backups and drills.', B.suspend),
+  retention: inherited(retentionSchema, 'Which backup sets prune keeps; a set is kept when any rule keeps it. A retention replaces the inherited one as a whole.', B.retention),
+  compression: inherited(z.enum(['zstd', 'gzip', 'none']), 'Compression of the snapshot before upload.', B.compression),
+  encryption: inherited(strict({
+    recipients: inherited(z.array(text(ageRecipientProblem, (v) => (v.startsWith('AGE-SECRET-KEY-') ? '"AGE-SECRET-KEY-..." (not repeated here)' : JSON.stringify(v)))), 'age recipients (public keys) the backups are encrypted to; the identities never enter the cluster.', B.encryption.recipients),
+    snapshot: inherited(z.boolean(), 'Encrypt the snapshot too when recipients are set (an etcd snapshot holds every Secret of the cluster).', B.encryption.snapshot),
+  }), 'age encryption of the backups (the PKI bundle is always encrypted).'),
+  storages: inherited(z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`'), 'Storages (keys of `storages`) each backup is written to.'),
+  pki: inherited(z.boolean(), 'Back up the PKI bundle (certificates and keys, encrypted) with each snapshot.', B.pki),
+  encryptionConfig: inherited(strict({
+    hostPath: etcDirectory('the file that kube-apiserver\'s --encryption-provider-config names', '/etc/kubernetes/enc/encryption-config.yaml').optional().describe('kubeadm: the file on the control-plane nodes.'),
+    secret: secretKeyRef.optional().describe('hosted: the Secret key that holds it.'),
+  }), 'kube-apiserver encryption-at-rest config, included in the PKI bundle (kubeadm: host file; hosted: Secret).'),
+  images: inherited(strict({
+    etcd: inherited(image, 'etcd image of the snapshot init container (etcdctl).', B.images.etcd),
+    tools: image.optional().describe('The tools image (`npm run image`, pushed to your registry): no default, every cluster needs one.'),
+    pullPolicy: inherited(z.enum(['Always', 'IfNotPresent', 'Never']), 'Image pull policy of every container.', B.images.pullPolicy),
+  }), 'Images of the pods.'),
+  resources: inherited(resources, 'Resources of each backup container; replaces the inherited ones as a whole.', B.resources),
+  minSnapshotSize: inherited(quantity, 'A snapshot smaller than this is treated as broken.', B.minSnapshotSize),
+  snapshotTimeoutSeconds: inherited(z.number().int().min(10).max(86400), 'Bound of `etcdctl snapshot save` (it hangs forever without one); size it for the database.', B.snapshotTimeoutSeconds),
+  activeDeadlineSeconds: inherited(z.number().int().min(60).max(86400), 'Hard bound of one Job run, snapshot and uploads included.', B.activeDeadlineSeconds),
+  startingDeadlineSeconds: inherited(z.number().int().min(60).max(86400), 'How late a missed run may still start (tolerates minutes of controller downtime).', B.startingDeadlineSeconds),
+  backoffLimit: inherited(z.number().int().min(0).max(10), 'Retries of a failed backup Job.', B.backoffLimit),
+  successfulJobsHistoryLimit: inherited(z.number().int().min(0).max(100), 'Finished Jobs the CronJobs keep.', B.successfulJobsHistoryLimit),
+  failedJobsHistoryLimit: inherited(z.number().int().min(0).max(100), 'Failed Jobs the CronJobs keep.', B.failedJobsHistoryLimit),
+  scratchSize: inherited(quantity, 'Size limit of the scratch emptyDir that holds the snapshot and its compressed copy.', B.scratchSize),
+  priorityClassName: inherited(resourceName, 'PriorityClass of the pods (default: none).'),
+  tolerations: inherited(z.array(toleration), 'Tolerations of the backup pods, besides the control-plane taints (kubeadm).'),
+  drill: inherited(strict({
+    enabled: inherited(z.boolean(), 'Run the restore drill.', B.drill.enabled),
+    schedule: inherited(cronSchedule, 'Cron schedule of the drill (in the backup\'s time zone).', B.drill.schedule),
     identitySecret: resourceName.optional().describe('Secret (key `identity.txt`) with an age identity that opens encrypted backups; without it the drill verifies only.'),
-  }).optional(),
-  /** PrometheusRule with RPO-tied alerts, from kube-state-metrics series. */
-  alerts: strict({
-    enabled: z.boolean().optional(),
-    rpoMargin: z.number().min(1).max(10).optional().describe('Alert when the newest successful backup is older than the schedule\'s worst-case RPO times this.'),
-    runbookBaseUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional().describe('Where each alert\'s runbook_url points (anchors of the README\'s "Alerts" section are appended).'),
-  }).optional(),
+  }), 'Restore drill: restores the newest complete backup into a throwaway etcd inside a pod, on its own schedule.'),
+  alerts: inherited(strict({
+    enabled: inherited(z.boolean(), 'Write the PrometheusRule.', B.alerts.enabled),
+    rpoMargin: inherited(z.number().min(1).max(10), 'Alert when the newest successful backup is older than the schedule\'s worst-case RPO times this.', B.alerts.rpoMargin),
+    runbookBaseUrl: inherited(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'), 'Where each alert\'s runbook_url points (anchors of the README\'s "Alerts" section are appended).', B.alerts.runbookBaseUrl),
+  }), 'PrometheusRule with RPO-tied alerts, from kube-state-metrics series.'),
 });
 
 // ---- clusters -------------------------------------------------------------------------------------------------
@@ -230,39 +256,41 @@ const restoredHostPath = (what: string, example: string) => z.string().superRefi
 });
 
 const kubeadmTopology = strict({
-  members: z.array(strict({ name: resourceName, ip: text(ipProblem) })).min(1, 'lists no member; list every control-plane node (1, 3 or 5)'),
-  pkiDir: restoredHostPath('kubeadm\'s certificate folder', '/etc/kubernetes/pki').default('/etc/kubernetes/pki'),
-  dataDir: restoredHostPath('etcd\'s --data-dir', '/var/lib/etcd').default('/var/lib/etcd'),
-  manifestsDir: restoredHostPath('the kubelet\'s static pod folder', '/etc/kubernetes/manifests').default('/etc/kubernetes/manifests'),
-  clientPort: z.number().int().min(1).max(65535).default(2379),
-  peerPort: z.number().int().min(1).max(65535).default(2380),
-  nodeSelector: z.record(z.string(), z.string()).default({ 'node-role.kubernetes.io/control-plane': '' }).describe('Node label that selects control-plane nodes.'),
-  namespace: dnsLabel.default(INVENTORY_DEFAULTS.namespace).describe('Namespace (on this cluster) of the backup objects.'),
+  members: z.array(strict({
+    name: resourceName.describe('Node name of the member (its etcd member name too).'),
+    ip: text(ipProblem).describe('IP address etcd listens on for peers and clients.'),
+  })).min(1, 'lists no member; list every control-plane node (1, 3 or 5)').describe('Every control-plane node that runs an etcd member.'),
+  pkiDir: restoredHostPath('kubeadm\'s certificate folder', D.kubeadm.pkiDir).default(D.kubeadm.pkiDir).describe('kubeadm\'s certificate folder (etcd\'s client certificates, the PKI bundle).'),
+  dataDir: restoredHostPath('etcd\'s --data-dir', D.kubeadm.dataDir).default(D.kubeadm.dataDir).describe('etcd\'s --data-dir on the nodes.'),
+  manifestsDir: restoredHostPath('the kubelet\'s static pod folder', D.kubeadm.manifestsDir).default(D.kubeadm.manifestsDir).describe('The kubelet\'s static pod folder (a restore moves etcd.yaml out and back).'),
+  clientPort: z.number().int().min(1).max(65535).default(D.kubeadm.clientPort).describe('etcd client port.'),
+  peerPort: z.number().int().min(1).max(65535).default(D.kubeadm.peerPort).describe('etcd peer port.'),
+  nodeSelector: z.record(z.string(), z.string()).default(D.kubeadm.nodeSelector).describe('Node label that selects control-plane nodes.'),
+  namespace: dnsLabel.default(D.namespace).describe('Namespace (on this cluster) of the backup objects.'),
 });
 
 const hostedTopology = strict({
   namespace: dnsLabel.describe('Namespace of the tenant control plane in the management cluster.'),
-  statefulSet: dnsLabel,
-  replicas: z.number().int().min(1).max(7),
+  statefulSet: dnsLabel.describe('StatefulSet of the tenant\'s etcd.'),
+  replicas: z.number().int().min(1).max(7).describe('Replicas of that StatefulSet (etcd members).'),
   headlessService: dnsLabel.optional().describe('Headless Service of the StatefulSet (peer names); defaults to the StatefulSet\'s name.'),
-  clientEndpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+(:[0-9]+)?$/, 'must be one https endpoint such as "https://tenant-a-etcd.tenant-a.svc:2379"'),
-  /** Secret with the etcd client certificate (keys ca.crt, tls.crt, tls.key unless set). */
+  clientEndpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+(:[0-9]+)?$/, 'must be one https endpoint such as "https://tenant-a-etcd.tenant-a.svc:2379"').describe('etcd client endpoint the backup pod connects to.'),
   clientCertSecret: strict({
-    name: resourceName,
-    caKey: objectKey.default('ca.crt'),
-    certKey: objectKey.default('tls.crt'),
-    keyKey: objectKey.default('tls.key'),
-  }),
-  pkiSecrets: z.array(resourceName).default([]).describe('Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...).'),
-  controlPlaneDeployments: z.array(dnsLabel).default([]).describe('Deployments of the tenant\'s control plane (kube-apiserver, ...), scaled to 0 while etcd is restored.'),
-  dataVolumeClaimTemplate: dnsLabel.default('data').describe('volumeClaimTemplate of the StatefulSet that holds etcd\'s data: PVCs are `<template>-<statefulSet>-<ordinal>`.'),
-  dataDirInVolume: text(volumeSubPathProblem).meta({ pattern: '^(?!(.*/)?\\.\\.?(/|$))([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$' }).default('').describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
-  peerPort: z.number().int().min(1).max(65535).default(2380),
+    name: resourceName.describe('Name of the Secret.'),
+    caKey: objectKey.default(D.hosted.clientCertSecret.caKey).describe('Key of the CA certificate.'),
+    certKey: objectKey.default(D.hosted.clientCertSecret.certKey).describe('Key of the client certificate.'),
+    keyKey: objectKey.default(D.hosted.clientCertSecret.keyKey).describe('Key of the client key.'),
+  }).describe('Secret with the etcd client certificate.'),
+  pkiSecrets: z.array(resourceName).default(D.hosted.pkiSecrets).describe('Secrets whose files form the PKI bundle (CA, service-account keys, front-proxy CA, ...).'),
+  controlPlaneDeployments: z.array(dnsLabel).default(D.hosted.controlPlaneDeployments).describe('Deployments of the tenant\'s control plane (kube-apiserver, ...), scaled to 0 while etcd is restored.'),
+  dataVolumeClaimTemplate: dnsLabel.default(D.hosted.dataVolumeClaimTemplate).describe('volumeClaimTemplate of the StatefulSet that holds etcd\'s data: PVCs are `<template>-<statefulSet>-<ordinal>`.'),
+  dataDirInVolume: text(volumeSubPathProblem).meta({ pattern: '^(?!(.*/)?\\.\\.?(/|$))([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$' }).default(D.hosted.dataDirInVolume).describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
+  peerPort: z.number().int().min(1).max(65535).default(D.hosted.peerPort).describe('etcd peer port.'),
 });
 
 const onDemandBackup = strict({
   name: dnsLabel.describe('The Job is named after the request, so a re-sync never runs it twice.'),
-  storages: z.array(dnsLabel).min(1).optional(),
+  storages: z.array(dnsLabel).min(1).optional().describe('Storages of this backup; default: the cluster\'s.'),
 });
 
 /** A restore of this cluster from one backup; applied on purpose, never by an automated sync. */
@@ -271,56 +299,62 @@ const restoreRequest = strict({
   snapshot: z.string().min(1).describe('Object key of the snapshot (as in the bucket, e.g. `etcd/prod-eu-1/prod-eu-1-20261121T020000Z.db.zst.age`), or `latest`.'),
   confirm: z.string().min(1).describe('Must equal the snapshot\'s name (`prod-eu-1-20261121T020000Z`), or the cluster\'s name for `latest`.'),
   storage: dnsLabel.optional().describe('Storage to restore from; defaults to the cluster\'s first storage.'),
-  pki: z.boolean().default(false).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
-  bumpRevision: z.boolean().default(true).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
-  allowCrossCluster: z.boolean().default(false).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
+  pki: z.boolean().default(D.restore.pki).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
+  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
+  allowCrossCluster: z.boolean().default(D.restore.allowCrossCluster).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
 });
 
 export const clusterSchema = strict({
-  kubeadm: kubeadmTopology.optional(),
-  hosted: hostedTopology.optional(),
-  backup: backupSettingsSchema.optional(),
-  onDemandBackups: z.array(onDemandBackup).default([]),
-  restores: z.array(restoreRequest).default([]),
+  kubeadm: kubeadmTopology.optional().describe('A kubeadm cluster: etcd as static pods on the control-plane nodes (one of kubeadm and hosted).'),
+  hosted: hostedTopology.optional().describe('A hosted control plane: etcd as a StatefulSet in a management cluster (one of kubeadm and hosted).'),
+  backup: backupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
+  onDemandBackups: z.array(onDemandBackup).default(D.cluster.onDemandBackups).describe('One-off backups, each a Job named after its request.'),
+  restores: z.array(restoreRequest).default(D.cluster.restores).describe('Restore requests: each writes a folder `restore-<id>` outside the synced kustomization.'),
   gitops: strict({
     argocdCluster: z.string().min(1).optional().describe('Argo CD destination of a kubeadm cluster: a cluster name registered in Argo CD, or its API server URL.'),
     fluxKubeConfigSecret: resourceName.optional().describe('Flux: Secret (key `value`, Cluster API convention) with the kubeconfig of a kubeadm cluster.'),
-  }).optional(),
-  labels: z.record(z.string(), z.string()).default({}),
+  }).optional().describe('How the GitOps tool reaches a kubeadm cluster.'),
+  labels: z.record(z.string(), z.string()).default(D.cluster.labels).describe('Labels on this cluster\'s GitOps objects (and the ApplicationSet\'s list elements).'),
 });
 
-export const defaultsSchema = strict({ backup: backupSettingsSchema.optional() });
+export const defaultsSchema = strict({
+  backup: backupSettingsSchema.optional().describe('Backup settings of every cluster; a cluster\'s `backup` overrides them key by key.'),
+});
 
 export const gitopsSchema = strict({
   repoURL: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, 'must be an https://, ssh:// or git@ repository URL').describe('Git repository that holds the synthesized output.'),
-  revision: z.string().min(1).default('main'),
-  path: text(keyPrefixProblem).default('dist').describe('Folder of the synthesized output in that repository.'),
+  revision: z.string().min(1).default(D.gitops.revision).describe('Branch, tag or commit the GitOps tool syncs.'),
+  path: text(keyPrefixProblem).default(D.gitops.path).describe('Folder of the synthesized output in that repository.'),
   argocd: strict({
-    namespace: dnsLabel.default('argocd'),
-    project: z.string().min(1).default('default'),
-    mode: z.enum(['applications', 'applicationSet']).default('applications').describe('One Application per cluster, or one ApplicationSet with a list generator.'),
-    automated: z.boolean().default(true),
-    prune: z.boolean().default(true),
-    selfHeal: z.boolean().default(true),
-    managementCluster: z.string().min(1).default('in-cluster').describe('Argo CD cluster (name, or server URL) of the management cluster, where hosted clusters\' objects go.'),
-  }).optional(),
+    namespace: dnsLabel.default(D.gitops.argocd.namespace).describe('Namespace of Argo CD (where its Applications live).'),
+    project: z.string().min(1).default(D.gitops.argocd.project).describe('Argo CD project of the Applications.'),
+    mode: z.enum(['applications', 'applicationSet']).default(D.gitops.argocd.mode).describe('One Application per cluster, or one ApplicationSet with a list generator.'),
+    automated: z.boolean().default(D.gitops.argocd.automated).describe('Sync automatically.'),
+    prune: z.boolean().default(D.gitops.argocd.prune).describe('Delete objects that left the output (automated sync).'),
+    selfHeal: z.boolean().default(D.gitops.argocd.selfHeal).describe('Undo changes made in the cluster (automated sync).'),
+    managementCluster: z.string().min(1).default(D.gitops.argocd.managementCluster).describe('Argo CD cluster (name, or server URL) of the management cluster, where hosted clusters\' objects go.'),
+  }).optional().describe('Write Argo CD Applications (or an ApplicationSet) for the clusters.'),
   flux: strict({
-    namespace: dnsLabel.default('flux-system'),
-    sourceRef: strict({ kind: z.enum(['GitRepository', 'OCIRepository']).default('GitRepository'), name: resourceName }).optional().describe('An existing source to use instead of the GitRepository this tool would write.'),
+    namespace: dnsLabel.default(D.gitops.flux.namespace).describe('Namespace of Flux (where its Kustomizations live).'),
+    sourceRef: strict({
+      kind: z.enum(['GitRepository', 'OCIRepository']).default(D.gitops.flux.sourceKind).describe('Kind of the source.'),
+      name: resourceName.describe('Name of the source.'),
+    }).optional().describe('An existing source to use instead of the GitRepository this tool would write.'),
     secretRef: resourceName.optional().describe('Secret with the Git credentials, for the GitRepository this tool writes.'),
-    interval: goDuration.default('10m'),
-    prune: z.boolean().default(true),
-    wait: z.boolean().default(true),
-  }).optional(),
+    interval: goDuration.default(D.gitops.flux.interval).describe('How often Flux reconciles (a Go duration).'),
+    prune: z.boolean().default(D.gitops.flux.prune).describe('Delete objects that left the output.'),
+    wait: z.boolean().default(D.gitops.flux.wait).describe('Wait for the objects to be ready.'),
+  }).optional().describe('Write Flux Kustomizations (and a GitRepository) for the clusters.'),
 });
 
 export const inventorySchema = strict({
-  apiVersion: z.literal('controlplane-backup.io/v1', { error: 'must be "controlplane-backup.io/v1"' }),
-  kind: z.literal('Inventory', { error: 'must be "Inventory"' }),
-  storages: z.record(entryName, storageSchema),
-  defaults: defaultsSchema.default({}),
-  clusters: z.record(entryName, clusterSchema),
-  gitops: gitopsSchema.optional(),
+  apiVersion: z.literal('controlplane-backup.io/v1', { error: 'must be "controlplane-backup.io/v1"' }).describe('Version of the inventory format.'),
+  kind: z.literal('Inventory', { error: 'must be "Inventory"' }).describe('Always "Inventory".'),
+  storages: z.record(entryName, storageSchema).describe('Where backups go, by name (exactly one of s3, objectBucketClaim, local each).'),
+  // An absent section means no overrides: an empty object, not a default value.
+  defaults: defaultsSchema.default({}).describe('Settings every cluster inherits.'),
+  clusters: z.record(entryName, clusterSchema).describe('The clusters, by name (a DNS label: it names their objects and folders).'),
+  gitops: gitopsSchema.optional().describe('Argo CD and Flux objects that sync the output to the clusters.'),
 });
 
 export type InventoryInput = z.input<typeof inventorySchema>;
@@ -331,5 +365,4 @@ export type ClusterSpec = z.output<typeof clusterSchema>;
 export type KubeadmTopology = z.output<typeof kubeadmTopology>;
 export type HostedTopology = z.output<typeof hostedTopology>;
 export type RetentionInput = z.output<typeof retentionSchema>;
-export type RestoreRequestSpec = z.output<typeof restoreRequest>;
 export type GitopsSpec = z.output<typeof gitopsSchema>;

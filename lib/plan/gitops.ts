@@ -4,11 +4,12 @@
  * management cluster, beside the tenant's etcd.
  */
 import type { Cluster, Inventory } from '../inventory/model';
+import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import type { GitopsSpec } from '../inventory/schema';
 import { GITOPS_FLEET_NAME, gitopsObjectName } from './names';
 
 /** Path of a cluster's folder in the GitOps repository: `<gitops.path>/<cluster>`. */
-export function clusterFolder(gitops: Pick<GitopsSpec, 'path'>, cluster: string): string {
+export function gitopsClusterFolder(gitops: Pick<GitopsSpec, 'path'>, cluster: string): string {
   return gitops.path ? `${gitops.path.replace(/\/+$/, '')}/${cluster}` : cluster;
 }
 
@@ -25,7 +26,7 @@ const looksLikeUrl = (value: string) => /^https?:\/\//.test(value);
 export function argoDestination(inventory: Inventory, cluster: Cluster): ArgoDestination {
   const target = cluster.topology.kind === 'kubeadm'
     ? cluster.gitops.argocdCluster ?? cluster.name
-    : inventory.gitops?.argocd?.managementCluster ?? 'in-cluster';
+    : inventory.gitops?.argocd?.managementCluster ?? INVENTORY_DEFAULTS.gitops.argocd.managementCluster;
   return looksLikeUrl(target) ? { server: target } : { name: target };
 }
 
@@ -128,7 +129,7 @@ export function planArgoApplication(inventory: Inventory, cluster: Cluster, part
     project: argocd.project,
     repoURL: gitops.repoURL,
     revision: gitops.revision,
-    path: partPath(clusterFolder(gitops, cluster.name), part),
+    path: partPath(gitopsClusterFolder(gitops, cluster.name), part),
     destination: { ...argoDestination(inventory, cluster), namespace: cluster.topology.namespace },
     ...(argocd.automated ? { automated: { prune: argocd.prune, selfHeal: argocd.selfHeal } } : {}),
     cascadeDelete: argocd.prune,
@@ -202,7 +203,7 @@ export function planFluxKustomization(inventory: Inventory, cluster: Cluster, so
     dependsOn: part === 'core' ? [] : [gitopsObjectName(cluster.name)],
     name: gitopsObjectName(cluster.name, part),
     namespace: flux.namespace,
-    path: `./${partPath(clusterFolder(gitops, cluster.name), part)}`,
+    path: `./${partPath(gitopsClusterFolder(gitops, cluster.name), part)}`,
     interval: flux.interval,
     prune: flux.prune,
     wait: flux.wait,

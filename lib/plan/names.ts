@@ -29,11 +29,6 @@ export const storageCredentialsSecretName = (storage: string) => `controlplane-b
 /** ObjectBucketClaim; the provisioner names its Secret and ConfigMap after it. */
 export const objectBucketClaimName = (storage: string) => `controlplane-backup-${storage}`;
 
-/** Every name a cluster's objects can get, for the length rule on cluster names. */
-export function clusterObjectNames(cluster: string): string[] {
-  return [backupCronJobName(cluster), drillCronJobName(cluster), backupConfigMapName(cluster)];
-}
-
 /** Argo CD Application and Flux Kustomization of one cluster (in the GitOps tool's namespace, beside other apps). */
 export const gitopsObjectName = (cluster: string, part: 'core' | 'alerts' = 'core') =>
   // A dot cannot occur in a cluster name (a DNS label): "x.alerts" never meets a cluster named "x-alerts".

@@ -3,7 +3,7 @@
  * namespace, DNS, and the port of each remote storage they write to or read from. Every port is known at synthesis
  * (an ObjectBucketClaim's from the inventory's `port`, required by the rules), so no rule opens all egress.
  */
-import type { Cluster, Inventory, Storage } from '../inventory/model';
+import { clusterStorages, type Cluster, type Inventory, type Storage } from '../inventory/model';
 import { backupNetworkPolicyName } from './names';
 
 export interface NetworkPolicyPlan {
@@ -38,8 +38,7 @@ export function planNetworkPolicy(inventory: Inventory, cluster: Cluster): Netwo
   const { topology } = cluster;
   if (topology.kind !== 'hosted') return undefined;
   // The on-demand backups may name storages of their own; the drill reads from the backup's storages.
-  const storageNames = new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((request) => request.storages)]);
-  const ports = [...storageNames].map((name) => storagePort(inventory.storages[name])).filter((port): port is number => port !== undefined);
+  const ports = clusterStorages(cluster).map((name) => storagePort(inventory.storages[name])).filter((port): port is number => port !== undefined);
   return {
     cluster: cluster.name,
     name: backupNetworkPolicyName(cluster.name),

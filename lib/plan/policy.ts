@@ -2,7 +2,7 @@
  * Least-privilege storage policies (`controlplane-backup policy`): per S3 storage, one writer identity per cluster
  * limited to the cluster's own folder, in the AWS IAM policy language that AWS, MinIO and Ceph RGW all read. Pure.
  */
-import type { Inventory, Storage } from '../inventory/model';
+import { clusterStorages, type Inventory, type Storage } from '../inventory/model';
 import { clusterFolder } from './restore';
 
 /** `writer`: each cluster's Jobs delete their own old sets (today's backup Jobs); `separate`: a prune identity does. */
@@ -72,7 +72,7 @@ export function storagePolicies(inventory: Inventory, options: PolicyOptions = {
       continue;
     }
     const writers = inventory.clusters
-      .filter((cluster) => [...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((request) => request.storages)].includes(storage.name))
+      .filter((cluster) => clusterStorages(cluster).includes(storage.name))
       .map((cluster) => cluster.name);
     storages.push(policiesOf(storage, writers, prune, account));
   }

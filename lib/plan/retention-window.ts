@@ -6,6 +6,7 @@
  */
 import type { Retention } from '../inventory/model';
 import { durationInWords } from './schedule';
+import { plural } from '../text';
 
 const HOUR = 60;
 const DAY = 24 * HOUR;
@@ -43,7 +44,6 @@ const PERIODS = [
   { key: 'monthly', minutes: MONTH, one: 'one a month', unit: 'month' },
 ] as const;
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** @param intervalMinutes the usual time between two runs of the schedule. */
 export function retentionWindow(retention: Retention, intervalMinutes: number): RetentionWindow {

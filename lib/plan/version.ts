@@ -1,6 +1,6 @@
 /**
- * The version of controlplane-backup that synthesized the output: the `app.kubernetes.io/version` label of every
- * object and the generated-file header of every file.
+ * The generated-file header of every file synth writes, with the version of controlplane-backup that wrote it
+ * (PACKAGE_VERSION, lib/version.ts: the one version, also the `app.kubernetes.io/version` label).
  */
 import { PACKAGE_VERSION } from '../version';
 

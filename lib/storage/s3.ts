@@ -1,10 +1,10 @@
 /**
- * Reading backup storage through the S3 API from the CLI (S3Store, store.ts). Credentials come from the SDK's default chain
- * (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, web identity, instance roles); endpoint,
- * region and path style from the inventory. A private CA is trusted through NODE_EXTRA_CA_CERTS (read by Node at
- * start-up): the inventory's `caBundle` names a ConfigMap in the cluster, not a file here.
+ * Where backup storage is, for the S3 API, and what went wrong reading it, in the user's terms (the clients: S3Store
+ * and S3Clients in store.ts). Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID /
+ * AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, web identity, instance roles); endpoint, region and path
+ * style from the inventory. A private CA is trusted through NODE_EXTRA_CA_CERTS (read by Node at start-up): the
+ * inventory's `caBundle` names a ConfigMap in the cluster, not a file here.
  */
-import { S3Store } from './store';
 
 /** Where one cluster's backups are, resolved to what an S3 client needs. */
 export interface S3Location {
@@ -16,34 +16,6 @@ export interface S3Location {
   readonly folder: string;
   /** The storage allows plain http (`insecure: true`); otherwise an http endpoint is never sent a request. */
   readonly insecure?: boolean;
-}
-
-/**
- * One S3 store per endpoint and bucket for the length of a command; `destroy()` closes their connections, so the
- * process exits as soon as the command is done. Credentials come from the SDK's default chain, resolved on first use.
- */
-export class S3Clients {
-  private readonly stores = new Map<string, S3Store>();
-
-  store(location: S3Location): S3Store {
-    const key = [location.endpoint, location.region, location.pathStyle, location.bucket].join('\u0000');
-    let known = this.stores.get(key);
-    // The last guard before credentials leave this process: validation and --endpoint checks come first.
-    if (/^http:/i.test(location.endpoint) && !location.insecure) {
-      throw new StorageError(`refusing to send credentials in clear to ${location.endpoint}: use https, or set \`insecure: true\` on the storage`);
-    }
-    if (!known) {
-      // An endpoint that drops packets must fail in seconds, not hang a cron job.
-      known = new S3Store({ endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000 });
-      this.stores.set(key, known);
-    }
-    return known;
-  }
-
-  destroy(): void {
-    for (const store of this.stores.values()) store.close();
-    this.stores.clear();
-  }
 }
 
 /** A storage that could not be read, with a message in the user's terms. */

@@ -1,7 +1,8 @@
 /** Lists the folders of many targets at once, a few at a time, each failure kept with its target. */
 import { readFolder, type Folder } from './folder';
 import { parseDrillReport, type BackupSet, type DrillSummary } from './layout';
-import { StorageError, type S3Clients, type S3Location } from './s3';
+import { StorageError, type S3Location } from './s3';
+import type { S3Clients } from './store';
 import type { Target } from './targets';
 
 export type ScanResult =

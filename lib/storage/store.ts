@@ -331,3 +331,31 @@ export async function readSidecars(store: ObjectStore, sidecarKeys: readonly str
 export function bufferStream(bytes: Buffer): Readable {
   return Readable.from([bytes]);
 }
+
+/**
+ * One S3 store per endpoint and bucket for the length of a command; `destroy()` closes their connections, so the
+ * process exits as soon as the command is done. Credentials come from the SDK's default chain, resolved on first use.
+ */
+export class S3Clients {
+  private readonly stores = new Map<string, S3Store>();
+
+  store(location: S3Location): S3Store {
+    const key = [location.endpoint, location.region, location.pathStyle, location.bucket].join('\u0000');
+    let known = this.stores.get(key);
+    // The last guard before credentials leave this process: validation and --endpoint checks come first.
+    if (/^http:/i.test(location.endpoint) && !location.insecure) {
+      throw new StorageError(`refusing to send credentials in clear to ${location.endpoint}: use https, or set \`insecure: true\` on the storage`);
+    }
+    if (!known) {
+      // An endpoint that drops packets must fail in seconds, not hang a cron job.
+      known = new S3Store({ endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000 });
+      this.stores.set(key, known);
+    }
+    return known;
+  }
+
+  destroy(): void {
+    for (const store of this.stores.values()) store.close();
+    this.stores.clear();
+  }
+}

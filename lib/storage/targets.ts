@@ -3,7 +3,7 @@
  * S3 location or skipped with a note (local storages are on the nodes; a bucket claim's bucket and endpoint are
  * known only in the cluster unless given on the command line).
  */
-import type { Cluster, Inventory, Storage } from '../inventory/model';
+import { clusterStorages, type Cluster, type Inventory, type Storage } from '../inventory/model';
 import { clusterFolder } from './layout';
 import type { S3Location } from './s3';
 
@@ -25,11 +25,6 @@ export interface TargetSelection {
   readonly buckets?: readonly string[];
   /** `--endpoint STORAGE=URL|HOST[:PORT]`, repeatable: the endpoint of an ObjectBucketClaim storage. */
   readonly endpoints?: readonly string[];
-}
-
-/** Every storage a cluster's backups go to: scheduled ones first, then those only on-demand backups use. */
-export function clusterStorages(cluster: Cluster): string[] {
-  return [...new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((request) => request.storages)])];
 }
 
 /** The targets of a selection, or the problem with the command line (exit 2). */

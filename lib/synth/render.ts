@@ -8,24 +8,13 @@ import { renderSummary } from './summary';
 import { generatedHeader } from '../plan/version';
 import { partFolder, partOfKind } from '../plan/gitops';
 import { toYaml } from './yaml';
+import { kustomization, objectFileName, type ApiObjectJson } from './files';
 
 export type FileTree = Map<string, string>;
 
 export interface RenderOptions {
   /** Called after each cluster, for progress on a terminal. */
   readonly onCluster?: (done: number, total: number, cluster: string) => void;
-}
-
-export { toYaml } from './yaml';
-
-interface ApiObjectJson {
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string };
-}
-
-/** `cronjob-prod-eu-1-etcd-backup.yaml`: kind and name, unique within a cluster folder (the namespace is one per folder). */
-export function objectFileName(object: ApiObjectJson): string {
-  return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 }
 
 /**
@@ -40,10 +29,6 @@ export function objectFile(cluster: string, object: ApiObjectJson): { readonly p
 /** The core objects in the cluster folder, each optional part (alerts) in a folder of its own, synced on its own. */
 function objectFolder(cluster: string, object: ApiObjectJson): string {
   return [cluster, partFolder(partOfKind(object.kind))].filter(Boolean).join('/');
-}
-
-export function kustomization(resources: readonly string[]): string {
-  return toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [...resources].sort() });
 }
 
 export function renderInventory(inventory: Inventory, options: RenderOptions = {}): FileTree {

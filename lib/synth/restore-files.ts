@@ -2,7 +2,8 @@
 import { App } from 'cdk8s';
 import { RestoreChart, restorePlans } from '../constructs/restore';
 import type { Cluster, Inventory } from '../inventory/model';
-import { kustomization, objectFileName, toYaml } from './render';
+import { kustomization, objectFileName } from './files';
+import { toYaml } from './yaml';
 import { restoreRunbook } from './runbook';
 
 export function* renderRestoreFiles(inventory: Inventory, cluster: Cluster): Generator<[string, string]> {

@@ -2,10 +2,11 @@
  * dist/SUMMARY.md: the fleet's backup topology for people, regenerated on every synth. Everything in it comes
  * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
  */
-import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
+import { clusterStorages, type Cluster, type Inventory, type Retention, type Storage } from '../inventory/model';
 import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
+import { plural } from '../text';
 
 interface ClusterFacts {
   readonly cluster: Cluster;
@@ -17,7 +18,6 @@ interface ClusterFacts {
 }
 
 const code = (text: string) => `\`${text}\``;
-const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 const list = (items: readonly string[]) =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 const sameRetention = (a: Retention, b: Retention) => JSON.stringify(a) === JSON.stringify(b);
@@ -146,7 +146,7 @@ function fleetSection(all: readonly ClusterFacts[], inventory: Inventory): strin
   const replicas = hosted.reduce((sum, f) => sum + (f.cluster.topology.kind === 'hosted' ? f.cluster.topology.replicas : 0), 0);
   const users = new Map<string, string[]>(Object.keys(inventory.storages).map((name) => [name, []]));
   for (const { cluster } of all) {
-    for (const name of new Set([...cluster.backup.storages, ...cluster.onDemandBackups.flatMap((r) => r.storages)])) users.get(name)?.push(cluster.name);
+    for (const name of clusterStorages(cluster)) users.get(name)?.push(cluster.name);
   }
   const lines = [
     '## Fleet',

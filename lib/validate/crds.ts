@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ValidationIssue } from './issues';
-import { describeValue, joinPath, suggest } from './issues';
+import { formatPath, nearest } from '../text';
+import { describeValue } from './issues';
 import { parseAllDocuments } from 'yaml';
 import { packageRoot } from '../package-root';
 
@@ -182,7 +183,7 @@ export function validateCustomResource(root: JsonSchema, obj: Record<string, unk
       metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     },
   };
-  walk(rootSchema, obj, [], false, (segs, message) => issues.push({ ...subject, path: joinPath(segs), message }));
+  walk(rootSchema, obj, [], false, (segs, message) => issues.push({ ...subject, path: formatPath(segs), message }));
   return issues;
 }
 
@@ -295,7 +296,7 @@ function walk(s: JsonSchema, v: unknown, segs: (string | number)[], valueOnly: b
       else if (valueOnly || preserve || extra === true) continue;
       else if (embedded && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
       else {
-        const hint = suggest(k, Object.keys(props));
+        const hint = nearest(k, Object.keys(props));
         report([...segs, k], `unknown field "${k}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}`);
       }
     }
@@ -303,7 +304,7 @@ function walk(s: JsonSchema, v: unknown, segs: (string | number)[], valueOnly: b
   // Value validations of the junctors. Their own failures are collected, not reported directly.
   const branchErrors = (b: JsonSchema): string[] => {
     const errs: string[] = [];
-    walk(b, v, segs, true, (p, m) => errs.push(p.length > segs.length ? `${joinPath(p.slice(segs.length))}: ${m}` : m));
+    walk(b, v, segs, true, (p, m) => errs.push(p.length > segs.length ? `${formatPath(p.slice(segs.length))}: ${m}` : m));
     return errs;
   };
   if (Array.isArray(s.allOf)) for (const b of s.allOf as JsonSchema[]) walk(b, v, segs, true, report);

@@ -5,13 +5,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { crdCatalog } from './crds';
-import { ajvErrorsToIssues, formatIssue, type ValidationIssue } from './issues';
+import { ajvErrorsToIssues, type ValidationIssue } from './issues';
 import { checkMetadata } from './metadata';
 import { builtinGroups, builtinValidator, modelErrors, objectMetaValidator } from './kubernetes';
 
 export { formatIssue, type ValidationIssue } from './issues';
 export { resolveCrdsDir } from './crds';
-export { KUBERNETES_VERSION, builtinKinds } from './kubernetes';
+export { builtinKinds } from './kubernetes';
 
 export interface ValidateOptions {
   /** CRD folder; default $CONTROLPLANE_BACKUP_CRDS_DIR, else the package's own `crds/`. */
@@ -209,9 +209,4 @@ export function kustomizeBuild(dir: string, options: { timeoutMs?: number; kubec
     return { ok: false, output: r.stdout ?? '', error: `kubectl kustomize ${dir}: ${why}` };
   }
   return { ok: r.status === 0, output: r.stdout, error: (r.stderr ?? '').trim() };
-}
-
-/** Renders issues one per line (for the CLI). */
-export function formatIssues(issues: readonly ValidationIssue[]): string {
-  return issues.map(formatIssue).join('\n');
 }

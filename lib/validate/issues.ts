@@ -1,5 +1,5 @@
-// Issue type, path rendering and the translation of Ajv errors into messages for people.
-import { nearest } from '../inventory/suggest';
+// Issue type and the translation of Ajv errors into messages for people (paths: formatPath in lib/text.ts).
+import { formatPath, nearest } from '../text';
 import type { ErrorObject } from 'ajv';
 
 export interface ValidationIssue {
@@ -26,19 +26,6 @@ export function formatIssue(issue: ValidationIssue): string {
   if (issue.path !== '') parts.push(issue.path);
   parts.push(issue.message);
   return parts.join(': ');
-}
-
-const IDENT = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
-
-/** Joins path segments: numbers become `[0]`, odd keys become `["app.kubernetes.io/name"]`. */
-export function joinPath(segments: readonly (string | number)[]): string {
-  let out = '';
-  for (const seg of segments) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (IDENT.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
 }
 
 /** Splits an Ajv JSON-pointer instancePath, turning array indices into numbers. */
@@ -79,9 +66,6 @@ export function describeValue(v: unknown): string {
   }
 }
 
-/** Closest known name, if it is close enough to be a plausible typo (the inventory's suggestions, one rule). */
-export const suggest = nearest;
-
 function typeNames(t: unknown): string {
   const list = (Array.isArray(t) ? t : [t]).map(String).filter((x) => x !== 'null');
   return list.join(' or ');
@@ -103,20 +87,20 @@ export function ajvErrorsToIssues(
   const seen = new Set<string>();
   for (const e of errors ?? []) {
     const segs = [...basePath, ...pointerSegments(e.instancePath, root)];
-    let path = joinPath(segs);
+    let path = formatPath(segs);
     let message: string;
     switch (e.keyword) {
       case 'additionalProperties': {
         const prop = String((e.params as { additionalProperty: string }).additionalProperty);
-        path = joinPath([...segs, prop]);
+        path = formatPath([...segs, prop]);
         const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object);
-        const hint = suggest(prop, known);
+        const hint = nearest(prop, known);
         message = `unknown field "${prop}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}`;
         break;
       }
       case 'required': {
         const prop = String((e.params as { missingProperty: string }).missingProperty);
-        path = joinPath([...segs, prop]);
+        path = formatPath([...segs, prop]);
         message = 'required field is missing';
         break;
       }

@@ -33,7 +33,6 @@ interface JsiiType {
   docs?: { custom?: { schema?: string } };
 }
 
-export const KUBERNETES_VERSION = '1.28.0';
 const PLUS = 'cdk8s-plus-28';
 const PREFIX = `${PLUS}.k8s.`;
 const INT_OR_STRING = `${PREFIX}IntOrString`;
@@ -160,11 +159,6 @@ export function objectMetaValidator(): ValidateFunction {
     m.validators.set(OBJECT_META, v);
   }
   return v;
-}
-
-/** Whether an apiVersion/kind is a built-in Kubernetes 1.28 kind. */
-export function isBuiltinKind(apiVersion: string, kind: string): boolean {
-  return getModel().gvk.has(`${apiVersion}|${kind}`);
 }
 
 /** Whether the API group of an apiVersion belongs to Kubernetes itself (used to word "no schema" errors). */

@@ -1,10 +1,9 @@
 // Checks the API server applies to ObjectMeta whatever the kind (apimachinery/pkg/api/validation),
 // reduced to what can go wrong in generated manifests: name, namespace, label and annotation keys.
+import { DNS_LABEL, DNS_LABEL_MAX_LENGTH, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from '../dns-names';
+import { formatPath } from '../text';
 import type { ValidationIssue } from './issues';
-import { joinPath } from './issues';
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
@@ -14,15 +13,15 @@ const LABEL_NAMED = new Set(['Namespace', 'Service']);
 const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
 
 export function dnsLabelError(v: string): string | undefined {
-  if (v.length > 63) return `must be no more than 63 characters (found ${v.length})`;
-  if (!DNS1123_LABEL.test(v))
+  if (v.length > DNS_LABEL_MAX_LENGTH) return `must be no more than ${DNS_LABEL_MAX_LENGTH} characters (found ${v.length})`;
+  if (!DNS_LABEL.test(v))
     return `must be a DNS-1123 label: lower case letters, digits and '-', starting and ending with a letter or digit (found ${JSON.stringify(v)})`;
   return undefined;
 }
 
 export function dnsSubdomainError(v: string): string | undefined {
-  if (v.length > 253) return `must be no more than 253 characters (found ${v.length})`;
-  if (!DNS1123_SUBDOMAIN.test(v))
+  if (v.length > DNS_SUBDOMAIN_MAX_LENGTH) return `must be no more than ${DNS_SUBDOMAIN_MAX_LENGTH} characters (found ${v.length})`;
+  if (!DNS_SUBDOMAIN.test(v))
     return `must be a DNS-1123 subdomain: lower case letters, digits, '-' and '.', starting and ending with a letter or digit (found ${JSON.stringify(v)})`;
   return undefined;
 }
@@ -57,7 +56,7 @@ function qualifiedKeyError(key: string): string | undefined {
  */
 export function checkMetadata(obj: Record<string, unknown>, kind: string, name: string): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const add = (segs: (string | number)[], message: string) => issues.push({ kind, name, path: joinPath(segs), message });
+  const add = (segs: (string | number)[], message: string) => issues.push({ kind, name, path: formatPath(segs), message });
   const meta = obj.metadata;
   if (meta === undefined || meta === null) {
     add(['metadata'], 'required field is missing');

@@ -21,7 +21,7 @@ interface PodTemplate { metadata?: { annotations?: Record<string, string> }; spe
 
 const containersOf = (spec: any): Container[] => [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])];
 const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
-const plural = (names: readonly string[], one: string, many: string) => (names.length === 1 ? one : many);
+const oneOrMany = (names: readonly string[], one: string, many: string) => (names.length === 1 ? one : many);
 
 const BASELINE_CAPABILITIES = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
 const SAFE_SYSCTLS = new Set([
@@ -46,7 +46,7 @@ const BASELINE: Readonly<Record<string, Check>> = {
   },
   privileged: ({ spec }) => {
     const bad = containersOf(spec).filter((c) => c.securityContext?.privileged === true).map((c) => c.name);
-    return bad.length ? `privileged (${plural(bad, 'container', 'containers')} ${quoted(bad)} must not set securityContext.privileged=true)` : undefined;
+    return bad.length ? `privileged (${oneOrMany(bad, 'container', 'containers')} ${quoted(bad)} must not set securityContext.privileged=true)` : undefined;
   },
   capabilities_baseline: ({ spec }) => {
     const added = [...new Set(containersOf(spec).flatMap((c) => (c.securityContext?.capabilities?.add ?? []) as string[]).filter((cap) => !BASELINE_CAPABILITIES.has(cap)))];
@@ -54,11 +54,11 @@ const BASELINE: Readonly<Record<string, Check>> = {
   },
   hostPathVolumes: ({ spec }) => {
     const bad = (spec.volumes ?? []).filter((v: any) => v.hostPath).map((v: any) => v.name);
-    return bad.length ? `hostPath volumes (${plural(bad, 'volume', 'volumes')} ${quoted(bad)})` : undefined;
+    return bad.length ? `hostPath volumes (${oneOrMany(bad, 'volume', 'volumes')} ${quoted(bad)})` : undefined;
   },
   hostPorts: ({ spec }) => {
     const ports = containersOf(spec).flatMap((c) => (c.ports ?? []).map((p) => p.hostPort).filter((port): port is number => Boolean(port)));
-    return ports.length ? `hostPort (${plural(ports.map(String), 'port', 'ports')} ${ports.join(', ')})` : undefined;
+    return ports.length ? `hostPort (${oneOrMany(ports.map(String), 'port', 'ports')} ${ports.join(', ')})` : undefined;
   },
   appArmorProfile: ({ metadata, spec }) => {
     const annotations = Object.entries(metadata?.annotations ?? {}).filter(([key]) => key.startsWith('container.apparmor.security.beta.kubernetes.io/'))
@@ -74,7 +74,7 @@ const BASELINE: Readonly<Record<string, Check>> = {
   },
   procMount: ({ spec }) => {
     const bad = containersOf(spec).filter((c) => c.securityContext?.procMount !== undefined && c.securityContext.procMount !== 'Default').map((c) => c.name);
-    return bad.length ? `procMount (${plural(bad, 'container', 'containers')} ${quoted(bad)} must not set securityContext.procMount)` : undefined;
+    return bad.length ? `procMount (${oneOrMany(bad, 'container', 'containers')} ${quoted(bad)} must not set securityContext.procMount)` : undefined;
   },
   seccompProfile_baseline: ({ spec }) => {
     const bad = spec.securityContext?.seccompProfile?.type === 'Unconfined' || containersOf(spec).some((c) => c.securityContext?.seccompProfile?.type === 'Unconfined');
@@ -89,11 +89,11 @@ const BASELINE: Readonly<Record<string, Check>> = {
 const RESTRICTED: Readonly<Record<string, Check>> = {
   restrictedVolumes: ({ spec }) => {
     const bad = (spec.volumes ?? []).filter((v: any) => !RESTRICTED_VOLUME_TYPES.some((type) => v[type] !== undefined)).map((v: any) => v.name);
-    return bad.length ? `restricted volume types (${plural(bad, 'volume', 'volumes')} ${quoted(bad)} must use one of ${RESTRICTED_VOLUME_TYPES.join(', ')})` : undefined;
+    return bad.length ? `restricted volume types (${oneOrMany(bad, 'volume', 'volumes')} ${quoted(bad)} must use one of ${RESTRICTED_VOLUME_TYPES.join(', ')})` : undefined;
   },
   allowPrivilegeEscalation: ({ spec }) => {
     const bad = containersOf(spec).filter((c) => c.securityContext?.allowPrivilegeEscalation !== false).map((c) => c.name);
-    return bad.length ? `allowPrivilegeEscalation != false (${plural(bad, 'container', 'containers')} ${quoted(bad)} must set securityContext.allowPrivilegeEscalation=false)` : undefined;
+    return bad.length ? `allowPrivilegeEscalation != false (${oneOrMany(bad, 'container', 'containers')} ${quoted(bad)} must set securityContext.allowPrivilegeEscalation=false)` : undefined;
   },
   runAsNonRoot: ({ spec }) => {
     const pod = spec.securityContext?.runAsNonRoot;
@@ -102,14 +102,14 @@ const RESTRICTED: Readonly<Record<string, Check>> = {
     if (pod === false || explicitFalse.length || unset.length) {
       const named = explicitFalse.length ? explicitFalse : unset;
       const must = explicitFalse.length ? 'not set securityContext.runAsNonRoot=false' : 'set securityContext.runAsNonRoot=true';
-      return `runAsNonRoot != true (${pod === false ? 'pod must not set securityContext.runAsNonRoot=false' : `${plural(named, 'container', 'containers')} ${quoted(named)} must ${must}`})`;
+      return `runAsNonRoot != true (${pod === false ? 'pod must not set securityContext.runAsNonRoot=false' : `${oneOrMany(named, 'container', 'containers')} ${quoted(named)} must ${must}`})`;
     }
     return undefined;
   },
   runAsUser: ({ spec }) => {
     const bad = containersOf(spec).filter((c) => c.securityContext?.runAsUser === 0).map((c) => c.name);
     if (spec.securityContext?.runAsUser === 0 || bad.length) {
-      return `runAsUser=0 (${spec.securityContext?.runAsUser === 0 ? 'pod' : `${plural(bad, 'container', 'containers')} ${quoted(bad)}`} must not set runAsUser=0)`;
+      return `runAsUser=0 (${spec.securityContext?.runAsUser === 0 ? 'pod' : `${oneOrMany(bad, 'container', 'containers')} ${quoted(bad)}`} must not set runAsUser=0)`;
     }
     return undefined;
   },
@@ -120,13 +120,13 @@ const RESTRICTED: Readonly<Record<string, Check>> = {
       const type = c.securityContext?.seccompProfile?.type;
       return type === undefined ? !ok(podType) : !ok(type);
     }).map((c) => c.name);
-    return bad.length ? `seccompProfile (pod or ${plural(bad, 'container', 'containers')} ${quoted(bad)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")` : undefined;
+    return bad.length ? `seccompProfile (pod or ${oneOrMany(bad, 'container', 'containers')} ${quoted(bad)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")` : undefined;
   },
   capabilities_restricted: ({ spec }) => {
     const noDrop = containersOf(spec).filter((c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL')).map((c) => c.name);
     const added = [...new Set(containersOf(spec).flatMap((c) => (c.securityContext?.capabilities?.add ?? []) as string[]).filter((cap) => cap !== 'NET_BIND_SERVICE'))];
     const parts = [
-      ...(noDrop.length ? [`${plural(noDrop, 'container', 'containers')} ${quoted(noDrop)} must set securityContext.capabilities.drop=["ALL"]`] : []),
+      ...(noDrop.length ? [`${oneOrMany(noDrop, 'container', 'containers')} ${quoted(noDrop)} must set securityContext.capabilities.drop=["ALL"]`] : []),
       ...(added.length ? [`capabilities ${quoted(added)} must not be added`] : []),
     ];
     return parts.length ? `unrestricted capabilities (${parts.join('; ')})` : undefined;

@@ -8,7 +8,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, type Io } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/io';
+import { run } from '../../lib/cli/main';
 
 const R = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';
 const inventory = (storage: string) => {

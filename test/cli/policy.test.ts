@@ -4,7 +4,8 @@
  * prefix only, and with `--prune separate` writers that cannot delete plus one prune credential.
  */
 import { describe, expect, it } from 'vitest';
-import { run, type Io } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/io';
+import { run } from '../../lib/cli/main';
 
 async function cli(...argv: string[]) {
   let out = '';

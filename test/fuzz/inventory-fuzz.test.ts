@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, type Io } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/io';
+import { run } from '../../lib/cli/main';
 import { inventoryText } from './generate';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 13);

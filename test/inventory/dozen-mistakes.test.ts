@@ -3,7 +3,8 @@ import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run, type Io } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/io';
+import { run } from '../../lib/cli/main';
 
 const ROOT = join(__dirname, '..', '..');
 const FILE = 'test/fixtures/invalid/dozen-mistakes.yaml';

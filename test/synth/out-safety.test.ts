@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, type Io } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/io';
+import { run } from '../../lib/cli/main';
 import { changedPaths, readTree } from '../helpers/tree';
 
 const MINIMAL = readFileSync(join(__dirname, '..', 'fixtures', 'valid', 'minimal.yaml'), 'utf8').replace(

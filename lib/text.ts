@@ -1,3 +1,5 @@
+/** Small text helpers shared by every layer (a leaf: it imports nothing): typo hints, lists and counts in words. */
+
 /** Levenshtein distance, for "did you mean" hints on typos. */
 export function editDistance(a: string, b: string): number {
   const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -32,4 +34,23 @@ export function nearest(input: string, candidates: readonly string[]): string | 
 export function listOf(values: readonly string[], conjunction = 'or'): string {
   if (values.length <= 1) return values.join('');
   return `${values.slice(0, -1).join(', ')} ${conjunction} ${values[values.length - 1]}`;
+}
+
+/** "1 backup", "3 backups"; `many` for irregular plurals. */
+export function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
+}
+
+/**
+ * `clusters.prod-eu-1.kubeadm.members[0].ip`, `metadata.labels["app.kubernetes.io/name"]`: numbers become `[0]`,
+ * keys that are not plain words are quoted. The inventory's problems and the manifest checks both print paths so.
+ */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(step)) out += out ? `.${step}` : step;
+    else out += `[${JSON.stringify(step)}]`;
+  }
+  return out;
 }
