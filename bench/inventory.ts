@@ -69,7 +69,7 @@ export function inventoryDocument(count: number, changed?: number): Record<strin
         s3: { endpoint: 'https://s3.us-west-2.amazonaws.com', region: 'us-west-2', bucket: 'acme-controlplane-archive' },
         credentials: { existingSecret: { name: 'archive-s3-credentials' } },
       },
-      'tenant-buckets': { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'managed-k8s-backups', scheme: 'http' } },
+      'tenant-buckets': { objectBucketClaim: { storageClassName: 'rook-ceph-bucket', generateBucketName: 'managed-k8s-backups', scheme: 'http', insecure: true, port: 80 } },
       'node-local': { local: { path: '/var/lib/controlplane-backup' }, retention: { keepLast: 6 } },
     },
     defaults: {

@@ -36,6 +36,11 @@ export function listOf(values: readonly string[], conjunction = 'or'): string {
   return `${values.slice(0, -1).join(', ')} ${conjunction} ${values[values.length - 1]}`;
 }
 
+/** At most `max` items, then "N more": a message about hundreds of clusters stays one readable line. */
+export function shortList(values: readonly string[], max = 5): string[] {
+  return values.length <= max + 1 ? [...values] : [...values.slice(0, max), `${values.length - max} more`];
+}
+
 /** "1 backup", "3 backups"; `many` for irregular plurals. */
 export function plural(count: number, word: string, many = `${word}s`): string {
   return `${count} ${count === 1 ? word : many}`;

@@ -5,7 +5,7 @@
 import { INVENTORY_DEFAULTS } from './defaults';
 import type { Path } from './errors';
 import type { ClusterSpec, ParsedInventory, StorageSpec } from './schema';
-import { listOf, nearest } from '../text';
+import { listOf, nearest, shortList } from '../text';
 import { clusterFolder, snapshotReference } from '../storage/layout';
 import {
   backupCronJobName, drillCronJobName, MAX_CLUSTER_NAME_LENGTH, MAX_CRONJOB_NAME_LENGTH, MAX_JOB_NAME_LENGTH, memberRestoreJobName,
@@ -116,7 +116,7 @@ function bucketClaimPortRules(inventory: ParsedInventory, scope: RuleScope): Rul
     if (users.length === 0) continue;
     issues.push({
       path: ['storages', storageName, 'objectBucketClaim'],
-      message: `has no \`port\`, which the NetworkPolicy of the hosted ${users.length === 1 ? 'cluster' : 'clusters'} ${listOf(users.map((u) => `"${u}"`), 'and')} needs (it allows egress to the storages' ports only): set \`port\` to the port of the provisioner's endpoint (BUCKET_PORT in the claim's ConfigMap; Rook's RGW: 80 for http, 443 for https)`,
+      message: `has no \`port\`, which the NetworkPolicy of the hosted ${users.length === 1 ? 'cluster' : 'clusters'} ${listOf(shortList(users.map((u) => `"${u}"`)), 'and')} needs (it allows egress to the storages' ports only): set \`port\` to the port of the provisioner's endpoint (BUCKET_PORT in the claim's ConfigMap; Rook's RGW: 80 for http, 443 for https)`,
     });
   }
   return issues;
