@@ -10,7 +10,7 @@ import { formatBytes, snapshots } from '../../lib/cli/snapshots';
 import { isAlive } from '../support/proc';
 import { formatSidecar, sha256 } from '../../lib/storage';
 import { closedPort, startLocalS3, type LocalS3 } from './s3rver';
-import { TOOLS_IMAGE, withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../helpers/inventory';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';
@@ -374,18 +374,18 @@ clusters:
     await s3.put('etcd/skew-1/skew-1-20260301T110000Z.sha256', 'lone');
     await seedSet('etcd/skew-1', 'skew-1-20260225T000000Z', '.db.zst.age', true);
     const file = join(work, 'skew.yaml');
-    writeFileSync(file, `apiVersion: controlplane-backup.io/v1
+    writeFileSync(file, withToolsImage(`apiVersion: controlplane-backup.io/v1
 kind: Inventory
 storages:
   primary:
     s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
     credentials: { existingSecret: { name: s3-credentials } }
 defaults:
-  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] }, images: { tools: "${TOOLS_IMAGE}" } }
+  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
 clusters:
   skew-1:
     kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
-`);
+`));
     const result = await cli('check', '--inventory', file, '--now', NOW);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe([

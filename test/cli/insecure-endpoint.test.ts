@@ -10,22 +10,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io';
 import { run } from '../../lib/cli/main';
+import { withToolsImage } from '../helpers/inventory';
 
 const R = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';
 const inventory = (storage: string) => {
   const file = join(mkdtempSync(join(tmpdir(), 'cpb-insecure-')), 'inventory.yaml');
-  writeFileSync(file, `apiVersion: controlplane-backup.io/v1
+  writeFileSync(file, withToolsImage(`apiVersion: controlplane-backup.io/v1
 kind: Inventory
 storages:
   store:
 ${storage}
-defaults:
-  backup: { images: { tools: "registry.example.com/platform/controlplane-backup-tools:0.1.0" } }
 clusters:
   prod:
     kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
     backup: { storages: [store], encryption: { recipients: [${R}] } }
-`);
+`));
   return file;
 };
 async function cli(...argv: string[]) {
