@@ -3,7 +3,7 @@
  * limited to the cluster's own folder, in the AWS IAM policy language that AWS, MinIO and Ceph RGW all read. Pure.
  */
 import { clusterStorages, type Inventory, type Storage } from '../inventory/model';
-import { clusterFolder } from './restore';
+import { clusterFolder } from '../storage/layout';
 
 /** `writer`: each cluster's Jobs delete their own old sets (today's backup Jobs); `separate`: a prune identity does. */
 export type PruneMode = 'writer' | 'separate';

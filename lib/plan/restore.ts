@@ -6,7 +6,7 @@ import { PLAN_API_VERSION, type Destination } from '../agent/plan';
 import type { RestoreCoordinatorPlan, RestoreMemberPlan, RestoreReplicaPlan } from '../agent/restore/plans';
 import { PACKAGE_VERSION } from '../version';
 import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
-import { clusterFolder, SNAPSHOT_NAME, snapshotReference, type SnapshotReference, type StorageLayout } from '../storage/layout';
+import { snapshotReference } from '../storage/layout';
 import { restoreFolder } from '../storage/restores';
 import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
@@ -28,8 +28,6 @@ export const RESTORE_TIMEOUTS = {
   kubeadm: { barrierSeconds: 600, stopSeconds: 120, healthSeconds: 300 },
   hosted: { stopSeconds: 300, restoreSeconds: 1800, startSeconds: 600, pollSeconds: 2 },
 } as const;
-
-export { SNAPSHOT_NAME, clusterFolder, snapshotReference, type SnapshotReference, type StorageLayout };
 
 export interface RestoreMember {
   readonly name: string;
