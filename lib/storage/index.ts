@@ -9,3 +9,5 @@ export * from './retention';
 export * from './integrity';
 export * from './store';
 export * from './folder';
+export * from './azure-blob';
+export * from './gcs';

@@ -1,5 +1,5 @@
-// The object stores (S3 through s3rver on loopback, and a local directory) behind one interface, the sidecar format,
-// and the snapshot trailer check.
+// The object stores (S3 through s3rver on loopback, Azure Blob through azurite on loopback, and a local directory)
+// behind one interface, the sidecar format, and the snapshot trailer check.
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,19 +7,22 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkSnapshotFile, formatSidecar, LocalStore, parseSidecar, readFolder, S3Store, snapshotTrailerMatches, StorageError,
+  AzureBlobStore, checkSnapshotFile, formatSidecar, LocalStore, parseSidecar, readFolder, S3Store, snapshotTrailerMatches, StorageError,
   type ObjectStore,
 } from '../../lib/storage';
 import { closedPort, startLocalS3, type LocalS3 } from '../cli-storage/s3rver';
+import { AZURITE_ACCOUNT, startAzurite, type Azurite } from '../support/azurite';
 
 let work: string;
 let s3: LocalS3;
+let azurite: Azurite;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cpb-store-'));
-  s3 = await startLocalS3(join(work, 's3'), 'bkt');
+  [s3, azurite] = await Promise.all([startLocalS3(join(work, 's3'), 'bkt'), startAzurite({ containers: ['bkt'] })]);
 });
 afterAll(async () => {
   await s3?.stop();
+  await azurite?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -61,6 +64,8 @@ function stores(): [string, () => ObjectStore][] {
   return [
     ['s3', () => new S3Store({ endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, bucket: 'bkt', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, partSize: 5 * 1024 * 1024 })],
     ['local', () => new LocalStore(join(work, 'local'))],
+    // 4 MiB blocks: the 12 MiB upload below is staged as three blocks, two in flight.
+    ['azureBlob', () => new AzureBlobStore({ account: AZURITE_ACCOUNT, container: 'bkt', connectionString: azurite.connectionString, blockSize: 4 * 1024 * 1024 })],
   ];
 }
 
@@ -134,5 +139,22 @@ describe('S3 errors', () => {
     const denied = new S3Store({ ...base, endpoint: s3.endpoint, bucket: 'bkt', credentials: { accessKeyId: 'WRONG', secretAccessKey: 'S3RVER' } });
     await expect(denied.list('f')).rejects.toThrow('access denied to s3://bkt/f (InvalidAccessKeyId)');
     denied.close();
+  });
+});
+
+describe('Azure Blob errors', () => {
+  it('says what is wrong: missing container, unreachable endpoint, wrong account key', async () => {
+    const base = { account: AZURITE_ACCOUNT, maxAttempts: 1 };
+    const missing = new AzureBlobStore({ ...base, container: 'nope', connectionString: azurite.connectionString });
+    await expect(missing.list('f')).rejects.toThrow(`container "nope" does not exist in storage account "${AZURITE_ACCOUNT}" (${azurite.endpoint}): create it, or fix \`azureBlob.container\``);
+    const port = await closedPort();
+    const downEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+    const down = new AzureBlobStore({ ...base, container: 'bkt', connectionString: azurite.connectionString.replace(azurite.endpoint, downEndpoint) });
+    await expect(down.write('k', 'v')).rejects.toThrow(`unreachable: ${downEndpoint} (ECONNREFUSED)`);
+    const wrongKey = azurite.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.alloc(64, 1).toString('base64')}`);
+    const denied = new AzureBlobStore({ ...base, container: 'bkt', connectionString: wrongKey, identity: 'the connection string of Secret azure-creds' });
+    await expect(denied.list('f')).rejects.toThrow(
+      `access denied to azure://${AZURITE_ACCOUNT}/bkt/f (AuthorizationFailure) for the connection string of Secret azure-creds: it needs the role "Storage Blob Data Contributor"`,
+    );
   });
 });
