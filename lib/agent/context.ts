@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStore, S3Store, type ObjectStore } from '../storage/store';
+import { AzureBlobStore } from '../storage/azure-blob';
+import { GcsStore } from '../storage/gcs';
 import { AgentError, EXIT } from './exit-codes';
 import { expandEnv, type Destination } from './plan';
 
@@ -52,6 +54,23 @@ export class Context {
     let store: ObjectStore;
     if (destination.kind === 'local') {
       store = new LocalStore(destination.path);
+    } else if (destination.kind === 'gcs') {
+      store = new GcsStore({
+        bucket: destination.bucket,
+        ...(destination.endpoint ? { endpoint: destination.endpoint } : {}),
+        ...(destination.keyJsonEnv ? { keyJson: this.requireEnv(destination.keyJsonEnv, destination.name) } : {}),
+        identity: destination.identity,
+      });
+    } else if (destination.kind === 'azureBlob') {
+      store = new AzureBlobStore({
+        account: destination.account,
+        container: destination.container,
+        endpoint: destination.endpoint,
+        ...(destination.connectionStringEnv ? { connectionString: this.requireEnv(destination.connectionStringEnv, destination.name) } : {}),
+        ...(destination.clientId ? { clientId: destination.clientId } : {}),
+        ...(destination.tenantId ? { tenantId: destination.tenantId } : {}),
+        identity: destination.identity,
+      });
     } else {
       const credentials = destination.credentials && {
         accessKeyId: this.requireEnv(destination.credentials.accessKeyIdEnv, destination.name),

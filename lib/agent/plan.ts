@@ -37,6 +37,42 @@ const s3Destination = z.object({
   retention,
 }).strict();
 
+/** A Google Cloud Storage bucket through its JSON API. */
+const gcsDestination = z.object({
+  name: z.string().min(1),
+  kind: z.literal('gcs'),
+  bucket: z.string().min(1),
+  /** Bucket-relative folder of the cluster's sets. */
+  folder: z.string(),
+  /** JSON API endpoint; the public one when null. */
+  endpoint: z.string().min(1).nullable(),
+  /** Env var holding the service-account JSON key; Application Default Credentials (GKE Workload Identity) when null. */
+  keyJsonEnv: z.string().min(1).nullable(),
+  /** Who the pod authenticates as, for messages about denied access. */
+  identity: z.string().min(1),
+  retention,
+}).strict();
+
+/** An Azure Blob Storage container. */
+const azureBlobDestination = z.object({
+  name: z.string().min(1),
+  kind: z.literal('azureBlob'),
+  account: z.string().min(1),
+  container: z.string().min(1),
+  /** Container-relative folder of the cluster's sets. */
+  folder: z.string(),
+  /** Blob service URL. */
+  endpoint: z.string().min(1),
+  /** Env var holding a connection string; Azure Workload Identity (the webhook's env) when null. */
+  connectionStringEnv: z.string().min(1).nullable(),
+  /** Client and tenant id of the workload identity, when the storage uses one. */
+  clientId: z.string().min(1).nullable(),
+  tenantId: z.string().min(1).nullable(),
+  /** Who the pod authenticates as, for messages about denied access. */
+  identity: z.string().min(1),
+  retention,
+}).strict();
+
 const localDestination = z.object({
   name: z.string().min(1),
   kind: z.literal('local'),
@@ -46,7 +82,9 @@ const localDestination = z.object({
   retention,
 }).strict();
 
-export const destinationSchema = z.discriminatedUnion('kind', [s3Destination, localDestination]);
+export const destinationSchema = z.discriminatedUnion('kind', [s3Destination, gcsDestination, azureBlobDestination, localDestination]);
+/** A destination the drill can read and write its report to: every object store (a local copy is on one node only). */
+export const remoteDestinationSchema = z.discriminatedUnion('kind', [s3Destination, gcsDestination, azureBlobDestination]);
 export type Destination = z.infer<typeof destinationSchema>;
 
 const header = {
@@ -92,7 +130,7 @@ export const drillPlanSchema = z.object({
   ...header,
   kind: z.literal('DrillPlan'),
   /** The storage the drill reads (and writes its report to). */
-  source: s3Destination,
+  source: remoteDestinationSchema,
   /** The age identity file; the drill verifies without restoring when it is absent or empty. */
   identityFile: z.string().startsWith('/').nullable(),
   /** The Secret the identity comes from, for messages. */

@@ -9,8 +9,8 @@ import { durationInWords, worstCaseRpo } from '../plan/schedule';
 import type { BackupSet, DrillSummary } from '../storage/layout';
 import { readDrill, type ScanResult } from '../storage/scan';
 import { futureSets, isFuture } from '../storage/sets';
-import type { S3Location } from '../storage/s3';
-import { S3Clients } from '../storage/store';
+import type { StoreLocation } from '../storage/targets';
+import { StoreClients } from '../storage/clients';
 import { scanSelection, type StorageCommandOptions } from './snapshots';
 import { EXIT, type Io } from './io';
 
@@ -30,7 +30,7 @@ export function freshnessThreshold(cluster: Cluster): { minutes: number; words: 
 }
 
 export async function check(options: StorageCommandOptions & { readonly json?: boolean }, io: Io): Promise<number> {
-  const clients = new S3Clients();
+  const clients = new StoreClients();
   try {
     return await checkClusters(options, clients, io);
   } finally {
@@ -38,7 +38,7 @@ export async function check(options: StorageCommandOptions & { readonly json?: b
   }
 }
 
-async function checkClusters(options: StorageCommandOptions & { readonly json?: boolean }, clients: S3Clients, io: Io): Promise<number> {
+async function checkClusters(options: StorageCommandOptions & { readonly json?: boolean }, clients: StoreClients, io: Io): Promise<number> {
   const scanned = await scanSelection('check', options, clients, io);
   if (typeof scanned === 'number') return scanned;
   const { now, results } = scanned;
@@ -63,7 +63,7 @@ async function checkClusters(options: StorageCommandOptions & { readonly json?: 
   return EXIT.ok;
 }
 
-async function clusterProblems(clients: S3Clients, cluster: Cluster, results: readonly ScanResult[], now: Date): Promise<string[]> {
+async function clusterProblems(clients: StoreClients, cluster: Cluster, results: readonly ScanResult[], now: Date): Promise<string[]> {
   const name = cluster.name;
   const problems: string[] = [];
   for (const result of results) {
@@ -106,7 +106,7 @@ async function clusterProblems(clients: S3Clients, cluster: Cluster, results: re
   const drilled = listed.flatMap(({ result, location }) => (result.status === 'listed' ? result.contents.sets.filter((set) => set.drillKey).map((set) => ({ set, location, storage: result.target.storage.name })) : []));
   if (drilled.length > 0) {
     const latest = Math.max(...drilled.map(({ set }) => set.createdAt.getTime()));
-    const copies: { set: BackupSet; location: S3Location; storage: string; drill: DrillSummary }[] = [];
+    const copies: { set: BackupSet; location: StoreLocation; storage: string; drill: DrillSummary }[] = [];
     for (const copy of drilled.filter(({ set }) => set.createdAt.getTime() === latest)) {
       copies.push({ ...copy, drill: (await readDrill(clients, copy.location, copy.set))! });
     }

@@ -5,9 +5,9 @@
 import { loadInventory } from '../inventory/load';
 import type { DrillSummary } from '../storage/layout';
 import { isFuture } from '../storage/sets';
-import { S3Clients } from '../storage/store';
+import { StoreClients } from '../storage/clients';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
-import { selectTargets, type Target, type TargetSelection } from '../storage/targets';
+import { locationBucket, selectTargets, type Target, type TargetSelection } from '../storage/targets';
 import { EXIT, type Io } from './io';
 import { plural } from '../text';
 
@@ -37,7 +37,7 @@ export function parseNow(now: string | undefined): Date | string {
  * Loads the inventory, resolves the targets and lists them with `clients`, with progress on a terminal. Returns the
  * results, or an exit code when the command line is wrong (the message is printed).
  */
-export async function scanSelection(command: string, options: StorageCommandOptions, clients: S3Clients, io: Io): Promise<{ now: Date; targets: Target[]; results: ScanResult[] } | number> {
+export async function scanSelection(command: string, options: StorageCommandOptions, clients: StoreClients, io: Io): Promise<{ now: Date; targets: Target[]; results: ScanResult[] } | number> {
   const now = parseNow(options.now);
   if (typeof now === 'string') return usageProblem(io, command, now);
   const inventory = loadInventory(options.inventory);
@@ -83,11 +83,12 @@ export interface SnapshotJson {
 export interface LocationJson {
   cluster: string;
   storage: string;
-  storageKind: 's3' | 'objectBucketClaim' | 'local';
+  storageKind: 's3' | 'gcs' | 'azureBlob' | 'objectBucketClaim' | 'local';
   status: 'listed' | 'skipped' | 'failed';
   /** Why it was skipped or what failed; null when listed. */
   message: string | null;
   endpoint: string | null;
+  /** The bucket, or an azureBlob storage's container. */
   bucket: string | null;
   folder: string;
   backups: SnapshotJson[];
@@ -95,7 +96,7 @@ export interface LocationJson {
 }
 
 export async function snapshots(options: SnapshotsOptions, io: Io): Promise<number> {
-  const clients = new S3Clients();
+  const clients = new StoreClients();
   try {
     return await listSnapshots(options, clients, io);
   } finally {
@@ -103,7 +104,7 @@ export async function snapshots(options: SnapshotsOptions, io: Io): Promise<numb
   }
 }
 
-async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: Io): Promise<number> {
+async function listSnapshots(options: SnapshotsOptions, clients: StoreClients, io: Io): Promise<number> {
   const scanned = await scanSelection('snapshots', options, clients, io);
   if (typeof scanned === 'number') return scanned;
   const { now, results } = scanned;
@@ -116,7 +117,7 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
       status: result.status,
       message: result.status === 'listed' ? null : result.message,
       endpoint: target.location?.endpoint ?? null,
-      bucket: target.location?.bucket ?? null,
+      bucket: target.location ? locationBucket(target.location) : null,
       folder: target.folder,
     };
     if (result.status !== 'listed') return { ...base, backups: [], otherObjects: [] };
@@ -182,6 +183,14 @@ function columns(rows: string[][]): string {
 
 const yes = (value: boolean) => (value ? 'yes' : 'no');
 
+/** The folder as its store's users write it: s3://, gs://, or the blob URL of an Azure container. */
+function folderUrl(location: LocationJson): string {
+  const path = `${location.bucket}/${location.folder ? `${location.folder}/` : ''}`;
+  if (location.storageKind === 'gcs') return `gs://${path}`;
+  if (location.storageKind === 'azureBlob') return `${location.endpoint}/${path}`;
+  return `s3://${path}`;
+}
+
 export function renderTable(locations: readonly LocationJson[]): string {
   const sections = locations.map((location) => {
     const where = `${location.cluster} in ${location.storage}`;
@@ -189,7 +198,7 @@ export function renderTable(locations: readonly LocationJson[]): string {
     if (location.status === 'failed') return `${where}: FAILED: ${location.message}\n`;
     const complete = location.backups.filter((backup) => backup.complete).length;
     const future = location.backups.filter((backup) => backup.future).length;
-    const lines = [`${where} (s3://${location.bucket}/${location.folder ? `${location.folder}/` : ''}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
+    const lines = [`${where} (${folderUrl(location)}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
     if (location.backups.length > 0) {
       lines.push(columns([
         ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'ENCRYPTED', 'PKI', 'DRILL'],

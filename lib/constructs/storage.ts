@@ -5,6 +5,7 @@ import { ObjectBucketClaim } from '../../imports/objectbucketclaims-objectbucket
 import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind } from '../../imports/externalsecrets-external-secrets.io';
 import { SealedSecret } from '../../imports/sealedsecrets-bitnami.com';
 import { objectBucketClaimName, storageCredentialsSecretName } from '../plan/names';
+import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import { objectMeta } from './metadata';
 
 export interface StorageAccessProps {
@@ -33,9 +34,11 @@ export class StorageAccess extends Construct {
       });
       return;
     }
-    if (storage.kind !== 's3') return;
+    if (storage.kind === 'local') return;
     const secretName = storageCredentialsSecretName(storage.name);
     const { externalSecret, sealedSecret } = storage.credentials;
+    // gcs and azureBlob: one key, the service-account JSON or the connection string.
+    const keyName = storage.kind === 's3' ? undefined : INVENTORY_DEFAULTS.storage.keySecret[storage.kind];
     if (externalSecret) {
       new ExternalSecret(this, 'Resource', {
         metadata: objectMeta(cluster.name, 'credentials', secretName, namespace),
@@ -48,10 +51,12 @@ export class StorageAccess extends Construct {
               : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
           },
           target: { name: secretName },
-          data: [
-            { secretKey: ACCESS_KEY_ID, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.accessKeyIdProperty } },
-            { secretKey: SECRET_ACCESS_KEY, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.secretAccessKeyProperty } },
-          ],
+          data: keyName
+            ? [{ secretKey: keyName, remoteRef: { key: externalSecret.remoteKey, ...(externalSecret.property ? { property: externalSecret.property } : {}) } }]
+            : [
+              { secretKey: ACCESS_KEY_ID, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.accessKeyIdProperty } },
+              { secretKey: SECRET_ACCESS_KEY, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.secretAccessKeyProperty } },
+            ],
         },
       });
     } else if (sealedSecret) {
@@ -61,11 +66,14 @@ export class StorageAccess extends Construct {
       new SealedSecret(this, 'Resource', {
         metadata: objectMeta(cluster.name, 'credentials', secretName, namespace, { annotations: scopeAnnotations }),
         spec: {
-          encryptedData: { [ACCESS_KEY_ID]: sealedSecret.accessKeyId, [SECRET_ACCESS_KEY]: sealedSecret.secretAccessKey },
+          encryptedData: keyName
+            ? { [keyName]: (storage.kind === 'gcs' ? sealedSecret.serviceAccountKey : sealedSecret.connectionString)! }
+            // rules.ts requires both for an s3 storage.
+            : { [ACCESS_KEY_ID]: sealedSecret.accessKeyId!, [SECRET_ACCESS_KEY]: sealedSecret.secretAccessKey! },
           template: { metadata: { name: secretName, namespace, ...(Object.keys(scopeAnnotations).length ? { annotations: scopeAnnotations } : {}) } },
         },
       });
     }
-    // existingSecret: the Secret is the operator's; nothing to write.
+    // existingSecret: the Secret is the operator's; workloadIdentity: no Secret at all. Nothing to write.
   }
 }

@@ -99,6 +99,8 @@ export const INVENTORY_DEFAULTS = {
       refreshInterval: '1h',
     },
     sealedSecret: { scope: 'strict' },
+    /** Secret keys of the key material of gcs and azureBlob storages (the names their tools use). */
+    keySecret: { gcs: 'service-account.json', azureBlob: 'AZURE_STORAGE_CONNECTION_STRING' },
   },
   /** kubeadm's own folders and ports. */
   kubeadm: {

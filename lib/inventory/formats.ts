@@ -36,6 +36,58 @@ export function bucketNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Google Cloud Storage bucket names (cloud.google.com/storage/docs/buckets#naming). */
+export function gcsBucketNameProblem(name: string): string | undefined {
+  const dotted = name.includes('.');
+  if (name.length < 3 || name.length > (dotted ? 222 : 63)) {
+    return `is ${name.length} characters long; GCS bucket names have 3 to 63 (up to 222 when they contain dots)`;
+  }
+  if (!/^[a-z0-9._-]+$/.test(name)) return 'may contain only lower-case letters, digits, "-", "_" and "."';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  const long = name.split('.').find((part) => part.length > 63);
+  if (long) return `has the dot-separated part "${long}" of ${long.length} characters; each part has at most 63`;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not be formatted as an IP address';
+  if (name.startsWith('goog')) return 'must not start with "goog" (reserved by Google)';
+  if (/g[o0]{2}g[l1]e/.test(name)) return 'must not contain "google" or a look-alike of it (reserved by Google)';
+  return undefined;
+}
+
+/** Azure storage account names. */
+export function azureAccountProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 24) return `is ${name.length} characters long; storage account names have 3 to 24`;
+  if (!/^[a-z0-9]+$/.test(name)) return 'may contain only lower-case letters and digits (no "-" or ".")';
+  return undefined;
+}
+
+/** Azure Blob container names. */
+export function azureContainerProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `is ${name.length} characters long; container names have 3 to 63`;
+  if (!/^[a-z0-9-]+$/.test(name)) return 'may contain only lower-case letters, digits and "-"';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  if (name.includes('--')) return 'must not contain two adjacent "-"';
+  return undefined;
+}
+
+/**
+ * A service URL that may carry a path (Azure's path-style endpoints, such as an emulator's
+ * http://127.0.0.1:10000/devstoreaccount1), but never credentials, a query or a fragment.
+ */
+export function serviceUrlProblem(value: string): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return 'is not a URL; write it like https://account.blob.core.windows.net';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL; write it like https://account.blob.core.windows.net';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `uses ${url.protocol.replace(':', '')}; use http or https`;
+  if (url.username || url.password || url.search) {
+    return 'contains credentials (userinfo or a query such as a SAS token); credentials never go into the inventory: use the storage\'s `credentials`';
+  }
+  if (url.hash) return 'must not have a fragment ("#...")';
+  return undefined;
+}
+
 /** Object-key prefix: relative, no empty segments, characters that are safe in every S3 implementation. */
 /** The key grammar lives with the bucket layout; validation words it for the inventory. */
 export { keyPrefixProblem } from '../storage/layout';

@@ -100,6 +100,8 @@ export type Storage = {
   readonly retention?: Retention;
 } & (
   | { readonly kind: 's3'; readonly s3: NonNullable<StorageSpec['s3']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
+  | { readonly kind: 'gcs'; readonly gcs: NonNullable<StorageSpec['gcs']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
+  | { readonly kind: 'azureBlob'; readonly azureBlob: NonNullable<StorageSpec['azureBlob']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
   | { readonly kind: 'objectBucketClaim'; readonly objectBucketClaim: NonNullable<StorageSpec['objectBucketClaim']> }
   | { readonly kind: 'local'; readonly local: NonNullable<StorageSpec['local']> }
 );

@@ -90,6 +90,8 @@ function resolveTopology(spec: ClusterSpec): Topology {
 function resolveStorage(name: string, spec: StorageSpec): Storage {
   const common = { name, ...(spec.retention ? { retention: resolveRetention(spec.retention) } : {}) };
   if (spec.s3) return { ...common, kind: 's3', s3: spec.s3, credentials: spec.credentials! };
+  if (spec.gcs) return { ...common, kind: 'gcs', gcs: spec.gcs, credentials: spec.credentials! };
+  if (spec.azureBlob) return { ...common, kind: 'azureBlob', azureBlob: spec.azureBlob, credentials: spec.credentials! };
   if (spec.objectBucketClaim) return { ...common, kind: 'objectBucketClaim', objectBucketClaim: spec.objectBucketClaim };
   return { ...common, kind: 'local', local: spec.local! };
 }

@@ -56,6 +56,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
   issues.push(...toolsImageRules(inventory, scope));
   issues.push(...sealedSecretRules(inventory, scope));
+  issues.push(...hostNetworkIdentityRules(inventory, scope));
   for (const name of Object.keys(inventory.clusters)) issues.push(...restoreRules(inventory, scope, name));
   issues.push(...namespaceOwnerRules(inventory));
   issues.push(...bucketClaimPortRules(inventory, scope));
@@ -130,30 +131,77 @@ function exactlyOne(path: Path, object: object, keys: readonly string[], what: s
   return [{ path: [...path, present[1]], atKey: true, message: `${what} needs exactly one of ${options}; found both \`${present[0]}\` and \`${present[1]}\`` }];
 }
 
+/** The workload-identity provider key that goes with each storage kind that takes credentials. */
+const IDENTITY_PROVIDER = { s3: 'aws', gcs: 'gcp', azureBlob: 'azure' } as const;
+/** The key material a SealedSecret carries, per storage kind. */
+const SEALED_FIELDS = { s3: ['accessKeyId', 'secretAccessKey'], gcs: ['serviceAccountKey'], azureBlob: ['connectionString'] } as const;
+
 function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<string>): RuleIssue[] {
   const path: Path = ['storages', name];
-  const issues = exactlyOne(path, storage, ['s3', 'objectBucketClaim', 'local'], `storage "${name}"`);
-  if (storage.s3) {
+  const issues = exactlyOne(path, storage, ['s3', 'gcs', 'azureBlob', 'objectBucketClaim', 'local'], `storage "${name}"`);
+  const keyed = storage.s3 ? 's3' : storage.gcs ? 'gcs' : storage.azureBlob ? 'azureBlob' : undefined;
+  if (keyed) {
     if (!storage.credentials) {
-      issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret or sealedSecret` });
+      issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret, sealedSecret or workloadIdentity` });
     } else if (!broken.has('credentials')) {
-      issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'credentials'));
+      issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret', 'workloadIdentity'], 'credentials'));
+      issues.push(...credentialKindRules([...path, 'credentials'], keyed, storage.credentials));
     }
-    const sse = broken.has('s3') ? undefined : storage.s3.sse;
+    const sse = broken.has('s3') ? undefined : storage.s3?.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
     if (sse?.type === 'AES256' && sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse', 'kmsKeyId'], atKey: true, message: '`kmsKeyId` goes with type "aws:kms" only; remove it or change the type' });
   } else if (storage.credentials) {
     const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
-    issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\` only: ${why}` });
+    issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\`, \`gcs\` and \`azureBlob\` only: ${why}` });
   }
   const NO_TLS = 'has no TLS: the storage credentials would travel in clear; use https, or set `insecure: true` on this storage if the network path is trusted';
   if (storage.s3 && !broken.has('s3') && storage.s3.endpoint.toLowerCase().startsWith('http://') && !storage.s3.insecure) {
     issues.push({ path: [...path, 's3', 'endpoint'], message: `${JSON.stringify(storage.s3.endpoint)} ${NO_TLS}` });
   }
+  for (const kind of ['gcs', 'azureBlob'] as const) {
+    const location = broken.has(kind) ? undefined : storage[kind];
+    if (location?.endpoint?.toLowerCase().startsWith('http://') && !location.insecure) {
+      issues.push({ path: [...path, kind, 'endpoint'], message: `${JSON.stringify(location.endpoint.replace(/\?.*$/, '?***'))} ${NO_TLS}` });
+    }
+  }
   const claim = broken.has('objectBucketClaim') ? undefined : storage.objectBucketClaim;
   if (claim?.scheme === 'http' && !claim.insecure) issues.push({ path: [...path, 'objectBucketClaim', 'scheme'], message: `"http" ${NO_TLS}` });
   if (claim && !claim.bucketName === !claim.generateBucketName) {
     issues.push({ path: [...path, 'objectBucketClaim'], message: 'set exactly one of `bucketName` (a fixed name) or `generateBucketName` (a prefix the provisioner completes)' });
+  }
+  return issues;
+}
+
+/** What a storage kind's credentials must carry: the workload-identity provider of its cloud, its own key material. */
+function credentialKindRules(path: Path, kind: keyof typeof IDENTITY_PROVIDER, credentials: NonNullable<StorageSpec['credentials']>): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const provider = IDENTITY_PROVIDER[kind];
+  const identity = credentials.workloadIdentity;
+  if (identity) {
+    const given = Object.keys(identity).filter((key) => (identity as Record<string, unknown>)[key] !== undefined);
+    const foreign = given.find((key) => key !== provider);
+    if (foreign) {
+      issues.push({ path: [...path, 'workloadIdentity', foreign], atKey: true, message: `\`${foreign}\` does not go with a \`${kind}\` storage; its workload identity is \`workloadIdentity.${provider}\`` });
+    } else if (given.length === 0) {
+      issues.push({ path: [...path, 'workloadIdentity'], message: `needs \`${provider}\` for a \`${kind}\` storage` });
+    }
+  }
+  const sealed = credentials.sealedSecret;
+  if (sealed) {
+    const wanted: readonly string[] = SEALED_FIELDS[kind];
+    const other = (['accessKeyId', 'secretAccessKey', 'serviceAccountKey', 'connectionString'] as const).find((field) => sealed[field] !== undefined && !wanted.includes(field));
+    const missing = wanted.filter((field) => (sealed as Record<string, unknown>)[field] === undefined);
+    if (other) {
+      issues.push({ path: [...path, 'sealedSecret', other], atKey: true, message: `\`${other}\` does not go with a \`${kind}\` storage; seal ${listOf(wanted.map((field) => `\`${field}\``), 'and')} instead` });
+    } else if (missing.length > 0) {
+      issues.push({ path: [...path, 'sealedSecret'], message: `a \`${kind}\` storage needs ${listOf(missing.map((field) => `\`${field}\``), 'and')} (encrypted with \`kubeseal --raw\`)` });
+    }
+  }
+  if (kind === 's3' && credentials.existingSecret?.key !== undefined) {
+    issues.push({ path: [...path, 'existingSecret', 'key'], atKey: true, message: '`key` goes with `gcs` and `azureBlob` storages; an s3 Secret is read through `accessKeyIdKey` and `secretAccessKeyKey`' });
+  }
+  if (kind === 's3' && credentials.externalSecret?.property !== undefined) {
+    issues.push({ path: [...path, 'externalSecret', 'property'], atKey: true, message: '`property` goes with `gcs` and `azureBlob` storages; an s3 remote key is read through `accessKeyIdProperty` and `secretAccessKeyProperty`' });
   }
   return issues;
 }
@@ -309,6 +357,35 @@ function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIs
     } else if (sealed.scope !== 'cluster-wide' && namespaces.size > 1) {
       issues.push({ path: [...path, 'scope'], atKey: true, message: `is "${sealed.scope}", but clusters ${listOf(users.map((u) => `"${u}"`), 'and')} use this storage in different namespaces: seal with \`kubeseal --scope cluster-wide\` and set \`scope: cluster-wide\`` });
     }
+  }
+  return issues;
+}
+
+/**
+ * A kubeadm cluster's backup pods run on the host network (etcd listens on the node's loopback). GKE Workload
+ * Identity serves tokens from the GKE metadata server, which answers pods on the pod network only (and a kubeadm
+ * cluster is no GKE cluster): its pods would get no credentials. Azure Workload Identity (a projected token that the
+ * SDK exchanges with Entra ID over the network) works on the host network and on any cluster whose issuer is
+ * federated.
+ */
+function hostNetworkIdentityRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  for (const [storageName, storage] of Object.entries(inventory.storages)) {
+    if (!storage.gcs || !storage.credentials?.workloadIdentity?.gcp || scope.broken?.has(storageName)) continue;
+    const users = Object.keys(inventory.clusters).filter((clusterName) => {
+      const cluster = inventory.clusters[clusterName];
+      if (!cluster.kubeadm) return false;
+      const storages = settingSource(inventory, scope, clusterName, 'storages')?.value as string[] | undefined;
+      return storages?.includes(storageName)
+        || cluster.onDemandBackups.some((request) => request.storages?.includes(storageName))
+        || cluster.restores.some((request) => request.storage === storageName);
+    });
+    if (users.length === 0) continue;
+    issues.push({
+      path: ['storages', storageName, 'credentials', 'workloadIdentity', 'gcp'],
+      atKey: true,
+      message: `is used by the kubeadm ${users.length === 1 ? 'cluster' : 'clusters'} ${listOf(shortList(users.map((u) => `"${u}"`)), 'and')}, whose backup pods run on the host network, where GKE Workload Identity gives no credentials (it serves pods on GKE's pod network only): give those clusters a storage with a key Secret (existingSecret, externalSecret or sealedSecret with the service-account JSON)`,
+    });
   }
   return issues;
 }

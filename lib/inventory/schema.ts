@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { cronProblem } from './cron';
 import { INVENTORY_DEFAULTS } from './defaults';
 import {
-  absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
+  absolutePathProblem, ageRecipientProblem, azureAccountProblem, azureContainerProblem, bucketNameProblem, gcsBucketNameProblem, serviceUrlProblem, dnsLabelProblem, dnsSubdomainProblem,
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
   reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
@@ -60,6 +60,8 @@ const goDuration = z.string().regex(/^([0-9]+(ns|us|ms|s|m|h))+$/, 'must be a Go
 
 /** Messages end up in CI logs: a value that may hold a secret is never repeated in full. */
 const withoutUserinfo = (value: string) => JSON.stringify(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1***@'));
+/** A URL whose userinfo and query (a SAS token) are not repeated. */
+const withoutUserinfoOrQuery = (value: string) => withoutUserinfo(value.replace(/\?.*$/, '?***'));
 const ciphertext = text(
   (value) => (/^Ag[A-Za-z0-9+/=]{100,}$/.test(value) ? undefined : 'must be kubeseal ciphertext (it starts with "Ag"); never a plaintext key'),
   () => 'the value (not repeated here)',
@@ -136,11 +138,41 @@ const s3Location = strict({
   insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
 });
 
+const gcsLocation = strict({
+  bucket: text(gcsBucketNameProblem).describe('GCS bucket that exists; the tool never creates it.'),
+  prefix: text(keyPrefixProblem).default(D.storage.prefix).describe('Key prefix of this storage\'s backups; each cluster writes below `<prefix>/<cluster>/`.'),
+  endpoint: text(endpointProblem, withoutUserinfo).optional().describe('JSON API endpoint (default https://storage.googleapis.com): a Private Service Connect endpoint, or a test server.'),
+  insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint (a test server on a trusted path): no credentials are sent to it.'),
+});
+
+const azureBlobLocation = strict({
+  account: text(azureAccountProblem).describe('Storage account name.'),
+  container: text(azureContainerProblem).describe('Blob container that exists; the tool never creates it.'),
+  prefix: text(keyPrefixProblem).default(D.storage.prefix).describe('Blob name prefix of this storage\'s backups; each cluster writes below `<prefix>/<cluster>/`.'),
+  endpoint: text(serviceUrlProblem, withoutUserinfoOrQuery).optional().describe('Blob service URL (default https://<account>.blob.core.windows.net): a sovereign cloud, a private endpoint, or a test server.'),
+  insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test azurite).'),
+});
+
+/** Kubernetes workload identity: the pods' ServiceAccount is federated with a cloud identity; no key is stored. */
+const workloadIdentity = strict({
+  gcp: strict({
+    serviceAccount: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, 'must be a Google service account email such as "etcd-backup@my-project.iam.gserviceaccount.com"')
+      .describe('Google service account the backup pods act as (GKE Workload Identity: the ServiceAccount annotation iam.gke.io/gcp-service-account); it needs roles/storage.objectAdmin on the bucket.'),
+  }).optional().describe('GKE Workload Identity, for `gcs` storages.'),
+  azure: strict({
+    clientId: z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a client id (a GUID such as "00000000-0000-0000-0000-000000000000")')
+      .describe('Client id of the user-assigned managed identity or app registration (the ServiceAccount annotation azure.workload.identity/client-id); it needs the role "Storage Blob Data Contributor" on the container.'),
+    tenantId: z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a tenant id (a GUID)').optional()
+      .describe('Tenant of the identity, when it is not the cluster\'s default (the annotation azure.workload.identity/tenant-id).'),
+  }).optional().describe('Azure Workload Identity, for `azureBlob` storages.'),
+});
+
 const credentials = strict({
   existingSecret: strict({
     name: resourceName.describe('Name of the Secret.'),
     accessKeyIdKey: objectKey.default(D.storage.existingSecret.accessKeyIdKey).describe('Key of the access key id in the Secret.'),
     secretAccessKeyKey: objectKey.default(D.storage.existingSecret.secretAccessKeyKey).describe('Key of the secret access key in the Secret.'),
+    key: objectKey.optional().describe(`Key of the key material of a \`gcs\` or \`azureBlob\` storage: the service-account JSON (default "${D.storage.keySecret.gcs}") or the connection string (default "${D.storage.keySecret.azureBlob}").`),
   }).optional().describe('A Secret that already exists in the backup namespace.'),
   externalSecret: strict({
     secretStoreRef: strict({
@@ -150,18 +182,24 @@ const credentials = strict({
     remoteKey: z.string().min(1).describe('Key of the credentials in the secret store.'),
     accessKeyIdProperty: z.string().min(1).default(D.storage.externalSecret.accessKeyIdProperty).describe('Property of the remote key that holds the access key id.'),
     secretAccessKeyProperty: z.string().min(1).default(D.storage.externalSecret.secretAccessKeyProperty).describe('Property of the remote key that holds the secret access key.'),
+    property: z.string().min(1).optional().describe('`gcs` and `azureBlob`: property of the remote key that holds the service-account JSON or the connection string (default: the whole remote value).'),
     refreshInterval: goDuration.default(D.storage.externalSecret.refreshInterval).describe('How often the ExternalSecret is refreshed (a Go duration).'),
   }).optional().describe('An ExternalSecret (external-secrets.io/v1) that materialises the Secret from a secret store.'),
   sealedSecret: strict({
-    accessKeyId: ciphertext.describe('Access key id, encrypted with `kubeseal --raw`.'),
-    secretAccessKey: ciphertext.describe('Secret access key, encrypted with `kubeseal --raw`.'),
+    accessKeyId: ciphertext.optional().describe('`s3`: access key id, encrypted with `kubeseal --raw`.'),
+    secretAccessKey: ciphertext.optional().describe('`s3`: secret access key, encrypted with `kubeseal --raw`.'),
+    serviceAccountKey: ciphertext.optional().describe('`gcs`: the service-account JSON key, encrypted with `kubeseal --raw`.'),
+    connectionString: ciphertext.optional().describe('`azureBlob`: the connection string, encrypted with `kubeseal --raw`.'),
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
   }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
+  workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods\' ServiceAccount is federated with a cloud identity (exactly one provider key, matching the storage kind).'),
 });
 
 export const storageSchema = strict({
   s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
-  credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret); never the keys themselves.'),
+  gcs: gcsLocation.optional().describe('A Google Cloud Storage bucket that exists, with credentials from `credentials`.'),
+  azureBlob: azureBlobLocation.optional().describe('An Azure Blob Storage container that exists, with credentials from `credentials`.'),
+  credentials: credentials.optional().describe('Where the credentials of an s3, gcs or azureBlob storage come from (exactly one of existingSecret, externalSecret, sealedSecret, workloadIdentity); never the keys themselves.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),
@@ -350,7 +388,7 @@ export const gitopsSchema = strict({
 export const inventorySchema = strict({
   apiVersion: z.literal('controlplane-backup.io/v1', { error: 'must be "controlplane-backup.io/v1"' }).describe('Version of the inventory format.'),
   kind: z.literal('Inventory', { error: 'must be "Inventory"' }).describe('Always "Inventory".'),
-  storages: z.record(entryName, storageSchema).describe('Where backups go, by name (exactly one of s3, objectBucketClaim, local each).'),
+  storages: z.record(entryName, storageSchema).describe('Where backups go, by name (exactly one of s3, gcs, azureBlob, objectBucketClaim, local each).'),
   // An absent section means no overrides: an empty object, not a default value.
   defaults: defaultsSchema.default({}).describe('Settings every cluster inherits.'),
   clusters: z.record(entryName, clusterSchema).describe('The clusters, by name (a DNS label: it names their objects and folders).'),

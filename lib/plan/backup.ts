@@ -4,6 +4,8 @@
  */
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
 import type { Destination as AgentDestination } from '../agent/plan';
+import { INVENTORY_DEFAULTS } from '../inventory/defaults';
+import { azureBlobEndpoint } from '../storage/azure-blob';
 import { objectBucketClaimName, storageCredentialsSecretName } from './names';
 
 /** Paths inside the backup and drill pods. */
@@ -30,7 +32,7 @@ export type EnvSource =
 export interface DestinationPlan {
   readonly storage: string;
   readonly kind: Storage['kind'];
-  /** rclone path of this cluster's folder, e.g. `s3_primary:bucket/prefix/prod-eu-1`. */
+  /** rclone path of this cluster's folder, e.g. `s3_primary:bucket/prefix/prod-eu-1` (a URL for gcs and azureBlob). */
   readonly remoteDir: string;
   readonly retention: Retention;
   /** Env vars that define the rclone remote (in order: later values may refer to earlier ones as $(NAME)). */
@@ -148,6 +150,52 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         ],
       };
     }
+    case 'gcs': {
+      const { gcs, credentials } = storage;
+      const keySecret = keySecretOf(storage);
+      const envName = keySecret && `${agentEnvPrefix(storage.name)}_GCS_KEY_JSON`;
+      const serviceAccount = credentials.workloadIdentity?.gcp?.serviceAccount;
+      return {
+        storage: storage.name,
+        kind: 'gcs',
+        remoteDir: `gs://${joinKey(gcs.bucket, gcs.prefix, cluster.name)}`,
+        retention,
+        env: [],
+        agent: {
+          name: storage.name, kind: 'gcs', bucket: gcs.bucket, folder: joinKey(gcs.prefix, cluster.name), endpoint: gcs.endpoint ?? null,
+          keyJsonEnv: envName ?? null,
+          identity: keySecret
+            ? `the service-account key in Secret ${keySecret.name} (key ${keySecret.key})`
+            : `Google service account ${serviceAccount} (GKE Workload Identity)`,
+          retention: { ...retention },
+        },
+        agentEnv: keySecret && envName ? [{ name: envName, source: { secret: keySecret } }] : [],
+      };
+    }
+    case 'azureBlob': {
+      const { azureBlob, credentials } = storage;
+      const keySecret = keySecretOf(storage);
+      const envName = keySecret && `${agentEnvPrefix(storage.name)}_AZURE_CONNECTION_STRING`;
+      const identity = credentials.workloadIdentity?.azure;
+      const endpoint = azureBlob.endpoint ?? azureBlobEndpoint(azureBlob.account);
+      return {
+        storage: storage.name,
+        kind: 'azureBlob',
+        remoteDir: `${endpoint.replace(/\/$/, '')}/${joinKey(azureBlob.container, azureBlob.prefix, cluster.name)}`,
+        retention,
+        env: [],
+        agent: {
+          name: storage.name, kind: 'azureBlob', account: azureBlob.account, container: azureBlob.container,
+          folder: joinKey(azureBlob.prefix, cluster.name), endpoint, connectionStringEnv: envName ?? null,
+          clientId: identity?.clientId ?? null, tenantId: identity?.tenantId ?? null,
+          identity: keySecret
+            ? `the connection string in Secret ${keySecret.name} (key ${keySecret.key})`
+            : `Azure workload identity ${identity?.clientId}`,
+          retention: { ...retention },
+        },
+        agentEnv: keySecret && envName ? [{ name: envName, source: { secret: keySecret } }] : [],
+      };
+    }
     case 'local':
       return {
         storage: storage.name,
@@ -162,9 +210,27 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
   }
 }
 
+/** Prefix of the env vars that carry one storage's credentials into the agent. */
+function agentEnvPrefix(storage: string): string {
+  return `CPB_${storage.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/**
+ * The Secret and key of a gcs or azureBlob storage's key material (the service-account JSON, the connection
+ * string); undefined when the storage uses workload identity. A Secret this tool writes (from an ExternalSecret or a
+ * SealedSecret) is named after the storage and uses the default key.
+ */
+export function keySecretOf(storage: Extract<Storage, { kind: 'gcs' | 'azureBlob' }>): { readonly name: string; readonly key: string } | undefined {
+  const { credentials } = storage;
+  if (credentials.workloadIdentity) return undefined;
+  const defaultKey = INVENTORY_DEFAULTS.storage.keySecret[storage.kind];
+  if (credentials.existingSecret) return { name: credentials.existingSecret.name, key: credentials.existingSecret.key ?? defaultKey };
+  return { name: storageCredentialsSecretName(storage.name), key: defaultKey };
+}
+
 /** The env vars that carry a storage's credentials into the agent (from a Secret), and their names for the plan. */
 function agentCredentialEnv(storage: string, accessKeyId: { name: string; key: string }, secretAccessKey: { name: string; key: string }) {
-  const prefix = `CPB_${storage.replace(/-/g, '_').toUpperCase()}`;
+  const prefix = agentEnvPrefix(storage);
   const names = { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` };
   return {
     names,

@@ -15,13 +15,49 @@ export interface NetworkPolicyPlan {
   readonly storagePorts: readonly number[];
 }
 
+/** Port of a URL: its own, or its scheme's. */
+function urlPort(endpoint: string): number {
+  const url = new URL(endpoint);
+  return Number(url.port || (url.protocol === 'http:' ? 80 : 443));
+}
+
+/**
+ * GKE Workload Identity: the GKE metadata server answers on 169.254.169.254:80, redirected to port 988 on the node
+ * (GKE's NetworkPolicy guidance allows both); tokens are then used against the storage's endpoint.
+ */
+const GKE_METADATA_PORTS = [80, 988];
+/** Azure Workload Identity: the SDK exchanges the projected token with Entra ID (login.microsoftonline.com) over https. */
+const ENTRA_ID_PORT = 443;
+
+/** Ports a remote storage's clients need (its endpoint, and its token service); empty for node-local storage. */
+export function storagePorts(storage: Storage): number[] {
+  switch (storage.kind) {
+    case 's3':
+    case 'objectBucketClaim':
+    case 'local': {
+      const port = storagePort(storage);
+      return port === undefined ? [] : [port];
+    }
+    case 'gcs': {
+      const endpoint = storage.gcs.endpoint ? urlPort(storage.gcs.endpoint) : 443;
+      return storage.credentials.workloadIdentity ? [endpoint, ...GKE_METADATA_PORTS] : [endpoint];
+    }
+    case 'azureBlob': {
+      const endpoint = storage.azureBlob.endpoint ? urlPort(storage.azureBlob.endpoint) : 443;
+      return storage.credentials.workloadIdentity ? [endpoint, ENTRA_ID_PORT] : [endpoint];
+    }
+  }
+}
+
 /** Port of a remote storage's endpoint; undefined for node-local storage (no network). */
 export function storagePort(storage: Storage): number | undefined {
   switch (storage.kind) {
-    case 's3': {
-      const url = new URL(storage.s3.endpoint);
-      return Number(url.port || (url.protocol === 'http:' ? 80 : 443));
-    }
+    case 's3':
+      return urlPort(storage.s3.endpoint);
+    case 'gcs':
+      return storage.gcs.endpoint ? urlPort(storage.gcs.endpoint) : 443;
+    case 'azureBlob':
+      return storage.azureBlob.endpoint ? urlPort(storage.azureBlob.endpoint) : 443;
     case 'objectBucketClaim': {
       const { port } = storage.objectBucketClaim;
       // The rules require `port` for every claim a hosted cluster uses; this is the error of a caller that skipped them.
@@ -38,7 +74,7 @@ export function planNetworkPolicy(inventory: Inventory, cluster: Cluster): Netwo
   const { topology } = cluster;
   if (topology.kind !== 'hosted') return undefined;
   // The on-demand backups may name storages of their own; the drill reads from the backup's storages.
-  const ports = clusterStorages(cluster).map((name) => storagePort(inventory.storages[name])).filter((port): port is number => port !== undefined);
+  const ports = clusterStorages(cluster).flatMap((name) => storagePorts(inventory.storages[name]));
   return {
     cluster: cluster.name,
     name: backupNetworkPolicyName(cluster.name),

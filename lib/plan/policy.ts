@@ -71,6 +71,14 @@ export function storagePolicies(inventory: Inventory, options: PolicyOptions = {
       skipped[storage.name] = 'an objectBucketClaim storage: the provisioner creates the bucket and its one credential; give each cluster its own claim to separate them';
       continue;
     }
+    if (storage.kind === 'gcs') {
+      skipped[storage.name] = 'a gcs storage: grant its service account roles/storage.objectAdmin on the bucket (IAM policies here are AWS IAM documents)';
+      continue;
+    }
+    if (storage.kind === 'azureBlob') {
+      skipped[storage.name] = 'an azureBlob storage: assign its identity the role "Storage Blob Data Contributor" on the container (IAM policies here are AWS IAM documents)';
+      continue;
+    }
     const writers = inventory.clusters
       .filter((cluster) => clusterStorages(cluster).includes(storage.name))
       .map((cluster) => cluster.name);

@@ -17,8 +17,10 @@ export interface GcsStoreOptions {
   readonly bucket: string;
   /** JSON API endpoint. @default https://storage.googleapis.com */
   readonly endpoint?: string;
-  /** A service-account key file; Application Default Credentials when absent. */
+  /** A service-account key file; Application Default Credentials when neither this nor `keyJson` is set. */
   readonly keyFile?: string;
+  /** The service-account JSON key itself (from a Secret, through env). */
+  readonly keyJson?: string;
   /** Who the store authenticates as, in the user's terms: for messages about denied access. */
   readonly identity?: string;
   /** Size of each chunk of a resumable upload, held in memory once (a multiple of 256 KiB). @default 8 MiB */
@@ -42,7 +44,15 @@ export class GcsStore implements ObjectStore {
   private bucket(): Promise<Bucket> {
     this.handle ??= (async () => {
       const { Storage } = await import('@google-cloud/storage');
-      const { endpoint, keyFile } = this.options;
+      const { endpoint, keyFile, keyJson } = this.options;
+      let credentials: { client_email?: string; private_key?: string } | undefined;
+      if (keyJson) {
+        try {
+          credentials = JSON.parse(keyJson) as typeof credentials;
+        } catch {
+          throw new StorageError(`the service-account key of gs://${this.options.bucket} (${this.options.identity ?? 'from its Secret'}) is not JSON: put the key file that \`gcloud iam service-accounts keys create\` writes into the Secret`);
+        }
+      }
       const storage = new Storage({
         ...(endpoint ? {
           apiEndpoint: endpoint.replace(/\/$/, ''),
@@ -50,6 +60,7 @@ export class GcsStore implements ObjectStore {
           useAuthWithCustomEndpoint: !/^http:/i.test(endpoint),
         } : {}),
         ...(keyFile ? { keyFilename: keyFile } : {}),
+        ...(credentials ? { credentials, projectId: (credentials as { project_id?: string }).project_id } : {}),
         retryOptions: {
           autoRetry: true,
           maxRetries: this.options.maxRetries ?? 2,
@@ -160,7 +171,7 @@ export function describeGcsError(error: unknown, options: GcsStoreOptions, key?:
   const code = (typeof e.code === 'string' ? e.code : undefined) ?? e.cause?.code ?? e.errors?.[0]?.reason ?? e.name ?? 'Error';
   const what = `gs://${options.bucket}/${key ?? ''}`;
   const where = options.endpoint ?? 'https://storage.googleapis.com';
-  const identity = options.identity ?? (options.keyFile ? `the service-account key ${options.keyFile}` : 'Application Default Credentials');
+  const identity = options.identity ?? (options.keyFile ? `the service-account key ${options.keyFile}` : options.keyJson ? 'the service-account key' : 'Application Default Credentials');
   const message = firstLine(e.message);
   if (status === 404 && /bucket/i.test(message)) {
     return `bucket "${options.bucket}" does not exist at ${where}: create it, or fix \`gcs.bucket\``;

@@ -39,12 +39,17 @@ export function objectKey(folder: string, file: string): string {
 }
 
 /** What decides a storage's key layout; satisfied by the model's Storage and by a parsed storage spec alike. */
-export type StorageLayout = { readonly s3?: { readonly prefix: string }; readonly objectBucketClaim?: { readonly prefix: string } };
+export type StorageLayout = {
+  readonly s3?: { readonly prefix: string };
+  readonly gcs?: { readonly prefix: string };
+  readonly azureBlob?: { readonly prefix: string };
+  readonly objectBucketClaim?: { readonly prefix: string };
+};
 
 /** Folder of a cluster's backups inside a storage (bucket-relative for S3, path-relative for local storages). */
 export function clusterFolder(storage: StorageLayout | object, cluster: string): string {
   const layout = storage as StorageLayout;
-  const prefix = layout.s3?.prefix ?? layout.objectBucketClaim?.prefix ?? '';
+  const prefix = layout.s3?.prefix ?? layout.gcs?.prefix ?? layout.azureBlob?.prefix ?? layout.objectBucketClaim?.prefix ?? '';
   return [prefix, cluster].filter(Boolean).join('/');
 }
 

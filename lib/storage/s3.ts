@@ -8,6 +8,8 @@
 
 /** Where one cluster's backups are, resolved to what an S3 client needs. */
 export interface S3Location {
+  /** Absent in S3 locations made before the other kinds: an S3 location is the default. */
+  readonly kind?: 's3';
   readonly endpoint: string;
   readonly region: string;
   readonly pathStyle: boolean;

@@ -1,9 +1,9 @@
 /** Lists the folders of many targets at once, a few at a time, each failure kept with its target. */
 import { readFolder, type Folder } from './folder';
 import { parseDrillReport, type BackupSet, type DrillSummary } from './layout';
-import { StorageError, type S3Location } from './s3';
-import type { S3Clients } from './store';
-import type { Target } from './targets';
+import type { StoreClients } from './clients';
+import { StorageError } from './s3';
+import type { StoreLocation, Target } from './targets';
 
 export type ScanResult =
   | { readonly target: Target; readonly status: 'listed'; readonly contents: Folder }
@@ -34,7 +34,7 @@ export async function mapLimited<T, R>(items: readonly T[], work: (item: T) => P
   return results;
 }
 
-export async function scanTargets(clients: S3Clients, targets: readonly Target[], options: ScanOptions = {}): Promise<ScanResult[]> {
+export async function scanTargets(clients: StoreClients, targets: readonly Target[], options: ScanOptions = {}): Promise<ScanResult[]> {
   const listable = targets.filter((target) => target.location).length;
   const counts = new Map<Target, number>();
   let done = 0;
@@ -61,7 +61,7 @@ export async function scanTargets(clients: S3Clients, targets: readonly Target[]
 }
 
 /** The drill report of a set; a report that cannot be read or parsed is `unreadable`, with the reason. */
-export async function readDrill(clients: S3Clients, location: S3Location, set: BackupSet): Promise<DrillSummary | null> {
+export async function readDrill(clients: StoreClients, location: StoreLocation, set: BackupSet): Promise<DrillSummary | null> {
   if (!set.drillKey) return null;
   try {
     return parseDrillReport((await clients.store(location).read(set.drillKey)).toString('utf8'));

@@ -5,7 +5,40 @@
  */
 import { clusterStorages, type Cluster, type Inventory, type Storage } from '../inventory/model';
 import { clusterFolder } from './layout';
+import { azureBlobEndpoint } from './azure-blob';
 import type { S3Location } from './s3';
+
+/** A Google Cloud Storage bucket's folder; credentials come from Application Default Credentials. */
+export interface GcsLocation {
+  readonly kind: 'gcs';
+  readonly bucket: string;
+  /** JSON API endpoint. */
+  readonly endpoint: string;
+  readonly folder: string;
+  readonly insecure?: boolean;
+}
+
+/**
+ * An Azure Blob container's folder; credentials come from AZURE_STORAGE_CONNECTION_STRING when set, else the
+ * Azure default credential chain (az login, environment, managed identity).
+ */
+export interface AzureBlobLocation {
+  readonly kind: 'azureBlob';
+  readonly account: string;
+  readonly container: string;
+  /** Blob service URL. */
+  readonly endpoint: string;
+  readonly folder: string;
+  readonly insecure?: boolean;
+}
+
+/** Where a target's sets are, for the store that reads them. */
+export type StoreLocation = S3Location | GcsLocation | AzureBlobLocation;
+
+/** The bucket or container of a location, for messages and JSON output. */
+export function locationBucket(location: StoreLocation): string {
+  return location.kind === 'azureBlob' ? location.container : location.bucket;
+}
 
 export interface Target {
   readonly cluster: Cluster;
@@ -13,7 +46,7 @@ export interface Target {
   /** Bucket-relative folder of the cluster's sets (path-relative for local storages). */
   readonly folder: string;
   /** Set when the target can be listed. */
-  readonly location?: S3Location;
+  readonly location?: StoreLocation;
   /** Why the target is skipped, when it has no location. */
   readonly skipped?: string;
 }
@@ -38,7 +71,7 @@ export function selectTargets(inventory: Inventory, selection: TargetSelection):
       if (eq <= 0 || eq === value.length - 1) return { error: `--${flag} "${value}": expected STORAGE=${flag === 'bucket' ? 'NAME' : 'URL'}` };
       const storage = Object.hasOwn(inventory.storages, name) ? inventory.storages[name] : undefined;
       if (!storage) return { error: `--${flag} ${value}: no storage "${name}" in the inventory (storages: ${storageNames.join(', ')})` };
-      if (storage.kind !== 'objectBucketClaim') return { error: `--${flag} ${value}: storage "${name}" is ${storage.kind === 's3' ? 'an s3' : 'a local'} storage; --${flag} is for objectBucketClaim storages, whose ${flag} the inventory does not know` };
+      if (storage.kind !== 'objectBucketClaim') return { error: `--${flag} ${value}: storage "${name}" is ${storage.kind === 's3' || storage.kind === 'azureBlob' ? 'an' : 'a'} ${storage.kind} storage; --${flag} is for objectBucketClaim storages, whose ${flag} the inventory does not know` };
       const given = value.slice(eq + 1);
       const claim = storage.objectBucketClaim;
       const plain = /^http:\/\//i.test(given) || (!/^https:\/\//i.test(given) && claim.scheme === 'http');
@@ -81,6 +114,15 @@ function resolveTarget(cluster: Cluster, storage: Storage, bucket?: string, endp
     case 's3': {
       const { s3 } = storage;
       return { cluster, storage, folder, location: { endpoint: s3.endpoint.replace(/\/$/, ''), region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket, folder, insecure: s3.insecure } };
+    }
+    case 'gcs': {
+      const { gcs } = storage;
+      return { cluster, storage, folder, location: { kind: 'gcs', bucket: gcs.bucket, endpoint: (gcs.endpoint ?? 'https://storage.googleapis.com').replace(/\/$/, ''), folder, insecure: gcs.insecure } };
+    }
+    case 'azureBlob': {
+      const { azureBlob } = storage;
+      const endpoint = (azureBlob.endpoint ?? azureBlobEndpoint(azureBlob.account)).replace(/\/$/, '');
+      return { cluster, storage, folder, location: { kind: 'azureBlob', account: azureBlob.account, container: azureBlob.container, endpoint, folder, insecure: azureBlob.insecure } };
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;

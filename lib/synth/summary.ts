@@ -75,10 +75,19 @@ function destinationLine(storage: Storage, cluster: Cluster, interval: number): 
     case 's3': {
       const { s3, credentials } = storage;
       const key = [s3.bucket, s3.prefix, cluster.name].filter(Boolean).join('/');
-      const source = credentials.externalSecret
-        ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
-        : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
-      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials: ${source}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials: ${credentialWords(credentials)}`;
+      break;
+    }
+    case 'gcs': {
+      const { gcs, credentials } = storage;
+      const key = [gcs.bucket, gcs.prefix, cluster.name].filter(Boolean).join('/');
+      where = `Google Cloud Storage ${code(`gs://${key}/`)}${gcs.endpoint ? ` at ${gcs.endpoint}` : ''}; credentials: ${credentialWords(credentials, 'service-account key')}`;
+      break;
+    }
+    case 'azureBlob': {
+      const { azureBlob, credentials } = storage;
+      const key = [azureBlob.container, azureBlob.prefix, cluster.name].filter(Boolean).join('/');
+      where = `Azure Blob Storage account ${code(azureBlob.account)}, ${code(`${key}/`)}${azureBlob.endpoint ? ` at ${azureBlob.endpoint}` : ''}; credentials: ${credentialWords(credentials, 'connection string')}`;
       break;
     }
     case 'objectBucketClaim': {
@@ -166,8 +175,19 @@ function fleetSection(all: readonly ClusterFacts[], inventory: Inventory): strin
   return lines;
 }
 
+/** The credential kind of a destination: which Secret holds its key, or which workload identity it acts as. */
+function credentialWords(credentials: Extract<Storage, { kind: 's3' | 'gcs' | 'azureBlob' }>['credentials'], material?: string): string {
+  const { externalSecret, sealedSecret, existingSecret, workloadIdentity } = credentials;
+  if (workloadIdentity?.gcp) return `GKE Workload Identity as ${code(workloadIdentity.gcp.serviceAccount)} (no key stored)`;
+  if (workloadIdentity?.azure) return `Azure Workload Identity, client id ${code(workloadIdentity.azure.clientId)} (no key stored)`;
+  const of = material ? `${material} from ` : '';
+  if (externalSecret) return `${of}ExternalSecret from ${externalSecret.secretStoreRef.kind} ${code(externalSecret.secretStoreRef.name)}`;
+  if (sealedSecret) return `${of}SealedSecret`;
+  return `${of}existing Secret ${code(existingSecret?.name ?? '')}`;
+}
+
 function kindWords(storage: Storage): string {
-  return storage.kind === 's3' ? 'S3' : storage.kind === 'objectBucketClaim' ? 'ObjectBucketClaim' : 'node disk';
+  return { s3: 'S3', gcs: 'GCS', azureBlob: 'Azure Blob', objectBucketClaim: 'ObjectBucketClaim', local: 'node disk' }[storage.kind];
 }
 
 export function renderSummary(inventory: Inventory): string {

@@ -107,7 +107,7 @@ const CASES: readonly (readonly [string, string])[] = [
   ['storage-reference-unknown-no-guess', `17:18: clusters.prod.backup.storages[0]: "offsite" is not a storage; defined storages are "primary"`],
   ['storage-reference-unknown', `17:18: clusters.prod.backup.storages[0]: "primray" is not a storage; did you mean "primary"?`],
   ['storage-s3-and-local', `8:5: storages.primary.local: storage "primary" needs exactly one of \`s3\`, \`objectBucketClaim\` or \`local\`; found both \`s3\` and \`local\``],
-  ['storage-s3-without-credentials', `5:5: storages.primary: storage "primary" has no \`credentials\`; add existingSecret, externalSecret or sealedSecret`],
+  ['storage-s3-without-credentials', `5:5: storages.primary: storage "primary" has no \`credentials\`; add existingSecret, externalSecret, sealedSecret or workloadIdentity`],
   ['time-zone-offset', `20:17: clusters.prod.backup.timeZone: "+01:00" is not an IANA time zone (for example "Etc/UTC" or "Europe/Berlin")`],
   ['time-zone', `20:17: clusters.prod.backup.timeZone: "America/New_Yrok" is not an IANA time zone; did you mean "America/New_York"?`],
   ['unknown-key-credential', `8:7: storages.primary.s3.secretAccessKey: unknown key "secretAccessKey"; credentials are never written into the inventory: reference them through a storage's \`credentials\` (existingSecret, externalSecret or sealedSecret)`],
