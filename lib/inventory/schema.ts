@@ -8,7 +8,7 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import {
   absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
-  reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
+  reservedNameProblem, roleArnProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
 
@@ -136,6 +136,18 @@ const s3Location = strict({
   insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
 });
 
+/**
+ * Workload identity: the pods get short-lived credentials from the cloud's identity service for their
+ * ServiceAccount, and no key exists anywhere. One key per provider (lib/plan/identity.ts says what each needs).
+ */
+const workloadIdentity = strict({
+  aws: strict({
+    roleArn: text(roleArnProblem).describe('IAM role the pods assume (its trust policy names the ServiceAccount, or the pod identity association does).'),
+    mechanism: z.enum(['irsa', 'projectedToken', 'podIdentity']).describe('irsa: EKS, the pod identity webhook reads the ServiceAccount annotation; projectedToken: any cluster whose service-account issuer the role trusts (the pods mount a token of `audience`); podIdentity: EKS Pod Identity (an association names the ServiceAccount).'),
+    audience: z.string().min(1).optional().describe(`Audience of the ServiceAccount token (irsa, projectedToken; default "${D.storage.awsWebIdentityAudience}").`),
+  }).optional().describe('AWS IAM role for an s3 storage.'),
+});
+
 const credentials = strict({
   existingSecret: strict({
     name: resourceName.describe('Name of the Secret.'),
@@ -157,11 +169,12 @@ const credentials = strict({
     secretAccessKey: ciphertext.describe('Secret access key, encrypted with `kubeseal --raw`.'),
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
   }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
+  workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods assume a cloud identity (exactly one provider key, the one of the storage kind: `aws` for s3).'),
 });
 
 export const storageSchema = strict({
   s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
-  credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret); never the keys themselves.'),
+  credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret, workloadIdentity); never the keys themselves.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),

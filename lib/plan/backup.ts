@@ -4,6 +4,7 @@
  */
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
 import type { Destination as AgentDestination } from '../agent/plan';
+import { credentialKind, storageIdentity, type CredentialKind, type WorkloadIdentityNeeds } from './identity';
 import { objectBucketClaimName, storageCredentialsSecretName } from './names';
 
 /** Paths inside the backup and drill pods. */
@@ -43,6 +44,10 @@ export interface DestinationPlan {
   readonly agent: AgentDestination;
   /** Env the agent needs for it: credentials, and an ObjectBucketClaim's bucket and endpoint. */
   readonly agentEnv: readonly { readonly name: string; readonly source: EnvSource }[];
+  /** How the pods get this destination's credentials (SUMMARY.md names it). */
+  readonly credentialKind: CredentialKind;
+  /** What the pods need for its workload identity (lib/plan/identity.ts); undefined with keys or none. */
+  readonly identity?: WorkloadIdentityNeeds;
 }
 
 export interface EtcdAccess {
@@ -74,6 +79,11 @@ function joinKey(...parts: string[]): string {
 }
 
 export function planDestination(cluster: Cluster, storage: Storage, retention: Retention): DestinationPlan {
+  const identity = storageIdentity(storage);
+  return { ...destinationAccess(cluster, storage, retention), credentialKind: credentialKind(storage), ...(identity ? { identity } : {}) };
+}
+
+function destinationAccess(cluster: Cluster, storage: Storage, retention: Retention): Omit<DestinationPlan, 'credentialKind' | 'identity'> {
   const remote = rcloneRemoteName(storage.name);
   const env = (option: string, source: EnvSource) => ({ name: envName(remote, option), source });
   switch (storage.kind) {
@@ -83,7 +93,11 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
       const idKey = credentials.existingSecret?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
       const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
-      const credentialEnv = agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
+      // Workload identity: no Secret; the SDK's default chain finds what lib/plan/identity.ts gives the pod.
+      const keyless = credentials.workloadIdentity !== undefined;
+      const credentialEnv = keyless
+        ? { names: null, env: [] }
+        : agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
       return {
         storage: storage.name,
         kind: 's3',
@@ -102,8 +116,11 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
           env('ENDPOINT', { value: s3.endpoint }),
           env('REGION', { value: s3.region }),
           env('FORCE_PATH_STYLE', { value: String(s3.pathStyle) }),
-          env('ACCESS_KEY_ID', { secret: { name: secretName, key: idKey } }),
-          env('SECRET_ACCESS_KEY', { secret: { name: secretName, key: secretKey } }),
+          // rclone's env_auth reads the same chain as the SDK (web identity, container credentials).
+          ...(keyless ? [env('ENV_AUTH', { value: 'true' })] : [
+            env('ACCESS_KEY_ID', { secret: { name: secretName, key: idKey } }),
+            env('SECRET_ACCESS_KEY', { secret: { name: secretName, key: secretKey } }),
+          ]),
           ...(s3.sse ? [env('SERVER_SIDE_ENCRYPTION', { value: s3.sse.type })] : []),
           ...(s3.sse?.kmsKeyId ? [env('SSE_KMS_KEY_ID', { value: s3.sse.kmsKeyId })] : []),
         ],
