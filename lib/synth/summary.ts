@@ -3,6 +3,7 @@
  * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
  */
 import { clusterStorages, type Cluster, type Inventory, type Retention, type Storage } from '../inventory/model';
+import { credentialKind, storageIdentity } from '../plan/identity';
 import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
@@ -75,20 +76,23 @@ function destinationLine(storage: Storage, cluster: Cluster, interval: number): 
     case 's3': {
       const { s3, credentials } = storage;
       const key = [s3.bucket, s3.prefix, cluster.name].filter(Boolean).join('/');
-      const source = credentials.externalSecret
-        ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
-        : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
-      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials: ${source}`;
+      const identity = storageIdentity(storage);
+      const source = identity
+        ? `workload identity ${identity.principal}; you create ${identity.userCreates}`
+        : credentials.externalSecret
+          ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
+          : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials ${code(credentialKind(storage))}: ${source}`;
       break;
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;
       const bucket = claim.bucketName ? `bucket ${code(claim.bucketName)}` : `a bucket named ${code(`${claim.generateBucketName}-...`)}`;
-      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}`;
+      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}; credentials ${code(credentialKind(storage))}: the Secret the provisioner writes`;
       break;
     }
     case 'local':
-      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}`;
+      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}; credentials ${code(credentialKind(storage))}`;
       break;
   }
   const own = storage.retention && !sameRetention(storage.retention, cluster.backup.retention)
