@@ -94,7 +94,8 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
       const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
       // Workload identity: no Secret; the SDK's default chain finds what lib/plan/identity.ts gives the pod.
-      const keyless = credentials.workloadIdentity !== undefined;
+      const identity = storageIdentity(storage);
+      const keyless = identity !== undefined;
       const credentialEnv = keyless
         ? { names: null, env: [] }
         : agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
@@ -107,7 +108,8 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
         agent: {
           name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
           folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
-          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention },
+          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention }, insecure: s3.insecure,
+          ...(identity ? { identity: identity.kind } : {}),
         },
         agentEnv: credentialEnv.env,
         env: [
@@ -150,7 +152,7 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
         agent: {
           name: storage.name, kind: 's3', endpoint: `${claim.scheme}://$(${hostVar}):$(${portVar})`, region: claim.region, pathStyle: true,
           bucket: `$(${bucketVar})`, folder: joinKey(claim.prefix, cluster.name), credentials: credentialEnv.names,
-          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention },
+          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention }, insecure: claim.insecure,
         },
         agentEnv: [...claimEnv, ...credentialEnv.env],
         env: [
