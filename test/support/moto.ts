@@ -7,11 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { NetNs } from './netns';
-import { spawnDaemon, stopChild } from './proc';
+import { run, spawnDaemon, stopChild } from './proc';
 import { ROOTS_FILE } from './roots';
 
 /** The moto root, beside the other test roots. */
 export const MOTO_ROOT = join(ROOTS_FILE, '..', 'roots', 'moto');
+/** Where `require('@aws-sdk/client-s3')` resolves for send(). */
+const REPOSITORY = join(ROOTS_FILE, '..', '..', '..');
 
 /** Keys moto accepts (any); the tests' own clients use these. */
 export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
@@ -21,8 +23,13 @@ export interface MotoServer {
   readonly endpoint: string;
   readonly port: number;
   readonly pid: number;
-  /** An S3 client of the test itself (path style, fixed keys). */
+  /** An S3 client of the test itself (path style, fixed keys): only when the server is on the host's loopback. */
   s3(): S3Client;
+  /**
+   * One S3 API call, `send('HeadObject', {Bucket, Key})`, made from wherever the server is (inside its netns too):
+   * the response without $metadata, dates as ISO strings, a body as base64; an error rejects with its name and message.
+   */
+  send(command: string, input: Record<string, unknown>): Promise<Record<string, any>>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +39,20 @@ export interface MotoOptions {
   /** Bound of the start. @default 30 s */
   readonly timeoutMs?: number;
 }
+
+// Runs in a fresh node (in the netns when there is one): the SDK of the repository, the keys moto accepts.
+const SEND_SCRIPT = `
+const s3 = require('@aws-sdk/client-s3');
+const [endpoint, name, input] = process.argv.slice(1);
+const client = new s3.S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+const parsed = JSON.parse(input, (key, value) => (/Date$/.test(key) && typeof value === 'string' ? new Date(value) : value));
+client.send(new s3[name + 'Command'](parsed)).then(async (response) => {
+  delete response.$metadata;
+  if (response.Body) response.Body = Buffer.from(await response.Body.transformToByteArray()).toString('base64');
+  process.stdout.write(JSON.stringify(response));
+  client.destroy();
+}, (error) => { process.stderr.write(error.name + ': ' + error.message); process.exit(1); });
+`;
 
 export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   if (!existsSync(join(MOTO_ROOT, 'usr/bin/moto_server'))) {
@@ -66,7 +87,17 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       endpoint,
       port,
       pid: child.pid!,
+      send: async (command, input) => {
+        const args = ['-e', SEND_SCRIPT, endpoint, command, JSON.stringify(input)];
+        const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+        const result = options.netns
+          ? await options.netns.exec(process.execPath, args, { env, timeoutMs: 20_000, cwd: REPOSITORY })
+          : await run(process.execPath, args, { env, timeoutMs: 20_000, cwd: REPOSITORY });
+        if (result.code !== 0) throw new Error(`S3 ${command} at ${endpoint}: ${result.stderr.trim() || `exit ${result.code}`}`);
+        return JSON.parse(result.stdout);
+      },
       s3: () => {
+        if (options.netns) throw new Error('moto runs in a netns: use send(), which makes the call from inside it');
         const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: MOTO_CREDENTIALS });
         clients.push(client);
         return client;
