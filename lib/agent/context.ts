@@ -2,9 +2,10 @@
  * What every agent command shares: messages on stderr (`controlplane-backup: ...`), exactly one JSON result line on
  * stdout (whatever happens), the scratch directory, the clock, and the stores of the plan's destinations.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalStore, S3Store, type ObjectStore } from '../storage/store';
+import { workloadIdentityProblem } from '../storage/s3';
+import { LocalStore, S3Store, StorageError, type ObjectStore } from '../storage/store';
 import { AzureBlobStore } from '../storage/azure-blob';
 import { GcsStore } from '../storage/gcs';
 import { AgentError, EXIT } from './exit-codes';
@@ -54,40 +55,78 @@ export class Context {
     let store: ObjectStore;
     if (destination.kind === 'local') {
       store = new LocalStore(destination.path);
-    } else if (destination.kind === 'gcs') {
-      store = new GcsStore({
-        bucket: destination.bucket,
-        ...(destination.endpoint ? { endpoint: destination.endpoint } : {}),
-        ...(destination.keyJsonEnv ? { keyJson: this.requireEnv(destination.keyJsonEnv, destination.name) } : {}),
-        identity: destination.identity,
-      });
-    } else if (destination.kind === 'azureBlob') {
-      store = new AzureBlobStore({
-        account: destination.account,
-        container: destination.container,
-        endpoint: destination.endpoint,
-        ...(destination.connectionStringEnv ? { connectionString: this.requireEnv(destination.connectionStringEnv, destination.name) } : {}),
-        ...(destination.clientId ? { clientId: destination.clientId } : {}),
-        ...(destination.tenantId ? { tenantId: destination.tenantId } : {}),
-        identity: destination.identity,
-      });
+    } else if (destination.kind === 'gcs' || destination.kind === 'azureBlob') {
+      this.refusePlainHttp(destination.name, destination.endpoint, destination.insecure);
+      store = this.remoteStore(destination);
     } else {
       const credentials = destination.credentials && {
         accessKeyId: this.requireEnv(destination.credentials.accessKeyIdEnv, destination.name),
         secretAccessKey: this.requireEnv(destination.credentials.secretAccessKeyEnv, destination.name),
       };
-      store = new S3Store({
-        endpoint: expandEnv(destination.endpoint, this.env, `destination ${destination.name}: endpoint`),
+      const endpoint = expandEnv(destination.endpoint, this.env, `destination ${destination.name}: endpoint`);
+      this.refusePlainHttp(destination.name, endpoint, destination.insecure);
+      const identityProblem = destination.identity && workloadIdentityProblem(destination.identity, this.env, (path) => {
+        try {
+          return readFileSync(path).length > 0 ? undefined : 'it is empty';
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        }
+      });
+      if (identityProblem) {
+        throw new AgentError(EXIT.config, `destination ${destination.name} uses workload identity ${destination.identity}, but ${identityProblem}`, 'config');
+      }
+      store = this.construct(() => new S3Store({
+        endpoint,
         region: destination.region,
         pathStyle: destination.pathStyle,
         bucket: expandEnv(destination.bucket, this.env, `destination ${destination.name}: bucket`),
         ...(credentials ? { credentials } : {}),
         ...(destination.caFile ? { caFile: destination.caFile } : {}),
         ...(destination.sse ? { sse: { type: destination.sse.type, ...(destination.sse.kmsKeyId ? { kmsKeyId: destination.sse.kmsKeyId } : {}) } } : {}),
-      });
+        ...(destination.insecure ? { insecure: true } : {}),
+        ...(destination.objectLock ? { objectLock: { ...destination.objectLock } } : {}),
+      }));
     }
     this.stores.push(store);
     return store;
+  }
+
+  private refusePlainHttp(name: string, endpoint: string | null, insecure: boolean | undefined): void {
+    if (endpoint && /^http:/i.test(endpoint) && !insecure) {
+      throw new AgentError(EXIT.config, `destination ${name}: refusing to send credentials in clear to ${endpoint}: `
+        + 'the plan does not allow plain http: use an https endpoint, or set `insecure: true` on the storage in the inventory and synthesize again', 'config');
+    }
+  }
+
+  /** The store of a gcs or azureBlob destination, with its key from the env or the pod's workload identity. */
+  private remoteStore(destination: Extract<Destination, { kind: 'gcs' | 'azureBlob' }>): ObjectStore {
+    if (destination.kind === 'gcs') {
+      return new GcsStore({
+        bucket: destination.bucket,
+        ...(destination.endpoint ? { endpoint: destination.endpoint } : {}),
+        ...(destination.keyJsonEnv ? { keyJson: this.requireEnv(destination.keyJsonEnv, destination.name) } : {}),
+        identity: destination.authenticatesAs,
+      });
+    }
+    return new AzureBlobStore({
+      account: destination.account,
+      container: destination.container,
+      endpoint: destination.endpoint,
+      ...(destination.connectionStringEnv ? { connectionString: this.requireEnv(destination.connectionStringEnv, destination.name) } : {}),
+      ...(destination.clientId ? { clientId: destination.clientId } : {}),
+      ...(destination.tenantId ? { tenantId: destination.tenantId } : {}),
+      identity: destination.authenticatesAs,
+    });
+  }
+
+  /** A store's refusal to be built (an http endpoint without `insecure`) is configuration: exit 3. */
+  private construct(make: () => ObjectStore): ObjectStore {
+    try {
+      return make();
+    } catch (error) {
+      if (error instanceof StorageError) throw new AgentError(EXIT.config, error.message, 'config');
+      throw error;
+    }
   }
 
   private requireEnv(name: string, destination: string): string {

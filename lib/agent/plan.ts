@@ -35,6 +35,15 @@ const s3Destination = z.object({
   caFile: z.string().startsWith('/').nullable(),
   sse: z.object({ type: z.enum(['AES256', 'aws:kms']), kmsKeyId: z.string().nullable() }).strict().nullable(),
   retention,
+  /** The storage allows an http endpoint (`insecure: true`); absent: false, and an http endpoint is refused (exit 3). */
+  insecure: z.boolean().optional(),
+  /**
+   * Workload identity kind (`aws-irsa`, `aws-projectedToken`, `aws-podIdentity`) when `credentials` is null because
+   * the pod assumes a role: the agent checks that the pod got what the kind needs, and says what is missing.
+   */
+  identity: z.string().min(1).optional(),
+  /** S3 Object Lock: every object is uploaded with this retention mode until its set's time + days. */
+  objectLock: z.object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) }).strict().optional(),
 }).strict();
 
 /** A Google Cloud Storage bucket through its JSON API. */
@@ -49,7 +58,9 @@ const gcsDestination = z.object({
   /** Env var holding the service-account JSON key; Application Default Credentials (GKE Workload Identity) when null. */
   keyJsonEnv: z.string().min(1).nullable(),
   /** Who the pod authenticates as, for messages about denied access. */
-  identity: z.string().min(1),
+  authenticatesAs: z.string().min(1),
+  /** The inventory allows an http endpoint (a test server); otherwise the agent refuses one. */
+  insecure: z.boolean().optional(),
   retention,
 }).strict();
 
@@ -69,7 +80,9 @@ const azureBlobDestination = z.object({
   clientId: z.string().min(1).nullable(),
   tenantId: z.string().min(1).nullable(),
   /** Who the pod authenticates as, for messages about denied access. */
-  identity: z.string().min(1),
+  authenticatesAs: z.string().min(1),
+  /** The inventory allows an http endpoint (a test server); otherwise the agent refuses to send credentials to one. */
+  insecure: z.boolean().optional(),
   retention,
 }).strict();
 

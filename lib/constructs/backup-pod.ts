@@ -6,7 +6,8 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
+import { POD_PATHS, type BackupPlan, type DestinationPlan, type EnvSource } from '../plan/backup';
+import { mergeIdentity } from '../plan/identity';
 import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
 import { schedulePause } from '../plan/pause';
 
@@ -16,8 +17,41 @@ export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
  * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
  * drill to its own etcd on loopback), never to the Kubernetes API.
  */
-export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMeta): k8s.KubeServiceAccount {
-  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMeta, destinations: readonly DestinationPlan[] = []): k8s.KubeServiceAccount {
+  const { serviceAccountAnnotations } = identityAccess(destinations);
+  const annotations = { ...metadata.annotations, ...serviceAccountAnnotations };
+  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
+    metadata: { ...metadata, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    automountServiceAccountToken: false,
+  });
+}
+
+/**
+ * What a pod needs for the workload identity of the destinations it talks to (lib/plan/identity.ts): the token volumes,
+ * and for the containers that talk to the store their mounts and env; labels and annotations of the pod (the
+ * containers named in `others` are kept out of what a webhook injects, where the webhook allows it).
+ */
+export function identityAccess(destinations: readonly DestinationPlan[]) {
+  const identity = mergeIdentity(destinations.flatMap((destination) => (destination.identity ? [destination.identity] : [])));
+  return {
+    serviceAccountAnnotations: identity.serviceAccountAnnotations,
+    volumes: identity.projectedTokens.map((token): k8s.Volume => ({
+      name: token.volume,
+      projected: { defaultMode: 0o444, sources: [{ serviceAccountToken: { audience: token.audience, expirationSeconds: token.expirationSeconds, path: token.path } }] },
+    })),
+    mounts: identity.projectedTokens.map((token): k8s.VolumeMount => ({ name: token.volume, mountPath: token.mountPath, readOnly: true })),
+    env: identity.env.map((variable) => envVar(variable.name, variable.source)),
+    podMetadata: (others: readonly string[]): { labels?: Record<string, string>; annotations?: Record<string, string> } => {
+      const annotations = {
+        ...identity.podAnnotations,
+        ...(identity.skipContainersAnnotation && others.length ? { [identity.skipContainersAnnotation]: others.join(',') } : {}),
+      };
+      return {
+        ...(Object.keys(identity.podLabels).length ? { labels: { ...identity.podLabels } } : {}),
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      };
+    },
+  };
 }
 
 /**
@@ -62,6 +96,15 @@ export interface BackupPodOptions {
   /** Name of the on-demand request, recorded in the backup's metadata. */
   readonly request?: string;
 }
+
+/** Labels and annotations of the backup pod's template: the standard labels and what workload identity asks. */
+export function backupPodMetadata(cluster: Cluster, plan: BackupPlan, labels: Readonly<Record<string, string>>): k8s.ObjectMeta {
+  const identity = identityAccess(plan.destinations).podMetadata([BACKUP_SNAPSHOT_CONTAINER]);
+  return { labels: { ...identity.labels, ...labels }, ...(identity.annotations ? { annotations: identity.annotations } : {}) };
+}
+
+/** The init container that takes the snapshot: it talks to etcd only. */
+const BACKUP_SNAPSHOT_CONTAINER = 'snapshot';
 
 export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s.PodSpec {
   const { backup, topology } = cluster;
@@ -124,11 +167,17 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     }
   }
 
+  // Workload identity: the token goes to the upload container only; the snapshot container never talks to the store.
+  const identity = identityAccess(plan.destinations);
+  volumes.push(...identity.volumes);
+  toolsMounts.push(...identity.mounts);
+
   // Everything else is in the plan (the config ConfigMap): the env carries what only the kubelet knows.
   const env: k8s.EnvVar[] = [
     TMPDIR_ENV,
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
     ...plan.destinations.flatMap((destination) => destination.agentEnv.map((variable) => envVar(variable.name, variable.source))),
+    ...identity.env,
   ];
 
   const resources = {
@@ -144,7 +193,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   };
 
   const snapshot: k8s.Container = {
-    name: 'snapshot',
+    name: BACKUP_SNAPSHOT_CONTAINER,
     image: backup.images.etcd,
     imagePullPolicy: backup.images.pullPolicy,
     command: ['etcdctl'],

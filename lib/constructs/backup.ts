@@ -2,13 +2,13 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
-import type { BackupPlan } from '../plan/backup';
+import type { BackupPlan, DestinationPlan } from '../plan/backup';
 import {
   backupConfigMapName, backupCronJobName, backupServiceAccountName, onDemandJobName,
 } from '../plan/names';
 import { agentBackupPlan, agentDrillPlan, backupPlanFile, DRILL_PLAN_FILE, planText } from '../plan/agent';
 import type { DrillPlan } from '../plan/drill';
-import { AGE_RECIPIENTS_FILE, backupPodSpec, cronJobTiming, tokenlessServiceAccount } from './backup-pod';
+import { AGE_RECIPIENTS_FILE, backupPodMetadata, backupPodSpec, cronJobTiming, tokenlessServiceAccount } from './backup-pod';
 import { objectMeta } from './metadata';
 
 export interface BackupProps {
@@ -18,6 +18,8 @@ export interface BackupProps {
   readonly onDemandPlans: readonly { readonly request: string; readonly plan: BackupPlan }[];
   /** The restore drill's plan, rendered into the same ConfigMap. @default no drill */
   readonly drillPlan?: DrillPlan;
+  /** The sources of the kubeadm restores, which run as the backup's ServiceAccount. @default none */
+  readonly restoreSources?: readonly DestinationPlan[];
 }
 
 export class Backup extends Construct {
@@ -28,7 +30,9 @@ export class Backup extends Construct {
     const namespace = plan.namespace;
     const name = cluster.name;
 
-    tokenlessServiceAccount(this, objectMeta(name, 'backup', backupServiceAccountName(name), namespace));
+    // Its pods: the backups (scheduled and on demand) and the kubeadm restores.
+    tokenlessServiceAccount(this, objectMeta(name, 'backup', backupServiceAccountName(name), namespace),
+      [...plan.destinations, ...props.onDemandPlans.flatMap((request) => request.plan.destinations), ...(props.restoreSources ?? [])]);
 
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: objectMeta(name, 'backup', backupConfigMapName(name), namespace),
@@ -71,7 +75,7 @@ function jobSpec(cluster: Cluster, plan: BackupPlan, request?: string): k8s.JobS
     backoffLimit: backup.backoffLimit,
     activeDeadlineSeconds: backup.activeDeadlineSeconds,
     template: {
-      metadata: { labels: objectMeta(cluster.name, 'backup', '').labels },
+      metadata: backupPodMetadata(cluster, plan, objectMeta(cluster.name, 'backup', '').labels!),
       spec: backupPodSpec({ cluster, plan, request }),
     },
   };

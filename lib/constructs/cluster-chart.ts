@@ -4,7 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { clusterStorages, type Cluster, type Inventory } from '../inventory/model';
 import { planAlerts } from '../plan/alerts';
-import { planBackup } from '../plan/backup';
+import { planBackup, planDestination } from '../plan/backup';
 import { Alerts } from './alerts';
 import { planDrill } from '../plan/drill';
 import { Backup } from './backup';
@@ -52,7 +52,11 @@ export class ClusterChart extends Chart {
     // Its construct path changed when it left Backup; names are explicit, so the object is the same.
     if (networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: networkPolicy });
     const drill = planDrill(cluster, plan);
-    new Backup(this, 'Backup', { cluster, plan, onDemandPlans, ...(drill ? { drillPlan: drill } : {}) });
+    // kubeadm restores run as the backup's ServiceAccount (hosted ones as their coordinator's): its identity covers their sources.
+    const restoreSources = cluster.topology.kind === 'kubeadm'
+      ? cluster.restores.map((request) => planDestination(cluster, inventory.storages[request.storage], cluster.backup.retention))
+      : [];
+    new Backup(this, 'Backup', { cluster, plan, onDemandPlans, restoreSources, ...(drill ? { drillPlan: drill } : {}) });
     if (drill) new Drill(this, 'Drill', { cluster, plan: drill });
     const alertPlan = planAlerts(cluster, plan.namespace, drill);
     if (alertPlan) new Alerts(this, 'Alerts', { plan: alertPlan });

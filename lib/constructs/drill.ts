@@ -11,7 +11,7 @@ import { DRILL_PLAN_FILE } from '../plan/agent';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
 import { backupConfigMapName } from '../plan/names';
-import { agentCommand, cronJobTiming, envVar, quantities, TMPDIR_ENV, tokenlessServiceAccount } from './backup-pod';
+import { agentCommand, cronJobTiming, envVar, identityAccess, quantities, TMPDIR_ENV, tokenlessServiceAccount } from './backup-pod';
 import { objectMeta } from './metadata';
 
 export interface DrillProps {
@@ -30,7 +30,7 @@ export class Drill extends Construct {
     const { backup } = cluster;
     const name = cluster.name;
 
-    tokenlessServiceAccount(this, objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace));
+    tokenlessServiceAccount(this, objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace), [plan.source]);
 
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: objectMeta(name, 'drill', plan.cronJobName, plan.namespace),
@@ -42,7 +42,7 @@ export class Drill extends Construct {
             backoffLimit: DRILL_BACKOFF_LIMIT,
             activeDeadlineSeconds: backup.activeDeadlineSeconds,
             template: {
-              metadata: { labels: objectMeta(name, 'drill', '').labels },
+              metadata: { labels: { ...identityAccess([plan.source]).podMetadata([]).labels, ...objectMeta(name, 'drill', '').labels } },
               spec: drillPodSpec(cluster, plan),
             },
           },
@@ -74,9 +74,13 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     mounts.push({ name: 'identity', mountPath: DRILL_PATHS.identity, readOnly: true });
   }
   // Everything else is in the plan; the env carries the storage's credentials (and a bucket claim's values).
+  const identity = identityAccess([source]);
+  volumes.push(...identity.volumes);
+  mounts.push(...identity.mounts);
   const env: k8s.EnvVar[] = [
     TMPDIR_ENV,
     ...source.agentEnv.map((variable) => envVar(variable.name, variable.source)),
+    ...identity.env,
   ];
   if (source.caBundle) {
     volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });

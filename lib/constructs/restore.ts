@@ -13,7 +13,7 @@ import {
   agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey,
   type RestoreMember, type RestorePlan,
 } from '../plan/restore';
-import { envVar, TMPDIR_ENV } from './backup-pod';
+import { envVar, identityAccess, TMPDIR_ENV } from './backup-pod';
 import { objectMeta } from './metadata';
 
 /** The tools image's non-root user (Pod Security restricted). */
@@ -29,7 +29,10 @@ export interface RestoreChartProps {
 function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
   const volumes: k8s.Volume[] = [];
   const mounts: k8s.VolumeMount[] = [];
-  const env = source.agentEnv.map((variable) => envVar(variable.name, variable.source));
+  const identity = identityAccess([source]);
+  const env = [...source.agentEnv.map((variable) => envVar(variable.name, variable.source)), ...identity.env];
+  volumes.push(...identity.volumes);
+  mounts.push(...identity.mounts);
   if (source.hostPath) {
     volumes.push({ name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } });
     mounts.push({ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true });
@@ -152,7 +155,9 @@ export class RestoreChart extends Chart {
     const source = sourceAccess(plan.source);
     // No data: a later `kubectl apply` of this folder must never reset the phase the coordinator wrote.
     new k8s.KubeConfigMap(this, 'Status', { metadata: meta(status) });
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(coordinator) });
+    // The coordinator's and the replicas' pods read the source: its workload identity goes on this ServiceAccount.
+    const { serviceAccountAnnotations } = identityAccess([plan.source]);
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(coordinator, { annotations: serviceAccountAnnotations }) });
     new k8s.KubeRole(this, 'Role', {
       metadata: meta(coordinator),
       rules: [

@@ -101,6 +101,8 @@ export const INVENTORY_DEFAULTS = {
     sealedSecret: { scope: 'strict' },
     /** Secret keys of the key material of gcs and azureBlob storages (the names their tools use). */
     keySecret: { gcs: 'service-account.json', azureBlob: 'AZURE_STORAGE_CONNECTION_STRING' },
+    /** The audience AWS STS expects of a web identity token (the EKS webhook's default too). */
+    awsWebIdentityAudience: 'sts.amazonaws.com',
   },
   /** kubeadm's own folders and ports. */
   kubeadm: {

@@ -131,10 +131,27 @@ function exactlyOne(path: Path, object: object, keys: readonly string[], what: s
   return [{ path: [...path, present[1]], atKey: true, message: `${what} needs exactly one of ${options}; found both \`${present[0]}\` and \`${present[1]}\`` }];
 }
 
-/** The workload-identity provider key that goes with each storage kind that takes credentials. */
-const IDENTITY_PROVIDER = { s3: 'aws', gcs: 'gcp', azureBlob: 'azure' } as const;
+/** The workload identity provider of each storage kind that has one. */
+const IDENTITY_PROVIDER_OF_KIND = { s3: 'aws', gcs: 'gcp', azureBlob: 'azure' } as const;
 /** The key material a SealedSecret carries, per storage kind. */
 const SEALED_FIELDS = { s3: ['accessKeyId', 'secretAccessKey'], gcs: ['serviceAccountKey'], azureBlob: ['connectionString'] } as const;
+/** "an s3", "a gcs", "an azureBlob". */
+const withArticle = (kind: string) => `${/^`?[aeiosx]/.test(kind) ? 'an' : 'a'} ${kind}`;
+
+function workloadIdentityIssues(path: Path, identity: object, kind: keyof typeof IDENTITY_PROVIDER_OF_KIND): RuleIssue[] {
+  const expected = IDENTITY_PROVIDER_OF_KIND[kind];
+  const present = Object.keys(identity).filter((key) => (identity as Record<string, unknown>)[key] !== undefined);
+  if (present.length === 0) return [{ path, message: `names no provider: set \`${expected}\` for ${withArticle(kind)} storage` }];
+  const wrong = present.find((provider) => provider !== expected);
+  if (wrong) return [{ path: [...path, wrong], atKey: true, message: `\`${wrong}\` identities do not open ${kind} storage: use \`${expected}\`` }];
+  return [];
+}
+
+/**
+ * AWS workload identity mechanisms that only EKS provides (its pod identity webhook, its Pod Identity agent). A
+ * kubeadm cluster's backup pods run on its own control-plane nodes, and EKS has none: only a projected token works.
+ */
+const EKS_ONLY_MECHANISMS: readonly string[] = ['irsa', 'podIdentity'];
 
 function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<string>): RuleIssue[] {
   const path: Path = ['storages', name];
@@ -144,8 +161,11 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
     if (!storage.credentials) {
       issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret, sealedSecret or workloadIdentity` });
     } else if (!broken.has('credentials')) {
-      issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret', 'workloadIdentity'], 'credentials'));
-      issues.push(...credentialKindRules([...path, 'credentials'], keyed, storage.credentials));
+      const credentialIssues = exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret', 'workloadIdentity'], 'credentials');
+      issues.push(...credentialIssues);
+      const identity = storage.credentials.workloadIdentity;
+      if (identity && credentialIssues.length === 0) issues.push(...workloadIdentityIssues([...path, 'credentials', 'workloadIdentity'], identity, keyed));
+      issues.push(...keyMaterialRules([...path, 'credentials'], keyed, storage.credentials));
     }
     const sse = broken.has('s3') ? undefined : storage.s3?.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
@@ -172,29 +192,18 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
   return issues;
 }
 
-/** What a storage kind's credentials must carry: the workload-identity provider of its cloud, its own key material. */
-function credentialKindRules(path: Path, kind: keyof typeof IDENTITY_PROVIDER, credentials: NonNullable<StorageSpec['credentials']>): RuleIssue[] {
+/** The key material a storage kind's Secret carries: sealed fields, Secret keys and remote properties of its own. */
+function keyMaterialRules(path: Path, kind: keyof typeof IDENTITY_PROVIDER_OF_KIND, credentials: NonNullable<StorageSpec['credentials']>): RuleIssue[] {
   const issues: RuleIssue[] = [];
-  const provider = IDENTITY_PROVIDER[kind];
-  const identity = credentials.workloadIdentity;
-  if (identity) {
-    const given = Object.keys(identity).filter((key) => (identity as Record<string, unknown>)[key] !== undefined);
-    const foreign = given.find((key) => key !== provider);
-    if (foreign) {
-      issues.push({ path: [...path, 'workloadIdentity', foreign], atKey: true, message: `\`${foreign}\` does not go with a \`${kind}\` storage; its workload identity is \`workloadIdentity.${provider}\`` });
-    } else if (given.length === 0) {
-      issues.push({ path: [...path, 'workloadIdentity'], message: `needs \`${provider}\` for a \`${kind}\` storage` });
-    }
-  }
   const sealed = credentials.sealedSecret;
   if (sealed) {
     const wanted: readonly string[] = SEALED_FIELDS[kind];
     const other = (['accessKeyId', 'secretAccessKey', 'serviceAccountKey', 'connectionString'] as const).find((field) => sealed[field] !== undefined && !wanted.includes(field));
     const missing = wanted.filter((field) => (sealed as Record<string, unknown>)[field] === undefined);
     if (other) {
-      issues.push({ path: [...path, 'sealedSecret', other], atKey: true, message: `\`${other}\` does not go with a \`${kind}\` storage; seal ${listOf(wanted.map((field) => `\`${field}\``), 'and')} instead` });
+      issues.push({ path: [...path, 'sealedSecret', other], atKey: true, message: `\`${other}\` does not go with ${withArticle(`\`${kind}\``)} storage; seal ${listOf(wanted.map((field) => `\`${field}\``), 'and')} instead` });
     } else if (missing.length > 0) {
-      issues.push({ path: [...path, 'sealedSecret'], message: `a \`${kind}\` storage needs ${listOf(missing.map((field) => `\`${field}\``), 'and')} (encrypted with \`kubeseal --raw\`)` });
+      issues.push({ path: [...path, 'sealedSecret'], message: `${withArticle(`\`${kind}\``)} storage needs ${listOf(missing.map((field) => `\`${field}\``), 'and')} (encrypted with \`kubeseal --raw\`)` });
     }
   }
   if (kind === 's3' && credentials.existingSecret?.key !== undefined) {
@@ -329,6 +338,24 @@ function storageReferenceIssues(inventory: ParsedInventory, clusterName: string,
       issues.push({ path: [...path, i], message: `"${storageName}" is a local (node) storage; ${hostedCluster} has no node access: use an S3 storage` });
     } else if (names.indexOf(storageName) !== i) {
       issues.push({ path: [...path, i], message: `"${storageName}" is listed twice` });
+    } else {
+      const aws = storage.credentials?.workloadIdentity?.aws;
+      if (aws && cluster.kubeadm && EKS_ONLY_MECHANISMS.includes(aws.mechanism)) {
+        issues.push({
+          path: [...path, i],
+          message: `"${storageName}" uses AWS workload identity "${aws.mechanism}", which only EKS provides (its webhook or Pod Identity agent); `
+            + `the kubeadm cluster "${clusterName}" runs its backup pods on its own control-plane nodes, which EKS does not have: `
+            + 'use `mechanism: projectedToken` with a role that trusts the cluster\'s service-account issuer',
+        });
+      }
+      const other = names.slice(0, i).map((n) => own(inventory.storages, n)?.credentials?.workloadIdentity?.aws).find((o) => o && aws && (o.roleArn !== aws.roleArn || o.mechanism !== aws.mechanism));
+      if (aws && other) {
+        issues.push({
+          path: [...path, i],
+          message: `"${storageName}" assumes ${aws.roleArn} (${aws.mechanism}), but another storage of this list assumes ${other.roleArn} (${other.mechanism}); `
+            + 'the pods of one cluster assume one AWS role: give both storages the same role (grant it both buckets)',
+        });
+      }
     }
   });
   return issues;

@@ -8,7 +8,7 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import {
   absolutePathProblem, ageRecipientProblem, azureAccountProblem, azureContainerProblem, bucketNameProblem, gcsBucketNameProblem, serviceUrlProblem, dnsLabelProblem, dnsSubdomainProblem,
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
-  reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
+  reservedNameProblem, roleArnProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
 
@@ -153,8 +153,16 @@ const azureBlobLocation = strict({
   insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test azurite).'),
 });
 
-/** Kubernetes workload identity: the pods' ServiceAccount is federated with a cloud identity; no key is stored. */
+/**
+ * Workload identity: the pods get short-lived credentials from the cloud's identity service for their
+ * ServiceAccount, and no key exists anywhere. One key per provider (lib/plan/identity.ts says what each needs).
+ */
 const workloadIdentity = strict({
+  aws: strict({
+    roleArn: text(roleArnProblem).describe('IAM role the pods assume (its trust policy names the ServiceAccount, or the pod identity association does).'),
+    mechanism: z.enum(['irsa', 'projectedToken', 'podIdentity']).describe('irsa: EKS, the pod identity webhook reads the ServiceAccount annotation; projectedToken: any cluster whose service-account issuer the role trusts (the pods mount a token of `audience`); podIdentity: EKS Pod Identity (an association names the ServiceAccount).'),
+    audience: z.string().min(1).optional().describe(`Audience of the ServiceAccount token (irsa, projectedToken; default "${D.storage.awsWebIdentityAudience}").`),
+  }).optional().describe('AWS IAM role for an s3 storage.'),
   gcp: strict({
     serviceAccount: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, 'must be a Google service account email such as "etcd-backup@my-project.iam.gserviceaccount.com"')
       .describe('Google service account the backup pods act as (GKE Workload Identity: the ServiceAccount annotation iam.gke.io/gcp-service-account); it needs roles/storage.objectAdmin on the bucket.'),
@@ -192,7 +200,7 @@ const credentials = strict({
     connectionString: ciphertext.optional().describe('`azureBlob`: the connection string, encrypted with `kubeseal --raw`.'),
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
   }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
-  workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods\' ServiceAccount is federated with a cloud identity (exactly one provider key, matching the storage kind).'),
+  workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods assume a cloud identity (exactly one provider key, the one of the storage kind: `aws` for s3, `gcp` for gcs, `azure` for azureBlob).'),
 });
 
 export const storageSchema = strict({

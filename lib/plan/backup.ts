@@ -6,6 +6,7 @@ import type { Cluster, Inventory, Retention, Storage } from '../inventory/model'
 import type { Destination as AgentDestination } from '../agent/plan';
 import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import { azureBlobEndpoint } from '../storage/azure-blob';
+import { credentialKind, storageIdentity, type CredentialKind, type WorkloadIdentityNeeds } from './identity';
 import { objectBucketClaimName, storageCredentialsSecretName } from './names';
 
 /** Paths inside the backup and drill pods. */
@@ -45,6 +46,10 @@ export interface DestinationPlan {
   readonly agent: AgentDestination;
   /** Env the agent needs for it: credentials, and an ObjectBucketClaim's bucket and endpoint. */
   readonly agentEnv: readonly { readonly name: string; readonly source: EnvSource }[];
+  /** How the pods get this destination's credentials (SUMMARY.md names it). */
+  readonly credentialKind: CredentialKind;
+  /** What the pods need for its workload identity (lib/plan/identity.ts); undefined with keys or none. */
+  readonly identity?: WorkloadIdentityNeeds;
 }
 
 export interface EtcdAccess {
@@ -76,6 +81,11 @@ function joinKey(...parts: string[]): string {
 }
 
 export function planDestination(cluster: Cluster, storage: Storage, retention: Retention): DestinationPlan {
+  const identity = storageIdentity(storage);
+  return { ...destinationAccess(cluster, storage, retention), credentialKind: credentialKind(storage), ...(identity ? { identity } : {}) };
+}
+
+function destinationAccess(cluster: Cluster, storage: Storage, retention: Retention): Omit<DestinationPlan, 'credentialKind' | 'identity'> {
   const remote = rcloneRemoteName(storage.name);
   const env = (option: string, source: EnvSource) => ({ name: envName(remote, option), source });
   switch (storage.kind) {
@@ -85,7 +95,12 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
       const idKey = credentials.existingSecret?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
       const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
-      const credentialEnv = agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
+      // Workload identity: no Secret; the SDK's default chain finds what lib/plan/identity.ts gives the pod.
+      const identity = storageIdentity(storage);
+      const keyless = identity !== undefined;
+      const credentialEnv = keyless
+        ? { names: null, env: [] }
+        : agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
       return {
         storage: storage.name,
         kind: 's3',
@@ -95,7 +110,8 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         agent: {
           name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
           folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
-          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention },
+          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention }, insecure: s3.insecure,
+          ...(identity ? { identity: identity.kind } : {}),
         },
         agentEnv: credentialEnv.env,
         env: [
@@ -104,8 +120,11 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
           env('ENDPOINT', { value: s3.endpoint }),
           env('REGION', { value: s3.region }),
           env('FORCE_PATH_STYLE', { value: String(s3.pathStyle) }),
-          env('ACCESS_KEY_ID', { secret: { name: secretName, key: idKey } }),
-          env('SECRET_ACCESS_KEY', { secret: { name: secretName, key: secretKey } }),
+          // rclone's env_auth reads the same chain as the SDK (web identity, container credentials).
+          ...(keyless ? [env('ENV_AUTH', { value: 'true' })] : [
+            env('ACCESS_KEY_ID', { secret: { name: secretName, key: idKey } }),
+            env('SECRET_ACCESS_KEY', { secret: { name: secretName, key: secretKey } }),
+          ]),
           ...(s3.sse ? [env('SERVER_SIDE_ENCRYPTION', { value: s3.sse.type })] : []),
           ...(s3.sse?.kmsKeyId ? [env('SSE_KMS_KEY_ID', { value: s3.sse.kmsKeyId })] : []),
         ],
@@ -135,7 +154,7 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         agent: {
           name: storage.name, kind: 's3', endpoint: `${claim.scheme}://$(${hostVar}):$(${portVar})`, region: claim.region, pathStyle: true,
           bucket: `$(${bucketVar})`, folder: joinKey(claim.prefix, cluster.name), credentials: credentialEnv.names,
-          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention },
+          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention }, insecure: claim.insecure,
         },
         agentEnv: [...claimEnv, ...credentialEnv.env],
         env: [
@@ -164,7 +183,8 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         agent: {
           name: storage.name, kind: 'gcs', bucket: gcs.bucket, folder: joinKey(gcs.prefix, cluster.name), endpoint: gcs.endpoint ?? null,
           keyJsonEnv: envName ?? null,
-          identity: keySecret
+          ...(gcs.insecure ? { insecure: true } : {}),
+          authenticatesAs: keySecret
             ? `the service-account key in Secret ${keySecret.name} (key ${keySecret.key})`
             : `Google service account ${serviceAccount} (GKE Workload Identity)`,
           retention: { ...retention },
@@ -188,7 +208,8 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
           name: storage.name, kind: 'azureBlob', account: azureBlob.account, container: azureBlob.container,
           folder: joinKey(azureBlob.prefix, cluster.name), endpoint, connectionStringEnv: envName ?? null,
           clientId: identity?.clientId ?? null, tenantId: identity?.tenantId ?? null,
-          identity: keySecret
+          ...(azureBlob.insecure ? { insecure: true } : {}),
+          authenticatesAs: keySecret
             ? `the connection string in Secret ${keySecret.name} (key ${keySecret.key})`
             : `Azure workload identity ${identity?.clientId}`,
           retention: { ...retention },

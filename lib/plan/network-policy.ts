@@ -4,6 +4,7 @@
  * (an ObjectBucketClaim's from the inventory's `port`, required by the rules), so no rule opens all egress.
  */
 import { clusterStorages, type Cluster, type Inventory, type Storage } from '../inventory/model';
+import { storageIdentity } from './identity';
 import { backupNetworkPolicyName } from './names';
 
 export interface NetworkPolicyPlan {
@@ -11,7 +12,10 @@ export interface NetworkPolicyPlan {
   readonly name: string;
   readonly namespace: string;
   readonly etcdPort: number;
-  /** TCP ports of the remote storages, sorted, without repeats; empty when every storage is node-local. */
+  /**
+   * TCP ports of the remote storages and of their workload identity services (STS, the Pod Identity agent), sorted,
+   * without repeats; empty when every storage is node-local.
+   */
   readonly storagePorts: readonly number[];
 }
 
@@ -19,34 +23,6 @@ export interface NetworkPolicyPlan {
 function urlPort(endpoint: string): number {
   const url = new URL(endpoint);
   return Number(url.port || (url.protocol === 'http:' ? 80 : 443));
-}
-
-/**
- * GKE Workload Identity: the GKE metadata server answers on 169.254.169.254:80, redirected to port 988 on the node
- * (GKE's NetworkPolicy guidance allows both); tokens are then used against the storage's endpoint.
- */
-const GKE_METADATA_PORTS = [80, 988];
-/** Azure Workload Identity: the SDK exchanges the projected token with Entra ID (login.microsoftonline.com) over https. */
-const ENTRA_ID_PORT = 443;
-
-/** Ports a remote storage's clients need (its endpoint, and its token service); empty for node-local storage. */
-export function storagePorts(storage: Storage): number[] {
-  switch (storage.kind) {
-    case 's3':
-    case 'objectBucketClaim':
-    case 'local': {
-      const port = storagePort(storage);
-      return port === undefined ? [] : [port];
-    }
-    case 'gcs': {
-      const endpoint = storage.gcs.endpoint ? urlPort(storage.gcs.endpoint) : 443;
-      return storage.credentials.workloadIdentity ? [endpoint, ...GKE_METADATA_PORTS] : [endpoint];
-    }
-    case 'azureBlob': {
-      const endpoint = storage.azureBlob.endpoint ? urlPort(storage.azureBlob.endpoint) : 443;
-      return storage.credentials.workloadIdentity ? [endpoint, ENTRA_ID_PORT] : [endpoint];
-    }
-  }
 }
 
 /** Port of a remote storage's endpoint; undefined for node-local storage (no network). */
@@ -74,7 +50,10 @@ export function planNetworkPolicy(inventory: Inventory, cluster: Cluster): Netwo
   const { topology } = cluster;
   if (topology.kind !== 'hosted') return undefined;
   // The on-demand backups may name storages of their own; the drill reads from the backup's storages.
-  const ports = clusterStorages(cluster).flatMap((name) => storagePorts(inventory.storages[name]));
+  const ports = clusterStorages(cluster).flatMap((name) => {
+    const storage = inventory.storages[name];
+    return [storagePort(storage), ...(storageIdentity(storage)?.egressPorts ?? [])];
+  }).filter((port): port is number => port !== undefined);
   return {
     cluster: cluster.name,
     name: backupNetworkPolicyName(cluster.name),

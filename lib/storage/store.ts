@@ -55,6 +55,8 @@ export interface S3StoreOptions {
   readonly region: string;
   readonly pathStyle: boolean;
   readonly bucket: string;
+  /** The endpoint may be plain http (`insecure: true` on the storage); otherwise an http endpoint is refused. */
+  readonly insecure?: boolean;
   /** Static credentials; the SDK's default chain when absent. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
   /** A PEM file of extra CAs trusted besides the system roots. */
@@ -79,6 +81,10 @@ export class S3Store implements ObjectStore {
   private readonly location: S3Location;
 
   constructor(private readonly options: S3StoreOptions) {
+    // The last guard before credentials leave this process: validation and --endpoint checks come first.
+    if (/^http:/i.test(options.endpoint) && !options.insecure) {
+      throw new StorageError(`refusing to send credentials in clear to ${options.endpoint}: use https, or set \`insecure: true\` on the storage`);
+    }
     this.description = `s3://${options.bucket} at ${options.endpoint}`;
     this.location = { endpoint: options.endpoint, region: options.region, pathStyle: options.pathStyle, bucket: options.bucket, folder: '' };
     const ca = options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
@@ -340,15 +346,14 @@ export class S3Clients {
   private readonly stores = new Map<string, S3Store>();
 
   store(location: S3Location): S3Store {
-    const key = [location.endpoint, location.region, location.pathStyle, location.bucket].join('\u0000');
+    const key = [location.endpoint, location.region, location.pathStyle, location.bucket, Boolean(location.insecure)].join('\u0000');
     let known = this.stores.get(key);
-    // The last guard before credentials leave this process: validation and --endpoint checks come first.
-    if (/^http:/i.test(location.endpoint) && !location.insecure) {
-      throw new StorageError(`refusing to send credentials in clear to ${location.endpoint}: use https, or set \`insecure: true\` on the storage`);
-    }
     if (!known) {
-      // An endpoint that drops packets must fail in seconds, not hang a cron job.
-      known = new S3Store({ endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000 });
+      // An endpoint that drops packets must fail in seconds, not hang a cron job. (S3Store refuses http without insecure.)
+      known = new S3Store({
+        endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000,
+        ...(location.insecure ? { insecure: true } : {}),
+      });
       this.stores.set(key, known);
     }
     return known;

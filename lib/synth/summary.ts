@@ -3,6 +3,7 @@
  * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
  */
 import { clusterStorages, type Cluster, type Inventory, type Retention, type Storage } from '../inventory/model';
+import { credentialKind, storageIdentity } from '../plan/identity';
 import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
@@ -75,29 +76,29 @@ function destinationLine(storage: Storage, cluster: Cluster, interval: number): 
     case 's3': {
       const { s3, credentials } = storage;
       const key = [s3.bucket, s3.prefix, cluster.name].filter(Boolean).join('/');
-      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials: ${credentialWords(credentials)}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; ${credentialWords(storage, credentials)}`;
       break;
     }
     case 'gcs': {
       const { gcs, credentials } = storage;
       const key = [gcs.bucket, gcs.prefix, cluster.name].filter(Boolean).join('/');
-      where = `Google Cloud Storage ${code(`gs://${key}/`)}${gcs.endpoint ? ` at ${gcs.endpoint}` : ''}; credentials: ${credentialWords(credentials, 'service-account key')}`;
+      where = `Google Cloud Storage ${code(`gs://${key}/`)}${gcs.endpoint ? ` at ${gcs.endpoint}` : ''}; ${credentialWords(storage, credentials, 'service-account key')}`;
       break;
     }
     case 'azureBlob': {
       const { azureBlob, credentials } = storage;
       const key = [azureBlob.container, azureBlob.prefix, cluster.name].filter(Boolean).join('/');
-      where = `Azure Blob Storage account ${code(azureBlob.account)}, ${code(`${key}/`)}${azureBlob.endpoint ? ` at ${azureBlob.endpoint}` : ''}; credentials: ${credentialWords(credentials, 'connection string')}`;
+      where = `Azure Blob Storage account ${code(azureBlob.account)}, ${code(`${key}/`)}${azureBlob.endpoint ? ` at ${azureBlob.endpoint}` : ''}; ${credentialWords(storage, credentials, 'connection string')}`;
       break;
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;
       const bucket = claim.bucketName ? `bucket ${code(claim.bucketName)}` : `a bucket named ${code(`${claim.generateBucketName}-...`)}`;
-      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}`;
+      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}; credentials ${code(credentialKind(storage))}: the Secret the provisioner writes`;
       break;
     }
     case 'local':
-      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}`;
+      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}; credentials ${code(credentialKind(storage))}`;
       break;
   }
   const own = storage.retention && !sameRetention(storage.retention, cluster.backup.retention)
@@ -175,15 +176,16 @@ function fleetSection(all: readonly ClusterFacts[], inventory: Inventory): strin
   return lines;
 }
 
-/** The credential kind of a destination: which Secret holds its key, or which workload identity it acts as. */
-function credentialWords(credentials: Extract<Storage, { kind: 's3' | 'gcs' | 'azureBlob' }>['credentials'], material?: string): string {
-  const { externalSecret, sealedSecret, existingSecret, workloadIdentity } = credentials;
-  if (workloadIdentity?.gcp) return `GKE Workload Identity as ${code(workloadIdentity.gcp.serviceAccount)} (no key stored)`;
-  if (workloadIdentity?.azure) return `Azure Workload Identity, client id ${code(workloadIdentity.azure.clientId)} (no key stored)`;
+/** The credential kind of a destination and where it comes from: which Secret holds its key, or which identity it assumes. */
+function credentialWords(storage: Storage, credentials: Extract<Storage, { kind: 's3' | 'gcs' | 'azureBlob' }>['credentials'], material?: string): string {
+  const identity = storageIdentity(storage);
   const of = material ? `${material} from ` : '';
-  if (externalSecret) return `${of}ExternalSecret from ${externalSecret.secretStoreRef.kind} ${code(externalSecret.secretStoreRef.name)}`;
-  if (sealedSecret) return `${of}SealedSecret`;
-  return `${of}existing Secret ${code(existingSecret?.name ?? '')}`;
+  const source = identity
+    ? `workload identity ${identity.principal}; you create ${identity.userCreates}`
+    : credentials.externalSecret
+      ? `${of}ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
+      : credentials.sealedSecret ? `${of}SealedSecret` : `${of}existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
+  return `credentials ${code(credentialKind(storage))}: ${source}`;
 }
 
 function kindWords(storage: Storage): string {
