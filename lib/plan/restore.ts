@@ -70,7 +70,14 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
   const reference = snapshotReference(storage, cluster.name, request.snapshot);
   if (!reference) throw new Error(`restore ${request.id} of ${cluster.name}: unreadable snapshot "${request.snapshot}" passed validation`);
   const agentSource: Destination = { ...source.agent, folder: reference.folder };
-  const where = (folder: string) => (storage.kind === 'local' ? `${storage.local.path}/${folder}` : `s3://${agentSource.kind === 's3' ? agentSource.bucket : ''}/${folder}`);
+  const where = (folder: string) => {
+    switch (agentSource.kind) {
+      case 'local': return `${storage.kind === 'local' ? storage.local.path : agentSource.path}/${folder}`;
+      case 'gcs': return `gs://${agentSource.bucket}/${folder}`;
+      case 'azureBlob': return `${agentSource.endpoint.replace(/\/$/, '')}/${agentSource.container}/${folder}`;
+      case 's3': return `s3://${agentSource.bucket}/${folder}`;
+    }
+  };
   const { topology } = cluster;
   const members: RestoreMember[] = topology.kind === 'kubeadm'
     ? topology.members.map((member) => ({
