@@ -42,7 +42,7 @@ export function agentBackupPlan(cluster: Cluster, plan: BackupPlan, request?: st
 
 export function agentDrillPlan(cluster: Cluster, plan: DrillPlan): AgentDrillPlan {
   const source = plan.source.agent;
-  if (source.kind !== 's3') throw new Error(`drill of ${cluster.name}: source ${source.name} is not remote`);
+  if (source.kind === 'local') throw new Error(`drill of ${cluster.name}: source ${source.name} is not remote`);
   return {
     apiVersion: PLAN_API_VERSION,
     kind: 'DrillPlan',

@@ -116,6 +116,20 @@ const CASES: readonly (readonly [string, string])[] = [
   ['wrong-type', `20:31: clusters.prod.backup.snapshotTimeoutSeconds: found the string "300"; expected a number`],
   ['yaml-syntax', `18:7: Flow sequence in block collection must be sufficiently indented and end with a ]`],
   ['tools-image-missing', `13:5: defaults.backup.images.tools: is not set: the pods need the tools image, and there is no public default: build it with \`npm run image\`, push it with \`skopeo copy oci-archive:.tmp/image/controlplane-backup-tools.oci.tar docker://REGISTRY/controlplane-backup-tools:TAG\`, and set \`images.tools\` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)`],
+  // gcs and azureBlob storages, and their credentials
+  ['gcs-bucket-name-google', `6:15: storages.primary.gcs.bucket: "etcd-google-backups" must not contain "google" or a look-alike of it (reserved by Google)`],
+  ['gcs-bucket-name-characters', `6:15: storages.primary.gcs.bucket: "Etcd-Backups" may contain only lower-case letters, digits, "-", "_" and "."`],
+  ['azure-account-name', `6:16: storages.primary.azureBlob.account: "acme-backups" may contain only lower-case letters and digits (no "-" or ".")`],
+  ['azure-container-name', `7:18: storages.primary.azureBlob.container: "etcd--backups" must not contain two adjacent "-"`],
+  ['azure-endpoint-sas', `8:17: storages.primary.azureBlob.endpoint: "https://acmebackups.blob.core.windows.net/?***" contains credentials (userinfo or a query such as a SAS token); credentials never go into the inventory: use the storage's \`credentials\``],
+  ['azure-endpoint-plain-http', `8:17: storages.primary.azureBlob.endpoint: "http://azurite.test.svc:10000/acmebackups" has no TLS: the storage credentials would travel in clear; use https, or set \`insecure: true\` on this storage if the network path is trusted`],
+  ['workload-identity-wrong-provider', `10:9: storages.primary.credentials.workloadIdentity.gcp: \`gcp\` identities do not open azureBlob storage: use \`azure\``],
+  ['workload-identity-gcp-on-kubeadm', `9:9: storages.primary.credentials.workloadIdentity.gcp: is used by the kubeadm cluster "prod", whose backup pods run on the host network, where GKE Workload Identity gives no credentials (it serves pods on GKE's pod network only): give those clusters a storage with a key Secret (existingSecret, externalSecret or sealedSecret with the service-account JSON)`],
+  ['workload-identity-azure-client-id', `10:28: storages.primary.credentials.workloadIdentity.azure.clientId: "etcd-backup" must be a client id (a GUID such as "00000000-0000-0000-0000-000000000000")`],
+  ['workload-identity-gcp-service-account', `9:32: storages.primary.credentials.workloadIdentity.gcp.serviceAccount: "etcd-backup@acme-prod" must be a Google service account email such as "etcd-backup@my-project.iam.gserviceaccount.com"`],
+  ['sealed-secret-wrong-field', `9:9: storages.primary.credentials.sealedSecret.accessKeyId: \`accessKeyId\` does not go with a \`gcs\` storage; seal \`serviceAccountKey\` instead`],
+  ['sealed-secret-missing-field', `9:21: storages.primary.credentials.sealedSecret: an \`azureBlob\` storage needs \`connectionString\` (encrypted with \`kubeseal --raw\`)`],
+  ['existing-secret-key-on-s3', `9:47: storages.primary.credentials.existingSecret.key: \`key\` goes with \`gcs\` and \`azureBlob\` storages; an s3 Secret is read through \`accessKeyIdKey\` and \`secretAccessKeyKey\``],
 ];
 
 describe('invalid fixtures: one per rule, exact formatted problem', () => {
