@@ -12,7 +12,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import type { StoredObject } from './layout';
 import { StorageError } from './s3';
-import type { ListOptions, ObjectStore } from './store';
+import { loadSdk, type ListOptions, type ObjectStore } from './store';
 
 export interface AzureBlobStoreOptions {
   /** Storage account name (for messages, and the default endpoint). */
@@ -56,7 +56,7 @@ export class AzureBlobStore implements ObjectStore {
 
   private client(): Promise<ContainerClient> {
     this.container ??= (async () => {
-      const { BlobServiceClient } = await import('@azure/storage-blob');
+      const { BlobServiceClient } = loadSdk<typeof import('@azure/storage-blob')>('@azure/storage-blob');
       const pipelineOptions = {
         retryOptions: { maxTries: this.options.maxAttempts ?? 3, tryTimeoutInMs: this.options.requestTimeoutMs ?? 120_000 },
         // The SDK's telemetry header names the SDK; nothing leaves but the requests themselves.
@@ -161,7 +161,7 @@ export class AzureBlobStore implements ObjectStore {
 }
 
 async function defaultCredential(clientId?: string, tenantId?: string): Promise<TokenCredential> {
-  const { DefaultAzureCredential } = await import('@azure/identity');
+  const { DefaultAzureCredential } = loadSdk<typeof import('@azure/identity')>('@azure/identity');
   // In a pod, the workload identity webhook sets AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE;
   // on a workstation the chain finds `az login` or the environment.
   return new DefaultAzureCredential({

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Bucket } from '@google-cloud/storage';
 import type { StoredObject } from './layout';
 import { StorageError } from './s3';
-import type { ListOptions, ObjectStore } from './store';
+import { loadSdk, type ListOptions, type ObjectStore } from './store';
 
 export interface GcsStoreOptions {
   readonly bucket: string;
@@ -43,7 +43,7 @@ export class GcsStore implements ObjectStore {
 
   private bucket(): Promise<Bucket> {
     this.handle ??= (async () => {
-      const { Storage } = await import('@google-cloud/storage');
+      const { Storage } = loadSdk<typeof import('@google-cloud/storage')>('@google-cloud/storage');
       const { endpoint, keyFile, keyJson } = this.options;
       let credentials: { client_email?: string; private_key?: string } | undefined;
       if (keyJson) {
@@ -64,7 +64,9 @@ export class GcsStore implements ObjectStore {
         retryOptions: {
           autoRetry: true,
           maxRetries: this.options.maxRetries ?? 2,
-          totalTimeout: Math.ceil((this.options.requestTimeoutMs ?? 120_000) / 1000) * ((this.options.maxRetries ?? 2) + 1),
+          // Seconds. Below about 10 (with maxRetryDelay 8) @google-cloud/storage 7.22 leaves a failed request's
+          // promise pending forever (measured against a refused port): never go below a minute.
+          totalTimeout: Math.max(60, Math.ceil((this.options.requestTimeoutMs ?? 120_000) / 1000) * ((this.options.maxRetries ?? 2) + 1)),
           maxRetryDelay: 8,
         },
         timeout: this.options.requestTimeoutMs ?? 120_000,

@@ -27,6 +27,20 @@ export interface ListOptions {
   readonly onPage?: (listed: number) => void;
 }
 
+/**
+ * A cloud SDK, loaded when a store first needs it (commands that never touch that cloud do not pay for it). Through
+ * require, not import(): esbuild then bundles the SDK's CommonJS build into the agent; the ESM builds of the Azure SDK
+ * read import.meta.url, which a one-file CommonJS bundle does not have.
+ */
+export function loadSdk<T>(name: '@azure/storage-blob' | '@azure/identity' | '@google-cloud/storage'): T {
+  switch (name) {
+    // Literal names: esbuild bundles only what it can see.
+    case '@azure/storage-blob': return require('@azure/storage-blob') as T;
+    case '@azure/identity': return require('@azure/identity') as T;
+    case '@google-cloud/storage': return require('@google-cloud/storage') as T;
+  }
+}
+
 /** One object store. Every failure is a StorageError whose message says what to do. */
 export interface ObjectStore {
   /** `s3://bucket` at an endpoint, or a directory: for messages. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AzureBlobStore, checkSnapshotFile, formatSidecar, LocalStore, parseSidecar, readFolder, S3Store, snapshotTrailerMatches, StorageError,
+  AzureBlobStore, checkSnapshotFile, GcsStore, formatSidecar, LocalStore, parseSidecar, readFolder, S3Store, snapshotTrailerMatches, StorageError,
   type ObjectStore,
 } from '../../lib/storage';
 import { closedPort, startLocalS3, type LocalS3 } from '../cli-storage/s3rver';
@@ -156,5 +156,15 @@ describe('Azure Blob errors', () => {
     await expect(denied.list('f')).rejects.toThrow(
       `access denied to azure://${AZURITE_ACCOUNT}/bkt/f (AuthorizationFailure) for the connection string of Secret azure-creds: it needs the role "Storage Blob Data Contributor"`,
     );
+  });
+});
+
+describe('GCS errors (no GCS server on loopback: see README, storage table)', () => {
+  it('rejects within the request bound, naming the endpoint, when nothing listens (the SDK must not leave the promise pending)', async () => {
+    const port = await closedPort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    const store = new GcsStore({ bucket: 'bkt', endpoint, maxRetries: 0, requestTimeoutMs: 5_000 });
+    await expect(store.list('f')).rejects.toThrow(`unreachable: ${endpoint} (ECONNREFUSED)`);
+    await expect(store.write('f/k', 'v')).rejects.toThrow(`unreachable: ${endpoint} (ECONNREFUSED)`);
   });
 });
