@@ -57,6 +57,9 @@ export class Context {
       store = new LocalStore(destination.path);
     } else if (destination.kind === 'gcs' || destination.kind === 'azureBlob') {
       this.refusePlainHttp(destination.name, destination.endpoint, destination.insecure);
+      if (destination.kind === 'azureBlob' && destination.clientId && !destination.connectionStringEnv) {
+        this.requireIdentity(destination.name, 'azure-workloadIdentity');
+      }
       store = this.remoteStore(destination);
     } else {
       const credentials = destination.credentials && {
@@ -65,16 +68,7 @@ export class Context {
       };
       const endpoint = expandEnv(destination.endpoint, this.env, `destination ${destination.name}: endpoint`);
       this.refusePlainHttp(destination.name, endpoint, destination.insecure);
-      const identityProblem = destination.identity && workloadIdentityProblem(destination.identity, this.env, (path) => {
-        try {
-          return readFileSync(path).length > 0 ? undefined : 'it is empty';
-        } catch (error) {
-          return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-        }
-      });
-      if (identityProblem) {
-        throw new AgentError(EXIT.config, `destination ${destination.name} uses workload identity ${destination.identity}, but ${identityProblem}`, 'config');
-      }
+      if (destination.identity) this.requireIdentity(destination.name, destination.identity);
       store = this.construct(() => new S3Store({
         endpoint,
         region: destination.region,
@@ -89,6 +83,18 @@ export class Context {
     }
     this.stores.push(store);
     return store;
+  }
+
+  /** What a workload identity needs in the pod (env, token file) is there, or exit 3 naming the missing piece. */
+  private requireIdentity(name: string, kind: string): void {
+    const problem = workloadIdentityProblem(kind, this.env, (path) => {
+      try {
+        return readFileSync(path).length > 0 ? undefined : 'it is empty';
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      }
+    });
+    if (problem) throw new AgentError(EXIT.config, `destination ${name} uses workload identity ${kind}, but ${problem}`, 'config');
   }
 
   private refusePlainHttp(name: string, endpoint: string | null, insecure: boolean | undefined): void {

@@ -78,6 +78,14 @@ export function workloadIdentityProblem(kind: string, env: NodeJS.ProcessEnv, re
           + 'ServiceAccount (aws eks create-pod-identity-association) and the eks-pod-identity-agent add-on runs';
       }
       return undefined;
+    case 'azure-workloadIdentity': {
+      const why = 'the Azure Workload Identity webhook sets it when the pod has the label azure.workload.identity/use: "true" and its ServiceAccount the annotation '
+        + 'azure.workload.identity/client-id: check both, and that the webhook runs';
+      if (!env.AZURE_FEDERATED_TOKEN_FILE) return `AZURE_FEDERATED_TOKEN_FILE is not set (${why})`;
+      const error = readable(env.AZURE_FEDERATED_TOKEN_FILE);
+      if (error) return `the federated token ${env.AZURE_FEDERATED_TOKEN_FILE} (AZURE_FEDERATED_TOKEN_FILE) cannot be read (${error}): the webhook did not mount it into this container`;
+      return undefined;
+    }
     default:
       return undefined;
   }

@@ -54,3 +54,26 @@ describe('the agent says what a workload identity lacks', () => {
       + '(aws eks create-pod-identity-association) and the eks-pod-identity-agent add-on runs');
   });
 });
+
+describe('the agent says what an Azure workload identity lacks', () => {
+  const azure = {
+    name: 'blob', kind: 'azureBlob', account: 'acmebackups', container: 'etcd', folder: 'prod-1', endpoint: 'https://127.0.0.1:1/acmebackups',
+    connectionStringEnv: null, clientId: '11111111-2222-3333-4444-555555555555', tenantId: null, authenticatesAs: 'Azure workload identity 11111111-2222-3333-4444-555555555555', retention,
+  };
+
+  it('fails with exit 3 naming the webhook\'s env var, or its token file, before any request', async () => {
+    const missing = await prune(azure);
+    expect(missing.code).toBe(EXIT.config);
+    expect(missing.result.message).toBe('destination blob uses workload identity azure-workloadIdentity, but AZURE_FEDERATED_TOKEN_FILE is not set (the Azure Workload Identity webhook '
+      + 'sets it when the pod has the label azure.workload.identity/use: "true" and its ServiceAccount the annotation azure.workload.identity/client-id: check both, and that the webhook runs)');
+    const unreadable = await prune(azure, { AZURE_FEDERATED_TOKEN_FILE: join(dir, 'no-azure-token') });
+    expect(unreadable.result.message).toBe(`destination blob uses workload identity azure-workloadIdentity, but the federated token ${join(dir, 'no-azure-token')} `
+      + '(AZURE_FEDERATED_TOKEN_FILE) cannot be read (ENOENT): the webhook did not mount it into this container');
+  });
+
+  it('refuses a plain http endpoint its plan does not allow', async () => {
+    const { code, result } = await prune({ ...azure, endpoint: 'http://127.0.0.1:1/acmebackups', connectionStringEnv: 'CONN' }, { CONN: 'x' });
+    expect(code).toBe(EXIT.config);
+    expect(result.message).toContain('destination blob: refusing to send credentials in clear to http://127.0.0.1:1/acmebackups');
+  });
+});
