@@ -70,6 +70,16 @@ function retentionText(retention: Retention, interval: number): string {
   return `${window.text}${oldest}`;
 }
 
+/**
+ * A lock longer than the retention's maxAge is no error: the lock is a floor chosen on purpose, retention a ceiling,
+ * and a set goes when both allow it. The line says so, because the bucket then holds more than maxAge suggests.
+ */
+function objectLockWords(lock: { mode: string; days: number }, retention: Retention): string {
+  const longer = retention.maxAgeHours > 0 && retention.maxAgeHours < lock.days * 24;
+  return `Object Lock ${lock.mode} for ${plural(lock.days, 'day')}: retention deletes a set only once its lock has ended`
+    + (longer ? ` (longer than maxAge: sets stay ${plural(lock.days, 'day')} at least)` : '');
+}
+
 function destinationLine(storage: Storage, cluster: Cluster, interval: number): string {
   let where: string;
   switch (storage.kind) {
@@ -82,7 +92,8 @@ function destinationLine(storage: Storage, cluster: Cluster, interval: number): 
         : credentials.externalSecret
           ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
           : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
-      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials ${code(credentialKind(storage))}: ${source}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials ${code(credentialKind(storage))}: ${source}`
+        + (s3.objectLock ? `; ${objectLockWords(s3.objectLock, storage.retention ?? cluster.backup.retention)}` : '');
       break;
     }
     case 'objectBucketClaim': {
