@@ -11,6 +11,9 @@ import { backup } from '../../lib/agent/backup';
 import { Context } from '../../lib/agent/context';
 import { EXIT } from '../../lib/agent/exit-codes';
 import { prune } from '../../lib/agent/prune';
+import { snapshots } from '../../lib/cli/snapshots';
+import { stringify } from 'yaml';
+import { withToolsImageDocument } from '../helpers/inventory';
 import { startMoto, type MotoServer } from '../support/moto';
 import { testBackupPlan, writeSyntheticSnapshot } from '../scripts/helpers';
 
@@ -98,6 +101,7 @@ describe('S3 Object Lock', () => {
     writeSyntheticSnapshot(join(dir, 'snapshot.db'));
     const run = await agent(backup, stamps[2]);
     expect(run.code, run.log).toBe(EXIT.ok);
+    bases.push(run.result.base);
     const [destination] = run.result.destinations;
     // keepLast 1: both older sets are due. The one stamped three days ago was locked until two days ago: gone, every
     // version. The one of an hour ago is locked for almost a day more: kept, reported.
@@ -112,10 +116,41 @@ describe('S3 Object Lock', () => {
     await expect(moto.send('DeleteObject', { Bucket: 'locked', Key: `${CLUSTER}/${bases[1]}.db`, VersionId: version })).rejects.toThrow(/AccessDenied/);
   }, 60_000);
 
-  it('prune reports the locked set until its date has passed', async () => {
+  it('prune reports the locked set while its date has not passed', async () => {
     const before = await agent(prune, new Date(now.getTime() + 2 * 3_600_000));
     expect(before.code, before.log).toBe(EXIT.ok);
     expect(before.result.destinations[0]).toMatchObject({ name: 'vault', deleted: 0, locked: [{ name: bases[1] }] });
     expect(await keysOf(`${CLUSTER}/${bases[1]}`)).toHaveLength(3);
+  }, 60_000);
+
+  it('snapshots shows until when each set may be locked', async () => {
+    const inventory = join(dir, 'inventory.yaml');
+    writeFileSync(inventory, stringify(withToolsImageDocument({
+      apiVersion: 'controlplane-backup.io/v1',
+      kind: 'Inventory',
+      storages: {
+        vault: {
+          s3: { endpoint: moto.endpoint, bucket: 'locked', pathStyle: true, insecure: true, objectLock: { mode: 'GOVERNANCE', days: 1 } },
+          credentials: { existingSecret: { name: 'vault' } },
+        },
+      },
+      clusters: { [CLUSTER]: { kubeadm: { members: [{ name: 'cp-1', ip: '10.0.0.1' }] }, backup: { storages: ['vault'], pki: false } } },
+    })));
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    const out: string[] = [];
+    try {
+      const io = { out: (text: string) => out.push(text), err: (text: string) => out.push(text) };
+      expect(await snapshots({ inventory, json: true }, io)).toBe(0);
+    } finally {
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID; else process.env.AWS_ACCESS_KEY_ID = saved.id;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY; else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+    }
+    const [location] = JSON.parse(out.join('')).locations;
+    const lockedUntil = (stamp: Date) => new Date(Math.floor(stamp.getTime() / 1000) * 1000 + DAY + (DEADLINE_SECONDS + 300) * 1000).toISOString().replace('.000Z', 'Z');
+    expect(location.backups.map((backup: any) => [backup.name, backup.lockedUntil])).toEqual([
+      [bases[2], lockedUntil(stamps[2])],
+      [bases[1], lockedUntil(stamps[1])],
+    ]);
   }, 60_000);
 });
