@@ -78,7 +78,7 @@ export class Context {
         ...(destination.caFile ? { caFile: destination.caFile } : {}),
         ...(destination.sse ? { sse: { type: destination.sse.type, ...(destination.sse.kmsKeyId ? { kmsKeyId: destination.sse.kmsKeyId } : {}) } } : {}),
         ...(destination.insecure ? { insecure: true } : {}),
-        ...(destination.objectLock ? { objectLock: { ...destination.objectLock } } : {}),
+        ...(destination.objectLock ? { objectLock: { ...destination.objectLock }, clock: this.clock } : {}),
       }));
     }
     this.stores.push(store);

@@ -5,6 +5,7 @@
 import { loadInventory } from '../inventory/load';
 import type { DrillSummary } from '../storage/layout';
 import { isFuture } from '../storage/sets';
+import { objectLockEnds } from '../storage/retention';
 import { StoreClients } from '../storage/clients';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
 import { locationBucket, selectTargets, type Target, type TargetSelection } from '../storage/targets';
@@ -77,6 +78,11 @@ export interface SnapshotJson {
   compression: 'zstd' | 'gzip' | 'none' | null;
   snapshotKey: string | null;
   drill: DrillSummary | null;
+  /**
+   * Storages with S3 Object Lock only: until when the set may still be locked (retention deletes it after that, if
+   * due); null when that date has passed.
+   */
+  lockedUntil?: string | null;
 }
 
 /** One (cluster, storage) folder in the JSON output. */
@@ -122,6 +128,11 @@ async function listSnapshots(options: SnapshotsOptions, clients: StoreClients, i
     };
     if (result.status !== 'listed') return { ...base, backups: [], otherObjects: [] };
     const drills = await mapLimited(result.contents.sets, (set) => readDrill(clients, target.location!, set));
+    const lock = target.storage.kind === 's3' ? target.storage.s3.objectLock : undefined;
+    const lockedUntil = (createdAt: Date) => {
+      const end = objectLockEnds(createdAt, lock!.days, target.cluster.backup.activeDeadlineSeconds);
+      return end.getTime() > now.getTime() ? end.toISOString().replace('.000Z', 'Z') : null;
+    };
     return {
       ...base,
       backups: result.contents.sets.map((set, i) => ({
@@ -138,6 +149,7 @@ async function listSnapshots(options: SnapshotsOptions, clients: StoreClients, i
         compression: set.compression,
         snapshotKey: set.snapshotKey,
         drill: drills[i],
+        ...(lock ? { lockedUntil: lockedUntil(set.createdAt) } : {}),
       })),
       otherObjects: result.contents.others.map((object) => ({ key: object.key, sizeBytes: object.size })),
     };
@@ -200,11 +212,14 @@ export function renderTable(locations: readonly LocationJson[]): string {
     const future = location.backups.filter((backup) => backup.future).length;
     const lines = [`${where} (${folderUrl(location)}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
     if (location.backups.length > 0) {
+      // The LOCKED UNTIL column only for a storage with Object Lock.
+      const locked = location.backups.some((backup) => backup.lockedUntil !== undefined);
       lines.push(columns([
-        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'ENCRYPTED', 'PKI', 'DRILL'],
+        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'ENCRYPTED', 'PKI', 'DRILL', ...(locked ? ['LOCKED UNTIL (UTC)'] : [])],
         ...location.backups.map((backup) => [
           backup.name, backup.createdAt.slice(0, 19).replace('T', ' '), formatAge(backup.ageSeconds), formatBytes(backup.sizeBytes),
           yes(backup.complete), yes(backup.encrypted), yes(backup.pki), backup.drill?.result ?? '-',
+          ...(locked ? [backup.lockedUntil ? backup.lockedUntil.slice(0, 19).replace('T', ' ') : '-'] : []),
         ]),
       ]));
     }

@@ -136,6 +136,10 @@ const s3Location = strict({
   caBundle: caBundle().optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
   sse: sse.optional().describe('Server-side encryption requested on upload.'),
   insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
+  objectLock: strict({
+    mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).describe('GOVERNANCE: users with s3:BypassGovernanceRetention may still delete; COMPLIANCE: nobody can, not even the root account.'),
+    days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 (a day)').describe('Days each object stays locked after its upload; retention deletes a set only after that.'),
+  }).optional().describe('S3 Object Lock (the bucket must be created with Object Lock enabled): every object is written locked; retention waits for the lock to end.'),
 });
 
 const gcsLocation = strict({

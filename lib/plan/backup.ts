@@ -112,6 +112,7 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
           folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
           sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention }, insecure: s3.insecure,
           ...(identity ? { identity: identity.kind } : {}),
+          ...(s3.objectLock ? { objectLock: { mode: s3.objectLock.mode, days: s3.objectLock.days } } : {}),
         },
         agentEnv: credentialEnv.env,
         env: [

@@ -70,13 +70,24 @@ function retentionText(retention: Retention, interval: number): string {
   return `${window.text}${oldest}`;
 }
 
+/**
+ * A lock longer than the retention's maxAge is no error: the lock is a floor chosen on purpose, retention a ceiling,
+ * and a set goes when both allow it. The line says so, because the bucket then holds more than maxAge suggests.
+ */
+function objectLockWords(lock: { mode: string; days: number }, retention: Retention): string {
+  const longer = retention.maxAgeHours > 0 && retention.maxAgeHours < lock.days * 24;
+  return `Object Lock ${lock.mode} for ${plural(lock.days, 'day')}: retention deletes a set only once its lock has ended`
+    + (longer ? ` (longer than maxAge: sets stay ${plural(lock.days, 'day')} at least)` : '');
+}
+
 function destinationLine(storage: Storage, cluster: Cluster, interval: number): string {
   let where: string;
   switch (storage.kind) {
     case 's3': {
       const { s3, credentials } = storage;
       const key = [s3.bucket, s3.prefix, cluster.name].filter(Boolean).join('/');
-      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; ${credentialWords(storage, credentials)}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; ${credentialWords(storage, credentials)}`
+        + (s3.objectLock ? `; ${objectLockWords(s3.objectLock, storage.retention ?? cluster.backup.retention)}` : '');
       break;
     }
     case 'gcs': {

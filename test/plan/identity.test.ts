@@ -130,3 +130,25 @@ describe('what the pods need', () => {
     expect(merged.env.map((variable) => variable.name)).toEqual(['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']);
   });
 });
+
+describe('the README example', () => {
+  it('is a valid storage that a kubeadm cluster can use', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('#### S3 with workload identity'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+    const text = withToolsImage(`apiVersion: controlplane-backup.io/v1
+kind: Inventory
+${yaml}clusters:
+  prod:
+    kubeadm:
+      members: [{ name: cp-1, ip: 10.0.0.1 }]
+    backup:
+      storages: [aws]
+      encryption: { recipients: [age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a] }
+`);
+    const result = parseInventory(text, 'README.md');
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([]);
+    if (result.ok) expect(credentialKind(result.inventory.storages.aws)).toBe('workloadIdentity:aws-projectedToken');
+  });
+});
