@@ -8,10 +8,10 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster, Inventory } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
-import { backupServiceAccountName } from '../plan/names';
+import { backupServiceAccountName, restoreOwnerRoleName } from '../plan/names';
 import {
   agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey,
-  type RestoreMember, type RestorePlan,
+  type RestoreMember, type RestoreOwner, type RestorePlan,
 } from '../plan/restore';
 import { envVar, TMPDIR_ENV } from './backup-pod';
 import { objectMeta } from './metadata';
@@ -42,6 +42,15 @@ function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8
 }
 
 /** `controlplane-backup agent <command> --plan <file>`: the tools image's agent on the pod's own plan. */
+/** get/patch on the named owners, one rule per API group and resource. */
+function ownerRules(owners: readonly RestoreOwner[]): k8s.PolicyRule[] {
+  const groups = new Map<string, RestoreOwner[]>();
+  for (const owner of owners) groups.set(`${owner.apiGroup}/${owner.resource}`, [...(groups.get(`${owner.apiGroup}/${owner.resource}`) ?? []), owner]);
+  return [...groups.values()].map((same) => ({
+    apiGroups: [same[0].apiGroup], resources: [same[0].resource], resourceNames: [...new Set(same.map((o) => o.name))].sort(), verbs: ['get', 'patch'],
+  }));
+}
+
 const agentCommand = (command: string) => ['controlplane-backup', 'agent', command, '--plan', RESTORE_PATHS.planFile];
 
 export class RestoreChart extends Chart {
@@ -149,6 +158,7 @@ export class RestoreChart extends Chart {
     const topology = cluster.topology;
     const coordinator = plan.coordinatorName!;
     const status = plan.statusConfigMap!;
+    const owners = plan.owners ?? [];
     const source = sourceAccess(plan.source);
     // No data: a later `kubectl apply` of this folder must never reset the phase the coordinator wrote.
     new k8s.KubeConfigMap(this, 'Status', { metadata: meta(status) });
@@ -162,6 +172,7 @@ export class RestoreChart extends Chart {
           : []),
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
         { apiGroups: [''], resources: ['configmaps'], resourceNames: [status], verbs: ['get', 'patch'] },
+        ...ownerRules(owners.filter((o) => o.namespace === plan.namespace)),
       ],
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
@@ -169,6 +180,17 @@ export class RestoreChart extends Chart {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: coordinator },
       subjects: [{ kind: 'ServiceAccount', name: coordinator, namespace: plan.namespace }],
     });
+    // Pausing an owner elsewhere (Flux's or Argo CD's namespace) needs get/patch on exactly that object there.
+    for (const namespace of [...new Set(owners.map((o) => o.namespace))].filter((ns) => ns !== plan.namespace).sort()) {
+      const name = restoreOwnerRoleName(cluster.name, plan.request.id, namespace);
+      const metadata = { ...meta(name), namespace };
+      new k8s.KubeRole(this, `OwnerRole-${namespace}`, { metadata, rules: ownerRules(owners.filter((o) => o.namespace === namespace)) });
+      new k8s.KubeRoleBinding(this, `OwnerRoleBinding-${namespace}`, {
+        metadata,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ kind: 'ServiceAccount', name: coordinator, namespace: plan.namespace }],
+      });
+    }
 
     const restricted: k8s.SecurityContext = {
       runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },

@@ -118,6 +118,8 @@ export const INVENTORY_DEFAULTS = {
     /** The volume's root is etcd's data dir. */
     dataDirInVolume: '',
     peerPort: 2380,
+    /** Nobody to pause: a restore finding an owner stops at Validating. */
+    owners: [] as never[],
   },
   cluster: {
     onDemandBackups: [] as never[],

@@ -163,6 +163,12 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
   const path: Path = ['clusters', name];
   const broken = scope.brokenFields?.get(`clusters.${name}`);
   const issues = broken?.has('kubeadm') || broken?.has('hosted') ? [] : exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
+  // The restore pauses each named owner once and resumes it once: a second entry for one object is a typo.
+  const owners = cluster.hosted?.owners ?? [];
+  owners.forEach((owner, i) => {
+    const first = owners.findIndex((o) => o.kind === owner.kind && o.name === owner.name && (o.namespace ?? '') === (owner.namespace ?? ''));
+    if (first !== i) issues.push({ path: [...path, 'hosted', 'owners', i], message: `${owner.kind} "${owner.name}" is listed twice (also at owners[${first}])` });
+  });
   if ((RESERVED_CLUSTER_NAMES as readonly string[]).includes(name)) {
     issues.push({
       path, atKey: true,

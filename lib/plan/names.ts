@@ -44,6 +44,8 @@ export const memberRestoreJobName = (cluster: string, id: string, member: string
 export const restoreCoordinatorName = (cluster: string, id: string) => `${cluster}-restore-${id}`;
 export const replicaRestoreJobName = (cluster: string, id: string, ordinal: number) => `${cluster}-restore-${id}-${ordinal}`;
 export const restoreStatusConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-status`;
+/** The Role (and its binding) that lets the coordinator pause the owners in another namespace: one file per namespace. */
+export const restoreOwnerRoleName = (cluster: string, id: string, namespace: string) => `${cluster}-restore-${id}-owners-${namespace}`;
 /** The typed plans of the restore's pods, one key per pod. */
 export const restorePlanConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-plan`;
 /** Created by the operator for this restore only: the age identity that opens the backup. */

@@ -3,8 +3,9 @@
  * which names and peer URLs, and the names of everything the restore bundle creates.
  */
 import { PLAN_API_VERSION, type Destination } from '../agent/plan';
-import type { RestoreCoordinatorPlan, RestoreMemberPlan, RestoreReplicaPlan } from '../agent/restore/plans';
+import { OWNER_KINDS, type OwnerRef, type RestoreCoordinatorPlan, type RestoreMemberPlan, type RestoreReplicaPlan } from '../agent/restore/plans';
 import { PACKAGE_VERSION } from '../version';
+import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
 import { snapshotReference } from '../storage/layout';
 import { restoreFolder } from '../storage/restores';
@@ -62,6 +63,36 @@ export interface RestorePlan {
   /** hosted only */
   readonly coordinatorName?: string;
   readonly statusConfigMap?: string;
+  /** hosted only: the owners the restore pauses (hosted.owners, namespaces resolved), and where their API is */
+  readonly owners?: readonly RestoreOwner[];
+  /** hosted only: where Argo CD's Applications live (an instance label without a namespace means this one) */
+  readonly argocdNamespace?: string;
+}
+
+/** An owner the hosted restore pauses: its reference and the API group and resource its Role names. */
+export interface RestoreOwner extends OwnerRef {
+  readonly apiGroup: string;
+  readonly resource: string;
+}
+
+/**
+ * hosted.owners with every namespace resolved: an Application defaults to Argo CD's namespace, a HelmRelease or
+ * Kustomization to Flux's (the gitops section's, or the tools' defaults), a TenantControlPlane to the tenant's own.
+ */
+export function restoreOwners(inventory: Inventory, cluster: Cluster): RestoreOwner[] {
+  const topology = cluster.topology;
+  if (topology.kind !== 'hosted') return [];
+  return topology.owners.map((owner) => {
+    const defaultNamespace = owner.kind === 'Application' ? argocdNamespace(inventory)
+      : owner.kind === 'TenantControlPlane' ? topology.namespace
+        : inventory.gitops?.flux?.namespace ?? INVENTORY_DEFAULTS.gitops.flux.namespace;
+    const api = OWNER_KINDS[owner.kind];
+    return { kind: owner.kind, namespace: owner.namespace ?? defaultNamespace, name: owner.name, apiGroup: api.group, resource: api.plural };
+  });
+}
+
+function argocdNamespace(inventory: Inventory): string {
+  return inventory.gitops?.argocd?.namespace ?? INVENTORY_DEFAULTS.gitops.argocd.namespace;
 }
 
 export function planRestore(inventory: Inventory, cluster: Cluster, request: RestoreRequest): RestorePlan {
@@ -105,7 +136,10 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
     planConfigMap: restorePlanConfigMapName(cluster.name, request.id),
     identitySecret: restoreIdentitySecretName(cluster.name, request.id),
     ...(topology.kind === 'hosted'
-      ? { coordinatorName: restoreCoordinatorName(cluster.name, request.id), statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id) }
+      ? {
+          coordinatorName: restoreCoordinatorName(cluster.name, request.id), statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id),
+          owners: restoreOwners(inventory, cluster), argocdNamespace: argocdNamespace(inventory),
+        }
       : {}),
   };
 }
@@ -162,6 +196,7 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
     // the backup archives the PKI dir by its path on the node, without the leading "/"
     pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
     timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
+    allowCrossCluster: plan.request.allowCrossCluster,
   };
 }
 
@@ -178,6 +213,10 @@ export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): Resto
     controlPlaneDeployments: [...topology.controlPlaneDeployments],
     statusConfigMap: plan.statusConfigMap!,
     timeouts: { ...RESTORE_TIMEOUTS.hosted },
+    owners: (plan.owners ?? []).map(({ kind, namespace, name }) => ({ kind, namespace, name })),
+    argocdNamespace: plan.argocdNamespace!,
+    dataVolumeClaimTemplate: topology.dataVolumeClaimTemplate,
+    allowCrossCluster: plan.request.allowCrossCluster,
   };
 }
 

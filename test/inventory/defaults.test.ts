@@ -105,6 +105,8 @@ describe('default configuration of a minimal cluster', () => {
       dataVolumeClaimTemplate: 'data',
       dataDirInVolume: '',
       peerPort: 2380,
+      // nobody to pause: a restore that finds an owner stops at Validating
+      owners: [],
     });
     // An on-demand request without storages goes to the cluster's; with storages, to those only.
     expect(hosted.onDemandBackups).toStrictEqual([{ name: 'before-upgrade', storages: ['minio'] }]);

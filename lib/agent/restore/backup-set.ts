@@ -4,7 +4,7 @@
  * dir, and the snapshot's sha256 trailer checked. Nothing on a node or volume is touched before this succeeded.
  */
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { readFolder } from '../../storage/folder';
@@ -121,6 +121,32 @@ export async function fetchVerifiedSet(at: SetLocation, set: AssessedSet, option
     await dispose();
     throw error;
   }
+}
+
+/** What a restore checks against its target in the set's meta.json (written by `agent backup`). */
+export interface SetMeta {
+  /** the cluster the backup was taken of */
+  readonly cluster?: string;
+  /** the etcd that served the snapshot (`etcd.serverVersion`) */
+  readonly etcdVersion?: string;
+}
+
+/** Downloads meta.json (its sha256 checked against the sidecar) into `dir`, reads it and removes it. Exit 2 when unreadable. */
+export async function readSetMeta(at: SetLocation, set: AssessedSet, dir: string): Promise<SetMeta> {
+  const file = `${set.name}${SUFFIX.meta}`;
+  const path = await fetchChecked(at.store, at.folder, set, file, dir);
+  let meta: { cluster?: unknown; etcd?: { serverVersion?: unknown } };
+  try {
+    meta = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new AgentError(EXIT.invalidBackup, `${file} is not JSON`, 'fetch');
+  } finally {
+    await rm(path, { force: true });
+  }
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  const cluster = text(meta.cluster);
+  const etcdVersion = text(meta.etcd?.serverVersion);
+  return { ...(cluster ? { cluster } : {}), ...(etcdVersion ? { etcdVersion } : {}) };
 }
 
 async function nonEmpty(path: string): Promise<boolean> {

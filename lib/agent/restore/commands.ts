@@ -11,7 +11,7 @@ import { AgentError, EXIT } from '../exit-codes';
 import { inClusterKube, inClusterProblem } from '../kube';
 import { loadPlan, type PlanSource } from '../plan';
 import { storeBarrier } from './barrier';
-import { fetchVerifiedSet, resolveSet, type SetLocation } from './backup-set';
+import { fetchVerifiedSet, readSetMeta, resolveSet, type SetLocation } from './backup-set';
 import { Coordinator } from './coordinator';
 import { Member } from './member';
 import type { RestoreResult } from './outcome';
@@ -43,7 +43,8 @@ export async function restoreCoordinator(source: PlanSource, ctx: Context): Prom
   const coordinator = new Coordinator({
     cluster: plan.cluster, restoreId: plan.restoreId, namespace: plan.namespace, statefulSet: plan.statefulSet, replicas: plan.replicas,
     controlPlaneDeployments: plan.controlPlaneDeployments, statusConfigMap: plan.statusConfigMap, snapshotName: plan.snapshot,
-    snapshotLocation: `${at.store.description}/${at.folder}`, timeouts: plan.timeouts,
+    snapshotLocation: `${at.store.description}/${at.folder}`, timeouts: plan.timeouts, owners: plan.owners, argocdNamespace: plan.argocdNamespace,
+    allowCrossCluster: plan.allowCrossCluster, ...(plan.dataVolumeClaimTemplate ? { dataVolumeClaimTemplate: plan.dataVolumeClaimTemplate } : {}),
   }, {
     kube,
     // fetched and verified in scratch, then removed: the replicas fetch their own copy
@@ -51,7 +52,7 @@ export async function restoreCoordinator(source: PlanSource, ctx: Context): Prom
       const set = await resolveSet(at, name, ctx.clock());
       const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
       await fetched.dispose();
-      return set.name;
+      return { name: set.name, bytes: fetched.snapshotBytes, ...(await readSetMeta(at, set, work)) };
     },
     log: (m) => ctx.log(m),
   });

@@ -55,8 +55,30 @@ export const restoreMemberPlanSchema = z.object({
   /** restore the PKI bundle's files under `archivePrefix` onto `dir`; null: leave the PKI alone */
   pki: z.object({ dir: absolute, archivePrefix: z.string().regex(/^[^/\s][^\s]*[^/\s]$/).refine((p) => !p.split('/').includes('..'), 'must stay inside the archive') }).strict().nullable(),
   timeouts: z.object({ barrierSeconds: seconds, stopSeconds: seconds, healthSeconds: seconds }).strict(),
+  /** a backup of another cluster (meta.json) is restored only when the request says so */
+  allowCrossCluster: z.boolean().default(false),
 }).strict().superRefine(checkMembers);
 export type RestoreMemberPlan = z.infer<typeof restoreMemberPlanSchema>;
+
+/**
+ * The controllers a hosted restore knows how to pause while it holds the control plane at 0, by the inventory's kind:
+ * where each lives in the API (the restore Role grants get/patch on the named objects) and how it is paused.
+ * - Flux HelmRelease / Kustomization: `spec.suspend: true`, resumed by putting back what was there;
+ * - Argo CD Application: `spec.syncPolicy.automated` removed, resumed by putting back exactly what was there;
+ * - Kamaji TenantControlPlane: the `kamaji.clastix.io/paused` annotation (its presence stops every Kamaji controller).
+ */
+export const OWNER_KINDS = {
+  HelmRelease: { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases' },
+  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' },
+  Application: { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' },
+  TenantControlPlane: { group: 'kamaji.clastix.io', version: 'v1alpha1', plural: 'tenantcontrolplanes' },
+} as const;
+export type OwnerKind = keyof typeof OWNER_KINDS;
+export const OWNER_KIND_NAMES = Object.keys(OWNER_KINDS) as [OwnerKind, ...OwnerKind[]];
+
+/** An owner of the control plane the inventory names: the coordinator may pause it. */
+export const ownerRefSchema = z.object({ kind: z.enum(OWNER_KIND_NAMES), namespace: k8sName, name: k8sName }).strict();
+export type OwnerRef = z.infer<typeof ownerRefSchema>;
 
 export const restoreCoordinatorPlanSchema = z.object({
   ...restoreCommon,
@@ -68,6 +90,14 @@ export const restoreCoordinatorPlanSchema = z.object({
   controlPlaneDeployments: z.array(k8sName),
   statusConfigMap: k8sName,
   timeouts: z.object({ stopSeconds: seconds, restoreSeconds: seconds, startSeconds: seconds, pollSeconds: z.number().int().min(1) }).strict(),
+  /** the owners the inventory names (hosted.owners): paused during the restore; any other owner found stops it */
+  owners: z.array(ownerRefSchema).default([]),
+  /** where Argo CD's Applications live: an `argocd.argoproj.io/instance` label without a namespace means this one */
+  argocdNamespace: k8sName.default('argocd'),
+  /** the StatefulSet's volumeClaimTemplate of etcd's data: its size is checked against the snapshot */
+  dataVolumeClaimTemplate: k8sName.optional(),
+  /** a backup of another cluster (meta.json) is restored only when the request says so */
+  allowCrossCluster: z.boolean().default(false),
 }).strict();
 export type RestoreCoordinatorPlan = z.infer<typeof restoreCoordinatorPlanSchema>;
 
