@@ -1,5 +1,5 @@
 // A stand-in etcdutl for unit tests of the restore commands (the real one runs in the end-to-end tests): `snapshot
-// restore --help` lists --bump-revision (or not, with FAKE_ETCDUTL_NO_BUMP), `snapshot restore FILE ... --data-dir D`
+// restore --help` lists --bump-revision (or not, with FAKE_ETCDUTL_NO_BUMP), `version` says 3.5.16 (or FAKE_ETCDUTL_VERSION), `snapshot restore FILE ... --data-dir D`
 // writes D/member/snap/db (a copy of FILE) and D/member/args.json, and fails when FILE holds "fail".
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 const SCRIPT = `#!${process.execPath}
 const fs = require('fs');
 const args = process.argv.slice(2);
+if (args[0] === 'version') { console.log('etcdutl version: ' + (process.env.FAKE_ETCDUTL_VERSION || '3.5.16') + '\\nAPI version: 3.5'); process.exit(0); }
 if (args.includes('--help')) { console.log(process.env.FAKE_ETCDUTL_NO_BUMP ? 'Flags: --data-dir' : 'Flags: --bump-revision uint --mark-compacted'); process.exit(0); }
 const file = args[2];
 const data = fs.readFileSync(file);

@@ -206,4 +206,38 @@ describe('restore-member', () => {
     expect(result).toMatchObject({ status: 'ok', pkiRestored: true });
     expect(logs.filter((l) => l.startsWith('WARNING: certificates:'))).toEqual([expect.stringMatching(/^WARNING: certificates: etc\/kubernetes\/pki\/apiserver\.crt of the backup expires on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, within 7 days/)]);
   });
+
+  describe('checks before etcd is stopped (issue 11 item 5)', () => {
+    const withMeta = (meta: { cluster?: string; etcdVersion?: string }): Partial<MemberDeps> => ({
+      fetchVerified: async (_n, _p, dir) => { writeFileSync(join(dir, 'snapshot.db'), 'db'); return { snapshotFile: join(dir, 'snapshot.db'), meta, dispose: () => undefined }; },
+    });
+    const untouched = () => {
+      expect(readFileSync(join(node.data, 'member/snap/db'), 'utf8')).toBe('old-db');
+      expect(tree(node.manifests)).toEqual(['etcd.yaml']);
+    };
+
+    it('fails if the backup is of another cluster (exit 2), unless allowCrossCluster', async () => {
+      const result = await new Member(plan(), deps(withMeta({ cluster: 'c2', etcdVersion: '3.5.16' }))).run();
+      expect(result).toMatchObject({ status: 'failed', exitCode: 2, stage: 'checks' });
+      expect(result.message).toBe('cluster: the backup was taken of cluster c2 (its meta.json), this restore is for c1: pick a backup of c1, or set allowCrossCluster: true on the restore request if this is on purpose; nothing on this node was changed');
+      untouched();
+      expect(await new Member(plan({ allowCrossCluster: true }), deps(withMeta({ cluster: 'c2', etcdVersion: '3.5.16' }))).run()).toMatchObject({ status: 'ok' });
+    });
+
+    it('fails if the snapshot was taken by a newer etcd minor than `etcdutl version` (exit 2)', async () => {
+      const result = await new Member(plan(), deps(withMeta({ cluster: 'c1', etcdVersion: '3.6.2' }))).run();
+      expect(result).toMatchObject({ status: 'failed', exitCode: 2, stage: 'checks' });
+      expect(result.message).toBe('etcd-version: the snapshot was taken by etcd 3.6.2, the restore tools are etcd 3.5.16: restore with a tools image whose etcdutl is 3.6 or newer (images.tools); nothing on this node was changed');
+      untouched();
+    });
+
+    it('restores a snapshot of an older etcd minor with the version it reads from etcdutl', async () => {
+      process.env.FAKE_ETCDUTL_VERSION = '3.6.0';
+      try {
+        expect(await new Member(plan(), deps(withMeta({ cluster: 'c1', etcdVersion: '3.5.21' }))).run()).toMatchObject({ status: 'ok' });
+      } finally {
+        delete process.env.FAKE_ETCDUTL_VERSION;
+      }
+    });
+  });
 });

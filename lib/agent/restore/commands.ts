@@ -92,7 +92,7 @@ export async function restoreMember(source: PlanSource, ctx: Context): Promise<O
     members: plan.members.map((m) => m.name), initialCluster: initialCluster(plan.members), initialClusterToken: plan.initialClusterToken,
     dataDir: plan.dataDir, etcdManifest: plan.etcdManifest, etcd: plan.etcd,
     pki: { restore: plan.pki !== null, dir: plan.pki?.dir ?? '', archivePrefix: plan.pki?.archivePrefix ?? '' },
-    bumpRevision: plan.bumpRevision, scratchDir: work, timeouts: plan.timeouts,
+    bumpRevision: plan.bumpRevision, scratchDir: work, timeouts: plan.timeouts, allowCrossCluster: plan.allowCrossCluster,
   }, {
     resolve: async (name) => {
       resolved = await resolveSet(at, name, ctx.clock(), plan.pki !== null ? true : undefined);
@@ -101,7 +101,8 @@ export async function restoreMember(source: PlanSource, ctx: Context): Promise<O
     fetchVerified: async (_name, withPki, dir) => {
       mkdirSync(dir, { recursive: true });
       const fetched = await fetchVerifiedSet(at, resolved!, { dir, withPki, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
-      return { snapshotFile: fetched.snapshotFile, ...(fetched.pkiTar ? { pkiTar: fetched.pkiTar } : {}), dispose: () => { void fetched.dispose(); } };
+      const meta = await readSetMeta(at, resolved!, dir);
+      return { snapshotFile: fetched.snapshotFile, meta, ...(fetched.pkiTar ? { pkiTar: fetched.pkiTar } : {}), dispose: () => { void fetched.dispose(); } };
     },
     ...(plan.members.length > 1 ? { barrier: storeBarrier(at.store, at.folder, plan.restoreId) } : {}),
     recordResult: (line) => at.store.write(restoreResultKey(at.folder, plan.restoreId, plan.member.name), line),

@@ -30,6 +30,13 @@ export interface RestoreIntoOptions {
   readonly log: Log;
 }
 
+/** The version of the etcdutl that restores ("etcdutl version: 3.5.16"), or undefined when it does not say. */
+export async function restoreToolVersion(): Promise<string | undefined> {
+  if (!which('etcdutl')) return undefined;
+  const r = await runTool('etcdutl', ['version'], { timeoutMs: 30_000 });
+  return /etcdutl version:\s*v?(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+}
+
 /** etcdutl (or etcdctl, before 3.5) `snapshot restore` into a fresh staging dir; returns whether the revision was bumped. */
 export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBumped: boolean; tool: string }> {
   const tool = which('etcdutl') ? 'etcdutl' : which('etcdctl') ? 'etcdctl' : undefined;
