@@ -269,6 +269,9 @@ const kubeadmTopology = strict({
   namespace: dnsLabel.default(D.namespace).describe('Namespace (on this cluster) of the backup objects.'),
 });
 
+/** The owners a hosted restore can pause (the agent's table, lib/agent/restore/plans.ts OWNER_KINDS, has the same keys). */
+export const HOSTED_OWNER_KINDS = ['HelmRelease', 'Kustomization', 'Application', 'TenantControlPlane'] as const;
+
 const hostedTopology = strict({
   namespace: dnsLabel.describe('Namespace of the tenant control plane in the management cluster.'),
   statefulSet: dnsLabel.describe('StatefulSet of the tenant\'s etcd.'),
@@ -287,7 +290,7 @@ const hostedTopology = strict({
   dataDirInVolume: text(volumeSubPathProblem).meta({ pattern: '^(?!(.*/)?\\.\\.?(/|$))([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$' }).default(D.hosted.dataDirInVolume).describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
   peerPort: z.number().int().min(1).max(65535).default(D.hosted.peerPort).describe('etcd peer port.'),
   owners: z.array(strict({
-    kind: z.enum(['HelmRelease', 'Kustomization', 'Application', 'TenantControlPlane']).describe('Flux HelmRelease or Kustomization, Argo CD Application, or Kamaji TenantControlPlane.'),
+    kind: z.enum(HOSTED_OWNER_KINDS).describe('Flux HelmRelease or Kustomization, Argo CD Application, or Kamaji TenantControlPlane.'),
     name: resourceName.describe('Name of that object.'),
     namespace: dnsLabel.optional().describe('Its namespace; default: gitops.argocd.namespace (Application), gitops.flux.namespace (HelmRelease, Kustomization), this cluster\'s namespace (TenantControlPlane).'),
   })).default(D.hosted.owners).describe('Controllers that would scale the StatefulSet or the Deployments back during a restore: the restore pauses them (Flux suspend, Argo CD automated sync off, Kamaji paused annotation) and resumes them on every exit. Any other owner found stops the restore before anything is touched.'),

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { run } from '../../lib/cli/main';
 import { renderInventory } from '../../lib/synth/render';
-import { kustomizeBuild } from '../../lib/validate';
+import { kustomizeBuild, validateObject } from '../../lib/validate';
 import { restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from '../../lib/agent/restore/plans';
 import { inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
 
@@ -153,6 +153,57 @@ describe('hosted restore bundle', () => {
       }
     }
     expect(kustomizeBuild(dir).ok).toBe(true);
+  });
+});
+
+describe('hosted restore bundle of a control plane with owners (hosted.owners)', () => {
+  const document = withRestores();
+  document.clusters.beta.hosted.owners = [
+    { kind: 'HelmRelease', name: 'beta' },
+    { kind: 'Kustomization', name: 'tenants', namespace: 'flux-system' },
+    { kind: 'Application', name: 'beta-cp' },
+    { kind: 'TenantControlPlane', name: 'beta' },
+  ];
+  const rendered = renderInventory(inventoryOf(document));
+  const objects = Object.fromEntries([...rendered].filter(([path]) => path.startsWith('beta/restore-r2/') && path.endsWith('.yaml') && !path.endsWith('kustomization.yaml'))
+    .map(([path, text]) => [path.slice('beta/restore-r2/'.length), parse(text)]));
+
+  it('lets the coordinator get and patch exactly the named owners, each in its own namespace', () => {
+    expect(objects['role-beta-restore-r2.yaml'].rules.slice(4)).toEqual([
+      { apiGroups: ['kamaji.clastix.io'], resources: ['tenantcontrolplanes'], resourceNames: ['beta'], verbs: ['get', 'patch'] },
+    ]);
+    expect(objects['role-beta-restore-r2-owners-flux-system.yaml']).toMatchObject({
+      metadata: { name: 'beta-restore-r2-owners-flux-system', namespace: 'flux-system' },
+      rules: [
+        { apiGroups: ['helm.toolkit.fluxcd.io'], resources: ['helmreleases'], resourceNames: ['beta'], verbs: ['get', 'patch'] },
+        { apiGroups: ['kustomize.toolkit.fluxcd.io'], resources: ['kustomizations'], resourceNames: ['tenants'], verbs: ['get', 'patch'] },
+      ],
+    });
+    expect(objects['role-beta-restore-r2-owners-argocd.yaml'].rules).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['applications'], resourceNames: ['beta-cp'], verbs: ['get', 'patch'] },
+    ]);
+    for (const ns of ['argocd', 'flux-system']) {
+      expect(objects[`rolebinding-beta-restore-r2-owners-${ns}.yaml`]).toMatchObject({
+        metadata: { namespace: ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `beta-restore-r2-owners-${ns}` },
+        subjects: [{ kind: 'ServiceAccount', name: 'beta-restore-r2', namespace: 'tenant-beta' }],
+      });
+    }
+    for (const [name, object] of Object.entries(objects)) expect(validateObject(object), name).toEqual([]);
+  });
+
+  it('gives the coordinator the owners with their namespaces resolved, and what the checks need', () => {
+    const plan = planOf(objects, 'job-beta-restore-r2.yaml');
+    expect(restoreCoordinatorPlanSchema.safeParse(plan).success).toBe(true);
+    expect(plan).toMatchObject({
+      owners: [
+        { kind: 'HelmRelease', namespace: 'flux-system', name: 'beta' },
+        { kind: 'Kustomization', namespace: 'flux-system', name: 'tenants' },
+        { kind: 'Application', namespace: 'argocd', name: 'beta-cp' },
+        { kind: 'TenantControlPlane', namespace: 'tenant-beta', name: 'beta' },
+      ],
+      argocdNamespace: 'argocd', dataVolumeClaimTemplate: 'etcd-data', allowCrossCluster: false,
+    });
   });
 });
 

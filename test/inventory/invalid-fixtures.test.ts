@@ -89,6 +89,8 @@ const CASES: readonly (readonly [string, string])[] = [
   ['object-bucket-claim-port', `13:7: storages.ceph.objectBucketClaim: has no \`port\`, which the NetworkPolicy of the hosted cluster "tenant-a" needs (it allows egress to the storages' ports only): set \`port\` to the port of the provisioner's endpoint (BUCKET_PORT in the claim's ConfigMap; Rook's RGW: 80 for http, 443 for https)`],
   ['on-demand-duplicate-name', `22:15: clusters.prod.onDemandBackups[1].name: "before-upgrade" is requested twice; each on-demand backup needs its own name`],
   ['on-demand-job-name-too-long', `21:15: clusters.prod-eu-central-1.onDemandBackups[0].name: makes the Job name "prod-eu-central-1-backup-before-upgrade-to-kubernetes-1-29-and-etcd-3-5" 71 characters long; Job names have at most 63: shorten the request name`],
+  ['owner-kind', `20:19: clusters.tenant-a.hosted.owners[0].kind: "Deployment" is not allowed; use "HelmRelease", "Kustomization", "Application" or "TenantControlPlane"`],
+  ['owner-listed-twice', `21:11: clusters.tenant-a.hosted.owners[1]: HelmRelease "tenant-a" is listed twice (also at owners[0])`],
   ['pki-without-recipients', `13:5: clusters.prod: the PKI bundle holds the CA private keys and is only ever stored encrypted: add an age recipient to \`encryption.recipients\`, or set \`pki: false\``],
   ['prefix', `8:15: storages.primary.s3.prefix: "etcd//prod" must not contain empty, "." or ".." segments`],
   ['quantity', `20:24: clusters.prod.backup.minSnapshotSize: "1MB" is not a Kubernetes quantity (e.g. "100m", "512Mi", "2Gi")`],
