@@ -2,11 +2,11 @@
  * The Kubernetes API as the restore pods use it: in-cluster configuration (the service-account token and CA at the
  * kubelet's path, KUBERNETES_SERVICE_HOST/PORT) through @kubernetes/client-node, and only the requests the
  * synthesized restore Role allows: get/patch of one ConfigMap, of the StatefulSet and its scale, of the control
- * plane's Deployments' scale, and a pod list by label selector. Errors are sentences naming the object, the HTTP
+ * plane's Deployments' scale, a pod list by label selector, and get/patch of the owners the inventory names (Flux,
+ * Argo CD, Kamaji objects, each through the owner Role of its namespace). Errors are sentences naming the object, the HTTP
  * status and the API server's message; connection failures, 429 and 5xx are retried, other 4xx never.
  */
 import { AppsV1Api, ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
-
 import { OWNER_KINDS, type OwnerRef } from './restore/plans';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

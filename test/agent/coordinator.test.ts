@@ -6,6 +6,7 @@ import { Coordinator, type CoordinatorPlan, type VerifiedBackup } from '../../li
 import { ownerKey, pauseStateOf, type ObjectMetadata } from '../../lib/agent/restore/coordinator-machine';
 import type { OwnerRef } from '../../lib/agent/restore/plans';
 import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
+import { mergePatch } from '../support/fake-kube-api';
 
 const STATUS = 'c-restore-r1-status';
 const plan: CoordinatorPlan = {
@@ -67,17 +68,6 @@ class MemoryKube implements RestoreKube {
     this.ownerLog.push(`${ref.name} ${JSON.stringify(patch)}`);
     this.ownerObjects[ownerKey(ref)] = mergePatch(this.ownerObjects[ownerKey(ref)], patch) as never;
   }
-}
-
-/** RFC 7386 JSON merge patch, as the API server applies it. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
 }
 
 /** The controller of `ref`: while it is not paused it puts the replicas back to what Git says (3, api 2, cm 1). */
@@ -285,7 +275,7 @@ describe('restore coordinator', () => {
       const result = await coordinator(kube, undefined, { owners: [release] }).run();
       expect(result).toMatchObject({ exitCode: 9, reason: 'ApiError', phase: 'Failed' });
       expect(kube.ownerObjects[ownerKey(release)].spec!.suspend).toBe(false);
-      expect(kube.status.message).toBe('scale-cm-0: HTTP 500: boom; Deployments scaled back: api (was 2), cm (was 1); etcd untouched Resumed: Flux HelmRelease flux-system/tenant-c.');
+      expect(kube.status.message).toBe('scale-cm-0: HTTP 500: boom; Deployments scaled back: api (was 2), cm (was 1); etcd untouched. Resumed: Flux HelmRelease flux-system/tenant-c.');
       expect(result.message).toBe(kube.status.message);
 
       const stuck = withRelease(false);
@@ -303,7 +293,7 @@ describe('restore coordinator', () => {
       expect(result).toMatchObject({ reason: 'RestoreJobFailed' });
       expect(kube.sts).toBe(0);
       expect(kube.ownerObjects[ownerKey(release)].spec!.suspend).toBe(true);
-      expect(kube.status.message).toMatch(/ Owners kept paused, because resuming them now would scale etcd up on half-restored data: Flux HelmRelease flux-system\/tenant-c \(put back spec\.suspend false; recorded in owner-helmrelease\.flux-system\.tenant-c\); resume them once etcd is restored or rolled back\.$/);
+      expect(kube.status.message).toMatch(/\. Owners kept paused, because resuming them now would scale etcd up on half-restored data: Flux HelmRelease flux-system\/tenant-c \(put back spec\.suspend false; recorded in owner-helmrelease\.flux-system\.tenant-c\); resume them once etcd is restored or rolled back\.$/);
     });
 
     it('a re-run after a crash mid-restore resumes from the recorded original, not from the paused live object', async () => {

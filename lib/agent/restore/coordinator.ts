@@ -154,27 +154,28 @@ export class Coordinator {
       await this.walk((phase) => { failedIn = phase; });
     } catch (error) {
       // Not a phase's failure (a bug): still resume what was paused, then let it surface.
-      const note = await this.resumeOwners(false);
-      this.log(`ERROR: ${messageOf(error)}${note}`);
+      const resumed = await this.resumeOwners(false);
+      this.log(`ERROR: ${withNote(messageOf(error), resumed.note)}`);
       throw error;
     }
     if (this.state.phase === 'Failed') {
       const failed = this.state;
-      const note = await this.resumeOwners(failedIn !== undefined && KEEP_OWNERS_PAUSED.includes(failedIn));
-      const message = `${failed.message}${note}`;
+      const resumed = await this.resumeOwners(failedIn !== undefined && KEEP_OWNERS_PAUSED.includes(failedIn));
+      const message = withNote(failed.message, resumed.note);
       this.state = { ...failed, message };
       await this.recordFailure(failed.reason, message);
       return this.result('failed', failed.exitCode, failed.reason, message);
     }
-    const note = await this.resumeOwners(false);
-    const message = `restored ${this.snapshot} into ${plan.replicas} etcd replica(s) of ${plan.statefulSet}; control plane scaled back (${describeDeployments(this.originalDeployments)}).${note} Restart kubelets and clients that cache etcd revisions if the revision was not bumped.`;
+    const resumed = await this.resumeOwners(false);
+    const message = withNote(`restored ${this.snapshot} into ${plan.replicas} etcd replica(s) of ${plan.statefulSet}; control plane scaled back (${describeDeployments(this.originalDeployments)}). Restart kubelets and clients that cache etcd revisions if the revision was not bumped.`, resumed.note);
     this.statusFinal = true;
     try {
       await this.setPhase('Succeeded', message);
     } catch (error) {
       return this.result('failed', EXIT.kubernetesApi, 'Succeeded', `${messageOf(error)}; the restore itself is complete: ${message}`);
     }
-    if (note.includes('NOT resumed')) return this.result('failed', EXIT.kubernetesApi, 'Succeeded', message);
+    // etcd is restored, but a GitOps controller stays off until a person resumes it: not a success to walk past
+    if (resumed.failed) return this.result('failed', EXIT.kubernetesApi, 'Succeeded', message);
     return this.result('ok', 0, 'Succeeded', `restore ${plan.restoreId} of ${this.snapshot} succeeded`, { replicas: plan.replicas });
   }
 
@@ -200,8 +201,11 @@ export class Coordinator {
   /** On SIGTERM (activeDeadlineSeconds, pod deletion): keep the phase, so that a retry of the Job replays it. */
   async onSignal(): Promise<RestoreResult> {
     const phase = this.state.phase;
+    const paused = [...this.owners.entries()].filter(([, record]) => record.state === 'paused')
+      .map(([key, record]) => `${describeOwner(record.ref)} (put back ${resumeHint(record)}; recorded in ${key})`);
+    const owners = paused.length ? `; owners still paused: ${paused.join(', ')}` : '';
     await this.deps.kube.patchConfigMapData(this.plan.statusConfigMap, {
-      message: `coordinator terminated by a signal during ${phase}; a retry of the Job resumes from the recorded state, otherwise start a new restore`,
+      message: `coordinator terminated by a signal during ${phase}; a retry of the Job resumes from the recorded state (and resumes the owners it paused), otherwise start a new restore${owners}`,
       updatedAt: isoNow(this.now()),
     }).catch(() => undefined);
     return this.result('failed', EXIT.failed, phase, `terminated by signal during ${phase}`);
@@ -310,14 +314,15 @@ export class Coordinator {
 
   /**
    * Resumes every owner this restore paused (state paused), putting back exactly what was there; `keep` leaves them
-   * paused and says how to resume them. Returns the sentence for the final message ('' when there was none).
+   * paused and says how to resume them. `note` is the sentence for the final message ('' when there was none);
+   * `failed` counts the owners a resume was refused for.
    */
-  private async resumeOwners(keep: boolean): Promise<string> {
+  private async resumeOwners(keep: boolean): Promise<{ note: string; failed: number }> {
     const paused = [...this.owners.entries()].filter(([, record]) => record.state === 'paused');
-    if (paused.length === 0) return '';
+    if (paused.length === 0) return { note: '', failed: 0 };
     if (keep) {
       const how = paused.map(([key, r]) => `${describeOwner(r.ref)} (put back ${resumeHint(r)}; recorded in ${key})`).join(', ');
-      return ` Owners kept paused, because resuming them now would scale etcd up on half-restored data: ${how}; resume them once etcd is restored or rolled back.`;
+      return { note: `Owners kept paused, because resuming them now would scale etcd up on half-restored data: ${how}; resume them once etcd is restored or rolled back.`, failed: 0 };
     }
     const resumed: string[] = [];
     const failed: string[] = [];
@@ -334,7 +339,8 @@ export class Coordinator {
         failed.push(`${what} (${messageOf(error)}): put back ${resumeHint(record)} by hand`);
       }
     }
-    return `${resumed.length ? ` Resumed: ${resumed.join(', ')}.` : ''}${failed.length ? ` NOT resumed: ${failed.join('; ')}.` : ''}`;
+    const note = [resumed.length ? `Resumed: ${resumed.join(', ')}.` : '', failed.length ? `NOT resumed: ${failed.join('; ')}.` : ''].filter(Boolean).join(' ');
+    return { note, failed: failed.length };
   }
 
   private async DrainingControlPlane(): Promise<void> {
@@ -506,6 +512,11 @@ export class Coordinator {
       role: 'coordinator', phase: this.state.phase, reason, ...extra, durationsMs: { total: this.now() - this.started },
     };
   }
+}
+
+/** A message and a sentence about the owners: "<message>. <note>" ('' adds nothing). */
+function withNote(message: string, note: string): string {
+  return note ? `${message.replace(/\.?$/, '.')} ${note}` : message;
 }
 
 /** What resuming an owner puts back, in words. */
