@@ -83,7 +83,8 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
     lines.push(
       `A coordinator Job \`${plan.coordinatorName}\` walks these phases, each recorded in the ConfigMap \`${plan.statusConfigMap}\` (\`phase\`, \`reason\`, \`message\`):`,
       '',
-      '1. **Validating**: downloads and verifies the snapshot; checks that StatefulSet `' + topology.statefulSet + '` has ' + topology.replicas + ' replicas.',
+      '1. **Validating**: downloads and verifies the snapshot; checks that StatefulSet `' + topology.statefulSet + '` has ' + topology.replicas + ' replicas, that the backup is of this cluster, that its etcd version is not newer than the StatefulSet\'s etcd image, and that each PVC holds twice the snapshot (reason `PreRestoreCheckFailed`)'
+        + (plan.owners?.length ? `; then pauses ${plan.owners.map((o) => `${o.kind} \`${o.namespace}/${o.name}\``).join(', ')} (recorded in the status ConfigMap first).` : '.'),
       `2. **DrainingControlPlane**: scales ${topology.controlPlaneDeployments.length ? topology.controlPlaneDeployments.map((d) => `\`${d}\``).join(', ') : '(no Deployments listed in the inventory)'} to 0.`,
       `3. **StoppingEtcd**: scales \`${topology.statefulSet}\` to 0 and waits until its pods are gone.`,
       `4. **RestoringSnapshot**: one Job per replica rebuilds its volume (${plan.members.map((m) => `\`${m.claimName}\``).join(', ')}) under \`${topology.dataDirInVolume || '(the volume root)'}\`, keeping the old data as \`member.before-restore-${request.id}\`.`,
@@ -91,7 +92,7 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
       '6. **StartingControlPlane**: scales the control plane back; the phase becomes **Succeeded**.',
       '',
       'A failure stops with phase `Failed` and a reason; etcd is never started on half-restored data.',
-      'Before anything is touched, the coordinator stops with reason `OwnerWouldRevert` when a controller would scale back what the restore holds at 0 (Argo CD auto-sync, a Flux Kustomization or HelmRelease, Kamaji\'s TenantControlPlane): its message says what to pause by hand (`flux suspend ...`, `argocd app set ... --sync-policy none`); resume it once the phase is `Succeeded`.',
+      'Before anything is touched, the coordinator stops with reason `OwnerWouldRevert` when a controller would scale back what the restore holds at 0 (Argo CD auto-sync, a Flux Kustomization or HelmRelease, Kamaji\'s TenantControlPlane): unless `hosted.owners` of the inventory names it: its message says what to pause by hand (`flux suspend ...`, `argocd app set ... --sync-policy none`) and the exact entry to add. Named owners are resumed on `Succeeded` and on every failure that leaves etcd on its old data; after a failure in RestoringSnapshot or StartingEtcd they stay paused (the message says what to put back once etcd is restored or rolled back).',
       '',
     );
   }
