@@ -286,6 +286,28 @@ describe('restore coordinator', () => {
       expect(stuck.sts).toBe(3);
     });
 
+    it('says so, and exits 9, when the API refuses the resume after a successful restore', async () => {
+      const kube = withRelease(false);
+      kube.onStatusRead = playReplicas;
+      let patches = 0;
+      kube.fail = (op) => op === 'patch-owner-tenant-c' && ++patches === 2;
+      const result = await coordinator(kube, undefined, { owners: [release] }).run();
+      expect(result).toMatchObject({ status: 'failed', exitCode: 9, phase: 'Succeeded' });
+      expect(kube.status.phase).toBe('Succeeded');
+      expect(kube.status.message).toMatch(/ NOT resumed: Flux HelmRelease flux-system\/tenant-c \(patch-owner-tenant-c: HTTP 500: boom\): put back spec\.suspend false by hand\.$/);
+      expect(JSON.parse(kube.status[ownerKey(release)]).state).toBe('paused');
+    });
+
+    it('a coordinator stopped by a signal names the owners it leaves paused', async () => {
+      const kube = withRelease(false);
+      const c = coordinator(kube, undefined, { owners: [release] });
+      kube.onStatusRead = (k) => { if (k.status.phase === 'RestoringSnapshot') void c.onSignal(); };
+      await c.run();
+      const message = kube.patches.map((p) => p.message ?? '').find((m) => m.startsWith('coordinator terminated by a signal'));
+      expect(message).toBe('coordinator terminated by a signal during RestoringSnapshot; a retry of the Job resumes from the recorded state (and resumes the owners it paused), otherwise start a new restore; '
+        + 'owners still paused: Flux HelmRelease flux-system/tenant-c (put back spec.suspend false; recorded in owner-helmrelease.flux-system.tenant-c)');
+    });
+
     it('keeps the owner paused when a replica failed: resuming would start etcd on half-restored data', async () => {
       const kube = withRelease(false);
       kube.onStatusRead = (k) => { if (k.status.phase === 'RestoringSnapshot') { k.status['replica-0'] = 'restored'; k.status['replica-1'] = 'failed: disk full'; } };
