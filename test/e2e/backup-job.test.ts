@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { keyspaceDigest, type EtcdServer } from '../support/etcd';
 import { startEtcdWorld, type EtcdWorld } from '../support/world';
 import type { NetNs } from '../support/netns';
@@ -14,7 +14,7 @@ import { runPod, type PodRunResult } from '../support/pod-runner';
 import { etcdBinary } from '../support/roots';
 import { run, runOk } from '../support/proc';
 import type { S3Server } from '../support/s3';
-import { nextSecond, sha256 } from '../scripts/helpers';
+import { nextSecond, sha256 } from '../support/agent';
 
 let world: EtcdWorld;
 let tmp: string;

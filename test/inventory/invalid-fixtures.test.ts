@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
-import { withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../support/inventory';
 
 const ROOT = join(__dirname, '..', '..');
 const INVALID = join(ROOT, 'test', 'fixtures', 'invalid');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from './inventory';
 
 export const NAMESPACE = 'controlplane-backup';
 export const RUNBOOK = 'https://runbooks.example.com/backup.md';

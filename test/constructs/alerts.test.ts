@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ALERT_NAMES, runbookAnchor } from '../../lib/plan/alerts';
 import { formatIssue, validateObject } from '../../lib/validate';
-import { exampleDocument } from '../helpers/inventory';
-import { alertsDocument, prometheusRules, promtoolCheck, ruleOf, RUNBOOK } from './harness';
+import { exampleDocument } from '../support/inventory';
+import { alertsDocument, prometheusRules, promtoolCheck, ruleOf, RUNBOOK } from '../support/alerts';
 
 const rules = prometheusRules();
 const alertsOf = (rule: any): string[] => rule.spec.groups.flatMap((group: any) => group.rules.map((r: any) => r.alert));
