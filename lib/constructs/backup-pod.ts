@@ -6,11 +6,11 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
-import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
-import { schedulePause } from '../plan/pause';
-
-export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+import { POD_PATHS, type BackupPlan } from '../plan/backup';
+import {
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
+  scratchVolume, TMPDIR_ENV,
+} from './pod';
 
 /**
  * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
@@ -24,37 +24,18 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
  * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
  * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
  */
-export function cronJobTiming(cluster: Cluster, schedule: string, timeZone: string | undefined): Omit<k8s.CronJobSpec, 'jobTemplate'> {
+export function cronJobTiming(cluster: Cluster, plan: Pick<BackupPlan, 'schedule' | 'timeZone' | 'suspended'>): Omit<k8s.CronJobSpec, 'jobTemplate'> {
   const { backup } = cluster;
   return {
-    schedule,
-    timeZone,
-    suspend: schedulePause(cluster).suspended,
+    schedule: plan.schedule,
+    timeZone: plan.timeZone,
+    suspend: plan.suspended,
     concurrencyPolicy: 'Forbid',
     startingDeadlineSeconds: backup.startingDeadlineSeconds,
     successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
     failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
   };
 }
-
-/**
- * Temporary files of the tools containers go to the scratch volume: the root filesystem is read-only, /tmp included.
- */
-export const TMPDIR_ENV: k8s.EnvVar = { name: 'TMPDIR', value: POD_PATHS.scratch };
-
-/** The tools image's agent: `controlplane-backup agent <command> --plan <file of the config ConfigMap>`. */
-export function agentCommand(command: string, planFile: string): string[] {
-  return ['controlplane-backup', 'agent', command, '--plan', `${POD_PATHS.config}/${planFile}`];
-}
-
-/** A container env var from a plan's value source. */
-export function envVar(name: string, source: EnvSource): k8s.EnvVar {
-  if ('value' in source) return { name, value: source.value };
-  if ('secret' in source) return { name, valueFrom: { secretKeyRef: { name: source.secret.name, key: source.secret.key } } };
-  return { name, valueFrom: { configMapKeyRef: { name: source.configMap.name, key: source.configMap.key } } };
-}
-
-const HOSTED_USER = 65532;
 
 export interface BackupPodOptions {
   readonly cluster: Cluster;
@@ -68,15 +49,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   const kubeadm = topology.kind === 'kubeadm' ? topology : undefined;
   const hosted = topology.kind === 'hosted' ? topology : undefined;
 
-  const volumes: k8s.Volume[] = [
-    { name: 'scratch', emptyDir: { sizeLimit: k8sQuantity(backup.scratchSize) } },
-    { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
-  ];
+  const scratch = scratchVolume(backup.scratchSize);
+  const config = configMapVolume('config', plan.configMapName, POD_PATHS.config);
+  const volumes: k8s.Volume[] = [scratch.volume, config.volume];
   const etcdMounts: k8s.VolumeMount[] = [];
-  const toolsMounts: k8s.VolumeMount[] = [
-    { name: 'scratch', mountPath: POD_PATHS.scratch },
-    { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
-  ];
+  const toolsMounts: k8s.VolumeMount[] = [scratch.mount, config.mount];
 
   if (kubeadm) {
     volumes.push({ name: 'pki', hostPath: { path: kubeadm.pkiDir, type: 'Directory' } });
@@ -118,9 +95,9 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       toolsMounts.push({ name, mountPath: `${POD_PATHS.localDestinations}/${destination.storage}` });
     }
     if (destination.caBundle) {
-      const name = `ca-${destination.storage}`;
-      volumes.push({ name, configMap: { name: destination.caBundle.configMap, defaultMode: 0o444, items: [{ key: destination.caBundle.key, path: destination.caBundle.key }] } });
-      toolsMounts.push({ name, mountPath: destination.caBundle.mountPath, readOnly: true });
+      const ca = caBundleVolume(`ca-${destination.storage}`, destination.caBundle);
+      volumes.push(ca.volume);
+      toolsMounts.push(ca.mount);
     }
   }
 
@@ -128,20 +105,14 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   const env: k8s.EnvVar[] = [
     TMPDIR_ENV,
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-    ...plan.destinations.flatMap((destination) => destination.agentEnv.map((variable) => envVar(variable.name, variable.source))),
+    ...plan.destinations.flatMap(destinationEnv),
   ];
 
   const resources = {
     requests: quantities(backup.resources.requests),
     limits: quantities(backup.resources.limits),
   };
-  const containerSecurity: k8s.SecurityContext = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-    // kubeadm keeps the etcd client keys root-owned with mode 0600: only uid 0 (without any capability) reads them.
-    ...(kubeadm ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true }),
-  };
+  const containerSecurity = containerSecurityContext(plan.runAsUser);
 
   const snapshot: k8s.Container = {
     name: 'snapshot',
@@ -159,7 +130,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       'save',
       POD_PATHS.snapshot,
     ],
-    volumeMounts: [{ name: 'scratch', mountPath: POD_PATHS.scratch }, ...etcdMounts],
+    volumeMounts: [scratch.mount, ...etcdMounts],
     resources,
     securityContext: containerSecurity,
   };
@@ -167,7 +138,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     name: 'upload',
     image: backup.images.tools,
     imagePullPolicy: backup.images.pullPolicy,
-    command: agentCommand('backup', backupPlanFile(request)),
+    command: agentCommand('backup', `${POD_PATHS.config}/${backupPlanFile(request)}`),
     env,
     volumeMounts: toolsMounts,
     resources,
@@ -180,7 +151,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   ];
 
   return {
-    serviceAccountName: backupServiceAccountName(cluster.name),
+    serviceAccountName: plan.serviceAccountName,
     automountServiceAccountToken: false,
     restartPolicy: 'Never',
     enableServiceLinks: false,
@@ -189,23 +160,9 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet', nodeSelector: { ...kubeadm.nodeSelector } }
       : {}),
     ...(tolerations.length ? { tolerations } : {}),
-    securityContext: {
-      seccompProfile: { type: 'RuntimeDefault' },
-      ...(hosted ? { runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER } : {}),
-    },
+    securityContext: podSecurityContext(plan.runAsUser),
     initContainers: [snapshot],
     containers: [upload],
     volumes,
   };
-}
-
-function k8sQuantity(value: string): k8s.Quantity {
-  return k8s.Quantity.fromString(value);
-}
-
-/** Resource quantities of the inventory (requests or limits), or undefined when none is set. */
-export function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
-  const entries = Object.entries(values);
-  if (entries.length === 0) return undefined;
-  return Object.fromEntries(entries.map(([key, value]) => [key, k8sQuantity(value)]));
 }

@@ -10,18 +10,17 @@ import type { Cluster } from '../inventory/model';
 import { DRILL_PLAN_FILE } from '../plan/agent';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
-import { backupConfigMapName } from '../plan/names';
-import { agentCommand, cronJobTiming, envVar, quantities, TMPDIR_ENV, tokenlessServiceAccount } from './backup-pod';
+import { cronJobTiming, tokenlessServiceAccount } from './backup-pod';
 import { objectMeta } from './metadata';
+import {
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
+  scratchVolume, TMPDIR_ENV,
+} from './pod';
 
 export interface DrillProps {
   readonly cluster: Cluster;
   readonly plan: DrillPlan;
 }
-
-const DRILL_USER = 65532;
-
-
 
 export class Drill extends Construct {
   constructor(scope: Construct, id: string, props: DrillProps) {
@@ -35,7 +34,7 @@ export class Drill extends Construct {
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: objectMeta(name, 'drill', plan.cronJobName, plan.namespace),
       spec: {
-        ...cronJobTiming(cluster, plan.schedule, plan.timeZone),
+        ...cronJobTiming(cluster, plan),
         jobTemplate: {
           metadata: { labels: objectMeta(name, 'drill', '').labels },
           spec: {
@@ -53,18 +52,14 @@ export class Drill extends Construct {
 }
 
 /** The drill pod: one tools container, no host access, Pod Security `restricted`. */
-export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
+function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
   const { backup } = cluster;
   const { source } = plan;
-  const volumes: k8s.Volume[] = [
-    { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(backup.scratchSize) } },
-    // The drill's plan is in the backup's config ConfigMap (drill-plan.json).
-    { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
-  ];
-  const mounts: k8s.VolumeMount[] = [
-    { name: 'scratch', mountPath: POD_PATHS.scratch },
-    { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
-  ];
+  const scratch = scratchVolume(backup.scratchSize);
+  // The drill's plan is in the backup's config ConfigMap (drill-plan.json).
+  const config = configMapVolume('config', plan.configMapName, POD_PATHS.config);
+  const volumes: k8s.Volume[] = [scratch.volume, config.volume];
+  const mounts: k8s.VolumeMount[] = [scratch.mount, config.mount];
   if (plan.identitySecret) {
     // Optional: without the Secret the drill still verifies, and says plainly that it did not restore.
     volumes.push({
@@ -74,13 +69,11 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     mounts.push({ name: 'identity', mountPath: DRILL_PATHS.identity, readOnly: true });
   }
   // Everything else is in the plan; the env carries the storage's credentials (and a bucket claim's values).
-  const env: k8s.EnvVar[] = [
-    TMPDIR_ENV,
-    ...source.agentEnv.map((variable) => envVar(variable.name, variable.source)),
-  ];
+  const env: k8s.EnvVar[] = [TMPDIR_ENV, ...destinationEnv(source)];
   if (source.caBundle) {
-    volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });
-    mounts.push({ name: 'ca-source', mountPath: source.caBundle.mountPath, readOnly: true });
+    const ca = caBundleVolume('ca-source', source.caBundle);
+    volumes.push(ca.volume);
+    mounts.push(ca.mount);
   }
   return {
     serviceAccountName: plan.serviceAccountName,
@@ -88,21 +81,16 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     restartPolicy: 'Never',
     enableServiceLinks: false,
     ...(backup.tolerations.length ? { tolerations: backup.tolerations.map((t) => ({ ...t })) } : {}),
-    securityContext: {
-      runAsNonRoot: true, runAsUser: DRILL_USER, runAsGroup: DRILL_USER, fsGroup: DRILL_USER, seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: podSecurityContext(plan.runAsUser),
     containers: [{
       name: 'drill',
       image: backup.images.tools,
       imagePullPolicy: backup.images.pullPolicy,
-      command: agentCommand('drill', DRILL_PLAN_FILE),
+      command: agentCommand('drill', `${POD_PATHS.config}/${DRILL_PLAN_FILE}`),
       env,
       volumeMounts: mounts,
       resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },
-      securityContext: {
-        runAsNonRoot: true, runAsUser: DRILL_USER, runAsGroup: DRILL_USER,
-        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
-      },
+      securityContext: containerSecurityContext(plan.runAsUser),
     }],
     volumes,
   };

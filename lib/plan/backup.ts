@@ -4,14 +4,13 @@
  */
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
 import type { Destination as AgentDestination } from '../agent/plan';
-import { objectBucketClaimName, storageCredentialsSecretName } from './names';
+import { schedulePause } from './pause';
+import { backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, storageCredentialsSecretName } from './names';
 
 /** Paths inside the backup and drill pods. */
 export const POD_PATHS = {
   scratch: '/var/lib/controlplane-backup/scratch',
   snapshot: '/var/lib/controlplane-backup/scratch/snapshot.db',
-  /** The restore scripts' ConfigMap (until the agent's restore commands replace them). */
-  scripts: '/opt/controlplane-backup',
   /** The config ConfigMap: age recipients and the agent's plans. */
   config: '/etc/controlplane-backup',
   hostedEtcdClient: '/var/run/controlplane-backup/etcd-client',
@@ -20,6 +19,27 @@ export const POD_PATHS = {
   caBundles: '/var/run/controlplane-backup/ca',
   localDestinations: '/var/lib/controlplane-backup/local',
 } as const;
+
+/** The tools image's user (images/tools/build.sh): not root, as Pod Security `restricted` asks. */
+export const TOOLS_USER = 65532;
+
+/**
+ * The user of a pod that reads the node's files: kubeadm keeps etcd's client keys, data dir, manifests and PKI
+ * root-owned (mode 0600), so only uid 0 (without any capability) reads them; a hosted cluster's pods are not root.
+ */
+export function nodeFilesUser(cluster: Cluster): number {
+  return cluster.topology.kind === 'kubeadm' ? 0 : TOOLS_USER;
+}
+
+/** How a kubeadm node's etcd client reaches its member: the healthcheck client certificate of the node's PKI. */
+export function kubeadmEtcdAccess(pkiDir: string, endpoint: string): EtcdAccess {
+  return {
+    endpoint,
+    caFile: `${pkiDir}/etcd/ca.crt`,
+    certFile: `${pkiDir}/etcd/healthcheck-client.crt`,
+    keyFile: `${pkiDir}/etcd/healthcheck-client.key`,
+  };
+}
 
 /** Environment value taken from a Secret or ConfigMap key, or a literal. */
 export type EnvSource =
@@ -30,11 +50,7 @@ export type EnvSource =
 export interface DestinationPlan {
   readonly storage: string;
   readonly kind: Storage['kind'];
-  /** rclone path of this cluster's folder, e.g. `s3_primary:bucket/prefix/prod-eu-1`. */
-  readonly remoteDir: string;
   readonly retention: Retention;
-  /** Env vars that define the rclone remote (in order: later values may refer to earlier ones as $(NAME)). */
-  readonly env: readonly { readonly name: string; readonly source: EnvSource }[];
   /** CA bundle (ConfigMap key) mounted for this destination, when its endpoint uses a private CA. */
   readonly caBundle?: { readonly configMap: string; readonly key: string; readonly mountPath: string };
   /** kubeadm local copy: host directory. */
@@ -55,6 +71,16 @@ export interface EtcdAccess {
 export interface BackupPlan {
   readonly cluster: string;
   readonly namespace: string;
+  readonly cronJobName: string;
+  readonly serviceAccountName: string;
+  /** The config ConfigMap: age recipients and the agent's plans (backup, on-demand, drill). */
+  readonly configMapName: string;
+  /** uid of the backup pod's containers (`nodeFilesUser`). */
+  readonly runAsUser: number;
+  readonly schedule: string;
+  readonly timeZone: string;
+  /** The CronJobs (backup and drill) are suspended: by the inventory, or while a restore is pending (`schedulePause`). */
+  readonly suspended: boolean;
   readonly etcd: EtcdAccess;
   /** Paths archived into the PKI bundle (inside the pod); empty when PKI backup is off. */
   readonly pkiPaths: readonly string[];
@@ -62,20 +88,14 @@ export interface BackupPlan {
   readonly destinations: readonly DestinationPlan[];
 }
 
-/** rclone reads a remote's settings from RCLONE_CONFIG_<REMOTE>_<OPTION>; env names allow no "-". */
-export function rcloneRemoteName(storage: string): string {
-  return `s3_${storage.replace(/-/g, '_')}`;
-}
-
-const envName = (remote: string, option: string) => `RCLONE_CONFIG_${remote.toUpperCase()}_${option}`;
+/** Env names allow no "-": a storage's name as part of one. */
+const envPart = (storage: string) => storage.replace(/-/g, '_').toUpperCase();
 
 function joinKey(...parts: string[]): string {
   return parts.filter((part) => part !== '').join('/');
 }
 
 export function planDestination(cluster: Cluster, storage: Storage, retention: Retention): DestinationPlan {
-  const remote = rcloneRemoteName(storage.name);
-  const env = (option: string, source: EnvSource) => ({ name: envName(remote, option), source });
   switch (storage.kind) {
     case 's3': {
       const { s3, credentials } = storage;
@@ -87,7 +107,6 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
       return {
         storage: storage.name,
         kind: 's3',
-        remoteDir: `${remote}:${joinKey(s3.bucket, s3.prefix, cluster.name)}`,
         retention,
         caBundle,
         agent: {
@@ -96,25 +115,15 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
           sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention },
         },
         agentEnv: credentialEnv.env,
-        env: [
-          env('TYPE', { value: 's3' }),
-          env('PROVIDER', { value: 'Other' }),
-          env('ENDPOINT', { value: s3.endpoint }),
-          env('REGION', { value: s3.region }),
-          env('FORCE_PATH_STYLE', { value: String(s3.pathStyle) }),
-          env('ACCESS_KEY_ID', { secret: { name: secretName, key: idKey } }),
-          env('SECRET_ACCESS_KEY', { secret: { name: secretName, key: secretKey } }),
-          ...(s3.sse ? [env('SERVER_SIDE_ENCRYPTION', { value: s3.sse.type })] : []),
-          ...(s3.sse?.kmsKeyId ? [env('SSE_KMS_KEY_ID', { value: s3.sse.kmsKeyId })] : []),
-        ],
       };
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;
       const name = objectBucketClaimName(storage.name);
-      const bucketVar = `${remote.toUpperCase()}_BUCKET_NAME`;
-      const hostVar = `${remote.toUpperCase()}_BUCKET_HOST`;
-      const portVar = `${remote.toUpperCase()}_BUCKET_PORT`;
+      // The names the claim's values had when rclone read them (S3_<STORAGE>_BUCKET_*): renaming them changes the pods.
+      const bucketVar = `S3_${envPart(storage.name)}_BUCKET_NAME`;
+      const hostVar = `S3_${envPart(storage.name)}_BUCKET_HOST`;
+      const portVar = `S3_${envPart(storage.name)}_BUCKET_PORT`;
       const caBundle = claim.caBundle && { configMap: claim.caBundle.configMap, key: claim.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
       const claimEnv = [
         { name: bucketVar, source: { configMap: { name, key: 'BUCKET_NAME' } } },
@@ -125,37 +134,24 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
       return {
         storage: storage.name,
         kind: 'objectBucketClaim',
-        // The bucket name is known only to the provisioner: the kubelet expands $(VAR) from the claim's ConfigMap.
-        remoteDir: `${remote}:${joinKey(`$(${bucketVar})`, claim.prefix, cluster.name)}`,
         retention,
         caBundle,
-        // The agent expands $(VAR) in endpoint and bucket from its env (a plan file is not expanded by the kubelet).
+        // The bucket name is known only to the provisioner: the agent expands $(VAR) in endpoint and bucket from its
+        // env, which the kubelet fills from the claim's ConfigMap (a plan file is not expanded by the kubelet).
         agent: {
           name: storage.name, kind: 's3', endpoint: `${claim.scheme}://$(${hostVar}):$(${portVar})`, region: claim.region, pathStyle: true,
           bucket: `$(${bucketVar})`, folder: joinKey(claim.prefix, cluster.name), credentials: credentialEnv.names,
           caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention },
         },
         agentEnv: [...claimEnv, ...credentialEnv.env],
-        env: [
-          ...claimEnv,
-          env('TYPE', { value: 's3' }),
-          env('PROVIDER', { value: 'Other' }),
-          env('ENDPOINT', { value: `${claim.scheme}://$(${hostVar}):$(${portVar})` }),
-          env('REGION', { value: claim.region }),
-          env('FORCE_PATH_STYLE', { value: 'true' }),
-          env('ACCESS_KEY_ID', { secret: { name, key: 'AWS_ACCESS_KEY_ID' } }),
-          env('SECRET_ACCESS_KEY', { secret: { name, key: 'AWS_SECRET_ACCESS_KEY' } }),
-        ],
       };
     }
     case 'local':
       return {
         storage: storage.name,
         kind: 'local',
-        remoteDir: `${POD_PATHS.localDestinations}/${storage.name}/${cluster.name}`,
         retention,
         hostPath: storage.local.path,
-        env: [],
         agent: { name: storage.name, kind: 'local', path: `${POD_PATHS.localDestinations}/${storage.name}`, folder: cluster.name, retention: { ...retention } },
         agentEnv: [],
       };
@@ -164,7 +160,7 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
 
 /** The env vars that carry a storage's credentials into the agent (from a Secret), and their names for the plan. */
 function agentCredentialEnv(storage: string, accessKeyId: { name: string; key: string }, secretAccessKey: { name: string; key: string }) {
-  const prefix = `CPB_${storage.replace(/-/g, '_').toUpperCase()}`;
+  const prefix = `CPB_${envPart(storage)}`;
   const names = { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` };
   return {
     names,
@@ -181,18 +177,23 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
     const storage = inventory.storages[name];
     return planDestination(cluster, storage, storage.retention ?? backup.retention);
   });
+  const names = {
+    cluster: cluster.name,
+    namespace: topology.namespace,
+    cronJobName: backupCronJobName(cluster.name),
+    serviceAccountName: backupServiceAccountName(cluster.name),
+    configMapName: backupConfigMapName(cluster.name),
+    runAsUser: nodeFilesUser(cluster),
+    schedule: backup.schedule,
+    timeZone: backup.timeZone,
+    suspended: schedulePause(cluster).suspended,
+  };
   if (topology.kind === 'kubeadm') {
     const pki = topology.pkiDir;
     return {
-      cluster: cluster.name,
-      namespace: topology.namespace,
+      ...names,
       // kubeadm's etcd listens on the node's loopback; one member's snapshot holds the whole keyspace.
-      etcd: {
-        endpoint: `https://127.0.0.1:${topology.clientPort}`,
-        caFile: `${pki}/etcd/ca.crt`,
-        certFile: `${pki}/etcd/healthcheck-client.crt`,
-        keyFile: `${pki}/etcd/healthcheck-client.key`,
-      },
+      etcd: kubeadmEtcdAccess(pki, `https://127.0.0.1:${topology.clientPort}`),
       pkiPaths: backup.pki ? [pki] : [],
       encryptionConfigFile: backup.encryptionConfig?.hostPath && `${POD_PATHS.encryptionConfig}/${basename(backup.encryptionConfig.hostPath)}`,
       destinations,
@@ -200,8 +201,7 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
   }
   const client = POD_PATHS.hostedEtcdClient;
   return {
-    cluster: cluster.name,
-    namespace: topology.namespace,
+    ...names,
     etcd: { endpoint: topology.clientEndpoint, caFile: `${client}/ca.crt`, certFile: `${client}/tls.crt`, keyFile: `${client}/tls.key` },
     pkiPaths: backup.pki ? topology.pkiSecrets.map((secret) => `${POD_PATHS.hostedPki}/${secret}`) : [],
     encryptionConfigFile: backup.encryptionConfig?.secret && `${POD_PATHS.encryptionConfig}/${backup.encryptionConfig.secret.key}`,

@@ -4,7 +4,7 @@
  * would need node access, which the drill never gets.
  */
 import type { Cluster } from '../inventory/model';
-import type { BackupPlan, DestinationPlan } from './backup';
+import { TOOLS_USER, type BackupPlan, type DestinationPlan } from './backup';
 import { drillCronJobName, drillServiceAccountName } from './names';
 
 /** Paths inside the drill pod. */
@@ -24,10 +24,16 @@ export interface DrillPlan {
   readonly namespace: string;
   readonly cronJobName: string;
   readonly serviceAccountName: string;
+  /** The backup's config ConfigMap, which holds the drill's plan too. */
+  readonly configMapName: string;
+  /** The drill needs no node access: it runs as the tools image's user everywhere. */
+  readonly runAsUser: number;
   /** The storage the drill reads: the first non-local destination of the scheduled backup. */
   readonly source: DestinationPlan;
   readonly schedule: string;
   readonly timeZone: string;
+  /** Whatever pauses the cluster's backups pauses its drills too. */
+  readonly suspended: boolean;
   /** Secret with the age identity (key `identity.txt`); without it, encrypted backups are verified, not restored. */
   readonly identitySecret?: string;
 }
@@ -42,9 +48,12 @@ export function planDrill(cluster: Cluster, plan: BackupPlan): DrillPlan | undef
     namespace: plan.namespace,
     cronJobName: drillCronJobName(cluster.name),
     serviceAccountName: drillServiceAccountName(cluster.name),
+    configMapName: plan.configMapName,
+    runAsUser: TOOLS_USER,
     source,
     schedule: drill.schedule,
     timeZone,
+    suspended: plan.suspended,
     ...(drill.identitySecret ? { identitySecret: drill.identitySecret } : {}),
   };
 }
