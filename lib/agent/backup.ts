@@ -178,6 +178,10 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
     }
     result.uploadMs = since(t0);
     ctx.log(`destination ${destination.name} (${store.description}): uploaded ${base} in ${durations.stream + result.uploadMs}ms`);
+    if (destination.kind === 's3' && destination.retentionBy === 'pruneJob') {
+      result.retentionSkipped = 'retention runs in the prune CronJob (the storage has pruneCredentials)';
+      return result;
+    }
     // No expectPki: sets taken before the PKI bundle was switched on are complete without one (never "incomplete").
     const retention: RetentionOutcome = await applyRetention(ctx, store, destination, plan, { current: base, now });
     Object.assign(result, { deleted: retention.deleted, retentionSkipped: retention.skipped, future: retention.future });

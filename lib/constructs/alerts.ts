@@ -22,6 +22,7 @@ export const ALERT_SEVERITIES: Readonly<Record<AlertName, 'critical' | 'warning'
   [ALERT_NAMES.backupJobFailed]: 'warning',
   [ALERT_NAMES.drillFailed]: 'warning',
   [ALERT_NAMES.drillOverdue]: 'warning',
+  [ALERT_NAMES.pruneFailed]: 'warning',
 };
 
 export class Alerts extends Construct {
@@ -34,6 +35,7 @@ export class Alerts extends Construct {
       failedJobRule(plan, plan.backup, ALERT_NAMES.backupJobFailed),
       ...(plan.drill ? [failedJobRule(plan, plan.drill, ALERT_NAMES.drillFailed)] : []),
       ...(plan.drill?.staleAfterMinutes === undefined ? [] : [staleRule(plan, plan.drill, ALERT_NAMES.drillOverdue)]),
+      ...(plan.prune ? [failedJobRule(plan, plan.prune, ALERT_NAMES.pruneFailed)] : []),
     ];
     new PrometheusRule(this, 'Resource', {
       // SkipDryRunOnMissingResource comes with the kind (GITOPS_ANNOTATIONS_BY_KIND), and the rule has a folder of its own.
@@ -129,8 +131,15 @@ function suspendedRule(plan: AlertPlan): PrometheusRuleSpecGroupsRules {
     `etcd backups of cluster ${plan.cluster} are suspended`, description);
 }
 
+/** What each failed-Job alert watches, in words. */
+const FAILED_JOB_SUBJECTS: Partial<Record<AlertName, string>> = {
+  [ALERT_NAMES.backupJobFailed]: 'etcd backup',
+  [ALERT_NAMES.drillFailed]: 'restore drill',
+  [ALERT_NAMES.pruneFailed]: 'retention (prune)',
+};
+
 function failedJobRule(plan: AlertPlan, watched: CronJobThresholds, alert: AlertName): PrometheusRuleSpecGroupsRules {
-  const what = alert === ALERT_NAMES.drillFailed ? 'restore drill' : 'etcd backup';
+  const what = FAILED_JOB_SUBJECTS[alert]!;
   const description =
     `Job {{ $labels.job_name }} of the ${what} CronJob ${plan.namespace}/${watched.cronJob} (cluster ${plan.cluster}) ` +
     `has failed and has had no retry running for ${durationInWords(watched.failedForMinutes)}: its retries ` +

@@ -11,6 +11,7 @@ import {
   agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
   scratchVolume, TMPDIR_ENV,
 } from './pod';
+import { objectMeta } from './metadata';
 
 /**
  * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
@@ -24,6 +25,31 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
  * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
  * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
  */
+/**
+ * The CronJob of a tools pod that runs beside the backup (the drill, the prune): the backup's timing rules, no
+ * retry beyond `backoffLimit`, bounded by the cluster's deadline.
+ */
+export function toolsCronJob(
+  scope: Construct, cluster: Cluster, component: 'drill' | 'prune',
+  plan: Pick<BackupPlan, 'cronJobName' | 'namespace' | 'schedule' | 'timeZone' | 'suspended'>, backoffLimit: number, podSpec: k8s.PodSpec,
+): k8s.KubeCronJob {
+  const labels = objectMeta(cluster.name, component, '').labels;
+  return new k8s.KubeCronJob(scope, 'Resource', {
+    metadata: objectMeta(cluster.name, component, plan.cronJobName, plan.namespace),
+    spec: {
+      ...cronJobTiming(cluster, plan),
+      jobTemplate: {
+        metadata: { labels },
+        spec: {
+          backoffLimit,
+          activeDeadlineSeconds: cluster.backup.activeDeadlineSeconds,
+          template: { metadata: { labels }, spec: podSpec },
+        },
+      },
+    },
+  });
+}
+
 export function cronJobTiming(cluster: Cluster, plan: Pick<BackupPlan, 'schedule' | 'timeZone' | 'suspended'>): Omit<k8s.CronJobSpec, 'jobTemplate'> {
   const { backup } = cluster;
   return {

@@ -8,6 +8,7 @@ import { Backup } from './backup';
 import { Drill } from './drill';
 import { applySyncWaves, objectMeta } from './metadata';
 import { BackupNetworkPolicy } from './network-policy';
+import { Prune } from './prune';
 import { StorageAccess } from './storage';
 
 export interface ClusterChartProps {
@@ -34,6 +35,7 @@ export class ClusterChart extends Chart {
     if (plan.networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: plan.networkPolicy });
     new Backup(this, 'Backup', { plan });
     if (plan.drill) new Drill(this, 'Drill', { cluster, plan: plan.drill });
+    if (plan.prune) new Prune(this, 'Prune', { cluster, plan: plan.prune });
     if (plan.alerts) new Alerts(this, 'Alerts', { plan: plan.alerts });
     applySyncWaves(this);
   }

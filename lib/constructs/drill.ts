@@ -10,12 +10,9 @@ import type { Cluster } from '../inventory/model';
 import { DRILL_PLAN_FILE } from '../plan/agent';
 import { POD_PATHS } from '../plan/backup';
 import { DRILL_BACKOFF_LIMIT, DRILL_IDENTITY_KEY, DRILL_PATHS, type DrillPlan } from '../plan/drill';
-import { cronJobTiming, tokenlessServiceAccount } from './backup-pod';
+import { tokenlessServiceAccount, toolsCronJob } from './backup-pod';
 import { objectMeta } from './metadata';
-import {
-  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
-  scratchVolume, TMPDIR_ENV,
-} from './pod';
+import { agentCommand, caBundleVolume, configMapVolume, destinationEnv, scratchVolume, TMPDIR_ENV, toolsPodSpec } from './pod';
 
 export interface DrillProps {
   readonly cluster: Cluster;
@@ -26,28 +23,8 @@ export class Drill extends Construct {
   constructor(scope: Construct, id: string, props: DrillProps) {
     super(scope, id);
     const { cluster, plan } = props;
-    const { backup } = cluster;
-    const name = cluster.name;
-
-    tokenlessServiceAccount(this, objectMeta(name, 'drill', plan.serviceAccountName, plan.namespace));
-
-    new k8s.KubeCronJob(this, 'Resource', {
-      metadata: objectMeta(name, 'drill', plan.cronJobName, plan.namespace),
-      spec: {
-        ...cronJobTiming(cluster, plan),
-        jobTemplate: {
-          metadata: { labels: objectMeta(name, 'drill', '').labels },
-          spec: {
-            backoffLimit: DRILL_BACKOFF_LIMIT,
-            activeDeadlineSeconds: backup.activeDeadlineSeconds,
-            template: {
-              metadata: { labels: objectMeta(name, 'drill', '').labels },
-              spec: drillPodSpec(cluster, plan),
-            },
-          },
-        },
-      },
-    });
+    tokenlessServiceAccount(this, objectMeta(cluster.name, 'drill', plan.serviceAccountName, plan.namespace));
+    toolsCronJob(this, cluster, 'drill', plan, DRILL_BACKOFF_LIMIT, drillPodSpec(cluster, plan));
   }
 }
 
@@ -75,23 +52,13 @@ function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     volumes.push(ca.volume);
     mounts.push(ca.mount);
   }
-  return {
+  return toolsPodSpec(cluster, {
     serviceAccountName: plan.serviceAccountName,
-    automountServiceAccountToken: false,
-    restartPolicy: 'Never',
-    enableServiceLinks: false,
-    ...(backup.tolerations.length ? { tolerations: backup.tolerations.map((t) => ({ ...t })) } : {}),
-    securityContext: podSecurityContext(plan.runAsUser),
-    containers: [{
-      name: 'drill',
-      image: backup.images.tools,
-      imagePullPolicy: backup.images.pullPolicy,
-      command: agentCommand('drill', `${POD_PATHS.config}/${DRILL_PLAN_FILE}`),
-      env,
-      volumeMounts: mounts,
-      resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },
-      securityContext: containerSecurityContext(plan.runAsUser),
-    }],
+    runAsUser: plan.runAsUser,
+    name: 'drill',
+    command: agentCommand('drill', `${POD_PATHS.config}/${DRILL_PLAN_FILE}`),
+    env,
     volumes,
-  };
+    mounts,
+  });
 }

@@ -7,7 +7,7 @@ import { PACKAGE_VERSION } from '../version';
 
 export const PART_OF = 'controlplane-backup';
 
-export type Component = 'backup' | 'storage' | 'credentials' | 'namespace' | 'network-policy' | 'scripts' | 'restore' | 'drill' | 'alerts' | 'gitops';
+export type Component = 'backup' | 'storage' | 'credentials' | 'namespace' | 'network-policy' | 'scripts' | 'restore' | 'drill' | 'prune' | 'alerts' | 'gitops';
 
 export function standardLabels(cluster: string, component: Component): Record<string, string> {
   return {

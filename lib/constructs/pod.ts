@@ -3,6 +3,7 @@
  * scratch space, plan and CA-bundle volumes, env from a plan's value sources, and the security contexts of a user.
  */
 import { k8s } from 'cdk8s-plus-28';
+import type { Cluster } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan, type EnvSource } from '../plan/backup';
 
 /** A volume and where a container mounts it. */
@@ -82,5 +83,43 @@ export function containerSecurityContext(user: number): k8s.SecurityContext {
     readOnlyRootFilesystem: true,
     capabilities: { drop: ['ALL'] },
     ...(user === 0 ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: user, runAsGroup: user, runAsNonRoot: true }),
+  };
+}
+
+export interface ToolsPodOptions {
+  readonly serviceAccountName: string;
+  readonly runAsUser: number;
+  /** The container's name: what the pod does (drill, prune). */
+  readonly name: string;
+  readonly command: string[];
+  readonly env: k8s.EnvVar[];
+  readonly volumes: k8s.Volume[];
+  readonly mounts: k8s.VolumeMount[];
+}
+
+/**
+ * A pod of one tools container that needs no node access and no API token (the drill, the prune): Pod Security
+ * `restricted` wherever it runs, with the cluster's image, tolerations and resources.
+ */
+export function toolsPodSpec(cluster: Cluster, options: ToolsPodOptions): k8s.PodSpec {
+  const { backup } = cluster;
+  return {
+    serviceAccountName: options.serviceAccountName,
+    automountServiceAccountToken: false,
+    restartPolicy: 'Never',
+    enableServiceLinks: false,
+    ...(backup.tolerations.length ? { tolerations: backup.tolerations.map((t) => ({ ...t })) } : {}),
+    securityContext: podSecurityContext(options.runAsUser),
+    containers: [{
+      name: options.name,
+      image: backup.images.tools,
+      imagePullPolicy: backup.images.pullPolicy,
+      command: options.command,
+      env: options.env,
+      volumeMounts: options.mounts,
+      resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },
+      securityContext: containerSecurityContext(options.runAsUser),
+    }],
+    volumes: options.volumes,
   };
 }

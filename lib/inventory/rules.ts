@@ -139,12 +139,17 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
     } else if (!broken.has('credentials')) {
       issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'credentials'));
     }
+    if (storage.pruneCredentials && !broken.has('pruneCredentials')) {
+      issues.push(...exactlyOne([...path, 'pruneCredentials'], storage.pruneCredentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'pruneCredentials'));
+    }
     const sse = broken.has('s3') ? undefined : storage.s3.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
     if (sse?.type === 'AES256' && sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse', 'kmsKeyId'], atKey: true, message: '`kmsKeyId` goes with type "aws:kms" only; remove it or change the type' });
-  } else if (storage.credentials) {
+  } else {
     const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
-    issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\` only: ${why}` });
+    for (const key of ['credentials', 'pruneCredentials'] as const) {
+      if (storage[key]) issues.push({ path: [...path, key], atKey: true, message: `\`${key}\` goes with \`s3\` only: ${why}` });
+    }
   }
   const NO_TLS = 'has no TLS: the storage credentials would travel in clear; use https, or set `insecure: true` on this storage if the network path is trusted';
   if (storage.s3 && !broken.has('s3') && storage.s3.endpoint.toLowerCase().startsWith('http://') && !storage.s3.insecure) {
@@ -292,8 +297,8 @@ function storageReferenceIssues(inventory: ParsedInventory, clusterName: string,
  */
 function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
   const issues: RuleIssue[] = [];
-  for (const [storageName, storage] of Object.entries(inventory.storages)) {
-    const sealed = storage.credentials?.sealedSecret;
+  for (const [storageName, storage] of Object.entries(inventory.storages)) for (const key of ['credentials', 'pruneCredentials'] as const) {
+    const sealed = storage[key]?.sealedSecret;
     if (!sealed) continue;
     const users = Object.keys(inventory.clusters).filter((clusterName) => {
       const cluster = inventory.clusters[clusterName];
@@ -303,7 +308,7 @@ function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIs
     if (users.length < 2) continue;
     const kubeadmUsers = users.filter((user) => inventory.clusters[user].kubeadm);
     const namespaces = new Set(users.map((user) => inventory.clusters[user].hosted?.namespace ?? user));
-    const path: Path = ['storages', storageName, 'credentials', 'sealedSecret'];
+    const path: Path = ['storages', storageName, key, 'sealedSecret'];
     if (kubeadmUsers.length > 0) {
       issues.push({ path, message: `is used by clusters ${listOf(users.map((u) => `"${u}"`), 'and')}, but a SealedSecret opens only in the cluster whose controller sealed it: give each kubeadm cluster its own storage entry (or use existingSecret / externalSecret)` });
     } else if (sealed.scope !== 'cluster-wide' && namespaces.size > 1) {

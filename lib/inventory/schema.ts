@@ -162,6 +162,7 @@ const credentials = strict({
 export const storageSchema = strict({
   s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
   credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret); never the keys themselves.'),
+  pruneCredentials: credentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same choices as `credentials`.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),

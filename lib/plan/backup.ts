@@ -5,7 +5,11 @@
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
 import type { Destination as AgentDestination } from '../agent/plan';
 import { schedulePause } from './pause';
-import { backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, storageCredentialsSecretName } from './names';
+import {
+  backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, storageCredentialsSecretName, storagePruneCredentialsSecretName,
+} from './names';
+
+type S3Credentials = Extract<Storage, { kind: 's3' }>['credentials'];
 
 /** Paths inside the backup and drill pods. */
 export const POD_PATHS = {
@@ -58,7 +62,14 @@ export interface DestinationPlan {
   /** The destination as the agent's plan names it. */
   readonly agent: AgentDestination;
   /** Env the agent needs for it: credentials, and an ObjectBucketClaim's bucket and endpoint. */
-  readonly agentEnv: readonly { readonly name: string; readonly source: EnvSource }[];
+  readonly agentEnv: readonly EnvVarPlan[];
+  /** The same env with the storage's prune credentials, when the prune CronJob applies its retention. */
+  readonly pruneEnv?: readonly EnvVarPlan[];
+}
+
+export interface EnvVarPlan {
+  readonly name: string;
+  readonly source: EnvSource;
 }
 
 export interface EtcdAccess {
@@ -98,12 +109,11 @@ function joinKey(...parts: string[]): string {
 export function planDestination(cluster: Cluster, storage: Storage, retention: Retention): DestinationPlan {
   switch (storage.kind) {
     case 's3': {
-      const { s3, credentials } = storage;
-      const secretName = credentials.existingSecret?.name ?? storageCredentialsSecretName(storage.name);
-      const idKey = credentials.existingSecret?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
-      const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
+      const { s3, credentials, pruneCredentials } = storage;
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
-      const credentialEnv = agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
+      const credentialEnv = agentCredentialEnv(storage.name, secretKeys(credentials, storageCredentialsSecretName(storage.name)));
+      // Prune credentials reach the agent under the same env names: only the prune pod's env reads them.
+      const pruneEnv = pruneCredentials && agentCredentialEnv(storage.name, secretKeys(pruneCredentials, storagePruneCredentialsSecretName(storage.name))).env;
       return {
         storage: storage.name,
         kind: 's3',
@@ -113,8 +123,10 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
           name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
           folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
           sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention },
+          ...(pruneEnv ? { retentionBy: 'pruneJob' as const } : {}),
         },
         agentEnv: credentialEnv.env,
+        ...(pruneEnv ? { pruneEnv } : {}),
       };
     }
     case 'objectBucketClaim': {
@@ -130,7 +142,7 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         { name: hostVar, source: { configMap: { name, key: 'BUCKET_HOST' } } },
         { name: portVar, source: { configMap: { name, key: 'BUCKET_PORT' } } },
       ];
-      const credentialEnv = agentCredentialEnv(storage.name, { name, key: 'AWS_ACCESS_KEY_ID' }, { name, key: 'AWS_SECRET_ACCESS_KEY' });
+      const credentialEnv = agentCredentialEnv(storage.name, { accessKeyId: { name, key: 'AWS_ACCESS_KEY_ID' }, secretAccessKey: { name, key: 'AWS_SECRET_ACCESS_KEY' } });
       return {
         storage: storage.name,
         kind: 'objectBucketClaim',
@@ -158,8 +170,20 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
   }
 }
 
+type SecretKeyRef = { readonly name: string; readonly key: string };
+
+/** Where a credentials choice puts the two keys: the operator's Secret, or the one our ExternalSecret / SealedSecret writes. */
+function secretKeys(credentials: S3Credentials, ourSecretName: string): { accessKeyId: SecretKeyRef; secretAccessKey: SecretKeyRef } {
+  const existing = credentials.existingSecret;
+  const name = existing?.name ?? ourSecretName;
+  return {
+    accessKeyId: { name, key: existing?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID' },
+    secretAccessKey: { name, key: existing?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY' },
+  };
+}
+
 /** The env vars that carry a storage's credentials into the agent (from a Secret), and their names for the plan. */
-function agentCredentialEnv(storage: string, accessKeyId: { name: string; key: string }, secretAccessKey: { name: string; key: string }) {
+function agentCredentialEnv(storage: string, { accessKeyId, secretAccessKey }: { accessKeyId: SecretKeyRef; secretAccessKey: SecretKeyRef }) {
   const prefix = `CPB_${envPart(storage)}`;
   const names = { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` };
   return {

@@ -11,6 +11,7 @@ import { planBackup, type BackupPlan } from './backup';
 import { planDrill, type DrillPlan } from './drill';
 import { onDemandJobName } from './names';
 import { planNetworkPolicy, type NetworkPolicyPlan } from './network-policy';
+import { planPrune, PRUNE_PLAN_FILE, type PrunePlan } from './prune';
 import { planRestore, type RestorePlan } from './restore';
 
 /** The file of the age recipients in the backup's config ConfigMap. */
@@ -39,6 +40,8 @@ export interface ClusterPlan {
   readonly configFiles: Readonly<Record<string, string>>;
   /** undefined: no drill (disabled, or node-local storage only) */
   readonly drill?: DrillPlan;
+  /** undefined: the backup Jobs apply retention themselves (no storage of the schedule has pruneCredentials) */
+  readonly prune?: PrunePlan;
   /** undefined: alerts are off */
   readonly alerts?: AlertPlan;
   /** undefined: kubeadm (hostNetwork pods are outside NetworkPolicy) */
@@ -61,7 +64,8 @@ export function planCluster(inventory: Inventory, name: string | Cluster): Clust
     plan: planBackup(inventory, cluster, request.storages),
   }));
   const drill = planDrill(cluster, backup);
-  const alerts = planAlerts(cluster, backup.namespace, drill);
+  const prune = planPrune(cluster, backup);
+  const alerts = planAlerts(cluster, backup.namespace, drill, prune);
   const networkPolicy = planNetworkPolicy(inventory, cluster);
   return {
     cluster,
@@ -76,8 +80,10 @@ export function planCluster(inventory: Inventory, name: string | Cluster): Clust
       [backupPlanFile()]: planText(agentBackupPlan(cluster, backup)),
       ...Object.fromEntries(onDemandBackups.map(({ request, plan }) => [backupPlanFile(request), planText(agentBackupPlan(cluster, plan, request))])),
       ...(drill ? { [DRILL_PLAN_FILE]: planText(agentDrillPlan(cluster, drill)) } : {}),
+      ...(prune ? { [PRUNE_PLAN_FILE]: planText(agentBackupPlan(cluster, { ...backup, destinations: prune.destinations })) } : {}),
     },
     ...(drill ? { drill } : {}),
+    ...(prune ? { prune } : {}),
     ...(alerts ? { alerts } : {}),
     ...(networkPolicy ? { networkPolicy } : {}),
     restores: cluster.restores.map((request) => planRestore(inventory, cluster, request)),

@@ -32,7 +32,7 @@ describe('PrometheusRule per cluster', () => {
     }
   });
 
-  it('has the backup alerts, and the drill alerts only when the drill is enabled', () => {
+  it('has the backup alerts, the drill alerts only when the drill is enabled, the prune alert only with pruneCredentials', () => {
     expect(alertsOf(rules.every20)).toEqual(Object.values(ALERT_NAMES));
     expect(alertsOf(rules.weekdays)).toEqual(['ControlPlaneBackupStale', 'ControlPlaneBackupSuspended', 'ControlPlaneBackupJobFailed']);
   });
@@ -45,6 +45,7 @@ describe('PrometheusRule per cluster', () => {
       ControlPlaneBackupJobFailed: { severity: 'warning', cluster: 'every20' },
       ControlPlaneBackupDrillFailed: { severity: 'warning', cluster: 'every20' },
       ControlPlaneBackupDrillOverdue: { severity: 'warning', cluster: 'every20' },
+      ControlPlaneBackupPruneFailed: { severity: 'warning', cluster: 'every20' },
     });
     for (const alert of Object.values(ALERT_NAMES)) {
       expect(ruleOf(rules.every20, alert).annotations.runbook_url).toBe(`${RUNBOOK}#${runbookAnchor(alert)}`);

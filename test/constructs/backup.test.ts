@@ -151,7 +151,7 @@ describe('hosted backup', () => {
     ]);
     expect(policy.spec.podSelector).toEqual({
       matchLabels: { 'app.kubernetes.io/instance': 'beta' },
-      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
+      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill', 'prune'] }],
     });
     // The policy selects the backup pods and the drill pods.
     const drillPod = objects['cronjob-beta-etcd-drill.yaml'].spec.jobTemplate.spec.template;
