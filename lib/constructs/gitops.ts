@@ -29,9 +29,12 @@ function applicationSpec(plan: ArgoApplicationPlan): ApplicationSpec {
   };
 }
 
-export interface ArgoCdApplicationProps {
-  readonly plan: ArgoApplicationPlan;
+/** Props of a construct that writes one cluster's GitOps object: that object's plan (lib/plan/gitops.ts). */
+export interface GitopsObjectProps<Plan> {
+  readonly plan: Plan;
 }
+
+export type ArgoCdApplicationProps = GitopsObjectProps<ArgoApplicationPlan>;
 
 /** One cluster's folder, synced by Argo CD to the cluster (kubeadm) or to the management cluster (hosted). */
 export class ArgoCdApplication extends Construct {
@@ -113,9 +116,7 @@ export class FluxGitRepository extends Construct {
   }
 }
 
-export interface FluxKustomizationProps {
-  readonly plan: FluxKustomizationPlan;
-}
+export type FluxKustomizationProps = GitopsObjectProps<FluxKustomizationPlan>;
 
 /** One cluster's folder, applied by Flux to the cluster through its kubeconfig (kubeadm) or where Flux runs (hosted). */
 export class FluxKustomization extends Construct {
