@@ -37,7 +37,7 @@ export interface GitopsObjectProps<Plan> {
 export type ArgoCdApplicationProps = GitopsObjectProps<ArgoApplicationPlan>;
 
 /** One cluster's folder, synced by Argo CD to the cluster (kubeadm) or to the management cluster (hosted). */
-export class ArgoCdApplication extends Construct {
+class ArgoCdApplication extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdApplicationProps) {
     super(scope, id);
     const { plan } = props;
@@ -57,7 +57,7 @@ export interface ArgoCdApplicationSetProps {
  * One ApplicationSet with a list generator: an element per cluster, the same Applications as in `applications`
  * mode. Written as a plain ApiObject (validated against its CRD by the tests): its generated class is 3 MB of code.
  */
-export class ArgoCdApplicationSet extends Construct {
+class ArgoCdApplicationSet extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdApplicationSetProps) {
     super(scope, id);
     const [first] = props.plans;
@@ -100,7 +100,7 @@ export interface FluxGitRepositoryProps {
 }
 
 /** The Git source of every cluster's Kustomization (unless `flux.sourceRef` names one that exists). */
-export class FluxGitRepository extends Construct {
+class FluxGitRepository extends Construct {
   constructor(scope: Construct, id: string, props: FluxGitRepositoryProps) {
     super(scope, id);
     const { name, gitRepository: git } = props.source;
@@ -119,7 +119,7 @@ export class FluxGitRepository extends Construct {
 export type FluxKustomizationProps = GitopsObjectProps<FluxKustomizationPlan>;
 
 /** One cluster's folder, applied by Flux to the cluster through its kubeconfig (kubeadm) or where Flux runs (hosted). */
-export class FluxKustomization extends Construct {
+class FluxKustomization extends Construct {
   constructor(scope: Construct, id: string, props: FluxKustomizationProps) {
     super(scope, id);
     const { plan } = props;
