@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan } from '../plan/backup';
+import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
 import {
   agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
   scratchVolume, TMPDIR_ENV,
@@ -24,7 +24,7 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
  * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
  * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
  */
-export function cronJobTiming(cluster: Cluster, plan: Pick<BackupPlan, 'schedule' | 'timeZone' | 'suspended'>): Omit<k8s.CronJobSpec, 'jobTemplate'> {
+export function cronJobTiming(cluster: Cluster, plan: CronJobPlan): Omit<k8s.CronJobSpec, 'jobTemplate'> {
   const { backup } = cluster;
   return {
     schedule: plan.schedule,
@@ -70,7 +70,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       secret: {
         secretName: cert.name,
         defaultMode: 0o440,
-        items: [{ key: cert.caKey, path: 'ca.crt' }, { key: cert.certKey, path: 'tls.crt' }, { key: cert.keyKey, path: 'tls.key' }],
+        items: [
+          { key: cert.caKey, path: HOSTED_ETCD_CLIENT_FILES.ca },
+          { key: cert.certKey, path: HOSTED_ETCD_CLIENT_FILES.cert },
+          { key: cert.keyKey, path: HOSTED_ETCD_CLIENT_FILES.key },
+        ],
       },
     });
     etcdMounts.push({ name: 'etcd-client', mountPath: POD_PATHS.hostedEtcdClient, readOnly: true });

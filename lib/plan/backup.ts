@@ -5,7 +5,9 @@
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
 import type { Destination as AgentDestination } from '../agent/plan';
 import { schedulePause } from './pause';
-import { backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, storageCredentialsSecretName } from './names';
+import {
+  backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, STORAGE_CREDENTIAL_KEYS, storageCredentialsSecretName,
+} from './names';
 
 /** Paths inside the backup and drill pods. */
 export const POD_PATHS = {
@@ -19,6 +21,9 @@ export const POD_PATHS = {
   caBundles: '/var/run/controlplane-backup/ca',
   localDestinations: '/var/lib/controlplane-backup/local',
 } as const;
+
+/** A hosted etcd's client certificate Secret, as its keys are mounted in the backup pod (in POD_PATHS.hostedEtcdClient). */
+export const HOSTED_ETCD_CLIENT_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 
 /** The tools image's user (images/tools/build.sh): not root, as Pod Security `restricted` asks. */
 export const TOOLS_USER = 65532;
@@ -68,19 +73,23 @@ export interface EtcdAccess {
   readonly keyFile: string;
 }
 
-export interface BackupPlan {
+/** What the backup and the drill CronJobs share: where they run, under which names and user, and when. */
+export interface CronJobPlan {
   readonly cluster: string;
   readonly namespace: string;
   readonly cronJobName: string;
   readonly serviceAccountName: string;
   /** The config ConfigMap: age recipients and the agent's plans (backup, on-demand, drill). */
   readonly configMapName: string;
-  /** uid of the backup pod's containers (`nodeFilesUser`). */
+  /** uid of the pod's containers: the backup's `nodeFilesUser`, the drill's TOOLS_USER. */
   readonly runAsUser: number;
   readonly schedule: string;
   readonly timeZone: string;
-  /** The CronJobs (backup and drill) are suspended: by the inventory, or while a restore is pending (`schedulePause`). */
+  /** Suspended by the inventory, or while a restore is pending (`schedulePause`): the backup and the drill alike. */
   readonly suspended: boolean;
+}
+
+export interface BackupPlan extends CronJobPlan {
   readonly etcd: EtcdAccess;
   /** Paths archived into the PKI bundle (inside the pod); empty when PKI backup is off. */
   readonly pkiPaths: readonly string[];
@@ -100,8 +109,8 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
     case 's3': {
       const { s3, credentials } = storage;
       const secretName = credentials.existingSecret?.name ?? storageCredentialsSecretName(storage.name);
-      const idKey = credentials.existingSecret?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
-      const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
+      const idKey = credentials.existingSecret?.accessKeyIdKey ?? STORAGE_CREDENTIAL_KEYS.accessKeyId;
+      const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? STORAGE_CREDENTIAL_KEYS.secretAccessKey;
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
       const credentialEnv = agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
       return {
@@ -202,7 +211,12 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
   const client = POD_PATHS.hostedEtcdClient;
   return {
     ...names,
-    etcd: { endpoint: topology.clientEndpoint, caFile: `${client}/ca.crt`, certFile: `${client}/tls.crt`, keyFile: `${client}/tls.key` },
+    etcd: {
+      endpoint: topology.clientEndpoint,
+      caFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.ca}`,
+      certFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.cert}`,
+      keyFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.key}`,
+    },
     pkiPaths: backup.pki ? topology.pkiSecrets.map((secret) => `${POD_PATHS.hostedPki}/${secret}`) : [],
     encryptionConfigFile: backup.encryptionConfig?.secret && `${POD_PATHS.encryptionConfig}/${backup.encryptionConfig.secret.key}`,
     destinations,

@@ -26,6 +26,11 @@ export const onDemandJobName = (cluster: string, request: string) => `${cluster}
 export const alertsRuleName = (cluster: string) => `${cluster}-controlplane-backup`;
 /** Secret (and ExternalSecret / SealedSecret) that holds a storage's S3 credentials in the backup namespace. */
 export const storageCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}`;
+/**
+ * Keys of that Secret (and of an existingSecret unless it names others), the same for every source (ExternalSecret,
+ * SealedSecret) so that the pod spec never depends on the source.
+ */
+export const STORAGE_CREDENTIAL_KEYS = { accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY' } as const;
 /** ObjectBucketClaim; the provisioner names its Secret and ConfigMap after it. */
 export const objectBucketClaimName = (storage: string) => `controlplane-backup-${storage}`;
 

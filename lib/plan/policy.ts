@@ -50,8 +50,8 @@ export interface PolicyDocument {
 }
 
 /** The identity (IAM / MinIO / RGW user name) of a cluster's backup credentials. */
-export const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
-export const PRUNE_NAME = 'controlplane-backup-prune';
+const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
+const PRUNE_NAME = 'controlplane-backup-prune';
 
 const WRITE = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'];
 const pascal = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
