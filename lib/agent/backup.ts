@@ -39,7 +39,7 @@ interface DestinationResult {
 }
 
 /** Compression, then age when there are recipients: the stream as it is stored. */
-export function encode(input: Readable, compression: Compression, level: number | null, recipients: readonly string[], env: NodeJS.ProcessEnv): Readable {
+function encode(input: Readable, compression: Compression, level: number | null, recipients: readonly string[], env: NodeJS.ProcessEnv): Readable {
   let stream = input;
   if (compression === 'zstd') stream = pipeThrough('zstd', 'zstd', ['-q', '-c', '-T0', ...(level ? [`-${level}`] : [])], stream, env);
   if (compression === 'gzip') {
@@ -263,7 +263,7 @@ async function serverVersion(plan: BackupPlan, env: NodeJS.ProcessEnv): Promise<
  * has taken the last one. A failed upload stops receiving; the others go on. Returns the size and sha256 of what was
  * produced and each upload's error, or the producer's error (then every upload fails and leaves nothing).
  */
-export async function streamToAll(input: Readable, targets: readonly { store: ObjectStore; key: string }[]):
+async function streamToAll(input: Readable, targets: readonly { store: ObjectStore; key: string }[]):
   Promise<{ size: number; sha256: string; errors: (string | null)[] } | { producerError: string }> {
   const hash = createHash('sha256');
   let size = 0;

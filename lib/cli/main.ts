@@ -113,7 +113,7 @@ function usage(): string {
 }
 
 /** `controlplane-backup <command> --help`. */
-export function commandUsage(name: string): string {
+function commandUsage(name: string): string {
   const help = COMMANDS[name];
   const options = Object.values(help.options).map((line) => `  ${line}`);
   return `Usage: controlplane-backup ${help.usage}\n\n${help.summary}\n\nOptions:\n${[...options, '  -h, --help             show this help'].join('\n')}\n\nExit codes: ${help.exit}`;

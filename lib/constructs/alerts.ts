@@ -16,7 +16,7 @@ export interface AlertsProps {
 }
 
 /** Severity of each alert: a late backup is an incident; the rest is a warning to act on in working hours. */
-export const ALERT_SEVERITIES: Readonly<Record<AlertName, 'critical' | 'warning'>> = {
+const ALERT_SEVERITIES: Readonly<Record<AlertName, 'critical' | 'warning'>> = {
   [ALERT_NAMES.backupStale]: 'critical',
   [ALERT_NAMES.backupSuspended]: 'warning',
   [ALERT_NAMES.backupJobFailed]: 'warning',
@@ -59,7 +59,7 @@ const cronJobSeries = (metric: string, namespace: string, cronJob: string): stri
  * successful Job) is older than the threshold, or there has never been one and the CronJob is older than the
  * threshold (`kube_cronjob_created`; the success series is absent until a Job succeeds). Not while suspended.
  */
-export function staleExpr(namespace: string, cronJob: string, thresholdSeconds: number): string {
+function staleExpr(namespace: string, cronJob: string, thresholdSeconds: number): string {
   const lastSuccess = cronJobSeries('kube_cronjob_status_last_successful_time', namespace, cronJob);
   const created = cronJobSeries('kube_cronjob_created', namespace, cronJob);
   const suspended = cronJobSeries('kube_cronjob_spec_suspend', namespace, cronJob);
@@ -79,7 +79,7 @@ export function staleExpr(namespace: string, cronJob: string, thresholdSeconds: 
  * and has no pod running or waiting (a retry in progress is not a failure yet). A Job that a later success of the
  * CronJob supersedes stops alerting, though it stays in the failed-Jobs history for inspection.
  */
-export function failedJobExpr(namespace: string, cronJob: string): string {
+function failedJobExpr(namespace: string, cronJob: string): string {
   const ns = { namespace };
   const lastSuccess = cronJobSeries('kube_cronjob_status_last_successful_time', namespace, cronJob);
   return [

@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan } from '../plan/backup';
+import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
 import {
   agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
   scratchVolume, TMPDIR_ENV,
@@ -31,7 +31,7 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
  */
 export function toolsCronJob(
   scope: Construct, cluster: Cluster, component: 'drill' | 'prune',
-  plan: Pick<BackupPlan, 'cronJobName' | 'namespace' | 'schedule' | 'timeZone' | 'suspended'>, backoffLimit: number, podSpec: k8s.PodSpec,
+  plan: CronJobPlan, backoffLimit: number, podSpec: k8s.PodSpec,
 ): k8s.KubeCronJob {
   const labels = objectMeta(cluster.name, component, '').labels;
   return new k8s.KubeCronJob(scope, 'Resource', {
@@ -50,7 +50,7 @@ export function toolsCronJob(
   });
 }
 
-export function cronJobTiming(cluster: Cluster, plan: Pick<BackupPlan, 'schedule' | 'timeZone' | 'suspended'>): Omit<k8s.CronJobSpec, 'jobTemplate'> {
+export function cronJobTiming(cluster: Cluster, plan: CronJobPlan): Omit<k8s.CronJobSpec, 'jobTemplate'> {
   const { backup } = cluster;
   return {
     schedule: plan.schedule,
@@ -96,7 +96,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       secret: {
         secretName: cert.name,
         defaultMode: 0o440,
-        items: [{ key: cert.caKey, path: 'ca.crt' }, { key: cert.certKey, path: 'tls.crt' }, { key: cert.keyKey, path: 'tls.key' }],
+        items: [
+          { key: cert.caKey, path: HOSTED_ETCD_CLIENT_FILES.ca },
+          { key: cert.certKey, path: HOSTED_ETCD_CLIENT_FILES.cert },
+          { key: cert.keyKey, path: HOSTED_ETCD_CLIENT_FILES.key },
+        ],
       },
     });
     etcdMounts.push({ name: 'etcd-client', mountPath: POD_PATHS.hostedEtcdClient, readOnly: true });

@@ -23,7 +23,7 @@ export function agentCommand(command: string, planFile: string): string[] {
 }
 
 /** A container env var from a plan's value source. */
-export function envVar(name: string, source: EnvSource): k8s.EnvVar {
+function envVar(name: string, source: EnvSource): k8s.EnvVar {
   if ('value' in source) return { name, value: source.value };
   if ('secret' in source) return { name, valueFrom: { secretKeyRef: { name: source.secret.name, key: source.secret.key } } };
   return { name, valueFrom: { configMapKeyRef: { name: source.configMap.name, key: source.configMap.key } } };

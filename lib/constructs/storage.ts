@@ -4,7 +4,7 @@ import type { Cluster, Storage } from '../inventory/model';
 import { ObjectBucketClaim } from '../../imports/objectbucketclaims-objectbucket.io';
 import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind } from '../../imports/externalsecrets-external-secrets.io';
 import { SealedSecret } from '../../imports/sealedsecrets-bitnami.com';
-import { objectBucketClaimName, storageCredentialsSecretName, storagePruneCredentialsSecretName } from '../plan/names';
+import { objectBucketClaimName, STORAGE_CREDENTIAL_KEYS, storageCredentialsSecretName, storagePruneCredentialsSecretName } from '../plan/names';
 import { objectMeta } from './metadata';
 
 export interface StorageAccessProps {
@@ -13,9 +13,7 @@ export interface StorageAccessProps {
   readonly storage: Storage;
 }
 
-/** Keys of the credential Secret, the same for every source so the pod spec never depends on the source. */
-export const ACCESS_KEY_ID = 'AWS_ACCESS_KEY_ID';
-export const SECRET_ACCESS_KEY = 'AWS_SECRET_ACCESS_KEY';
+const { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY } = STORAGE_CREDENTIAL_KEYS;
 
 export class StorageAccess extends Construct {
   constructor(scope: Construct, id: string, props: StorageAccessProps) {

@@ -63,7 +63,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
 }
 
 /** Folders of dist/ beside the cluster folders: a cluster of that name would be overwritten by them, or overwrite them. */
-export const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
+const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
 
 /**
  * A kubeadm cluster's folder owns its backup Namespace in the target cluster. Two clusters that reach the same
@@ -249,10 +249,10 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
 }
 
 /** Where the archive of `npm run image` lands, for the message that says how to publish it. */
-export const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
+const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
 
 /** What to do when no tools image is named: there is no public one to fall back on. */
-export function toolsImageMissingMessage(where: string): string {
+function toolsImageMissingMessage(where: string): string {
   return `${where}: the pods need the tools image, and there is no public default: build it with \`npm run image\`, `
     + `push it with \`skopeo copy oci-archive:${TOOLS_IMAGE_ARCHIVE} docker://REGISTRY/controlplane-backup-tools:TAG\`, `
     + 'and set `images.tools` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)';

@@ -25,7 +25,7 @@ function inherited<T extends z.ZodType>(schema: T, description: string, fallback
 const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|private/i;
 
 /** Message of an unknown key, with the nearest valid key, or the credential rule when it looks like one. */
-export function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
+function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
   const guess = nearest(key, validKeys);
   if (SECRET_LOOKING_KEY.test(key)) {
     // "secretAccessKey" is one typo away from "secretAccessKeyKey": never let a suggestion turn a plaintext key into a valid field.
@@ -67,7 +67,7 @@ const ciphertext = text(
 
 const count = (max: number) => z.number().int().min(0).max(max);
 
-export const dnsLabel = text((v) => dnsLabelProblem(v));
+const dnsLabel = text((v) => dnsLabelProblem(v));
 const resourceName = text(dnsSubdomainProblem);
 const cronSchedule = text((v) => {
   const problem = cronProblem(v);
@@ -318,7 +318,7 @@ export const clusterSchema = strict({
   labels: z.record(z.string(), z.string()).default(D.cluster.labels).describe('Labels on this cluster\'s GitOps objects (and the ApplicationSet\'s list elements).'),
 });
 
-export const defaultsSchema = strict({
+const defaultsSchema = strict({
   backup: backupSettingsSchema.optional().describe('Backup settings of every cluster; a cluster\'s `backup` overrides them key by key.'),
 });
 

@@ -35,10 +35,10 @@ const MAX_POD_FAILURE_BACKOFF_SECONDS = 600;
  * Slack for kube-state-metrics, the scrape and the rule evaluation (each up to a minute or so) between a Job's
  * state and the alert seeing it.
  */
-export const OBSERVATION_SLACK_MINUTES = 5;
+const OBSERVATION_SLACK_MINUTES = 5;
 
 /** A suspended backup CronJob alerts after this long: long enough for maintenance, short enough to be remembered. */
-export const SUSPENDED_FOR_MINUTES = 24 * 60;
+const SUSPENDED_FOR_MINUTES = 24 * 60;
 
 /** What decides when one CronJob's newest success is late, and how long its failed Jobs may wait for a retry. */
 export interface CronJobThresholds {

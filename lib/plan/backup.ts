@@ -6,7 +6,7 @@ import type { Cluster, Inventory, Retention, Storage } from '../inventory/model'
 import type { Destination as AgentDestination } from '../agent/plan';
 import { schedulePause } from './pause';
 import {
-  backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, storageCredentialsSecretName, storagePruneCredentialsSecretName,
+  backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, STORAGE_CREDENTIAL_KEYS, storageCredentialsSecretName, storagePruneCredentialsSecretName,
 } from './names';
 
 type S3Credentials = Extract<Storage, { kind: 's3' }>['credentials'];
@@ -23,6 +23,9 @@ export const POD_PATHS = {
   caBundles: '/var/run/controlplane-backup/ca',
   localDestinations: '/var/lib/controlplane-backup/local',
 } as const;
+
+/** A hosted etcd's client certificate Secret, as its keys are mounted in the backup pod (in POD_PATHS.hostedEtcdClient). */
+export const HOSTED_ETCD_CLIENT_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 
 /** The tools image's user (images/tools/build.sh): not root, as Pod Security `restricted` asks. */
 export const TOOLS_USER = 65532;
@@ -79,19 +82,23 @@ export interface EtcdAccess {
   readonly keyFile: string;
 }
 
-export interface BackupPlan {
+/** What the backup and the drill CronJobs share: where they run, under which names and user, and when. */
+export interface CronJobPlan {
   readonly cluster: string;
   readonly namespace: string;
   readonly cronJobName: string;
   readonly serviceAccountName: string;
   /** The config ConfigMap: age recipients and the agent's plans (backup, on-demand, drill). */
   readonly configMapName: string;
-  /** uid of the backup pod's containers (`nodeFilesUser`). */
+  /** uid of the pod's containers: the backup's `nodeFilesUser`, the drill's TOOLS_USER. */
   readonly runAsUser: number;
   readonly schedule: string;
   readonly timeZone: string;
-  /** The CronJobs (backup and drill) are suspended: by the inventory, or while a restore is pending (`schedulePause`). */
+  /** Suspended by the inventory, or while a restore is pending (`schedulePause`): the backup and the drill alike. */
   readonly suspended: boolean;
+}
+
+export interface BackupPlan extends CronJobPlan {
   readonly etcd: EtcdAccess;
   /** Paths archived into the PKI bundle (inside the pod); empty when PKI backup is off. */
   readonly pkiPaths: readonly string[];
@@ -177,8 +184,8 @@ function secretKeys(credentials: S3Credentials, ourSecretName: string): { access
   const existing = credentials.existingSecret;
   const name = existing?.name ?? ourSecretName;
   return {
-    accessKeyId: { name, key: existing?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID' },
-    secretAccessKey: { name, key: existing?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY' },
+    accessKeyId: { name, key: existing?.accessKeyIdKey ?? STORAGE_CREDENTIAL_KEYS.accessKeyId },
+    secretAccessKey: { name, key: existing?.secretAccessKeyKey ?? STORAGE_CREDENTIAL_KEYS.secretAccessKey },
   };
 }
 
@@ -226,7 +233,12 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
   const client = POD_PATHS.hostedEtcdClient;
   return {
     ...names,
-    etcd: { endpoint: topology.clientEndpoint, caFile: `${client}/ca.crt`, certFile: `${client}/tls.crt`, keyFile: `${client}/tls.key` },
+    etcd: {
+      endpoint: topology.clientEndpoint,
+      caFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.ca}`,
+      certFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.cert}`,
+      keyFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.key}`,
+    },
     pkiPaths: backup.pki ? topology.pkiSecrets.map((secret) => `${POD_PATHS.hostedPki}/${secret}`) : [],
     encryptionConfigFile: backup.encryptionConfig?.secret && `${POD_PATHS.encryptionConfig}/${backup.encryptionConfig.secret.key}`,
     destinations,

@@ -15,7 +15,7 @@ import { planPrune, PRUNE_PLAN_FILE, type PrunePlan } from './prune';
 import { planRestore, type RestorePlan } from './restore';
 
 /** The file of the age recipients in the backup's config ConfigMap. */
-export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
 
 /** An on-demand backup request: a Job of its own, with a plan that may name other storages than the schedule's. */
 export interface OnDemandBackupPlan {

@@ -31,6 +31,11 @@ export const alertsRuleName = (cluster: string) => `${cluster}-controlplane-back
 export const storageCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}`;
 /** The same for the storage's prune credentials (only the prune CronJob reads it). */
 export const storagePruneCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}-prune`;
+/**
+ * Keys of that Secret (and of an existingSecret unless it names others), the same for every source (ExternalSecret,
+ * SealedSecret) so that the pod spec never depends on the source.
+ */
+export const STORAGE_CREDENTIAL_KEYS = { accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY' } as const;
 /** ObjectBucketClaim; the provisioner names its Secret and ConfigMap after it. */
 export const objectBucketClaimName = (storage: string) => `controlplane-backup-${storage}`;
 

@@ -50,12 +50,12 @@ export interface PolicyDocument {
 }
 
 /** The identity (IAM / MinIO / RGW user name) of a cluster's backup credentials. */
-export const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
+const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
 /**
  * The identity of a cluster's prune credentials (`pruneCredentials`), with `--prune separate`. A dot never occurs in
  * a cluster name (a DNS label): no writer name can be another cluster's prune name.
  */
-export const pruneName = (cluster: string) => `${writerName(cluster)}.prune`;
+const pruneName = (cluster: string) => `${writerName(cluster)}.prune`;
 
 const WRITE = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'];
 const pascal = (name: string) => name.split(/[-.]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');

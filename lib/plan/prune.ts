@@ -4,7 +4,7 @@
  * `controlplane-backup policy --prune separate`), and nothing but this pod holds a credential that deletes.
  */
 import type { Cluster } from '../inventory/model';
-import { TOOLS_USER, type BackupPlan, type DestinationPlan } from './backup';
+import { TOOLS_USER, type BackupPlan, type CronJobPlan, type DestinationPlan } from './backup';
 import { pruneCronJobName, pruneServiceAccountName } from './names';
 
 /** The prune plan's file in the backup's config ConfigMap. */
@@ -13,22 +13,14 @@ export const PRUNE_PLAN_FILE = 'prune-plan.json';
 /** A failed prune is retried by the next run; the alert reports repeated failures. */
 export const PRUNE_BACKOFF_LIMIT = 0;
 
-export interface PrunePlan {
-  readonly cluster: string;
-  readonly namespace: string;
-  readonly cronJobName: string;
-  readonly serviceAccountName: string;
-  /** The backup's config ConfigMap, which holds the prune plan too. */
-  readonly configMapName: string;
-  /** Retention needs no node access: the tools image's user everywhere (Pod Security `restricted`). */
-  readonly runAsUser: number;
+/**
+ * The prune CronJob: the backup's config ConfigMap (which holds the prune plan too), the tools image's user (no node
+ * access: Pod Security `restricted`), and the backup's schedule and pause: each run prunes what the last backup made
+ * surplus (sets younger than the Job's deadline are never touched).
+ */
+export interface PrunePlan extends CronJobPlan {
   /** The destinations retention runs for, each with its prune credentials as `agentEnv`. */
   readonly destinations: readonly DestinationPlan[];
-  /** The backup's schedule: each run prunes what the last backup made surplus (young sets are never touched). */
-  readonly schedule: string;
-  readonly timeZone: string;
-  /** Whatever pauses the cluster's backups pauses its pruning too. */
-  readonly suspended: boolean;
 }
 
 /** The prune CronJob of a cluster; undefined when none of its scheduled backup's storages has pruneCredentials. */

@@ -24,7 +24,7 @@ export const RESTORE_PATHS = {
 } as const;
 
 /** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
-export const RESTORE_TIMEOUTS = {
+const RESTORE_TIMEOUTS = {
   kubeadm: { barrierSeconds: 600, stopSeconds: 120, healthSeconds: 300 },
   hosted: { stopSeconds: 300, restoreSeconds: 1800, startSeconds: 600, pollSeconds: 2 },
 } as const;
@@ -141,7 +141,7 @@ function hostPort(ip: string, port: number): string {
 }
 
 /** The data dir a hosted replica restores into, inside its mounted volume. */
-export function replicaDataDir(dataDirInVolume: string): string {
+function replicaDataDir(dataDirInVolume: string): string {
   return dataDirInVolume ? `${RESTORE_PATHS.volume}/${dataDirInVolume}` : RESTORE_PATHS.volume;
 }
 
