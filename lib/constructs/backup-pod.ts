@@ -3,7 +3,7 @@
  * distroless) writes the snapshot to scratch; the tools container verifies, compresses, encrypts and uploads it.
  */
 import { k8s } from 'cdk8s-plus-28';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
 import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
@@ -25,29 +25,39 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
  * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
  * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
  */
+export interface ToolsCronJobProps {
+  readonly cluster: Cluster;
+  readonly component: 'drill' | 'prune';
+  readonly plan: CronJobPlan;
+  readonly backoffLimit: number;
+  readonly podSpec: k8s.PodSpec;
+}
+
 /**
- * The CronJob of a tools pod that runs beside the backup (the drill, the prune): the backup's timing rules, no
- * retry beyond `backoffLimit`, bounded by the cluster's deadline.
+ * A tools pod that runs beside the backup on a schedule (the drill, the prune), with a ServiceAccount of its own and
+ * no token: the backup's timing rules, no retry beyond `backoffLimit`, bounded by the cluster's deadline.
  */
-export function toolsCronJob(
-  scope: Construct, cluster: Cluster, component: 'drill' | 'prune',
-  plan: CronJobPlan, backoffLimit: number, podSpec: k8s.PodSpec,
-): k8s.KubeCronJob {
-  const labels = objectMeta(cluster.name, component, '').labels;
-  return new k8s.KubeCronJob(scope, 'Resource', {
-    metadata: objectMeta(cluster.name, component, plan.cronJobName, plan.namespace),
-    spec: {
-      ...cronJobTiming(cluster, plan),
-      jobTemplate: {
-        metadata: { labels },
-        spec: {
-          backoffLimit,
-          activeDeadlineSeconds: cluster.backup.activeDeadlineSeconds,
-          template: { metadata: { labels }, spec: podSpec },
+export class ToolsCronJob extends Construct {
+  constructor(scope: Construct, id: string, props: ToolsCronJobProps) {
+    super(scope, id);
+    const { cluster, component, plan } = props;
+    tokenlessServiceAccount(this, objectMeta(cluster.name, component, plan.serviceAccountName, plan.namespace));
+    const labels = objectMeta(cluster.name, component, '').labels;
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: objectMeta(cluster.name, component, plan.cronJobName, plan.namespace),
+      spec: {
+        ...cronJobTiming(cluster, plan),
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: props.backoffLimit,
+            activeDeadlineSeconds: cluster.backup.activeDeadlineSeconds,
+            template: { metadata: { labels }, spec: props.podSpec },
+          },
         },
       },
-    },
-  });
+    });
+  }
 }
 
 export function cronJobTiming(cluster: Cluster, plan: CronJobPlan): Omit<k8s.CronJobSpec, 'jobTemplate'> {

@@ -5,10 +5,13 @@ import type { Construct } from 'constructs';
 import type { ClusterPlan } from '../plan/cluster';
 import { Alerts } from './alerts';
 import { Backup } from './backup';
-import { Drill } from './drill';
+import { ToolsCronJob } from './backup-pod';
+import { drillPodSpec } from './drill';
 import { applySyncWaves, objectMeta } from './metadata';
 import { BackupNetworkPolicy } from './network-policy';
-import { Prune } from './prune';
+import { prunePodSpec } from './prune';
+import { DRILL_BACKOFF_LIMIT } from '../plan/drill';
+import { PRUNE_BACKOFF_LIMIT } from '../plan/prune';
 import { StorageAccess } from './storage';
 
 export interface ClusterChartProps {
@@ -34,8 +37,9 @@ export class ClusterChart extends Chart {
     // Its construct path changed when it left Backup; names are explicit, so the object is the same.
     if (plan.networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: plan.networkPolicy });
     new Backup(this, 'Backup', { plan });
-    if (plan.drill) new Drill(this, 'Drill', { cluster, plan: plan.drill });
-    if (plan.prune) new Prune(this, 'Prune', { cluster, plan: plan.prune });
+    const { drill, prune } = plan;
+    if (drill) new ToolsCronJob(this, 'Drill', { cluster, component: 'drill', plan: drill, backoffLimit: DRILL_BACKOFF_LIMIT, podSpec: drillPodSpec(cluster, drill) });
+    if (prune) new ToolsCronJob(this, 'Prune', { cluster, component: 'prune', plan: prune, backoffLimit: PRUNE_BACKOFF_LIMIT, podSpec: prunePodSpec(cluster, prune) });
     if (plan.alerts) new Alerts(this, 'Alerts', { plan: plan.alerts });
     applySyncWaves(this);
   }

@@ -89,12 +89,15 @@ export function containerSecurityContext(user: number): k8s.SecurityContext {
 export interface ToolsPodOptions {
   readonly serviceAccountName: string;
   readonly runAsUser: number;
-  /** The container's name: what the pod does (drill, prune). */
-  readonly name: string;
-  readonly command: string[];
+  /** The agent command, also the container's name (drill, prune). */
+  readonly command: 'drill' | 'prune';
+  /** The backup's config ConfigMap, which holds the pod's plan, and the plan's file there. */
+  readonly configMapName: string;
+  readonly planFile: string;
+  /** Besides TMPDIR: the storages' credentials (and a bucket claim's values). */
   readonly env: k8s.EnvVar[];
-  readonly volumes: k8s.Volume[];
-  readonly mounts: k8s.VolumeMount[];
+  /** Besides scratch and the config: CA bundles, an identity. */
+  readonly volumes: readonly MountedVolume[];
 }
 
 /**
@@ -103,6 +106,7 @@ export interface ToolsPodOptions {
  */
 export function toolsPodSpec(cluster: Cluster, options: ToolsPodOptions): k8s.PodSpec {
   const { backup } = cluster;
+  const volumes = [scratchVolume(backup.scratchSize), configMapVolume('config', options.configMapName, POD_PATHS.config), ...options.volumes];
   return {
     serviceAccountName: options.serviceAccountName,
     automountServiceAccountToken: false,
@@ -111,15 +115,15 @@ export function toolsPodSpec(cluster: Cluster, options: ToolsPodOptions): k8s.Po
     ...(backup.tolerations.length ? { tolerations: backup.tolerations.map((t) => ({ ...t })) } : {}),
     securityContext: podSecurityContext(options.runAsUser),
     containers: [{
-      name: options.name,
+      name: options.command,
       image: backup.images.tools,
       imagePullPolicy: backup.images.pullPolicy,
-      command: options.command,
-      env: options.env,
-      volumeMounts: options.mounts,
+      command: agentCommand(options.command, `${POD_PATHS.config}/${options.planFile}`),
+      env: [TMPDIR_ENV, ...options.env],
+      volumeMounts: volumes.map((volume) => volume.mount),
       resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },
       securityContext: containerSecurityContext(options.runAsUser),
     }],
-    volumes: options.volumes,
+    volumes: volumes.map((volume) => volume.volume),
   };
 }

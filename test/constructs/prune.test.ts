@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { backupPlanSchema } from '../../lib/agent/plan';
 import { loadInventory } from '../../lib/inventory/load';
 import { renderInventory } from '../../lib/synth/render';
-import { evaluatePodSecurity, podTemplateOf } from '../../lib/validate/pod-security';
+import { evaluatePodSecurity } from '../../lib/validate/pod-security';
 
 const FIXTURE = 'test/fixtures/valid/prune-credentials.yaml';
 const files = renderInventory(loadInventory(FIXTURE));
@@ -33,7 +33,7 @@ describe('pruneCredentials: retention by a prune CronJob with its own Secret', (
     expect(secretsRead(podOf(backup))).not.toContain('controlplane-backup-primary-prune');
     expect(pod.automountServiceAccountToken).toBe(false);
     // No node access: Pod Security restricted, in a kubeadm cluster's privileged namespace too.
-    expect(evaluatePodSecurity(podTemplateOf(prune)!)).toEqual({ level: 'restricted', failures: [] });
+    expect(evaluatePodSecurity(prune.spec.jobTemplate.spec.template)).toEqual({ level: 'restricted', failures: [] });
     // The storage's private CA is mounted where the plan names it.
     expect(pod.volumes.map((v: any) => v.name)).toEqual(['scratch', 'config', 'ca-primary']);
     // Its ExternalSecret writes the prune Secret beside the writers' (an existingSecret here: nothing to write).
