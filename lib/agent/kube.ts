@@ -9,7 +9,7 @@
 import { AppsV1Api, ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
 import { OWNER_KINDS, type OwnerRef } from './restore/plans';
 
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** A failed request: `message` is what the status ConfigMap and the result line show. */
 export class KubeError extends Error {

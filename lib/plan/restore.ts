@@ -9,10 +9,10 @@ import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
 import { snapshotReference } from '../storage/layout';
 import { restoreFolder } from '../storage/restores';
-import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
+import { kubeadmEtcdAccess, nodeFilesUser, planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
-  memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
-  restorePlanConfigMapName, restoreStatusConfigMapName,
+  backupServiceAccountName, memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
+  restoreOwnerRoleName, restorePlanConfigMapName, restoreStatusConfigMapName,
 } from './names';
 
 export const RESTORE_PATHS = {
@@ -25,7 +25,7 @@ export const RESTORE_PATHS = {
 } as const;
 
 /** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
-export const RESTORE_TIMEOUTS = {
+const RESTORE_TIMEOUTS = {
   kubeadm: { barrierSeconds: 600, stopSeconds: 120, healthSeconds: 300 },
   hosted: { stopSeconds: 300, restoreSeconds: 1800, startSeconds: 600, pollSeconds: 2 },
 } as const;
@@ -60,6 +60,10 @@ export interface RestorePlan {
   /** one key per pod: `member-<name>.json`, `coordinator.json`, `replica-<i>.json` */
   readonly planConfigMap: string;
   readonly identitySecret: string;
+  /** kubeadm: the backup's (no token); hosted: the coordinator's, bound to its Role. */
+  readonly serviceAccountName: string;
+  /** uid of the restore pods' containers (`nodeFilesUser`). */
+  readonly runAsUser: number;
   /** hosted only */
   readonly coordinatorName?: string;
   readonly statusConfigMap?: string;
@@ -67,12 +71,35 @@ export interface RestorePlan {
   readonly owners?: readonly RestoreOwner[];
   /** hosted only: where Argo CD's Applications live (an instance label without a namespace means this one) */
   readonly argocdNamespace?: string;
+  /**
+   * hosted only: the get/patch the coordinator needs on the owners, one entry per namespace. The restore's own
+   * namespace has no `roleName` (its rules join the coordinator's Role); each other one gets a Role of its own.
+   */
+  readonly ownerAccess?: readonly OwnerAccess[];
+  /** The agent's plan of each pod, by its key in the plan ConfigMap (`restorePlanKey`). */
+  readonly podPlans: Readonly<Record<string, RestorePodPlan>>;
 }
 
 /** An owner the hosted restore pauses: its reference and the API group and resource its Role names. */
 export interface RestoreOwner extends OwnerRef {
   readonly apiGroup: string;
   readonly resource: string;
+}
+
+/** One entry of a Role's `rules`. */
+export interface AccessRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly resourceNames: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/** What the coordinator may do to the owners of one namespace. */
+export interface OwnerAccess {
+  readonly namespace: string;
+  /** the Role (and RoleBinding) in that namespace; absent: the restore's own namespace, whose coordinator Role gets the rules */
+  readonly roleName?: string;
+  readonly rules: readonly AccessRule[];
 }
 
 /**
@@ -94,6 +121,33 @@ export function restoreOwners(inventory: Inventory, cluster: Cluster): RestoreOw
 function argocdNamespace(inventory: Inventory): string {
   return inventory.gitops?.argocd?.namespace ?? INVENTORY_DEFAULTS.gitops.argocd.namespace;
 }
+
+/** get/patch on exactly the named owners, one rule per API group and resource. */
+function ownerRules(owners: readonly RestoreOwner[]): AccessRule[] {
+  const groups = new Map<string, RestoreOwner[]>();
+  for (const owner of owners) groups.set(`${owner.apiGroup}/${owner.resource}`, [...(groups.get(`${owner.apiGroup}/${owner.resource}`) ?? []), owner]);
+  return [...groups.values()].map((same) => ({
+    apiGroups: [same[0].apiGroup], resources: [same[0].resource], resourceNames: [...new Set(same.map((o) => o.name))].sort(), verbs: ['get', 'patch'],
+  }));
+}
+
+/**
+ * The owners' rules by namespace: the restore's own first, then the others sorted, each with a Role of its own
+ * (pausing an owner in Flux's or Argo CD's namespace needs get/patch on exactly that object there).
+ */
+function ownerAccess(cluster: string, id: string, namespace: string, owners: readonly RestoreOwner[]): OwnerAccess[] {
+  const own = owners.filter((o) => o.namespace === namespace);
+  const others = [...new Set(owners.map((o) => o.namespace))].filter((ns) => ns !== namespace).sort();
+  return [
+    ...(own.length ? [{ namespace, rules: ownerRules(own) }] : []),
+    ...others.map((ns) => ({ namespace: ns, roleName: restoreOwnerRoleName(cluster, id, ns), rules: ownerRules(owners.filter((o) => o.namespace === ns)) })),
+  ];
+}
+
+export type RestorePodPlan = RestoreMemberPlan | RestoreCoordinatorPlan | RestoreReplicaPlan;
+
+/** What the agent plans of the pods are made from: the restore plan without them. */
+type RestoreDecisions = Omit<RestorePlan, 'podPlans'>;
 
 export function planRestore(inventory: Inventory, cluster: Cluster, request: RestoreRequest): RestorePlan {
   const storage = inventory.storages[request.storage];
@@ -120,7 +174,9 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
           claimName: `${topology.dataVolumeClaimTemplate}-${topology.statefulSet}-${ordinal}`,
         };
       });
-  return {
+  const coordinatorName = restoreCoordinatorName(cluster.name, request.id);
+  const owners = restoreOwners(inventory, cluster);
+  const plan: RestoreDecisions = {
     cluster: cluster.name,
     request,
     namespace: topology.namespace,
@@ -135,12 +191,26 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
     initialClusterToken: `${cluster.name}-restore-${request.id}`,
     planConfigMap: restorePlanConfigMapName(cluster.name, request.id),
     identitySecret: restoreIdentitySecretName(cluster.name, request.id),
+    serviceAccountName: topology.kind === 'kubeadm' ? backupServiceAccountName(cluster.name) : coordinatorName,
+    runAsUser: nodeFilesUser(cluster),
     ...(topology.kind === 'hosted'
       ? {
-          coordinatorName: restoreCoordinatorName(cluster.name, request.id), statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id),
-          owners: restoreOwners(inventory, cluster), argocdNamespace: argocdNamespace(inventory),
+          coordinatorName, statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id),
+          owners, argocdNamespace: argocdNamespace(inventory), ownerAccess: ownerAccess(cluster.name, request.id, topology.namespace, owners),
         }
       : {}),
+  };
+  return { ...plan, podPlans: restorePodPlans(cluster, plan) };
+}
+
+/** One typed plan per pod (lib/agent/restore/plans.ts): each kubeadm member's, or the coordinator's and each replica's. */
+function restorePodPlans(cluster: Cluster, plan: RestoreDecisions): Record<string, RestorePodPlan> {
+  if (cluster.topology.kind === 'kubeadm') {
+    return Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentMemberPlan(cluster, plan, member)]));
+  }
+  return {
+    [restorePlanKey('coordinator')]: agentCoordinatorPlan(cluster, plan),
+    ...Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentReplicaPlan(cluster, plan, member)])),
   };
 }
 
@@ -149,7 +219,7 @@ function hostPort(ip: string, port: number): string {
 }
 
 /** The data dir a hosted replica restores into, inside its mounted volume. */
-export function replicaDataDir(dataDirInVolume: string): string {
+function replicaDataDir(dataDirInVolume: string): string {
   return dataDirInVolume ? `${RESTORE_PATHS.volume}/${dataDirInVolume}` : RESTORE_PATHS.volume;
 }
 
@@ -159,7 +229,7 @@ export function restorePlanKey(member: RestoreMember | 'coordinator'): string {
   return member.ordinal === undefined ? `member-${member.name}.json` : `replica-${member.ordinal}.json`;
 }
 
-const planBase = (cluster: Cluster, plan: RestorePlan) => ({
+const planBase = (cluster: Cluster, plan: RestoreDecisions) => ({
   apiVersion: PLAN_API_VERSION as typeof PLAN_API_VERSION,
   packageVersion: PACKAGE_VERSION,
   cluster: cluster.name,
@@ -174,14 +244,14 @@ const planBase = (cluster: Cluster, plan: RestorePlan) => ({
 /** No retry: a failure needs a person, who reads the Job's log and the runbook. */
 export const RESTORE_DEADLINE_SECONDS = 3600;
 
-const target = (plan: RestorePlan) => ({
+const target = (plan: RestoreDecisions) => ({
   members: plan.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl })),
   initialClusterToken: plan.initialClusterToken,
   bumpRevision: plan.request.bumpRevision,
 });
 
 /** The plan of one kubeadm member's restore pod. */
-export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreMemberPlan {
+export function agentMemberPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember): RestoreMemberPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
   const pki = topology.pkiDir;
@@ -192,7 +262,7 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
     member: { name: member.name, peerUrl: member.peerUrl },
     dataDir: topology.dataDir,
     etcdManifest: `${topology.manifestsDir}/etcd.yaml`,
-    etcd: { endpoint: member.clientEndpoint!, caFile: `${pki}/etcd/ca.crt`, certFile: `${pki}/etcd/healthcheck-client.crt`, keyFile: `${pki}/etcd/healthcheck-client.key` },
+    etcd: kubeadmEtcdAccess(pki, member.clientEndpoint!),
     // the backup archives the PKI dir by its path on the node, without the leading "/"
     pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
     timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
@@ -201,7 +271,7 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
 }
 
 /** The plan of the hosted restore's coordinator pod. */
-export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): RestoreCoordinatorPlan {
+export function agentCoordinatorPlan(cluster: Cluster, plan: RestoreDecisions): RestoreCoordinatorPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
   return {
@@ -221,7 +291,7 @@ export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): Resto
 }
 
 /** The plan of one hosted replica's restore pod. */
-export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreReplicaPlan {
+export function agentReplicaPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember): RestoreReplicaPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
   return {
@@ -236,5 +306,3 @@ export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: Re
     timeouts: { restoreSeconds: RESTORE_TIMEOUTS.hosted.restoreSeconds, pollSeconds: RESTORE_TIMEOUTS.hosted.pollSeconds },
   };
 }
-
-export { POD_PATHS };

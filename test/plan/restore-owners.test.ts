@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OWNER_KIND_NAMES } from '../../lib/agent/restore/plans';
 import { HOSTED_OWNER_KINDS } from '../../lib/inventory/schema';
 import { restoreOwners } from '../../lib/plan/restore';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 const owners = [
   { kind: 'HelmRelease', name: 'beta' },

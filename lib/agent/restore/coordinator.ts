@@ -16,7 +16,7 @@
  * Exit codes: 0 ok or skipped; 2 snapshot invalid; 3 configuration or decryption key; 4 storage fetch failed;
  * 9 Kubernetes API error; 10 a phase failed (reason in the status and the result line); 1 other.
  */
-import { KubeError, type RestoreKube, type StatefulSetView } from '../kube';
+import { KubeError, type StatefulSetView } from '../kube';
 import { quantityValue } from '../../quantity';
 import { checkCluster, checkEtcdVersion, checkVolumeSize, imageEtcdVersion, type CheckFinding } from './checks';
 import {
@@ -25,7 +25,7 @@ import {
 } from './coordinator-machine';
 import type { OwnerRef } from './plans';
 import { AgentError, EXIT } from '../exit-codes';
-import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
+import { sleep as realSleep, stderrLog, type HostedRestoreDeps, type Log, type RestoreResult } from './outcome';
 
 export interface CoordinatorPlan {
   readonly cluster: string;
@@ -75,13 +75,9 @@ interface OwnerRecord {
 /** Failures after which resuming an owner would scale etcd up on half-restored data. */
 const KEEP_OWNERS_PAUSED: readonly WorkingPhase[] = ['RestoringSnapshot', 'StartingEtcd'];
 
-export interface CoordinatorDeps {
-  readonly kube: RestoreKube;
+export interface CoordinatorDeps extends HostedRestoreDeps {
   /** Resolves (`latest`), fetches and verifies the backup in scratch, reads its meta.json, then frees the space; throws AgentError. */
   verifySnapshot(name: string): Promise<VerifiedBackup>;
-  readonly log?: Log;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly now?: () => number;
 }
 
 /** A failure that ends the current phase: the reason goes to the status ConfigMap. */
