@@ -24,6 +24,8 @@ function kube(status: Record<string, string>, onRead?: () => void): RestoreKube 
     scaleOf: async () => { throw new Error('not for replicas'); },
     setScale: async () => { throw new Error('not for replicas'); },
     podCount: async () => { throw new Error('not for replicas'); },
+    ownerObject: async () => { throw new Error('not for replicas'); },
+    patchOwner: async () => { throw new Error('not for replicas'); },
   };
 }
 

@@ -55,7 +55,7 @@ export function memberPlan(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
     member: { name: n.name, peerUrl: n.peerUrl }, dataDir: n.dataDir, etcdManifest: n.manifest,
     etcd: { endpoint: n.clientUrl, caFile: n.clientEnv.ETCDCTL_CACERT, certFile: n.clientEnv.ETCDCTL_CERT, keyFile: n.clientEnv.ETCDCTL_KEY },
     pki: o.pki ? { dir: n.pkiDir, archivePrefix: n.pkiDir.replace(/^\/+/, '') } : null,
-    timeouts: { barrierSeconds: 60, stopSeconds: 30, healthSeconds: 60 },
+    timeouts: { barrierSeconds: 60, stopSeconds: 30, healthSeconds: 60 }, allowCrossCluster: false,
     ...(o.over ?? {}),
   };
   mkdirSync(plan.scratchDir, { recursive: true });
