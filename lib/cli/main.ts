@@ -88,6 +88,16 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     },
     exit: '0 printed, 2 invalid inventory or command line, 1 internal error',
   },
+  keygen: {
+    usage: 'keygen --cluster NAME [--namespace NS] [--secret NAME] | kubectl create -f -',
+    summary: 'a new backup signing key for one cluster: the Secret with the private key on stdout (for kubectl, never a file), the public key for `backup.signing.publicKey` on stderr',
+    options: {
+      cluster: '--cluster NAME         the cluster whose backups the key signs',
+      namespace: '--namespace NS         the namespace its backup pods run in (default: controlplane-backup; hosted: the namespace of its etcd)',
+      secret: '--secret NAME          the Secret\'s name (default: <cluster>-backup-signing; set backup.signing.secretName to match)',
+    },
+    exit: '0 written, 2 bad command line, 1 internal error',
+  },
   agent: {
     usage: 'agent <command> --plan FILE',
     summary: 'what the pods run (backup, prune, drill, restore-member, restore-coordinator, restore-replica): see `controlplane-backup agent --help`',
@@ -166,6 +176,8 @@ const OPTIONS = {
   'allow-cross-cluster': { type: 'boolean' },
   prune: { type: 'string' },
   'aws-account': { type: 'string' },
+  namespace: { type: 'string' },
+  secret: { type: 'string' },
   json: { type: 'boolean' },
   now: { type: 'string' },
   bucket: { type: 'string', multiple: true },
@@ -289,6 +301,11 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       const { storagePolicies } = await import('../plan/policy');
       io.out(`${JSON.stringify(storagePolicies(inventory, { storage: values.storage, prune, awsAccount: account }), null, 2)}\n`);
       return EXIT.ok;
+    }
+    case 'keygen': {
+      noExtra(0);
+      if (!values.cluster) throw usageError('keygen needs --cluster NAME');
+      return (await import('./keygen')).keygen({ cluster: values.cluster, namespace: values.namespace, secretName: values.secret }, io);
     }
     case 'schema': {
       noExtra(0);

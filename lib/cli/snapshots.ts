@@ -72,6 +72,15 @@ export interface SnapshotJson {
   future: boolean;
   /** Why the set is not complete (empty when complete). */
   problems: string[];
+  /**
+   * The sidecar's signature against the cluster's `backup.signing.publicKey`: valid, unsigned, invalid (forged or
+   * another key), unreadable, or not-checked (the cluster has no signing key, or the set no readable sidecar).
+   */
+  signature: 'valid' | 'unsigned' | 'invalid' | 'unreadable' | 'not-checked';
+  /** Why the signature does not make the set trusted; null when it does or was not checked. */
+  signatureProblem: string | null;
+  /** Complete and (with a signing key) signed: what latest, restores and retention use. */
+  trusted: boolean;
   encrypted: boolean;
   pki: boolean;
   compression: 'zstd' | 'gzip' | 'none' | null;
@@ -132,6 +141,9 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
         complete: set.complete,
         future: isFuture(set, now),
         problems: [...set.problems],
+        signature: set.signature,
+        signatureProblem: set.signatureProblem,
+        trusted: set.trusted,
         encrypted: set.encrypted,
         pki: set.pki,
         compression: set.compression,
@@ -181,6 +193,8 @@ function columns(rows: string[][]): string {
 }
 
 const yes = (value: boolean) => (value ? 'yes' : 'no');
+/** `-`: the cluster has no signing key (or the set no readable sidecar), nothing to check. */
+const SIGNED_CELL: Readonly<Record<SnapshotJson['signature'], string>> = { valid: 'yes', unsigned: 'NO', invalid: 'FORGED', unreadable: 'unreadable', 'not-checked': '-' };
 
 export function renderTable(locations: readonly LocationJson[]): string {
   const sections = locations.map((location) => {
@@ -188,14 +202,15 @@ export function renderTable(locations: readonly LocationJson[]): string {
     if (location.status === 'skipped') return `${where}: skipped: ${location.message}\n`;
     if (location.status === 'failed') return `${where}: FAILED: ${location.message}\n`;
     const complete = location.backups.filter((backup) => backup.complete).length;
+    const forged = location.backups.filter((backup) => backup.signature === 'invalid').length;
     const future = location.backups.filter((backup) => backup.future).length;
-    const lines = [`${where} (s3://${location.bucket}/${location.folder ? `${location.folder}/` : ''}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
+    const lines = [`${where} (s3://${location.bucket}/${location.folder ? `${location.folder}/` : ''}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${forged ? `${forged} FORGED (signature does not verify: never used), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
     if (location.backups.length > 0) {
       lines.push(columns([
-        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'ENCRYPTED', 'PKI', 'DRILL'],
+        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'SIGNED', 'ENCRYPTED', 'PKI', 'DRILL'],
         ...location.backups.map((backup) => [
           backup.name, backup.createdAt.slice(0, 19).replace('T', ' '), formatAge(backup.ageSeconds), formatBytes(backup.sizeBytes),
-          yes(backup.complete), yes(backup.encrypted), yes(backup.pki), backup.drill?.result ?? '-',
+          yes(backup.complete), SIGNED_CELL[backup.signature], yes(backup.encrypted), yes(backup.pki), backup.drill?.result ?? '-',
         ]),
       ]));
     }

@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
+import { POD_PATHS, SIGNING_KEY, SIGNING_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
 import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
 import { schedulePause } from '../plan/pause';
 
@@ -122,6 +122,13 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       volumes.push({ name, configMap: { name: destination.caBundle.configMap, defaultMode: 0o444, items: [{ key: destination.caBundle.key, path: destination.caBundle.key }] } });
       toolsMounts.push({ name, mountPath: destination.caBundle.mountPath, readOnly: true });
     }
+  }
+
+  if (backup.signing) {
+    // The private key, read-only, only in the tools container. Optional: a missing Secret is the agent's exit 3 with
+    // the command that creates it, rather than a pod stuck in ContainerCreating.
+    volumes.push({ name: 'signing', secret: { secretName: backup.signing.secretName, optional: true, defaultMode: 0o440, items: [{ key: SIGNING_KEY, path: SIGNING_KEY }] } });
+    toolsMounts.push({ name: 'signing', mountPath: SIGNING_PATHS.dir, readOnly: true });
   }
 
   // Everything else is in the plan (the config ConfigMap): the env carries what only the kubelet knows.

@@ -129,6 +129,7 @@ export const INVENTORY_DEFAULTS = {
     pki: false,
     bumpRevision: true,
     allowCrossCluster: false,
+    allowUnsigned: false,
   },
   gitops: {
     revision: 'main',

@@ -55,6 +55,12 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
   }
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
   issues.push(...toolsImageRules(inventory, scope));
+  if (inventory.defaults.backup?.signing !== undefined) {
+    issues.push({
+      path: ['defaults', 'backup', 'signing'], atKey: true,
+      message: 'a signing key belongs to one cluster (its private key lives only in that cluster): set `backup.signing` under each cluster, with its own key from `controlplane-backup keygen`',
+    });
+  }
   issues.push(...sealedSecretRules(inventory, scope));
   for (const name of Object.keys(inventory.clusters)) issues.push(...restoreRules(inventory, scope, name));
   issues.push(...namespaceOwnerRules(inventory));

@@ -8,7 +8,7 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import {
   absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
-  reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
+  reservedNameProblem, signingPublicKeyProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
 
@@ -210,6 +210,11 @@ export const backupSettingsSchema = strict({
     recipients: inherited(z.array(text(ageRecipientProblem, (v) => (v.startsWith('AGE-SECRET-KEY-') ? '"AGE-SECRET-KEY-..." (not repeated here)' : JSON.stringify(v)))), 'age recipients (public keys) the backups are encrypted to; the identities never enter the cluster.', B.encryption.recipients),
     snapshot: inherited(z.boolean(), 'Encrypt the snapshot too when recipients are set (an etcd snapshot holds every Secret of the cluster).', B.encryption.snapshot),
   }), 'age encryption of the backups (the PKI bundle is always encrypted).'),
+  signing: strict({
+    publicKey: text(signingPublicKeyProblem, (v) => (/PRIVATE KEY|^MC4CAQAw/.test(v) ? 'the value (a private key, not repeated here)' : JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v)))
+      .describe('The Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." that `controlplane-backup keygen` prints): restores, drills, `snapshots --verify` and `check` trust only sets signed with its private key.'),
+    secretName: resourceName.optional().describe('Secret in the backup\'s namespace (key `signing-key.pem`, created once with `controlplane-backup keygen`) that holds the private key; default `<cluster>-backup-signing`.'),
+  }).optional().describe('Signing of every backup set by a key that lives only in the backup\'s cluster (per cluster: not in `defaults.backup`). Without it sets are unsigned and anyone with the storage credential can plant one.'),
   storages: inherited(z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`'), 'Storages (keys of `storages`) each backup is written to.'),
   pki: inherited(z.boolean(), 'Back up the PKI bundle (certificates and keys, encrypted) with each snapshot.', B.pki),
   encryptionConfig: inherited(strict({
@@ -302,6 +307,7 @@ const restoreRequest = strict({
   pki: z.boolean().default(D.restore.pki).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
   bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
   allowCrossCluster: z.boolean().default(D.restore.allowCrossCluster).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
+  allowUnsigned: z.boolean().default(D.restore.allowUnsigned).describe('Restore a named set that is not signed with the cluster\'s signing key (taken before `backup.signing` was set, or planted); `latest` is always a signed set.'),
 });
 
 export const clusterSchema = strict({

@@ -21,6 +21,15 @@ export const POD_PATHS = {
   localDestinations: '/var/lib/controlplane-backup/local',
 } as const;
 
+/** The backup signing key inside the backup pod: the Secret `backup.signing.secretName`, mounted read-only. */
+export const SIGNING_PATHS = {
+  dir: '/var/run/controlplane-backup/signing',
+  keyFile: '/var/run/controlplane-backup/signing/signing-key.pem',
+} as const;
+
+/** The key of the signing Secret that holds the PKCS#8 PEM private key. */
+export const SIGNING_KEY = 'signing-key.pem';
+
 /** Environment value taken from a Secret or ConfigMap key, or a literal. */
 export type EnvSource =
   | { readonly value: string }

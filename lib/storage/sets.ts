@@ -113,6 +113,17 @@ export function latestComplete<T extends AssessedSet>(sets: readonly T[], now: D
   return best;
 }
 
+/**
+ * Why "latest" found nothing although complete sets are there: the newest complete present set is not signed with
+ * the cluster's key (a message for people); undefined when there is no such set (then nothing complete is there).
+ */
+export function untrustedLatestProblem(sets: readonly AssessedSet[], now: Date, skewSeconds = DEFAULT_CLOCK_SKEW_SECONDS): string | undefined {
+  const newest = sets.filter((set) => set.complete && !set.trusted && !isFuture(set, now, skewSeconds))
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+  if (!newest) return undefined;
+  return `the newest complete set ${newest.name} is ${newest.signatureProblem}; "latest" is only ever a set signed with the cluster's signing key`;
+}
+
 /** The sets dated in the future, newest first: to be reported, never chosen or deleted. */
 export function futureSets<T extends BackupSet>(sets: readonly T[], now: Date, skewSeconds = DEFAULT_CLOCK_SKEW_SECONDS): T[] {
   return sets.filter((set) => isFuture(set, now, skewSeconds)).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());

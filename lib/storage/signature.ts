@@ -15,25 +15,15 @@
  * a Secret of the backup's own cluster.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { signingPublicKeyProblem } from '../inventory/formats';
 import { SUFFIX } from './layout';
 
 /** Versioned context: a signature of this format is never valid for any other message the project may sign. */
 const CONTEXT = 'controlplane-backup backup-set signature v1';
-/** The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): 12 bytes, then the 32-byte key. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const SIGNATURE_LINE = /^controlplane-backup-signature v1 ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]{86}==)$/;
 
-/** Why a public key string is not an Ed25519 public key as the inventory takes it; undefined when it is. */
-export function signingPublicKeyProblem(value: string): string | undefined {
-  if (/PRIVATE KEY/.test(value) || value.startsWith('MC4CAQAw')) {
-    return 'is a private key; put only the public key in the inventory (`controlplane-backup keygen` prints it, or `openssl pkey -in KEY -pubout`)';
-  }
-  if (value.includes('BEGIN PUBLIC KEY')) return 'is a PEM block; give only its base64 line (the one between BEGIN and END, "MCowBQYDK2VwAyEA...")';
-  if (!/^[A-Za-z0-9+/]{59}=$/.test(value)) return 'is not an Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." of 60 characters that `controlplane-backup keygen` prints)';
-  const der = Buffer.from(value, 'base64');
-  if (der.length !== 44 || !der.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) return 'is base64 but not an Ed25519 public key (it starts with "MCowBQYDK2VwAyEA")';
-  return undefined;
-}
+/** The one check of a public key's format, the inventory's (lib/inventory/formats.ts). */
+export { signingPublicKeyProblem };
 
 /** The public key object of a validated key string; throws on a bad one (validation comes first everywhere). */
 export function publicKeyObject(publicKey: string): KeyObject {

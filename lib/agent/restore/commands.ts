@@ -11,7 +11,7 @@ import { AgentError, EXIT } from '../exit-codes';
 import { inClusterKube, inClusterProblem } from '../kube';
 import { loadPlan, type PlanSource } from '../plan';
 import { storeBarrier } from './barrier';
-import { fetchVerifiedSet, resolveSet, type SetLocation } from './backup-set';
+import { fetchVerifiedSet, resolveSet, type Authenticity, type SetLocation } from './backup-set';
 import { Coordinator } from './coordinator';
 import { Member } from './member';
 import type { RestoreResult } from './outcome';
@@ -19,6 +19,11 @@ import { initialCluster, restoreCoordinatorPlanSchema, restoreMemberPlanSchema, 
 import { Replica } from './replica';
 
 type Outcome = { code: number; message: string };
+
+/** The plan's signing key and `allowUnsigned`, as resolveSet checks them. */
+const authenticity = (plan: { signingPublicKey: string | null; allowUnsigned: boolean }, ctx: Context): Authenticity => ({
+  publicKey: plan.signingPublicKey, allowUnsigned: plan.allowUnsigned, log: (m) => ctx.log(m),
+});
 
 /** The command's result goes into the agent's result line; `skipped` (already restored) is a success. */
 function report(ctx: Context, result: RestoreResult): Outcome {
@@ -48,7 +53,7 @@ export async function restoreCoordinator(source: PlanSource, ctx: Context): Prom
     kube,
     // fetched and verified in scratch, then removed: the replicas fetch their own copy
     verifySnapshot: async (name) => {
-      const set = await resolveSet(at, name, ctx.clock());
+      const set = await resolveSet(at, name, ctx.clock(), undefined, authenticity(plan, ctx));
       const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
       await fetched.dispose();
       return set.name;
@@ -71,7 +76,7 @@ export async function restoreReplica(source: PlanSource, ctx: Context): Promise<
   }, {
     kube,
     fetchVerified: async (name) => {
-      const set = await resolveSet(at, name, ctx.clock());
+      const set = await resolveSet(at, name, ctx.clock(), undefined, authenticity(plan, ctx));
       const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
       return { file: fetched.snapshotFile, dispose: () => { void fetched.dispose(); } };
     },
@@ -94,7 +99,7 @@ export async function restoreMember(source: PlanSource, ctx: Context): Promise<O
     bumpRevision: plan.bumpRevision, scratchDir: work, timeouts: plan.timeouts,
   }, {
     resolve: async (name) => {
-      resolved = await resolveSet(at, name, ctx.clock(), plan.pki !== null ? true : undefined);
+      resolved = await resolveSet(at, name, ctx.clock(), plan.pki !== null ? true : undefined, authenticity(plan, ctx));
       return resolved.name;
     },
     fetchVerified: async (_name, withPki, dir) => {
