@@ -8,9 +8,10 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import {
   absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
-  reservedNameProblem, signingPublicKeyProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
+  reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
+import { signingPublicKeyProblem } from '../signing-key';
 
 const D = INVENTORY_DEFAULTS;
 

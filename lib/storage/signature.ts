@@ -15,14 +15,14 @@
  * a Secret of the backup's own cluster.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { signingPublicKeyProblem } from '../inventory/formats';
+import { signingPublicKeyProblem } from '../signing-key';
 import { SUFFIX } from './layout';
 
 /** Versioned context: a signature of this format is never valid for any other message the project may sign. */
 const CONTEXT = 'controlplane-backup backup-set signature v1';
 const SIGNATURE_LINE = /^controlplane-backup-signature v1 ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]{86}==)$/;
 
-/** The one check of a public key's format, the inventory's (lib/inventory/formats.ts). */
+/** The one check of a public key's format (lib/signing-key.ts), shared with the inventory. */
 export { signingPublicKeyProblem };
 
 /** The public key object of a validated key string; throws on a bad one (validation comes first everywhere). */
