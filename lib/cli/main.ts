@@ -49,7 +49,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     exit: '0 valid, 2 schema problems, failed kustomize builds or bad command line, 1 internal error',
   },
   restore: {
-    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--json]',
+    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--allow-unsigned] [--json]',
     summary: 'write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for break-glass use without GitOps',
     options: {
       inventory: INVENTORY,
@@ -61,6 +61,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       storage: '--storage NAME         the storage to restore from',
       pki: '--pki                  restore the PKI bundle too',
       'allow-cross-cluster': '--allow-cross-cluster  allow a snapshot of another cluster',
+      'allow-unsigned': '--allow-unsigned       allow a named set that is not signed with the cluster\'s signing key',
       json: JSON_OUT,
     },
     exit: '0 written, 2 invalid inventory, request or command line, 1 internal error',
@@ -174,6 +175,7 @@ const OPTIONS = {
   storage: { type: 'string' },
   pki: { type: 'boolean' },
   'allow-cross-cluster': { type: 'boolean' },
+  'allow-unsigned': { type: 'boolean' },
   prune: { type: 'string' },
   'aws-account': { type: 'string' },
   namespace: { type: 'string' },
@@ -263,7 +265,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       const id = values.id ?? `manual-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
       const files = writeRestoreBundle({
         inventory, id, cluster: values.cluster!, snapshot: values.snapshot!, confirm: values.confirm!, out: values.out!,
-        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'],
+        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'], allowUnsigned: values['allow-unsigned'],
       });
       if (values.json) io.out(`${JSON.stringify({ id, cluster: values.cluster, files, out: values.out }, null, 2)}\n`);
       io.err(`restore: ${plural(files, 'file')} for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
