@@ -59,6 +59,7 @@ storages:
 defaults:
   backup:
     storages: [main]
+    encryption: { recipients: [age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a] }
     schedule: '0 */6 * * *'
     drill: { enabled: false }
 clusters:
@@ -100,7 +101,7 @@ describe('snapshots and check with a signing key', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/^prod-1: storage main: backup prod-1-20260301T113000Z is unsigned: no signature prod-1-20260301T113000Z\.sha256\.sig: never used as latest nor restored without allowUnsigned; it was written without the cluster's signing key/);
-    expect(lines[0]).toMatch(/^prod-1: storage main: backup prod-1-20260301T114500Z is forged: .*: someone with the storage credential may have planted it: rotate that credential and remove the set$/);
+    expect(lines[0]).toMatch(/^prod-1: storage main: backup prod-1-20260301T114500Z is forged: prod-1-20260301T114500Z\.sha256\.sig was made with key [0-9a-f]{16}, not the cluster's signing key [0-9a-f]{16}: never used as latest nor restored without allowUnsigned; someone with the storage credential may have planted it: rotate that credential and remove the set$/);
     // 6 h old, within the threshold: the forged 15-minute-old set would not have hidden a stale backup either way
     const later = await cli('check', '--inventory', inventory, '--now', '2026-03-02T12:00:00Z', '--json');
     expect(JSON.parse(later.stdout).problems.some((p: string) => p.startsWith('prod-1: newest complete backup prod-1-20260301T060000Z (in main) is '))).toBe(true);
