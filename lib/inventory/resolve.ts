@@ -3,7 +3,7 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import { durationHours, quantityValue } from './formats';
 import { signingSecretName } from '../plan/names';
 import type { BackupSettings, Cluster, Inventory, Retention, Storage, Topology } from './model';
-import type { BackupSettingsInput, ClusterSpec, ParsedInventory, RetentionInput, StorageSpec } from './schema';
+import type { BackupSettingsInput, ClusterBackupSettingsInput, ClusterSpec, ParsedInventory, RetentionInput, StorageSpec } from './schema';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -40,7 +40,7 @@ function resolveRetention(layer: RetentionInput): Retention {
   };
 }
 
-function resolveBackup(cluster: string, shared: BackupSettingsInput | undefined, own: BackupSettingsInput | undefined): BackupSettings {
+function resolveBackup(cluster: string, shared: BackupSettingsInput | undefined, own: ClusterBackupSettingsInput | undefined): BackupSettings {
   const defaults = INVENTORY_DEFAULTS.backup;
   // Retention and resources are policies: a cluster that sets them states the whole policy, not a patch of it.
   const retentionLayer = own?.retention ?? shared?.retention ?? defaults.retention;

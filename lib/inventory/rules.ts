@@ -43,7 +43,7 @@ function settingSource(inventory: ParsedInventory, scope: RuleScope, clusterName
   const set = inventory.clusters[clusterName].backup?.[key];
   if (set !== undefined) return { path: ['clusters', clusterName, 'backup', key], value: set };
   if (scope.brokenDefaults?.has(key)) return undefined;
-  const shared = inventory.defaults.backup?.[key];
+  const shared = (inventory.defaults.backup as Record<string, unknown> | undefined)?.[key];
   if (shared !== undefined) return { path: ['defaults', 'backup', key], value: shared };
   return { path: ['clusters', clusterName], value: (INVENTORY_DEFAULTS.backup as Record<string, unknown>)[key] };
 }
@@ -55,12 +55,6 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
   }
   for (const name of Object.keys(inventory.clusters)) issues.push(...clusterRules(inventory, scope, name));
   issues.push(...toolsImageRules(inventory, scope));
-  if (inventory.defaults.backup?.signing !== undefined) {
-    issues.push({
-      path: ['defaults', 'backup', 'signing'], atKey: true,
-      message: 'a signing key belongs to one cluster (its private key lives only in that cluster): set `backup.signing` under each cluster, with its own key from `controlplane-backup keygen`',
-    });
-  }
   issues.push(...sealedSecretRules(inventory, scope));
   for (const name of Object.keys(inventory.clusters)) issues.push(...restoreRules(inventory, scope, name));
   issues.push(...namespaceOwnerRules(inventory));

@@ -41,11 +41,11 @@ export function unknownKeyMessage(key: string, validKeys: readonly string[]): st
  * zod reports all unknown keys of an object in one issue; we encode one message per key (as a JSON array,
  * in the order of `keys`) so that errors.ts can place each message at its own key.
  */
-function strict<T extends z.ZodRawShape>(shape: T) {
+function strict<T extends z.ZodRawShape>(shape: T, refused: Readonly<Record<string, string>> = {}) {
   const validKeys = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => unknownKeyMessage(key, validKeys))) : undefined,
+      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => (Object.hasOwn(refused, key) ? refused[key] : unknownKeyMessage(key, validKeys)))) : undefined,
   });
 }
 
@@ -211,11 +211,6 @@ export const backupSettingsSchema = strict({
     recipients: inherited(z.array(text(ageRecipientProblem, (v) => (v.startsWith('AGE-SECRET-KEY-') ? '"AGE-SECRET-KEY-..." (not repeated here)' : JSON.stringify(v)))), 'age recipients (public keys) the backups are encrypted to; the identities never enter the cluster.', B.encryption.recipients),
     snapshot: inherited(z.boolean(), 'Encrypt the snapshot too when recipients are set (an etcd snapshot holds every Secret of the cluster).', B.encryption.snapshot),
   }), 'age encryption of the backups (the PKI bundle is always encrypted).'),
-  signing: strict({
-    publicKey: text(signingPublicKeyProblem, (v) => (/PRIVATE KEY|^MC4CAQAw/.test(v) ? 'the value (a private key, not repeated here)' : JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v)))
-      .describe('The Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." that `controlplane-backup keygen` prints): restores, drills, `snapshots --verify` and `check` trust only sets signed with its private key.'),
-    secretName: resourceName.optional().describe('Secret in the backup\'s namespace (key `signing-key.pem`, created once with `controlplane-backup keygen`) that holds the private key; default `<cluster>-backup-signing`.'),
-  }).optional().describe('Signing of every backup set by a key that lives only in the backup\'s cluster (per cluster: not in `defaults.backup`). Without it sets are unsigned and anyone with the storage credential can plant one.'),
   storages: inherited(z.array(dnsLabel).min(1, 'lists no storage; name at least one of `storages`'), 'Storages (keys of `storages`) each backup is written to.'),
   pki: inherited(z.boolean(), 'Back up the PKI bundle (certificates and keys, encrypted) with each snapshot.', B.pki),
   encryptionConfig: inherited(strict({
@@ -248,6 +243,18 @@ export const backupSettingsSchema = strict({
     rpoMargin: inherited(z.number().min(1).max(10), 'Alert when the newest successful backup is older than the schedule\'s worst-case RPO times this.', B.alerts.rpoMargin),
     runbookBaseUrl: inherited(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'), 'Where each alert\'s runbook_url points (anchors of the README\'s "Alerts" section are appended).', B.alerts.runbookBaseUrl),
   }), 'PrometheusRule with RPO-tied alerts, from kube-state-metrics series.'),
+}, {
+  signing: 'a signing key belongs to one cluster (its private key lives only in that cluster): set `backup.signing` under each cluster, with its own key from `controlplane-backup keygen`',
+});
+
+/** A cluster's backup settings: the shared ones, and its signing key, which belongs to this cluster alone. */
+export const clusterBackupSettingsSchema = strict({
+  ...backupSettingsSchema.shape,
+  signing: strict({
+    publicKey: text(signingPublicKeyProblem, (v) => (/PRIVATE KEY|^MC4CAQAw/.test(v) ? 'the value (a private key, not repeated here)' : JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v)))
+      .describe('The Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." that `controlplane-backup keygen` prints): restores, drills, `snapshots` and `check` trust only sets signed with its private key.'),
+    secretName: resourceName.optional().describe('Secret in the backup\'s namespace (key `signing-key.pem`, created once with `controlplane-backup keygen`) that holds the private key; default `<cluster>-backup-signing`.'),
+  }).optional().describe('Signing of every backup set by a key that lives only in the backup\'s cluster (per cluster: not in `defaults.backup`). Without it sets are unsigned and anyone with the storage credential can plant one.'),
 });
 
 // ---- clusters -------------------------------------------------------------------------------------------------
@@ -314,7 +321,7 @@ const restoreRequest = strict({
 export const clusterSchema = strict({
   kubeadm: kubeadmTopology.optional().describe('A kubeadm cluster: etcd as static pods on the control-plane nodes (one of kubeadm and hosted).'),
   hosted: hostedTopology.optional().describe('A hosted control plane: etcd as a StatefulSet in a management cluster (one of kubeadm and hosted).'),
-  backup: backupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
+  backup: clusterBackupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
   onDemandBackups: z.array(onDemandBackup).default(D.cluster.onDemandBackups).describe('One-off backups, each a Job named after its request.'),
   restores: z.array(restoreRequest).default(D.cluster.restores).describe('Restore requests: each writes a folder `restore-<id>` outside the synced kustomization.'),
   gitops: strict({
@@ -368,6 +375,7 @@ export type InventoryInput = z.input<typeof inventorySchema>;
 export type ParsedInventory = z.output<typeof inventorySchema>;
 export type StorageSpec = z.output<typeof storageSchema>;
 export type BackupSettingsInput = z.output<typeof backupSettingsSchema>;
+export type ClusterBackupSettingsInput = z.output<typeof clusterBackupSettingsSchema>;
 export type ClusterSpec = z.output<typeof clusterSchema>;
 export type KubeadmTopology = z.output<typeof kubeadmTopology>;
 export type HostedTopology = z.output<typeof hostedTopology>;
