@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io';
 import { run } from '../../lib/cli/main';
 import { formatSidecar, sha256, signSidecar } from '../../lib/storage';
-import { startLocalS3, type LocalS3 } from '../cli-storage/s3rver';
-import { withToolsImage } from '../helpers/inventory';
+import { startLocalS3, type LocalS3 } from '../support/s3';
+import { withToolsImage } from '../support/inventory';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';

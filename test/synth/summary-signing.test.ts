@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderInventory } from '../../lib/synth/render';
 import { signingKeyId } from '../../lib/storage';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 const PUBLIC_KEY = 'MCowBQYDK2VwAyEAfleDl8dzPbPA7zReLgSIaJhEyrTJQKj9QiTEW/OWi98=';
 
