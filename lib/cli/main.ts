@@ -67,10 +67,13 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     exit: '0 written, 2 invalid inventory, request or command line, 1 internal error',
   },
   snapshots: {
-    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
+    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--verify] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
     summary: 'list the backup sets in S3 storage per cluster and storage: size, time, age, complete, encrypted, PKI bundle, drill result (S3 credentials: the AWS SDK\'s default chain; private CA: NODE_EXTRA_CA_CERTS)',
-    options: STORAGE_OPTIONS,
-    exit: '0 listed, 3 a storage could not be listed (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
+    options: {
+      ...STORAGE_OPTIONS,
+      verify: '--verify               download every object of every complete set and check its sha256 against the (signed) sidecar',
+    },
+    exit: '0 listed, 3 a storage could not be listed, or with --verify an object does not match its sidecar or the newest complete set is not signed with the cluster\'s key (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
   },
   check: {
     usage: 'check --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
@@ -176,6 +179,7 @@ const OPTIONS = {
   pki: { type: 'boolean' },
   'allow-cross-cluster': { type: 'boolean' },
   'allow-unsigned': { type: 'boolean' },
+  verify: { type: 'boolean' },
   prune: { type: 'string' },
   'aws-account': { type: 'string' },
   namespace: { type: 'string' },
@@ -286,7 +290,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         buckets: values.bucket, endpoints: values.endpoint, json: values.json,
       };
       if (command === 'check') return (await import('./check')).check(options, io);
-      return (await import('./snapshots')).snapshots(options, io);
+      return (await import('./snapshots')).snapshots({ ...options, verify: values.verify }, io);
     }
     case 'policy': {
       noExtra(0);

@@ -2,10 +2,14 @@
  * `controlplane-backup snapshots`: the backup sets in storage, per cluster and storage, as a table or JSON
  * (`SnapshotList`, field names documented in the README: they are an interface).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadInventory } from '../inventory/load';
+import { downloadChecked } from '../storage/integrity';
 import type { DrillSummary } from '../storage/layout';
-import { isFuture } from '../storage/sets';
-import { S3Clients } from '../storage/store';
+import { isFuture, untrustedLatestProblem, type AssessedSet } from '../storage/sets';
+import { S3Clients, type ObjectStore } from '../storage/store';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
 import { selectTargets, type Target, type TargetSelection } from '../storage/targets';
 import { EXIT, type Io } from './io';
@@ -21,6 +25,11 @@ export interface StorageCommandOptions extends TargetSelection {
 
 export interface SnapshotsOptions extends StorageCommandOptions {
   readonly json?: boolean;
+  /**
+   * Download every object of every complete set and check its sha256 against the set's sidecar (which the
+   * signature covers); a mismatch, a failed download or an untrusted newest set is exit 3.
+   */
+  readonly verify?: boolean;
 }
 
 /** `--now`, or the command-line problem with it. */
@@ -86,6 +95,11 @@ export interface SnapshotJson {
   compression: 'zstd' | 'gzip' | 'none' | null;
   snapshotKey: string | null;
   drill: DrillSummary | null;
+  /**
+   * `--verify` only (null without it): each object the sidecar names downloaded and its sha256 compared; `ok`,
+   * `failed` (a mismatch or a failed download: the problems say which), or `not-checked` (the set is not complete).
+   */
+  verified: { status: 'ok' | 'failed' | 'not-checked'; problems: string[] } | null;
 }
 
 /** One (cluster, storage) folder in the JSON output. */
@@ -101,6 +115,8 @@ export interface LocationJson {
   folder: string;
   backups: SnapshotJson[];
   otherObjects: { key: string; sizeBytes: number }[];
+  /** `--verify` only: why the newest complete set is not trusted (not signed with the cluster's key); absent when it is. */
+  untrustedNewest?: string;
 }
 
 export async function snapshots(options: SnapshotsOptions, io: Io): Promise<number> {
@@ -130,6 +146,10 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
     };
     if (result.status !== 'listed') return { ...base, backups: [], otherObjects: [] };
     const drills = await mapLimited(result.contents.sets, (set) => readDrill(clients, target.location!, set));
+    const verified = options.verify
+      ? await mapLimited(result.contents.sets, (set) => verifySet(clients.store(target.location!), target.folder, set))
+      : result.contents.sets.map(() => null);
+    const untrusted = options.verify ? untrustedLatestProblem(result.contents.sets, now) : undefined;
     return {
       ...base,
       backups: result.contents.sets.map((set, i) => ({
@@ -149,8 +169,10 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
         compression: set.compression,
         snapshotKey: set.snapshotKey,
         drill: drills[i],
+        verified: verified[i],
       })),
       otherObjects: result.contents.others.map((object) => ({ key: object.key, sizeBytes: object.size })),
+      ...(untrusted ? { untrustedNewest: untrusted } : {}),
     };
   });
   if (options.json) {
@@ -161,7 +183,30 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
   }
   const failed = locations.filter((location) => location.status === 'failed');
   for (const location of failed) io.err(`snapshots: ${location.cluster} in ${location.storage}: ${location.message}\n`);
-  return failed.length > 0 ? EXIT.problems : EXIT.ok;
+  const unverified = locations.flatMap((location) => [
+    ...(location.untrustedNewest ? [`${location.cluster} in ${location.storage}: ${location.untrustedNewest}`] : []),
+    ...location.backups.flatMap((backup) => (backup.verified?.problems ?? []).map((problem) => `${location.cluster} in ${location.storage}: ${backup.name}: ${problem}`)),
+  ]);
+  for (const problem of unverified) io.err(`snapshots --verify: ${problem}\n`);
+  if (options.verify && unverified.length === 0) io.err(`snapshots --verify: every object of ${plural(locations.reduce((sum, location) => sum + location.backups.filter((backup) => backup.verified?.status === 'ok').length, 0), 'complete set')} matches its sidecar\n`);
+  return failed.length > 0 || unverified.length > 0 ? EXIT.problems : EXIT.ok;
+}
+
+/** `--verify` of one set: every object its sidecar names, downloaded into a temporary dir (removed) and checked. */
+async function verifySet(store: ObjectStore, folder: string, set: AssessedSet): Promise<NonNullable<SnapshotJson['verified']>> {
+  if (!set.complete || !set.sidecar) return { status: 'not-checked', problems: [] };
+  const dir = await mkdtemp(join(tmpdir(), 'cpb-verify-'));
+  try {
+    const problems: string[] = [];
+    for (const entry of set.sidecar) {
+      const checked = await downloadChecked(store, folder, set, entry.file, dir);
+      if ('path' in checked) await rm(checked.path, { force: true });
+      else problems.push(checked.message);
+    }
+    return { status: problems.length > 0 ? 'failed' : 'ok', problems };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- the table ------------------------------------------------------------------------------------------------

@@ -167,17 +167,17 @@ describe('snapshots --json', () => {
     backups: [
       {
         name: 'prod-1-20260301T120000Z', createdAt: '2026-03-01T12:00:00Z', ageSeconds: 0, sizeBytes: 400, objectCount: 1,
-        complete: false, future: false, problems: ['no checksum sidecar prod-1-20260301T120000Z.sha256'], signature: 'not-checked', signatureProblem: null, trusted: false, encrypted: true, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T120000Z.db.zst.age', drill: null,
+        complete: false, future: false, problems: ['no checksum sidecar prod-1-20260301T120000Z.sha256'], signature: 'not-checked', signatureProblem: null, trusted: false, encrypted: true, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T120000Z.db.zst.age', drill: null, verified: null,
       },
       {
         name: 'prod-1-20260301T060000Z', createdAt: '2026-03-01T06:00:00Z', ageSeconds: 21600, sizeBytes: SIZE_FULL + DRILL_PASSED.length, objectCount: 5,
         complete: true, future: false, problems: [], signature: 'not-checked', signatureProblem: null, trusted: true, encrypted: true, pki: true, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T060000Z.db.zst.age',
-        drill: { result: 'passed', checkedAt: '2026-03-01T07:00:00Z', message: 'restored 1200 keys at revision 5000' },
+        drill: { result: 'passed', checkedAt: '2026-03-01T07:00:00Z', message: 'restored 1200 keys at revision 5000' }, verified: null,
       },
       {
         name: 'prod-1-20260301T000000Z', createdAt: '2026-03-01T00:00:00Z', ageSeconds: 43200, sizeBytes: SIZE_PLAIN + DRILL_OLD_FAILED.length, objectCount: 4,
         complete: true, future: false, problems: [], signature: 'not-checked', signatureProblem: null, trusted: true, encrypted: false, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T000000Z.db.zst',
-        drill: { result: 'failed', checkedAt: '2026-03-01T01:00:00Z', message: 'etcd did not start' },
+        drill: { result: 'failed', checkedAt: '2026-03-01T01:00:00Z', message: 'etcd did not start' }, verified: null,
       },
     ],
     otherObjects: [{ key: 'etcd/prod-1/notes.txt', sizeBytes: 12 }, { key: 'etcd/prod-1/prod-1-latest.db', sizeBytes: 30 }],
@@ -193,6 +193,19 @@ describe('snapshots --json', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ apiVersion: 'controlplane-backup.io/v1', kind: 'SnapshotList', now: '2026-03-01T12:00:00.000Z', locations: [prod1(), node] });
+  });
+
+  it('--verify without a signing key: every object of each complete set matches its sidecar, the incomplete set is not checked', async () => {
+    const { io, out, err } = capture();
+    expect(await snapshots({ inventory, cluster: 'prod-1', storage: 'primary', now: NOW, json: true, verify: true }, io)).toBe(0);
+    expect(err()).toBe('snapshots --verify: every object of 2 complete sets matches its sidecar\n');
+    const [location] = JSON.parse(out()).locations;
+    expect(location.backups.map((backup: { name: string; verified: unknown }) => [backup.name, backup.verified])).toEqual([
+      ['prod-1-20260301T120000Z', { status: 'not-checked', problems: [] }],
+      ['prod-1-20260301T060000Z', { status: 'ok', problems: [] }],
+      ['prod-1-20260301T000000Z', { status: 'ok', problems: [] }],
+    ]);
+    expect(location.untrustedNewest).toBeUndefined();
   });
 
   it('follows continuation tokens: pages of 2 list exactly what one page lists', async () => {

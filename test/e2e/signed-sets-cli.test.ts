@@ -106,4 +106,29 @@ describe('snapshots and check with a signing key', () => {
     const later = await cli('check', '--inventory', inventory, '--now', '2026-03-02T12:00:00Z', '--json');
     expect(JSON.parse(later.stdout).problems.some((p: string) => p.startsWith('prod-1: newest complete backup prod-1-20260301T060000Z (in main) is '))).toBe(true);
   });
+
+  // Last: it tampers with the genuine set.
+  it('snapshots --verify downloads every object, fails on a planted newest set and on an object that does not match the signed sidecar', async () => {
+    const plain = await cli('snapshots', '--inventory', inventory, '--now', NOW, '--json');
+    expect(JSON.parse(plain.stdout).locations[0].backups.every((b: any) => b.verified === null)).toBe(true);
+
+    const first = await cli('snapshots', '--inventory', inventory, '--now', NOW, '--json', '--verify');
+    expect(first.code).toBe(3);
+    const location = JSON.parse(first.stdout).locations[0];
+    expect(location.backups.map((b: any) => [b.name, b.verified])).toEqual([
+      ['prod-1-20260301T114500Z', { status: 'ok', problems: [] }],
+      ['prod-1-20260301T113000Z', { status: 'ok', problems: [] }],
+      ['prod-1-20260301T060000Z', { status: 'ok', problems: [] }],
+    ]);
+    expect(location.untrustedNewest).toMatch(/^the newest complete set prod-1-20260301T114500Z is forged: /);
+    expect(first.stderr).toMatch(/^snapshots --verify: prod-1 in main: the newest complete set prod-1-20260301T114500Z is forged: .*"latest" is only ever a set signed with the cluster's signing key\n$/);
+
+    // Same size, other bytes: the listing (and so `snapshots` without --verify) cannot tell.
+    await s3.put('etcd/prod-1/prod-1-20260301T060000Z.db.zst.age', 'y'.repeat(400));
+    expect((await cli('snapshots', '--inventory', inventory, '--now', NOW, '--json')).code).toBe(0);
+    const tampered = await cli('snapshots', '--inventory', inventory, '--now', NOW, '--verify');
+    expect(tampered.code).toBe(3);
+    expect(tampered.stderr).toMatch(/^snapshots --verify: prod-1 in main: prod-1-20260301T060000Z: checksum mismatch: prod-1-20260301T060000Z\.db\.zst\.age \(sidecar [0-9a-f]{64}, downloaded [0-9a-f]{64}\): the object is corrupt$/m);
+    expect(tampered.stdout).toMatch(/prod-1-20260301T060000Z .* yes +yes +yes/);
+  });
 });
