@@ -8,13 +8,14 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { PACKAGE_VERSION } from '../version';
 import { formatSidecar, type SidecarEntry } from '../storage/sidecar';
+import { privateKeyObject, publicKeyOf, signingKeyId, signSidecar } from '../storage/signature';
 import { checkSnapshotFile, InvalidSnapshotError, sha256, sha256File } from '../storage/integrity';
 import { objectKey, setName, SUFFIX, type Compression, type StoredObject } from '../storage/layout';
 import { StorageError, type ObjectStore } from '../storage/store';
@@ -60,6 +61,7 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
   const base = setName(plan.cluster, now);
   Object.assign(ctx.result, { cluster: plan.cluster, base, dbSize: null, revision: null, totalKeys: null, objects: [], destinations: [], deleted: 0, future: [] });
   await checkConfiguration(plan, ctx);
+  const signingKey = await loadSigningKey(plan);
   const work = ctx.workDir(plan.scratchDir);
 
   // 1. verify the snapshot before anything leaves the pod; revision, key count and the server version meanwhile.
@@ -148,7 +150,9 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
     { file: metaFile, sha256: sha256(meta), size: Buffer.byteLength(meta) },
   ];
   const sidecar = formatSidecar(entries);
-  const ownFiles = entries.map((entry) => entry.file);
+  const signatureFile = `${base}${SUFFIX.signature}`;
+  const signature = signingKey ? signSidecar(signingKey, plan.cluster, base, sidecar) : undefined;
+  const ownFiles = [...entries.map((entry) => entry.file), ...(signature ? [signatureFile] : [])];
 
   // 5. per destination, at once: PKI bundle and meta.json, every stored size checked, the sidecar LAST, retention.
   const results: DestinationResult[] = await Promise.all(targets.map(async ({ destination, store, error }): Promise<DestinationResult> => {
@@ -166,6 +170,8 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
         const stored = listed.get(key(entry.file));
         if (stored !== entry.size) throw new StorageError(`upload of ${entry.file} failed: stored size ${stored ?? 'none'}, ${entry.size} bytes produced`);
       }
+      // The signature before the sidecar: the sidecar stays the last object, the marker of a complete set.
+      if (signature) await store.write(key(signatureFile), signature).catch((e: Error) => { throw new StorageError(`upload of ${signatureFile} failed: ${e.message}`); });
       await store.write(key(`${base}${SUFFIX.sidecar}`), sidecar).catch((e: Error) => { throw new StorageError(`upload of ${base}${SUFFIX.sidecar} failed: ${e.message}`); });
     } catch (failure) {
       if (!(failure instanceof StorageError)) throw failure;
@@ -227,6 +233,33 @@ async function checkConfiguration(plan: BackupPlan, ctx: Context): Promise<void>
       throw new AgentError(EXIT.config, `PKI path does not exist: ${path}`, 'config');
     }
   }
+}
+
+/**
+ * The signing key of the plan, read before anything is taken (exit 3 when it is missing, unreadable or not the key
+ * whose public half the inventory names); undefined when the cluster has no signing key.
+ */
+async function loadSigningKey(plan: BackupPlan) {
+  if (!plan.signing) return undefined;
+  const { keyFile, publicKey } = plan.signing;
+  const create = `create it once in this cluster with \`controlplane-backup keygen --cluster ${plan.cluster} --namespace <backup namespace> | kubectl create -f -\` (README, "Signed backups")`;
+  let pem: string;
+  try {
+    pem = await readFile(keyFile, 'utf8');
+  } catch (error) {
+    throw new AgentError(EXIT.config, `signing key missing: ${keyFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}) is not mounted; the Secret named by backup.signing.secretName holds it under key signing-key.pem: ${create}`, 'config');
+  }
+  let key;
+  try {
+    key = privateKeyObject(pem);
+  } catch (error) {
+    throw new AgentError(EXIT.config, `signing key ${keyFile} ${(error as Error).message}: ${create}`, 'config');
+  }
+  const actual = publicKeyOf(key);
+  if (actual !== publicKey) {
+    throw new AgentError(EXIT.config, `signing key ${keyFile} (key ${signingKeyId(actual)}) is not the one backup.signing.publicKey names (key ${signingKeyId(publicKey)}): put its public key ${actual} into the inventory, or mount the matching Secret`, 'config');
+  }
+  return key;
 }
 
 /** Revision and key count of the snapshot (best effort, bounded): etcdutl, else etcdctl. */

@@ -49,7 +49,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     exit: '0 valid, 2 schema problems, failed kustomize builds or bad command line, 1 internal error',
   },
   restore: {
-    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--json]',
+    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--allow-unsigned] [--json]',
     summary: 'write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for break-glass use without GitOps',
     options: {
       inventory: INVENTORY,
@@ -61,15 +61,19 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       storage: '--storage NAME         the storage to restore from',
       pki: '--pki                  restore the PKI bundle too',
       'allow-cross-cluster': '--allow-cross-cluster  allow a snapshot of another cluster',
+      'allow-unsigned': '--allow-unsigned       allow a named set that is not signed with the cluster\'s signing key',
       json: JSON_OUT,
     },
     exit: '0 written, 2 invalid inventory, request or command line, 1 internal error',
   },
   snapshots: {
-    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
+    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--verify] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
     summary: 'list the backup sets in S3 storage per cluster and storage: size, time, age, complete, encrypted, PKI bundle, drill result (S3 credentials: the AWS SDK\'s default chain; private CA: NODE_EXTRA_CA_CERTS)',
-    options: STORAGE_OPTIONS,
-    exit: '0 listed, 3 a storage could not be listed (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
+    options: {
+      ...STORAGE_OPTIONS,
+      verify: '--verify               download every object of every complete set and check its sha256 against the (signed) sidecar',
+    },
+    exit: '0 listed, 3 a storage could not be listed, or with --verify an object does not match its sidecar or the newest complete set is not signed with the cluster\'s key (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
   },
   check: {
     usage: 'check --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
@@ -87,6 +91,16 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       'aws-account': '--aws-account ID       the 12-digit AWS account of the users (for the bucket policy\'s principals)',
     },
     exit: '0 printed, 2 invalid inventory or command line, 1 internal error',
+  },
+  keygen: {
+    usage: 'keygen --cluster NAME [--namespace NS] [--secret NAME] | kubectl create -f -',
+    summary: 'a new backup signing key for one cluster: the Secret with the private key on stdout (for kubectl, never a file), the public key for `backup.signing.publicKey` on stderr',
+    options: {
+      cluster: '--cluster NAME         the cluster whose backups the key signs',
+      namespace: '--namespace NS         the namespace its backup pods run in (default: controlplane-backup; hosted: the namespace of its etcd)',
+      secret: '--secret NAME          the Secret\'s name (default: <cluster>-backup-signing; set backup.signing.secretName to match)',
+    },
+    exit: '0 written, 2 bad command line, 1 internal error',
   },
   agent: {
     usage: 'agent <command> --plan FILE',
@@ -164,8 +178,12 @@ const OPTIONS = {
   storage: { type: 'string' },
   pki: { type: 'boolean' },
   'allow-cross-cluster': { type: 'boolean' },
+  'allow-unsigned': { type: 'boolean' },
+  verify: { type: 'boolean' },
   prune: { type: 'string' },
   'aws-account': { type: 'string' },
+  namespace: { type: 'string' },
+  secret: { type: 'string' },
   json: { type: 'boolean' },
   now: { type: 'string' },
   bucket: { type: 'string', multiple: true },
@@ -251,7 +269,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       const id = values.id ?? `manual-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
       const files = writeRestoreBundle({
         inventory, id, cluster: values.cluster!, snapshot: values.snapshot!, confirm: values.confirm!, out: values.out!,
-        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'],
+        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'], allowUnsigned: values['allow-unsigned'],
       });
       if (values.json) io.out(`${JSON.stringify({ id, cluster: values.cluster, files, out: values.out }, null, 2)}\n`);
       io.err(`restore: ${plural(files, 'file')} for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
@@ -272,7 +290,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         buckets: values.bucket, endpoints: values.endpoint, json: values.json,
       };
       if (command === 'check') return (await import('./check')).check(options, io);
-      return (await import('./snapshots')).snapshots(options, io);
+      return (await import('./snapshots')).snapshots({ ...options, verify: values.verify }, io);
     }
     case 'policy': {
       noExtra(0);
@@ -289,6 +307,11 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       const { storagePolicies } = await import('../plan/policy');
       io.out(`${JSON.stringify(storagePolicies(inventory, { storage: values.storage, prune, awsAccount: account }), null, 2)}\n`);
       return EXIT.ok;
+    }
+    case 'keygen': {
+      noExtra(0);
+      if (!values.cluster) throw usageError('keygen needs --cluster NAME');
+      return (await import('./keygen')).keygen({ cluster: values.cluster, namespace: values.namespace, secretName: values.secret }, io);
     }
     case 'schema': {
       noExtra(0);

@@ -23,10 +23,12 @@ export interface RestoreOptions {
   readonly storage?: string;
   readonly pki?: boolean;
   readonly allowCrossCluster?: boolean;
+  /** The request's allowUnsigned: restore a named set not signed with the cluster's signing key. */
+  readonly allowUnsigned?: boolean;
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {
-  id: '--id', snapshot: '--snapshot', confirm: '--confirm', storage: '--storage', allowCrossCluster: '--allow-cross-cluster', pki: '--pki',
+  id: '--id', snapshot: '--snapshot', confirm: '--confirm', storage: '--storage', allowCrossCluster: '--allow-cross-cluster', allowUnsigned: '--allow-unsigned', pki: '--pki',
 };
 
 /** Returns the number of files written; throws InvalidInventoryError with the request's problems worded as flags. */
@@ -48,6 +50,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.pki ? { pki: true } : {}),
     ...(options.allowCrossCluster ? { allowCrossCluster: true } : {}),
+    ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
   };
   let restores = doc.getIn(['clusters', options.cluster, 'restores'], true);
   if (!isSeq(restores)) {

@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
+import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, SIGNING_KEY, SIGNING_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
 import {
   agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
   scratchVolume, TMPDIR_ENV,
@@ -139,6 +139,13 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       volumes.push(ca.volume);
       toolsMounts.push(ca.mount);
     }
+  }
+
+  if (backup.signing) {
+    // The private key, read-only, only in the tools container. Optional: a missing Secret is the agent's exit 3 with
+    // the command that creates it, rather than a pod stuck in ContainerCreating.
+    volumes.push({ name: 'signing', secret: { secretName: backup.signing.secretName, optional: true, defaultMode: 0o440, items: [{ key: SIGNING_KEY, path: SIGNING_KEY }] } });
+    toolsMounts.push({ name: 'signing', mountPath: SIGNING_PATHS.dir, readOnly: true });
   }
 
   // Everything else is in the plan (the config ConfigMap): the env carries what only the kubelet knows.

@@ -132,6 +132,7 @@ export const INVENTORY_DEFAULTS = {
     pki: false,
     bumpRevision: true,
     allowCrossCluster: false,
+    allowUnsigned: false,
   },
   gitops: {
     revision: 'main',

@@ -8,7 +8,7 @@ import { formatProblem, InvalidInventoryError, issueWording, locate, problemsFro
 import type { Inventory } from './model';
 import { resolveInventory } from './resolve';
 import { checkRules, type RuleScope } from './rules';
-import { backupSettingsSchema, clusterSchema, inventorySchema, RESERVED_KEY_MESSAGE, storageSchema, type ParsedInventory } from './schema';
+import { backupSettingsSchema, clusterBackupSettingsSchema, clusterSchema, inventorySchema, RESERVED_KEY_MESSAGE, storageSchema, type ParsedInventory } from './schema';
 
 /** Far above any real inventory; what stops `--inventory /dev/zero` before it fills the memory. */
 const MAX_INVENTORY_BYTES = 16 * 2 ** 20;
@@ -60,7 +60,7 @@ function validEntries(data: Record<string, unknown>): { inventory: ParsedInvento
   const clusters = parseEntries(clusterSchema, data.clusters, (name, valid, fields, raw) => {
     // The valid fields of a broken cluster still go through the rules (its storage references, its restores).
     const backupFields = new Set<string>();
-    if (fields.has('backup')) valid.backup = validFields(backupSettingsSchema.shape, section(raw).backup, backupFields);
+    if (fields.has('backup')) valid.backup = validFields(clusterBackupSettingsSchema.shape, section(raw).backup, backupFields);
     valid.onDemandBackups ??= [...INVENTORY_DEFAULTS.cluster.onDemandBackups];
     valid.restores ??= [...INVENTORY_DEFAULTS.cluster.restores];
     valid.labels ??= { ...INVENTORY_DEFAULTS.cluster.labels };

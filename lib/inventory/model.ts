@@ -52,6 +52,8 @@ export interface BackupSettings {
   readonly tolerations: readonly Toleration[];
   readonly drill: { readonly enabled: boolean; readonly schedule: string; readonly identitySecret?: string };
   readonly alerts: { readonly enabled: boolean; readonly rpoMargin: number; readonly runbookBaseUrl: string };
+  /** The cluster's backup signing key: its public key and the Secret of the private key; undefined: sets are unsigned. */
+  readonly signing?: { readonly publicKey: string; readonly secretName: string };
 }
 
 export type Topology =
@@ -72,6 +74,7 @@ export interface RestoreRequest {
   readonly pki: boolean;
   readonly bumpRevision: boolean;
   readonly allowCrossCluster: boolean;
+  readonly allowUnsigned: boolean;
 }
 
 export interface ClusterGitops {

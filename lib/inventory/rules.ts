@@ -43,7 +43,7 @@ function settingSource(inventory: ParsedInventory, scope: RuleScope, clusterName
   const set = inventory.clusters[clusterName].backup?.[key];
   if (set !== undefined) return { path: ['clusters', clusterName, 'backup', key], value: set };
   if (scope.brokenDefaults?.has(key)) return undefined;
-  const shared = inventory.defaults.backup?.[key];
+  const shared = (inventory.defaults.backup as Record<string, unknown> | undefined)?.[key];
   if (shared !== undefined) return { path: ['defaults', 'backup', key], value: shared };
   return { path: ['clusters', clusterName], value: (INVENTORY_DEFAULTS.backup as Record<string, unknown>)[key] };
 }

@@ -11,6 +11,7 @@ import {
   reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
+import { signingPublicKeyProblem } from '../signing-key';
 
 const D = INVENTORY_DEFAULTS;
 
@@ -40,11 +41,11 @@ function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
  * zod reports all unknown keys of an object in one issue; we encode one message per key (as a JSON array,
  * in the order of `keys`) so that errors.ts can place each message at its own key.
  */
-function strict<T extends z.ZodRawShape>(shape: T) {
+function strict<T extends z.ZodRawShape>(shape: T, refused: Readonly<Record<string, string>> = {}) {
   const validKeys = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => unknownKeyMessage(key, validKeys))) : undefined,
+      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => (Object.hasOwn(refused, key) ? refused[key] : unknownKeyMessage(key, validKeys)))) : undefined,
   });
 }
 
@@ -243,6 +244,18 @@ export const backupSettingsSchema = strict({
     rpoMargin: inherited(z.number().min(1).max(10), 'Alert when the newest successful backup is older than the schedule\'s worst-case RPO times this.', B.alerts.rpoMargin),
     runbookBaseUrl: inherited(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'), 'Where each alert\'s runbook_url points (anchors of the README\'s "Alerts" section are appended).', B.alerts.runbookBaseUrl),
   }), 'PrometheusRule with RPO-tied alerts, from kube-state-metrics series.'),
+}, {
+  signing: 'a signing key belongs to one cluster (its private key lives only in that cluster): set `backup.signing` under each cluster, with its own key from `controlplane-backup keygen`',
+});
+
+/** A cluster's backup settings: the shared ones, and its signing key, which belongs to this cluster alone. */
+export const clusterBackupSettingsSchema = strict({
+  ...backupSettingsSchema.shape,
+  signing: strict({
+    publicKey: text(signingPublicKeyProblem, (v) => (/PRIVATE KEY|^MC4CAQAw/.test(v) ? 'the value (a private key, not repeated here)' : JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v)))
+      .describe('The Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." that `controlplane-backup keygen` prints): restores, drills, `snapshots` and `check` trust only sets signed with its private key.'),
+    secretName: resourceName.optional().describe('Secret in the backup\'s namespace (key `signing-key.pem`, created once with `controlplane-backup keygen`) that holds the private key; default `<cluster>-backup-signing`.'),
+  }).optional().describe('Signing of every backup set by a key that lives only in the backup\'s cluster (per cluster: not in `defaults.backup`). Without it sets are unsigned and anyone with the storage credential can plant one.'),
 });
 
 // ---- clusters -------------------------------------------------------------------------------------------------
@@ -311,12 +324,13 @@ const restoreRequest = strict({
   pki: z.boolean().default(D.restore.pki).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
   bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
   allowCrossCluster: z.boolean().default(D.restore.allowCrossCluster).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
+  allowUnsigned: z.boolean().default(D.restore.allowUnsigned).describe('Restore a named set that is not signed with the cluster\'s signing key (taken before `backup.signing` was set, or planted); `latest` is always a signed set.'),
 });
 
 export const clusterSchema = strict({
   kubeadm: kubeadmTopology.optional().describe('A kubeadm cluster: etcd as static pods on the control-plane nodes (one of kubeadm and hosted).'),
   hosted: hostedTopology.optional().describe('A hosted control plane: etcd as a StatefulSet in a management cluster (one of kubeadm and hosted).'),
-  backup: backupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
+  backup: clusterBackupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
   onDemandBackups: z.array(onDemandBackup).default(D.cluster.onDemandBackups).describe('One-off backups, each a Job named after its request.'),
   restores: z.array(restoreRequest).default(D.cluster.restores).describe('Restore requests: each writes a folder `restore-<id>` outside the synced kustomization.'),
   gitops: strict({
@@ -370,6 +384,7 @@ export type InventoryInput = z.input<typeof inventorySchema>;
 export type ParsedInventory = z.output<typeof inventorySchema>;
 export type StorageSpec = z.output<typeof storageSchema>;
 export type BackupSettingsInput = z.output<typeof backupSettingsSchema>;
+export type ClusterBackupSettingsInput = z.output<typeof clusterBackupSettingsSchema>;
 export type ClusterSpec = z.output<typeof clusterSchema>;
 export type KubeadmTopology = z.output<typeof kubeadmTopology>;
 export type HostedTopology = z.output<typeof hostedTopology>;

@@ -24,6 +24,14 @@ export const POD_PATHS = {
   localDestinations: '/var/lib/controlplane-backup/local',
 } as const;
 
+/** The backup signing key inside the backup pod: the Secret `backup.signing.secretName`, mounted read-only. */
+export const SIGNING_PATHS = {
+  dir: '/var/run/controlplane-backup/signing',
+  keyFile: '/var/run/controlplane-backup/signing/signing-key.pem',
+} as const;
+
+/** The key of the signing Secret that holds the PKCS#8 PEM private key. */
+export const SIGNING_KEY = 'signing-key.pem';
 /** A hosted etcd's client certificate Secret, as its keys are mounted in the backup pod (in POD_PATHS.hostedEtcdClient). */
 export const HOSTED_ETCD_CLIENT_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 

@@ -58,5 +58,7 @@ export const restoreStatusConfigMapName = (cluster: string, id: string) => `${cl
 export const restoreOwnerRoleName = (cluster: string, id: string, namespace: string) => `${cluster}-restore-${id}-owners-${namespace}`;
 /** The typed plans of the restore's pods, one key per pod. */
 export const restorePlanConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-plan`;
+/** Created once by the user in the backup's namespace (`controlplane-backup keygen`): the backup signing key. */
+export const signingSecretName = (cluster: string) => `${cluster}-backup-signing`;
 /** Created by the operator for this restore only: the age identity that opens the backup. */
 export const restoreIdentitySecretName = (cluster: string, id: string) => `${cluster}-restore-${id}-identity`;

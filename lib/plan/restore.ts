@@ -60,6 +60,11 @@ export interface RestorePlan {
   /** one key per pod: `member-<name>.json`, `coordinator.json`, `replica-<i>.json` */
   readonly planConfigMap: string;
   readonly identitySecret: string;
+  /**
+   * The signing public key of the cluster whose set this is (the request's cluster, or with allowCrossCluster the
+   * named one when the inventory has it); null: that cluster has no signing key and signatures are not checked.
+   */
+  readonly signingPublicKey: string | null;
   /** kubeadm: the backup's (no token); hosted: the coordinator's, bound to its Role. */
   readonly serviceAccountName: string;
   /** uid of the restore pods' containers (`nodeFilesUser`). */
@@ -191,6 +196,7 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
     initialClusterToken: `${cluster.name}-restore-${request.id}`,
     planConfigMap: restorePlanConfigMapName(cluster.name, request.id),
     identitySecret: restoreIdentitySecretName(cluster.name, request.id),
+    signingPublicKey: inventory.clusters.find((candidate) => candidate.name === reference.cluster)?.backup.signing?.publicKey ?? null,
     serviceAccountName: topology.kind === 'kubeadm' ? backupServiceAccountName(cluster.name) : coordinatorName,
     runAsUser: nodeFilesUser(cluster),
     ...(topology.kind === 'hosted'
@@ -239,6 +245,8 @@ const planBase = (cluster: Cluster, plan: RestoreDecisions) => ({
   snapshot: plan.snapshotName,
   source: plan.agentSource,
   identityFile: RESTORE_PATHS.identityFile,
+  signingPublicKey: plan.signingPublicKey,
+  allowUnsigned: plan.request.allowUnsigned,
 });
 
 /** No retry: a failure needs a person, who reads the Job's log and the runbook. */

@@ -6,6 +6,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { objectKey, SUFFIX } from './layout';
+import type { AssessedSet } from './sets';
+import { StorageError, type ObjectStore } from './store';
 
 /** The snapshot is missing, too small, truncated or corrupt. */
 export class InvalidSnapshotError extends Error {}
@@ -70,4 +74,28 @@ export async function sha256File(path: string): Promise<string> {
 /** sha256 of bytes, hex. */
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** One object of a set downloaded and checked against the set's sidecar: its path, or what is wrong. */
+export type CheckedDownload =
+  | { readonly path: string }
+  | { readonly problem: 'unlisted' | 'storage' | 'mismatch'; readonly message: string };
+
+/**
+ * Downloads `<folder>/<file>` of the set into `dir` and checks its sha256 against the set's sidecar (restores and
+ * drills before they decode it; `snapshots --verify` for every object of every complete set).
+ */
+export async function downloadChecked(store: ObjectStore, folder: string, set: AssessedSet, file: string, dir: string): Promise<CheckedDownload> {
+  const entry = set.sidecar?.find((candidate) => candidate.file === file);
+  if (!entry) return { problem: 'unlisted', message: `sidecar ${set.name}${SUFFIX.sidecar} does not list ${file}` };
+  const path = join(dir, file);
+  try {
+    await store.download(objectKey(folder, file), path);
+  } catch (error) {
+    if (error instanceof StorageError) return { problem: 'storage', message: `download of ${file} failed: ${error.message}` };
+    throw error;
+  }
+  const got = await sha256File(path);
+  if (got !== entry.sha256) return { problem: 'mismatch', message: `checksum mismatch: ${file} (sidecar ${entry.sha256}, downloaded ${got}): the object is corrupt` };
+  return { path };
 }

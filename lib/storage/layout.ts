@@ -16,6 +16,8 @@ const COMPRESSION_EXTENSION: Readonly<Record<Compression, string>> = { zstd: '.z
 export const SUFFIX = {
   /** Written last: the marker of a complete set. */
   sidecar: '.sha256',
+  /** The Ed25519 signature of the sidecar (signature.ts), written just before it. */
+  signature: '.sha256.sig',
   meta: '.meta.json',
   drill: '.drill.json',
   snapshot: (compression: Compression, encrypted: boolean) => `.db${COMPRESSION_EXTENSION[compression]}${encrypted ? '.age' : ''}`,
@@ -127,6 +129,8 @@ export interface BackupSet {
   readonly drillKey: string | null;
   /** Bucket-relative key of `<name>.sha256`, when present. */
   readonly sidecarKey: string | null;
+  /** Bucket-relative key of `<name>.sha256.sig`, when present. */
+  readonly signatureKey: string | null;
   /** The folder the set was listed in (bucket-relative). */
   readonly folder: string;
   /** Every object of the set, by key. */
@@ -194,6 +198,7 @@ export function groupFolder(cluster: string, folder: string, objects: readonly S
       snapshotKey: snapshot === undefined ? null : `${prefix}${name}${snapshot}`,
       drillKey: suffixes.has(SUFFIX.drill) ? `${prefix}${name}${SUFFIX.drill}` : null,
       sidecarKey: suffixes.has(SUFFIX.sidecar) ? `${prefix}${name}${SUFFIX.sidecar}` : null,
+      signatureKey: suffixes.has(SUFFIX.signature) ? `${prefix}${name}${SUFFIX.signature}` : null,
       folder,
       objects: [...group.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     };

@@ -53,6 +53,11 @@ export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
     code([`kubectl -n ${ns} create secret generic ${plan.identitySecret} --from-file=identity.txt=./backup.key`]),
     '   Without it, an encrypted backup cannot be read and the Jobs stop before touching anything.',
     '3. Check that you have the right snapshot: its checksum sidecar and metadata are in the storage next to it.',
+    ...(plan.signingPublicKey === null
+      ? ['   The backups of this cluster are not signed (no `backup.signing`): the Jobs cannot tell a set that someone with the storage credential planted from a genuine one.']
+      : [request.allowUnsigned
+        ? '   `allowUnsigned: true`: a set not signed with the cluster\'s signing key is restored too (a warning in the log). Be sure where it comes from.'
+        : '   The Jobs restore only a set signed with the cluster\'s signing key (`controlplane-backup snapshots` shows SIGNED); an unsigned or forged one stops them with exit 13, before anything is touched.']),
     '',
     '## What will happen',
     '',

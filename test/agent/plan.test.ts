@@ -86,7 +86,7 @@ describe('the agent entry', () => {
   it('documents one exit-code table', () => {
     expect(EXIT).toEqual({
       ok: 0, failed: 1, invalidBackup: 2, config: 3, storage: 4, retention: 5, barrier: 6, etcdStop: 7, etcdHealth: 8,
-      kubernetesApi: 9, phaseFailed: 10, drillMismatch: 11, verifiedNotRestored: 12,
+      kubernetesApi: 9, phaseFailed: 10, drillMismatch: 11, verifiedNotRestored: 12, untrusted: 13,
     });
     const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
     for (const code of Object.values(EXIT)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\| `, 'm'));

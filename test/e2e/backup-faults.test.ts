@@ -3,6 +3,7 @@
 // in a private netns; the agent is the built one (build/lib/agent/bin.js), as the tools image bundles it.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSidecar, sha256 } from '../../lib/storage';
@@ -211,6 +212,28 @@ describe('agent backup faults', () => {
     const { plan, env } = setup();
     const r = await runAgent(netns, 'backup', { ...plan, pki: { paths: [tmp], encryptionConfigFile: null } }, env);
     expectFailed(r, 3, /invalid plan \(.*\): recipients: a PKI bundle is always encrypted: recipients are required/);
+    await expectIntact();
+  });
+
+  it('a signing key that is not the one the inventory names -> exit 3, before anything is touched', async () => {
+    const { plan, env } = setup();
+    const mounted = generateKeyPairSync('ed25519');
+    const named = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const keyFile = join(tmp, `signing-${n}.pem`);
+    writeFileSync(keyFile, mounted.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const r = await runAgent(netns, 'backup', { ...plan, signing: { keyFile, publicKey: named } }, env);
+    expectFailed(r, 3, /signing key .* \(key [0-9a-f]{16}\) is not the one backup\.signing\.publicKey names \(key [0-9a-f]{16}\): put its public key MCowBQYDK2VwAyEA\S+ into the inventory, or mount the matching Secret/);
+    await expectIntact();
+  });
+
+  it('a signing key file that holds no key -> exit 3, its content never repeated', async () => {
+    const { plan, env } = setup();
+    const keyFile = join(tmp, `signing-bad-${n}.pem`);
+    writeFileSync(keyFile, 'not-a-key-but-a-secret-looking-string');
+    const named = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const r = await runAgent(netns, 'backup', { ...plan, signing: { keyFile, publicKey: named } }, env);
+    expectFailed(r, 3, /signing key .* not a PEM private key/);
+    expect(r.stdout + r.stderr).not.toContain('secret-looking');
     await expectIntact();
   });
 

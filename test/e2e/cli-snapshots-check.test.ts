@@ -146,10 +146,10 @@ describe('snapshots', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe([
       `prod-1 in primary (s3://cpb/etcd/prod-1/): 3 backups, 2 complete, 2 other objects`,
-      `NAME                     CREATED (UTC)        AGE     SIZE     COMPLETE  ENCRYPTED  PKI  DRILL`,
-      `prod-1-20260301T120000Z  2026-03-01 12:00:00  0m      400 B    no        yes        no   -`,
-      `prod-1-20260301T060000Z  2026-03-01 06:00:00  6h 0m   ${formatBytes(SIZE_FULL + DRILL_PASSED.length)}  yes       yes        yes  passed`,
-      `prod-1-20260301T000000Z  2026-03-01 00:00:00  12h 0m  ${formatBytes(SIZE_PLAIN + DRILL_OLD_FAILED.length).padEnd(7)}  yes       no         no   failed`,
+      `NAME                     CREATED (UTC)        AGE     SIZE     COMPLETE  SIGNED  ENCRYPTED  PKI  DRILL`,
+      `prod-1-20260301T120000Z  2026-03-01 12:00:00  0m      400 B    no        -       yes        no   -`,
+      `prod-1-20260301T060000Z  2026-03-01 06:00:00  6h 0m   ${formatBytes(SIZE_FULL + DRILL_PASSED.length)}  yes       -       yes        yes  passed`,
+      `prod-1-20260301T000000Z  2026-03-01 00:00:00  12h 0m  ${formatBytes(SIZE_PLAIN + DRILL_OLD_FAILED.length).padEnd(7)}  yes       -       no         no   failed`,
       `other objects (not backups):`,
       `  notes.txt         12 B`,
       `  prod-1-latest.db  30 B`,
@@ -167,17 +167,17 @@ describe('snapshots --json', () => {
     backups: [
       {
         name: 'prod-1-20260301T120000Z', createdAt: '2026-03-01T12:00:00Z', ageSeconds: 0, sizeBytes: 400, objectCount: 1,
-        complete: false, future: false, problems: ['no checksum sidecar prod-1-20260301T120000Z.sha256'], encrypted: true, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T120000Z.db.zst.age', drill: null,
+        complete: false, future: false, problems: ['no checksum sidecar prod-1-20260301T120000Z.sha256'], signature: 'not-checked', signatureProblem: null, trusted: false, encrypted: true, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T120000Z.db.zst.age', drill: null, verified: null,
       },
       {
         name: 'prod-1-20260301T060000Z', createdAt: '2026-03-01T06:00:00Z', ageSeconds: 21600, sizeBytes: SIZE_FULL + DRILL_PASSED.length, objectCount: 5,
-        complete: true, future: false, problems: [], encrypted: true, pki: true, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T060000Z.db.zst.age',
-        drill: { result: 'passed', checkedAt: '2026-03-01T07:00:00Z', message: 'restored 1200 keys at revision 5000' },
+        complete: true, future: false, problems: [], signature: 'not-checked', signatureProblem: null, trusted: true, encrypted: true, pki: true, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T060000Z.db.zst.age',
+        drill: { result: 'passed', checkedAt: '2026-03-01T07:00:00Z', message: 'restored 1200 keys at revision 5000' }, verified: null,
       },
       {
         name: 'prod-1-20260301T000000Z', createdAt: '2026-03-01T00:00:00Z', ageSeconds: 43200, sizeBytes: SIZE_PLAIN + DRILL_OLD_FAILED.length, objectCount: 4,
-        complete: true, future: false, problems: [], encrypted: false, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T000000Z.db.zst',
-        drill: { result: 'failed', checkedAt: '2026-03-01T01:00:00Z', message: 'etcd did not start' },
+        complete: true, future: false, problems: [], signature: 'not-checked', signatureProblem: null, trusted: true, encrypted: false, pki: false, compression: 'zstd', snapshotKey: 'etcd/prod-1/prod-1-20260301T000000Z.db.zst',
+        drill: { result: 'failed', checkedAt: '2026-03-01T01:00:00Z', message: 'etcd did not start' }, verified: null,
       },
     ],
     otherObjects: [{ key: 'etcd/prod-1/notes.txt', sizeBytes: 12 }, { key: 'etcd/prod-1/prod-1-latest.db', sizeBytes: 30 }],
@@ -193,6 +193,19 @@ describe('snapshots --json', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ apiVersion: 'controlplane-backup.io/v1', kind: 'SnapshotList', now: '2026-03-01T12:00:00.000Z', locations: [prod1(), node] });
+  });
+
+  it('--verify without a signing key: every object of each complete set matches its sidecar, the incomplete set is not checked', async () => {
+    const { io, out, err } = capture();
+    expect(await snapshots({ inventory, cluster: 'prod-1', storage: 'primary', now: NOW, json: true, verify: true }, io)).toBe(0);
+    expect(err()).toBe('snapshots --verify: every object of 2 complete sets matches its sidecar\n');
+    const [location] = JSON.parse(out()).locations;
+    expect(location.backups.map((backup: { name: string; verified: unknown }) => [backup.name, backup.verified])).toEqual([
+      ['prod-1-20260301T120000Z', { status: 'not-checked', problems: [] }],
+      ['prod-1-20260301T060000Z', { status: 'ok', problems: [] }],
+      ['prod-1-20260301T000000Z', { status: 'ok', problems: [] }],
+    ]);
+    expect(location.untrustedNewest).toBeUndefined();
   });
 
   it('follows continuation tokens: pages of 2 list exactly what one page lists', async () => {
@@ -219,8 +232,8 @@ describe('snapshots --json', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toBe([
       'tenant-a in claims (s3://cpb/obc/tenant-a/): 1 backup, 1 complete, 0 other objects',
-      'NAME                       CREATED (UTC)        AGE    SIZE     COMPLETE  ENCRYPTED  PKI  DRILL',
-      `tenant-a-20260301T060000Z  2026-03-01 06:00:00  6h 0m  ${formatBytes(setSize('tenant-a-20260301T060000Z', '.db.zst.age', true))}  yes       yes        yes  -`,
+      'NAME                       CREATED (UTC)        AGE    SIZE     COMPLETE  SIGNED  ENCRYPTED  PKI  DRILL',
+      `tenant-a-20260301T060000Z  2026-03-01 06:00:00  6h 0m  ${formatBytes(setSize('tenant-a-20260301T060000Z', '.db.zst.age', true))}  yes       -       yes        yes  -`,
       '',
     ].join('\n'));
   });

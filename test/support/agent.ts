@@ -101,6 +101,8 @@ export function s3Destination(s3: S3Server, remote: string, name = 'primary', re
 export function testBackupPlan(o: {
   cluster: string; snapshotFile: string; recipientsFile?: string; pkiPaths?: string[]; destinations: BackupPlan['destinations'];
   compression?: 'zstd' | 'gzip' | 'none'; encryptSnapshot?: boolean; minSnapshotBytes?: number; deadlineSeconds?: number;
+  /** The signing key file (PKCS#8 PEM) and its public key; unsigned sets without. */
+  signing?: BackupPlan['signing'];
 }): BackupPlan {
   const recipients = o.recipientsFile ? readFileSync(o.recipientsFile, 'utf8').split('\n').map((line) => line.trim()).filter((line) => line.startsWith('age1')) : [];
   return {
@@ -111,5 +113,6 @@ export function testBackupPlan(o: {
     pki: o.pkiPaths?.length ? { paths: o.pkiPaths, encryptionConfigFile: null } : null,
     etcd: { endpoint: 'https://127.0.0.1:2379', caFile: '/nonexistent', certFile: '/nonexistent', keyFile: '/nonexistent' },
     destinations: o.destinations,
+    signing: o.signing ?? null,
   };
 }

@@ -56,6 +56,7 @@ export function memberPlan(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
     etcd: { endpoint: n.clientUrl, caFile: n.clientEnv.ETCDCTL_CACERT, certFile: n.clientEnv.ETCDCTL_CERT, keyFile: n.clientEnv.ETCDCTL_KEY },
     pki: o.pki ? { dir: n.pkiDir, archivePrefix: n.pkiDir.replace(/^\/+/, '') } : null,
     timeouts: { barrierSeconds: 60, stopSeconds: 30, healthSeconds: 60 }, allowCrossCluster: false,
+    signingPublicKey: null, allowUnsigned: false,
     ...(o.over ?? {}),
   };
   mkdirSync(plan.scratchDir, { recursive: true });

@@ -11,7 +11,7 @@ import { AgentError, EXIT } from '../exit-codes';
 import { inClusterKube, inClusterProblem } from '../kube';
 import { loadPlan, type PlanSource } from '../plan';
 import { storeBarrier } from './barrier';
-import { fetchVerifiedSet, readSetMeta, resolveSet, type SetLocation } from './backup-set';
+import { fetchVerifiedSet, readSetMeta, resolveSet, type Authenticity, type SetLocation } from './backup-set';
 import type { AssessedSet } from '../../storage/sets';
 import { Coordinator } from './coordinator';
 import { Member } from './member';
@@ -23,6 +23,11 @@ import {
 import { Replica } from './replica';
 
 type Outcome = { code: number; message: string };
+
+/** The plan's signing key and `allowUnsigned`, as resolveSet checks them. */
+const authenticity = (plan: { signingPublicKey: string | null; allowUnsigned: boolean }, ctx: Context): Authenticity => ({
+  publicKey: plan.signingPublicKey, allowUnsigned: plan.allowUnsigned, log: (m) => ctx.log(m),
+});
 
 /** The command's result goes into the agent's result line; `skipped` (already restored) is a success. */
 function report(ctx: Context, result: RestoreResult): Outcome {
@@ -52,7 +57,7 @@ function hostedPod(ctx: Context, plan: RestoreCoordinatorPlan | RestoreReplicaPl
     ...sets,
     /** resolves the name (`latest`) and fetches that set into scratch, verified */
     fetchNamed: async (name: string) => {
-      const set = await resolveSet(sets.at, name, ctx.clock());
+      const set = await resolveSet(sets.at, name, ctx.clock(), undefined, authenticity(plan, ctx));
       return { set, fetched: await sets.fetch(set, sets.work) };
     },
   };
@@ -111,7 +116,7 @@ export async function restoreMember(source: PlanSource, ctx: Context): Promise<O
     bumpRevision: plan.bumpRevision, scratchDir: work, timeouts: plan.timeouts, allowCrossCluster: plan.allowCrossCluster,
   }, {
     resolve: async (name) => {
-      resolved = await resolveSet(at, name, ctx.clock(), plan.pki !== null ? true : undefined);
+      resolved = await resolveSet(at, name, ctx.clock(), plan.pki !== null ? true : undefined, authenticity(plan, ctx));
       return resolved.name;
     },
     fetchVerified: async (_name, withPki, dir) => {

@@ -16,7 +16,7 @@ export type Phase = 'Pending' | WorkingPhase | 'Succeeded' | 'Failed';
 
 /** `data.reason` of a Failed restore. */
 export type FailureReason =
-  | 'ConfigInvalid' | 'SnapshotInvalid' | 'DecryptionKeyError' | 'SnapshotFetchFailed' | 'ReplicaCountMismatch'
+  | 'ConfigInvalid' | 'SnapshotInvalid' | 'SnapshotUnsigned' | 'DecryptionKeyError' | 'SnapshotFetchFailed' | 'ReplicaCountMismatch'
   | 'OwnerWouldRevert' | 'PreRestoreCheckFailed' | 'ApiError' | 'EtcdStopTimeout' | 'RestoreJobFailed' | 'EtcdStartFailed';
 
 export type State =
@@ -63,6 +63,7 @@ export function startFrom(recorded: string | undefined, reason = '', message = '
 export function validationReason(exitCode: number, message: string): FailureReason {
   if (exitCode === 3) return /decrypt|identity/.test(message) ? 'DecryptionKeyError' : 'ConfigInvalid';
   if (exitCode === 4) return 'SnapshotFetchFailed';
+  if (exitCode === 13) return 'SnapshotUnsigned';
   return 'SnapshotInvalid';
 }
 

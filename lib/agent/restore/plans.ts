@@ -4,7 +4,7 @@
  * is touched. `--initial-cluster` is derived from `members`, so a member list and a cluster string can never disagree.
  */
 import { z } from 'zod';
-import { destinationSchema, planHeader } from '../plan';
+import { destinationSchema, planHeader, signingPublicKey } from '../plan';
 
 const seconds = z.number().int().min(0);
 const k8sName = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name');
@@ -21,6 +21,10 @@ const restoreCommon = {
   source: destinationSchema,
   /** the age identity file (a Secret volume); needed when an object is encrypted */
   identityFile: absolute.nullable(),
+  /** The cluster's signing public key: "latest" is the newest set signed with it; null: signatures are not checked. */
+  signingPublicKey: signingPublicKey.nullable().default(null),
+  /** The request's `allowUnsigned`: a named set that is unsigned or not signed with the key is restored anyway. */
+  allowUnsigned: z.boolean().default(false),
 };
 
 const restoreTarget = {
