@@ -8,9 +8,9 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster, Inventory } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
-import { backupServiceAccountName } from '../plan/names';
+import { backupServiceAccountName, staticRestorePodName, STATIC_POD_NAMESPACE } from '../plan/names';
 import {
-  agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey,
+  agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, STATIC_POD_FILES,
   type RestoreMember, type RestorePlan,
 } from '../plan/restore';
 import { envVar, TMPDIR_ENV } from './backup-pod';
@@ -101,45 +101,18 @@ export class RestoreChart extends Chart {
 
   private kubeadm({ cluster, plan }: RestoreChartProps, meta: (name: string) => k8s.ObjectMeta): void {
     if (cluster.topology.kind !== 'kubeadm') return;
-    const topology = cluster.topology;
     const source = sourceAccess(plan.source);
     for (const member of plan.members) {
       const common = this.commonVolumes(cluster, plan, restorePlanKey(member));
+      const pod = memberPod(cluster, plan, { command: agentCommand('restore-member'), env: [...common.env, ...source.env], mounts: [...common.mounts, ...source.mounts], volumes: [...common.volumes, ...source.volumes] });
       this.job(member.jobName, meta, cluster, {
         // nodeName, not a selector: the scheduler may be down while etcd is.
         nodeName: member.name,
-        hostNetwork: true,
         dnsPolicy: 'ClusterFirstWithHostNet',
         tolerations: [{ operator: 'Exists' }],
         serviceAccountName: backupServiceAccountName(cluster.name),
-        automountServiceAccountToken: false,
         ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
-        securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [{
-          name: 'restore',
-          image: cluster.backup.images.tools,
-          imagePullPolicy: cluster.backup.images.pullPolicy,
-          command: agentCommand('restore-member'),
-          env: [...common.env, ...source.env],
-          volumeMounts: [
-            ...common.mounts,
-            { name: 'etcd-data', mountPath: topology.dataDir },
-            { name: 'manifests', mountPath: topology.manifestsDir },
-            { name: 'pki', mountPath: topology.pkiDir, readOnly: !plan.request.pki },
-            ...source.mounts,
-          ],
-          securityContext: {
-            // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
-            runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
-          },
-        }],
-        volumes: [
-          ...common.volumes,
-          { name: 'etcd-data', hostPath: { path: topology.dataDir, type: 'Directory' } },
-          { name: 'manifests', hostPath: { path: topology.manifestsDir, type: 'Directory' } },
-          { name: 'pki', hostPath: { path: topology.pkiDir, type: 'Directory' } },
-          ...source.volumes,
-        ],
+        ...pod,
       });
     }
   }
@@ -208,6 +181,101 @@ export class RestoreChart extends Chart {
       env: [...common.env, ...source.env],
       volumeMounts: [...common.mounts, { name: 'etcd-data', mountPath: RESTORE_PATHS.volume }, ...source.mounts],
     }, [...common.volumes, { name: 'etcd-data', persistentVolumeClaim: { claimName: member.claimName! } }, ...source.volumes]));
+  }
+}
+
+/** What a kubeadm member's restore pod is, as a Job's pod and as a static pod: the agent as root on the node's folders. */
+function memberPod(cluster: Cluster, plan: RestorePlan, own: { command: string[]; env: k8s.EnvVar[]; mounts: k8s.VolumeMount[]; volumes: k8s.Volume[] }): k8s.PodSpec {
+  if (cluster.topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
+  const topology = cluster.topology;
+  return {
+    hostNetwork: true,
+    automountServiceAccountToken: false,
+    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{
+      name: 'restore',
+      image: cluster.backup.images.tools,
+      imagePullPolicy: cluster.backup.images.pullPolicy,
+      command: own.command,
+      env: own.env,
+      volumeMounts: [
+        ...own.mounts,
+        { name: 'etcd-data', mountPath: topology.dataDir },
+        { name: 'manifests', mountPath: topology.manifestsDir },
+        { name: 'pki', mountPath: topology.pkiDir, readOnly: !plan.request.pki },
+      ],
+      securityContext: {
+        // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
+        runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+      },
+    }],
+    volumes: [
+      ...own.volumes,
+      { name: 'etcd-data', hostPath: { path: topology.dataDir, type: 'Directory' } },
+      { name: 'manifests', hostPath: { path: topology.manifestsDir, type: 'Directory' } },
+      { name: 'pki', hostPath: { path: topology.pkiDir, type: 'Directory' } },
+    ],
+  };
+}
+
+/**
+ * The kubeadm restore without an API server (issue 11 item 1): per member, a static pod an operator copies into the
+ * kubelet's folder on that node (RUNBOOK.md says how). The kubelet runs it with the API server down, so it refers to
+ * no API object: its plan is in its env, and the age identity, the storage's credentials and CA bundle are files the
+ * operator put into the restore's folder on the node (hostPath). Not applied by kustomize: `static-pods/<member>.yaml`.
+ */
+export class RestoreStaticPodsChart extends Chart {
+  /** member name -> its Pod */
+  readonly pods: ReadonlyMap<string, k8s.KubePod>;
+
+  constructor(scope: Construct, id: string, props: RestoreChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const { cluster, plan } = props;
+    if (cluster.topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster: static pods restore kubeadm members only`);
+    const pods = new Map<string, k8s.KubePod>();
+    const files = STATIC_POD_FILES.dir(plan.request.id);
+    // a local storage is a folder on the node, as for the Job; an S3 storage is reached with the files in `files`
+    const local = plan.source.hostPath
+      ? { volumes: [{ name: 'local-source', hostPath: { path: plan.source.hostPath, type: 'Directory' } }], mounts: [{ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${plan.source.storage}`, readOnly: true }] }
+      : { volumes: [], mounts: [] };
+    for (const member of plan.members) {
+      const agentPlan = agentMemberPlan(cluster, plan, member, { staticPod: true });
+      const spec = memberPod(cluster, plan, {
+        command: ['controlplane-backup', 'agent', 'restore-member', '--plan-env', RESTORE_PATHS.planEnv],
+        env: [
+          TMPDIR_ENV,
+          // the variables a Job takes from Secrets and ConfigMaps come from the env file instead (the plan names it)
+          ...plan.source.agentEnv.filter((variable) => 'value' in variable.source).map((variable) => envVar(variable.name, variable.source)),
+          { name: RESTORE_PATHS.planEnv, value: JSON.stringify(agentPlan) },
+        ],
+        mounts: [
+          { name: 'scratch', mountPath: POD_PATHS.scratch },
+          { name: 'restore-files', mountPath: RESTORE_PATHS.identity, readOnly: true },
+          ...local.mounts,
+        ],
+        volumes: [
+          { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(cluster.backup.scratchSize) } },
+          // DirectoryOrCreate: without the operator's files the agent says which one is missing, in `crictl logs`
+          { name: 'restore-files', hostPath: { path: files, type: 'DirectoryOrCreate' } },
+          ...local.volumes,
+        ],
+      });
+      pods.set(member.name, new k8s.KubePod(this, member.name, {
+        metadata: objectMeta(cluster.name, 'restore', staticRestorePodName(cluster.name, plan.request.id), STATIC_POD_NAMESPACE, {
+          annotations: { 'controlplane-backup.io/restore-id': plan.request.id, 'controlplane-backup.io/member': member.name },
+        }),
+        spec: {
+          ...spec,
+          // run once: the pod removes its own manifest when its result is recorded; a failure waits for a person
+          restartPolicy: 'Never',
+          // the cluster's DNS is down with its API server: the node's resolver finds the storage
+          dnsPolicy: 'Default',
+          enableServiceLinks: false,
+          activeDeadlineSeconds: RESTORE_DEADLINE_SECONDS,
+        },
+      }));
+    }
+    this.pods = pods;
   }
 }
 

@@ -114,6 +114,7 @@ export function resolveInventory(file: string, parsed: ParsedInventory): Invento
         pki: request.pki,
         bumpRevision: request.bumpRevision,
         allowCrossCluster: request.allowCrossCluster,
+        ...(request.members ? { members: request.members.map((member) => ({ ...member })) } : {}),
       })),
       gitops: { ...spec.gitops },
       labels: spec.labels,

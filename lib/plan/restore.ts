@@ -21,6 +21,26 @@ export const RESTORE_PATHS = {
   /** the pod's plan: one key of the plan ConfigMap, mounted as this file */
   planDir: '/etc/controlplane-backup/restore',
   planFile: '/etc/controlplane-backup/restore/plan.json',
+  /** static pods: the env var that holds the pod's plan (a static pod can mount no ConfigMap) */
+  planEnv: 'CONTROLPLANE_BACKUP_PLAN',
+} as const;
+
+/**
+ * The kubeadm restore through static pods (no API server needed): where things are on each node. The operator puts
+ * the age identity (and the storage's credentials, and its CA bundle) into the restore's own folder on the node, and
+ * the pod's manifest into the kubelet's folder; the pod removes that manifest when it has recorded its result.
+ */
+export const STATIC_POD_FILES = {
+  /** the folder on the node, mounted where the Job mounts its identity Secret */
+  dir: (restoreId: string) => `/etc/kubernetes/restore-${restoreId}`,
+  identity: 'identity.txt',
+  /** NAME=value lines: the variables a Job takes from Secrets and ConfigMaps */
+  storageEnv: 'storage.env',
+  caBundle: 'ca.crt',
+  /** the pod's manifest in the kubelet's static pod folder */
+  manifest: (manifestsDir: string, restoreId: string) => `${manifestsDir}/controlplane-backup-restore-${restoreId}.yaml`,
+  /** the manifests in the restore folder: `static-pods/<member>.yaml`, never applied by kustomize (validate-output knows the folder: lib/validate/static-pod.ts) */
+  folder: 'static-pods',
 } as const;
 
 /** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
@@ -73,7 +93,7 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
   const where = (folder: string) => (storage.kind === 'local' ? `${storage.local.path}/${folder}` : `s3://${agentSource.kind === 's3' ? agentSource.bucket : ''}/${folder}`);
   const { topology } = cluster;
   const members: RestoreMember[] = topology.kind === 'kubeadm'
-    ? topology.members.map((member) => ({
+    ? (request.members ?? topology.members).map((member) => ({
         name: member.name,
         peerUrl: `https://${hostPort(member.ip, topology.peerPort)}`,
         clientEndpoint: `https://${hostPort(member.ip, topology.clientPort)}`,
@@ -146,13 +166,34 @@ const target = (plan: RestorePlan) => ({
   bumpRevision: plan.request.bumpRevision,
 });
 
-/** The plan of one kubeadm member's restore pod. */
-export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreMemberPlan {
+/**
+ * The env a restore pod needs for the source storage that a static pod cannot have from the API: every variable a Job
+ * takes from a Secret or a ConfigMap (credentials, an ObjectBucketClaim's bucket and endpoint), with where the Job
+ * takes it from (for the runbook).
+ */
+export function staticPodStorageEnv(plan: RestorePlan): { name: string; from: string }[] {
+  return plan.source.agentEnv.flatMap((variable) => {
+    const { source } = variable;
+    if ('secret' in source) return [{ name: variable.name, from: `key \`${source.secret.key}\` of Secret \`${source.secret.name}\`` }];
+    if ('configMap' in source) return [{ name: variable.name, from: `key \`${source.configMap.key}\` of ConfigMap \`${source.configMap.name}\`` }];
+    return [];
+  });
+}
+
+/** The plan of one kubeadm member's restore pod: a Job's (API server up), or a static pod's (`staticPod: true`). */
+export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember, options: { staticPod?: boolean } = {}): RestoreMemberPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
   const pki = topology.pkiDir;
+  const envNames = staticPodStorageEnv(plan).map((variable) => variable.name);
+  const base = planBase(cluster, plan);
+  // the static pod finds the CA bundle beside the identity, in the restore's folder on the node
+  const source = options.staticPod && base.source.kind === 's3' && base.source.caFile
+    ? { ...base.source, caFile: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.caBundle}` }
+    : base.source;
   return {
-    ...planBase(cluster, plan),
+    ...base,
+    source,
     kind: 'RestoreMemberPlan',
     ...target(plan),
     member: { name: member.name, peerUrl: member.peerUrl },
@@ -162,6 +203,12 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
     // the backup archives the PKI dir by its path on the node, without the leading "/"
     pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
     timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
+    staticPod: options.staticPod
+      ? {
+          manifest: STATIC_POD_FILES.manifest(topology.manifestsDir, plan.request.id),
+          envFile: envNames.length ? { path: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.storageEnv}`, names: envNames } : null,
+        }
+      : null,
   };
 }
 
