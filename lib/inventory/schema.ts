@@ -302,7 +302,7 @@ const restoreRequest = strict({
   confirm: z.string().min(1).describe('Must equal the snapshot\'s name (`prod-eu-1-20261121T020000Z`), or the cluster\'s name for `latest`.'),
   storage: dnsLabel.optional().describe('Storage to restore from; defaults to the cluster\'s first storage.'),
   pki: z.boolean().default(D.restore.pki).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
-  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
+  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Move revisions forward and compact (etcdutl --bump-revision/--mark-compacted, in etcd 3.5.x and 3.6), so that watch caches never see them go backwards; without them the result says revisionBumped: false and the RUNBOOK lists what to restart.'),
   allowCrossCluster: z.boolean().default(D.restore.allowCrossCluster).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
   members: z.array(kubeadmMember).min(1, 'lists no member; leave `members` out to restore onto kubeadm.members').optional()
     .describe('kubeadm: the control-plane nodes to restore onto when they are not kubeadm.members (replaced nodes); peer URLs, --initial-cluster, the Jobs and the static pods follow them. Default: kubeadm.members.'),
