@@ -142,6 +142,22 @@ describe('kubeadm restore through static pods (no API server)', () => {
     expect([...files.keys()].filter((path) => isStaticPodFile(path)).sort()).toEqual(['alpha/restore-r1/static-pods/cp-1.yaml', 'alpha/restore-r1/static-pods/cp-2.yaml', 'alpha/restore-r1/static-pods/cp-3.yaml']);
   });
 
+  it('reads a local storage through its host folder, and needs no credentials file', () => {
+    const document = withRestores();
+    document.storages.disk = { local: { path: '/var/lib/controlplane-backup' } };
+    document.clusters.alpha.kubeadm.members = [{ name: 'cp-1', ip: '10.0.0.1' }];
+    document.clusters.alpha.restores = [{ id: 'r1', snapshot: 'alpha/alpha-20261120T020000Z.db.zst.age', confirm: 'alpha-20261120T020000Z', storage: 'disk' }];
+    const rendered = renderInventory(inventoryOf(document));
+    const pod = parse(rendered.get('alpha/restore-r1/static-pods/cp-1.yaml')!);
+    expect(staticPodIssues(pod)).toEqual([]);
+    expect(pod.spec.volumes).toContainEqual({ name: 'local-source', hostPath: { path: '/var/lib/controlplane-backup', type: 'Directory' } });
+    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'local-source', mountPath: '/var/lib/controlplane-backup/local/disk', readOnly: true });
+    const plan = planIn(pod);
+    expect(plan.source).toMatchObject({ kind: 'local', path: '/var/lib/controlplane-backup/local/disk' });
+    expect(plan.staticPod.envFile).toBeNull();
+    expect(rendered.get('alpha/restore-r1/RUNBOOK.md')).toContain("scp backup.key static-pods/cp-1.yaml 10.0.0.1:/tmp/\n");
+  });
+
   it('restores onto replaced nodes: the request\'s members name the Jobs, static pods, peer URLs and --initial-cluster', () => {
     const document = withRestores();
     document.clusters.alpha.restores[0].members = [{ name: 'cp-4', ip: '10.0.1.4' }, { name: 'cp-2', ip: '10.0.0.2' }, { name: 'cp-5', ip: '10.0.1.5' }];
