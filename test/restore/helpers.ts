@@ -62,6 +62,12 @@ export function memberPlan(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
   return { plan, env };
 }
 
+/**
+ * The result files a member writes beside its marker whatever the outcome (a static pod removes its manifest after
+ * recording, so the node keeps the record): "untouched" means etcd's data as it was, these aside.
+ */
+export const isResultFile = (rel: string) => /^\.controlplane-backup-restore-[a-z0-9-]+\.result\.json$/.test(rel);
+
 /** Every entry under dir: "path type size mtimeMs" (mtimes optional), sorted. */
 export function listing(dir: string, o: { mtimes?: boolean; skip?: (rel: string) => boolean } = {}): string[] {
   const out: string[] = [];
