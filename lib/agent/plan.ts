@@ -35,6 +35,11 @@ const s3Destination = z.object({
   caFile: z.string().startsWith('/').nullable(),
   sse: z.object({ type: z.enum(['AES256', 'aws:kms']), kmsKeyId: z.string().nullable() }).strict().nullable(),
   retention,
+  /**
+   * `pruneJob`: the cluster's prune CronJob applies retention here with credentials that may delete; a backup then
+   * never deletes (its credentials need not allow it). Absent: the backup applies retention itself.
+   */
+  retentionBy: z.literal('pruneJob').optional(),
 }).strict();
 
 const localDestination = z.object({

@@ -3,14 +3,15 @@
  * distroless) writes the snapshot to scratch; the tools container verifies, compresses, encrypts and uploads it.
  */
 import { k8s } from 'cdk8s-plus-28';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan, type EnvSource } from '../plan/backup';
-import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
-import { schedulePause } from '../plan/pause';
-
-export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
+import {
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
+  scratchVolume, TMPDIR_ENV,
+} from './pod';
+import { objectMeta } from './metadata';
 
 /**
  * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
@@ -24,37 +25,53 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
  * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
  * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
  */
-export function cronJobTiming(cluster: Cluster, schedule: string, timeZone: string | undefined): Omit<k8s.CronJobSpec, 'jobTemplate'> {
+export interface ToolsCronJobProps {
+  readonly cluster: Cluster;
+  readonly component: 'drill' | 'prune';
+  readonly plan: CronJobPlan;
+  readonly backoffLimit: number;
+  readonly podSpec: k8s.PodSpec;
+}
+
+/**
+ * A tools pod that runs beside the backup on a schedule (the drill, the prune), with a ServiceAccount of its own and
+ * no token: the backup's timing rules, no retry beyond `backoffLimit`, bounded by the cluster's deadline.
+ */
+export class ToolsCronJob extends Construct {
+  constructor(scope: Construct, id: string, props: ToolsCronJobProps) {
+    super(scope, id);
+    const { cluster, component, plan } = props;
+    tokenlessServiceAccount(this, objectMeta(cluster.name, component, plan.serviceAccountName, plan.namespace));
+    const labels = objectMeta(cluster.name, component, '').labels;
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: objectMeta(cluster.name, component, plan.cronJobName, plan.namespace),
+      spec: {
+        ...cronJobTiming(cluster, plan),
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: props.backoffLimit,
+            activeDeadlineSeconds: cluster.backup.activeDeadlineSeconds,
+            template: { metadata: { labels }, spec: props.podSpec },
+          },
+        },
+      },
+    });
+  }
+}
+
+export function cronJobTiming(cluster: Cluster, plan: CronJobPlan): Omit<k8s.CronJobSpec, 'jobTemplate'> {
   const { backup } = cluster;
   return {
-    schedule,
-    timeZone,
-    suspend: schedulePause(cluster).suspended,
+    schedule: plan.schedule,
+    timeZone: plan.timeZone,
+    suspend: plan.suspended,
     concurrencyPolicy: 'Forbid',
     startingDeadlineSeconds: backup.startingDeadlineSeconds,
     successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
     failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
   };
 }
-
-/**
- * Temporary files of the tools containers go to the scratch volume: the root filesystem is read-only, /tmp included.
- */
-export const TMPDIR_ENV: k8s.EnvVar = { name: 'TMPDIR', value: POD_PATHS.scratch };
-
-/** The tools image's agent: `controlplane-backup agent <command> --plan <file of the config ConfigMap>`. */
-export function agentCommand(command: string, planFile: string): string[] {
-  return ['controlplane-backup', 'agent', command, '--plan', `${POD_PATHS.config}/${planFile}`];
-}
-
-/** A container env var from a plan's value source. */
-export function envVar(name: string, source: EnvSource): k8s.EnvVar {
-  if ('value' in source) return { name, value: source.value };
-  if ('secret' in source) return { name, valueFrom: { secretKeyRef: { name: source.secret.name, key: source.secret.key } } };
-  return { name, valueFrom: { configMapKeyRef: { name: source.configMap.name, key: source.configMap.key } } };
-}
-
-const HOSTED_USER = 65532;
 
 export interface BackupPodOptions {
   readonly cluster: Cluster;
@@ -68,15 +85,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   const kubeadm = topology.kind === 'kubeadm' ? topology : undefined;
   const hosted = topology.kind === 'hosted' ? topology : undefined;
 
-  const volumes: k8s.Volume[] = [
-    { name: 'scratch', emptyDir: { sizeLimit: k8sQuantity(backup.scratchSize) } },
-    { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
-  ];
+  const scratch = scratchVolume(backup.scratchSize);
+  const config = configMapVolume('config', plan.configMapName, POD_PATHS.config);
+  const volumes: k8s.Volume[] = [scratch.volume, config.volume];
   const etcdMounts: k8s.VolumeMount[] = [];
-  const toolsMounts: k8s.VolumeMount[] = [
-    { name: 'scratch', mountPath: POD_PATHS.scratch },
-    { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
-  ];
+  const toolsMounts: k8s.VolumeMount[] = [scratch.mount, config.mount];
 
   if (kubeadm) {
     volumes.push({ name: 'pki', hostPath: { path: kubeadm.pkiDir, type: 'Directory' } });
@@ -93,7 +106,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       secret: {
         secretName: cert.name,
         defaultMode: 0o440,
-        items: [{ key: cert.caKey, path: 'ca.crt' }, { key: cert.certKey, path: 'tls.crt' }, { key: cert.keyKey, path: 'tls.key' }],
+        items: [
+          { key: cert.caKey, path: HOSTED_ETCD_CLIENT_FILES.ca },
+          { key: cert.certKey, path: HOSTED_ETCD_CLIENT_FILES.cert },
+          { key: cert.keyKey, path: HOSTED_ETCD_CLIENT_FILES.key },
+        ],
       },
     });
     etcdMounts.push({ name: 'etcd-client', mountPath: POD_PATHS.hostedEtcdClient, readOnly: true });
@@ -118,9 +135,9 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       toolsMounts.push({ name, mountPath: `${POD_PATHS.localDestinations}/${destination.storage}` });
     }
     if (destination.caBundle) {
-      const name = `ca-${destination.storage}`;
-      volumes.push({ name, configMap: { name: destination.caBundle.configMap, defaultMode: 0o444, items: [{ key: destination.caBundle.key, path: destination.caBundle.key }] } });
-      toolsMounts.push({ name, mountPath: destination.caBundle.mountPath, readOnly: true });
+      const ca = caBundleVolume(`ca-${destination.storage}`, destination.caBundle);
+      volumes.push(ca.volume);
+      toolsMounts.push(ca.mount);
     }
   }
 
@@ -128,20 +145,14 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   const env: k8s.EnvVar[] = [
     TMPDIR_ENV,
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-    ...plan.destinations.flatMap((destination) => destination.agentEnv.map((variable) => envVar(variable.name, variable.source))),
+    ...plan.destinations.flatMap(destinationEnv),
   ];
 
   const resources = {
     requests: quantities(backup.resources.requests),
     limits: quantities(backup.resources.limits),
   };
-  const containerSecurity: k8s.SecurityContext = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-    // kubeadm keeps the etcd client keys root-owned with mode 0600: only uid 0 (without any capability) reads them.
-    ...(kubeadm ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true }),
-  };
+  const containerSecurity = containerSecurityContext(plan.runAsUser);
 
   const snapshot: k8s.Container = {
     name: 'snapshot',
@@ -159,7 +170,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       'save',
       POD_PATHS.snapshot,
     ],
-    volumeMounts: [{ name: 'scratch', mountPath: POD_PATHS.scratch }, ...etcdMounts],
+    volumeMounts: [scratch.mount, ...etcdMounts],
     resources,
     securityContext: containerSecurity,
   };
@@ -167,7 +178,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     name: 'upload',
     image: backup.images.tools,
     imagePullPolicy: backup.images.pullPolicy,
-    command: agentCommand('backup', backupPlanFile(request)),
+    command: agentCommand('backup', `${POD_PATHS.config}/${backupPlanFile(request)}`),
     env,
     volumeMounts: toolsMounts,
     resources,
@@ -180,7 +191,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   ];
 
   return {
-    serviceAccountName: backupServiceAccountName(cluster.name),
+    serviceAccountName: plan.serviceAccountName,
     automountServiceAccountToken: false,
     restartPolicy: 'Never',
     enableServiceLinks: false,
@@ -189,23 +200,9 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet', nodeSelector: { ...kubeadm.nodeSelector } }
       : {}),
     ...(tolerations.length ? { tolerations } : {}),
-    securityContext: {
-      seccompProfile: { type: 'RuntimeDefault' },
-      ...(hosted ? { runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER } : {}),
-    },
+    securityContext: podSecurityContext(plan.runAsUser),
     initContainers: [snapshot],
     containers: [upload],
     volumes,
   };
-}
-
-function k8sQuantity(value: string): k8s.Quantity {
-  return k8s.Quantity.fromString(value);
-}
-
-/** Resource quantities of the inventory (requests or limits), or undefined when none is set. */
-export function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
-  const entries = Object.entries(values);
-  if (entries.length === 0) return undefined;
-  return Object.fromEntries(entries.map(([key, value]) => [key, k8sQuantity(value)]));
 }

@@ -1,48 +1,49 @@
 /**
  * A restore request of one cluster, as the objects of its own folder (`dist/<cluster>/restore-<id>/`), applied on
- * purpose and never by an automated sync. kubeadm: one Job per member, pinned to its node. hosted: a coordinator Job
- * that walks the state machine through the API, and one Job per StatefulSet ordinal that rebuilds that replica's volume.
+ * purpose and never by an automated sync. kubeadm: one Job per member, pinned to its node, and (RestoreStaticPodsChart)
+ * one static pod per member for when the API server is down. hosted: a coordinator Job that walks the state machine
+ * through the API, and one Job per StatefulSet ordinal that rebuilds that replica's volume.
  */
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import type { Cluster, Inventory } from '../inventory/model';
+import type { Cluster } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
-import { backupServiceAccountName, staticRestorePodName, STATIC_POD_NAMESPACE } from '../plan/names';
-import {
-  agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, STATIC_POD_FILES,
-  type RestoreMember, type RestorePlan,
-} from '../plan/restore';
-import { envVar, TMPDIR_ENV } from './backup-pod';
+import { RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, type RestoreMember, type RestorePlan, type StaticPodsPlan } from '../plan/restore';
 import { objectMeta } from './metadata';
-
-/** The tools image's non-root user (Pod Security restricted). */
-const HOSTED_USER = 65532;
+import {
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, scratchVolume, TMPDIR_ENV,
+  type MountedVolume,
+} from './pod';
 
 export interface RestoreChartProps {
-  readonly inventory: Inventory;
   readonly cluster: Cluster;
+  /** One restore request of the cluster (`ClusterPlan.restores`). */
   readonly plan: RestorePlan;
+}
+
+/** A local (node) storage: its folder on the node, read-only where the agent's plan expects it; none for S3. */
+function localSource(source: DestinationPlan): MountedVolume[] {
+  if (!source.hostPath) return [];
+  return [{
+    volume: { name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } },
+    mount: { name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true },
+  }];
 }
 
 /** Env and mounts that let a restore pod read the source storage (the agent's credentials env, CA bundle, local dir). */
 function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
-  const volumes: k8s.Volume[] = [];
-  const mounts: k8s.VolumeMount[] = [];
-  const env = source.agentEnv.map((variable) => envVar(variable.name, variable.source));
-  if (source.hostPath) {
-    volumes.push({ name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } });
-    mounts.push({ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true });
-  }
+  const local = localSource(source);
+  const volumes: k8s.Volume[] = local.map((l) => l.volume);
+  const mounts: k8s.VolumeMount[] = local.map((l) => l.mount);
+  const env = destinationEnv(source);
   if (source.caBundle) {
-    volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });
-    mounts.push({ name: 'ca-source', mountPath: source.caBundle.mountPath, readOnly: true });
+    const ca = caBundleVolume('ca-source', source.caBundle);
+    volumes.push(ca.volume);
+    mounts.push(ca.mount);
   }
   return { env, volumes, mounts };
 }
-
-/** `controlplane-backup agent <command> --plan <file>`: the tools image's agent on the pod's own plan. */
-const agentCommand = (command: string) => ['controlplane-backup', 'agent', command, '--plan', RESTORE_PATHS.planFile];
 
 export class RestoreChart extends Chart {
   constructor(scope: Construct, id: string, props: RestoreChartProps) {
@@ -52,15 +53,9 @@ export class RestoreChart extends Chart {
       objectMeta(cluster.name, 'restore', name, plan.namespace, { ...extra, annotations: { 'controlplane-backup.io/restore-id': plan.request.id, ...extra.annotations } });
 
     // One typed plan per pod (lib/agent/restore/plans.ts), each mounted as that pod's plan file.
-    const plans: Record<string, unknown> = cluster.topology.kind === 'kubeadm'
-      ? Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentMemberPlan(cluster, plan, member)]))
-      : {
-          [restorePlanKey('coordinator')]: agentCoordinatorPlan(cluster, plan),
-          ...Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentReplicaPlan(cluster, plan, member)])),
-        };
     new k8s.KubeConfigMap(this, 'Plan', {
       metadata: meta(plan.planConfigMap),
-      data: Object.fromEntries(Object.entries(plans).map(([key, value]) => [key, `${JSON.stringify(value, null, 2)}\n`])),
+      data: Object.fromEntries(Object.entries(plan.podPlans).map(([key, value]) => [key, `${JSON.stringify(value, null, 2)}\n`])),
     });
     if (cluster.topology.kind === 'kubeadm') this.kubeadm(props, meta);
     else this.hosted(props, meta);
@@ -68,18 +63,16 @@ export class RestoreChart extends Chart {
 
   /** scratch (TMPDIR points into it: the root filesystem is read-only), the pod's plan, the age identity */
   private commonVolumes(cluster: Cluster, plan: RestorePlan, planKey: string): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[]; env: k8s.EnvVar[] } {
+    const scratch = scratchVolume(cluster.backup.scratchSize);
+    const podPlan = configMapVolume('plan', plan.planConfigMap, RESTORE_PATHS.planDir, [{ key: planKey, path: 'plan.json' }]);
     return {
       volumes: [
-        { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(cluster.backup.scratchSize) } },
-        { name: 'plan', configMap: { name: plan.planConfigMap, defaultMode: 0o444, items: [{ key: planKey, path: 'plan.json' }] } },
+        scratch.volume,
+        podPlan.volume,
         // Optional: without it the agent says plainly that the decryption key is missing, instead of a pod stuck in ContainerCreating.
         { name: 'identity', secret: { secretName: plan.identitySecret, optional: true, defaultMode: 0o440 } },
       ],
-      mounts: [
-        { name: 'scratch', mountPath: POD_PATHS.scratch },
-        { name: 'plan', mountPath: RESTORE_PATHS.planDir, readOnly: true },
-        { name: 'identity', mountPath: RESTORE_PATHS.identity, readOnly: true },
-      ],
+      mounts: [scratch.mount, podPlan.mount, { name: 'identity', mountPath: RESTORE_PATHS.identity, readOnly: true }],
       env: [TMPDIR_ENV],
     };
   }
@@ -104,13 +97,13 @@ export class RestoreChart extends Chart {
     const source = sourceAccess(plan.source);
     for (const member of plan.members) {
       const common = this.commonVolumes(cluster, plan, restorePlanKey(member));
-      const pod = memberPod(cluster, plan, { command: agentCommand('restore-member'), env: [...common.env, ...source.env], mounts: [...common.mounts, ...source.mounts], volumes: [...common.volumes, ...source.volumes] });
+      const pod = memberPod(cluster, plan, { command: agentCommand('restore-member', RESTORE_PATHS.planFile), env: [...common.env, ...source.env], mounts: [...common.mounts, ...source.mounts], volumes: [...common.volumes, ...source.volumes] });
       this.job(member.jobName, meta, cluster, {
         // nodeName, not a selector: the scheduler may be down while etcd is.
         nodeName: member.name,
         dnsPolicy: 'ClusterFirstWithHostNet',
         tolerations: [{ operator: 'Exists' }],
-        serviceAccountName: backupServiceAccountName(cluster.name),
+        serviceAccountName: plan.serviceAccountName,
         ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
         ...pod,
       });
@@ -143,17 +136,14 @@ export class RestoreChart extends Chart {
       subjects: [{ kind: 'ServiceAccount', name: coordinator, namespace: plan.namespace }],
     });
 
-    const restricted: k8s.SecurityContext = {
-      runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
-    };
     // Pod Security restricted for every pod (issue 11): non-root, fsGroup so that the PVC is writable, RuntimeDefault
     // seccomp, no capabilities, no privilege escalation, read-only root.
     const pod = (container: k8s.Container, volumes: k8s.Volume[]): k8s.PodSpec => ({
-      serviceAccountName: coordinator,
+      serviceAccountName: plan.serviceAccountName,
       automountServiceAccountToken: true,
       ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
-      securityContext: { seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER },
-      containers: [{ ...container, securityContext: restricted }],
+      securityContext: podSecurityContext(plan.runAsUser),
+      containers: [{ ...container, securityContext: containerSecurityContext(plan.runAsUser) }],
       volumes,
     });
 
@@ -162,7 +152,7 @@ export class RestoreChart extends Chart {
       name: 'coordinator',
       image: cluster.backup.images.tools,
       imagePullPolicy: cluster.backup.images.pullPolicy,
-      command: agentCommand('restore-coordinator'),
+      command: agentCommand('restore-coordinator', RESTORE_PATHS.planFile),
       env: [...coordinatorCommon.env, ...source.env],
       volumeMounts: [...coordinatorCommon.mounts, ...source.mounts],
     }, [...coordinatorCommon.volumes, ...source.volumes]));
@@ -177,7 +167,7 @@ export class RestoreChart extends Chart {
       name: 'restore',
       image: cluster.backup.images.tools,
       imagePullPolicy: cluster.backup.images.pullPolicy,
-      command: agentCommand('restore-replica'),
+      command: agentCommand('restore-replica', RESTORE_PATHS.planFile),
       env: [...common.env, ...source.env],
       volumeMounts: [...common.mounts, { name: 'etcd-data', mountPath: RESTORE_PATHS.volume }, ...source.mounts],
     }, [...common.volumes, { name: 'etcd-data', persistentVolumeClaim: { claimName: member.claimName! } }, ...source.volumes]));
@@ -191,7 +181,7 @@ function memberPod(cluster: Cluster, plan: RestorePlan, own: { command: string[]
   return {
     hostNetwork: true,
     automountServiceAccountToken: false,
-    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: podSecurityContext(plan.runAsUser),
     containers: [{
       name: 'restore',
       image: cluster.backup.images.tools,
@@ -204,10 +194,8 @@ function memberPod(cluster: Cluster, plan: RestorePlan, own: { command: string[]
         { name: 'manifests', mountPath: topology.manifestsDir },
         { name: 'pki', mountPath: topology.pkiDir, readOnly: !plan.request.pki },
       ],
-      securityContext: {
-        // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
-        runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
-      },
+      // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
+      securityContext: containerSecurityContext(plan.runAsUser),
     }],
     volumes: [
       ...own.volumes,
@@ -219,50 +207,44 @@ function memberPod(cluster: Cluster, plan: RestorePlan, own: { command: string[]
 }
 
 /**
- * The kubeadm restore without an API server (issue 11 item 1): per member, a static pod an operator copies into the
- * kubelet's folder on that node (RUNBOOK.md says how). The kubelet runs it with the API server down, so it refers to
- * no API object: its plan is in its env, and the age identity, the storage's credentials and CA bundle are files the
- * operator put into the restore's folder on the node (hostPath). Not applied by kustomize: `static-pods/<member>.yaml`.
+ * The kubeadm restore without an API server (issue 11 item 1): `RestorePlan.staticPods` as one Pod per member, which
+ * an operator copies into the kubelet's folder on that node (RUNBOOK.md says how). It refers to no API object: its
+ * plan is in its env, and the age identity, the storage's credentials and CA bundle are files the operator put into
+ * the restore's folder on the node (hostPath). Not applied by kustomize: `static-pods/<member>.yaml`.
  */
 export class RestoreStaticPodsChart extends Chart {
-  /** member name -> its Pod */
+  /** its file in the restore folder (`static-pods/<member>.yaml`) -> the member's Pod */
   readonly pods: ReadonlyMap<string, k8s.KubePod>;
 
   constructor(scope: Construct, id: string, props: RestoreChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const { cluster, plan } = props;
-    if (cluster.topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster: static pods restore kubeadm members only`);
+    const staticPods: StaticPodsPlan | undefined = plan.staticPods;
+    if (!staticPods) throw new Error(`${cluster.name} is not a kubeadm cluster: static pods restore kubeadm members only`);
     const pods = new Map<string, k8s.KubePod>();
-    const files = STATIC_POD_FILES.dir(plan.request.id);
-    // a local storage is a folder on the node, as for the Job; an S3 storage is reached with the files in `files`
-    const local = plan.source.hostPath
-      ? { volumes: [{ name: 'local-source', hostPath: { path: plan.source.hostPath, type: 'Directory' } }], mounts: [{ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${plan.source.storage}`, readOnly: true }] }
-      : { volumes: [], mounts: [] };
-    for (const member of plan.members) {
-      const agentPlan = agentMemberPlan(cluster, plan, member, { staticPod: true });
+    const scratch = scratchVolume(cluster.backup.scratchSize);
+    // a local storage is a folder on the node, as for the Job; an S3 storage is reached with the files in nodeDir
+    const local = localSource(plan.source);
+    for (const pod of staticPods.pods) {
       const spec = memberPod(cluster, plan, {
-        command: ['controlplane-backup', 'agent', 'restore-member', '--plan-env', RESTORE_PATHS.planEnv],
+        command: agentCommand('restore-member', { env: RESTORE_PATHS.planEnv }),
         env: [
           TMPDIR_ENV,
           // the variables a Job takes from Secrets and ConfigMaps come from the env file instead (the plan names it)
-          ...plan.source.agentEnv.filter((variable) => 'value' in variable.source).map((variable) => envVar(variable.name, variable.source)),
-          { name: RESTORE_PATHS.planEnv, value: JSON.stringify(agentPlan) },
+          ...staticPods.env.map((variable) => ({ ...variable })),
+          { name: RESTORE_PATHS.planEnv, value: JSON.stringify(pod.plan) },
         ],
-        mounts: [
-          { name: 'scratch', mountPath: POD_PATHS.scratch },
-          { name: 'restore-files', mountPath: RESTORE_PATHS.identity, readOnly: true },
-          ...local.mounts,
-        ],
+        mounts: [scratch.mount, { name: 'restore-files', mountPath: RESTORE_PATHS.identity, readOnly: true }, ...local.map((l) => l.mount)],
         volumes: [
-          { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(cluster.backup.scratchSize) } },
+          scratch.volume,
           // DirectoryOrCreate: without the operator's files the agent says which one is missing, in `crictl logs`
-          { name: 'restore-files', hostPath: { path: files, type: 'DirectoryOrCreate' } },
-          ...local.volumes,
+          { name: 'restore-files', hostPath: { path: staticPods.nodeDir, type: 'DirectoryOrCreate' } },
+          ...local.map((l) => l.volume),
         ],
       });
-      pods.set(member.name, new k8s.KubePod(this, member.name, {
-        metadata: objectMeta(cluster.name, 'restore', staticRestorePodName(cluster.name, plan.request.id), STATIC_POD_NAMESPACE, {
-          annotations: { 'controlplane-backup.io/restore-id': plan.request.id, 'controlplane-backup.io/member': member.name },
+      pods.set(pod.file, new k8s.KubePod(this, pod.member, {
+        metadata: objectMeta(cluster.name, 'restore', staticPods.name, staticPods.namespace, {
+          annotations: { 'controlplane-backup.io/restore-id': plan.request.id, 'controlplane-backup.io/member': pod.member },
         }),
         spec: {
           ...spec,
@@ -277,9 +259,4 @@ export class RestoreStaticPodsChart extends Chart {
     }
     this.pods = pods;
   }
-}
-
-/** Every restore request of a cluster, planned. */
-export function restorePlans(inventory: Inventory, cluster: Cluster): RestorePlan[] {
-  return cluster.restores.map((request) => planRestore(inventory, cluster, request));
 }

@@ -8,10 +8,10 @@ import { PACKAGE_VERSION } from '../version';
 import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
 import { snapshotReference } from '../storage/layout';
 import { restoreFolder } from '../storage/restores';
-import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
+import { kubeadmEtcdAccess, nodeFilesUser, planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
-  memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
-  restorePlanConfigMapName, restoreStatusConfigMapName,
+  backupServiceAccountName, memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
+  restorePlanConfigMapName, restoreStatusConfigMapName, STATIC_POD_NAMESPACE, staticRestorePodName,
 } from './names';
 
 export const RESTORE_PATHS = {
@@ -31,17 +31,35 @@ export const RESTORE_PATHS = {
  * the pod's manifest into the kubelet's folder; the pod removes that manifest when it has recorded its result.
  */
 export const STATIC_POD_FILES = {
-  /** the folder on the node, mounted where the Job mounts its identity Secret */
-  dir: (restoreId: string) => `/etc/kubernetes/restore-${restoreId}`,
+  /** the files the operator puts into the restore's folder on the node (`StaticPodsPlan.nodeDir`) */
   identity: 'identity.txt',
   /** NAME=value lines: the variables a Job takes from Secrets and ConfigMaps */
   storageEnv: 'storage.env',
   caBundle: 'ca.crt',
-  /** the pod's manifest in the kubelet's static pod folder */
-  manifest: (manifestsDir: string, restoreId: string) => `${manifestsDir}/controlplane-backup-restore-${restoreId}.yaml`,
-  /** the manifests in the restore folder: `static-pods/<member>.yaml`, never applied by kustomize (validate-output knows the folder: lib/validate/static-pod.ts) */
+  /** the manifests in the restore folder: `static-pods/<member>.yaml`, never applied by kustomize (validate-output knows the folder: lib/validate/static-pod.ts, a leaf) */
   folder: 'static-pods',
 } as const;
+
+/**
+ * kubeadm without an API server (issue 11 item 1): per member, a static pod an operator copies into the kubelet's
+ * folder on that node. It refers to no API object: its plan is in its env, and the age identity, the storage's
+ * credentials and CA bundle are files the operator put into `nodeDir` on the node.
+ */
+export interface StaticPodsPlan {
+  /** the pods' name (the kubelet appends `-<node>`) and namespace (kube-system: the restore's namespace may not exist in the snapshot) */
+  readonly name: string;
+  readonly namespace: string;
+  /** the restore's folder on each node, mounted where the Job mounts its identity Secret */
+  readonly nodeDir: string;
+  /** the pod's manifest in the kubelet's static pod folder on each node; the pod removes it once its result is recorded */
+  readonly manifest: string;
+  /** what the operator writes into `storage.env` (what a Job takes from Secrets and ConfigMaps), with where the Job takes each */
+  readonly storageEnv: readonly { readonly name: string; readonly from: string }[];
+  /** the storage's variables with plain values, set in the pod itself */
+  readonly env: readonly { readonly name: string; readonly value: string }[];
+  /** per member (`RestorePlan.members`): its manifest file in the restore folder, and its agent plan */
+  readonly pods: readonly { readonly member: string; readonly file: string; readonly plan: RestoreMemberPlan }[];
+}
 
 /** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
 export const RESTORE_TIMEOUTS = {
@@ -79,10 +97,23 @@ export interface RestorePlan {
   /** one key per pod: `member-<name>.json`, `coordinator.json`, `replica-<i>.json` */
   readonly planConfigMap: string;
   readonly identitySecret: string;
+  /** kubeadm: the backup's (no token); hosted: the coordinator's, bound to its Role. */
+  readonly serviceAccountName: string;
+  /** uid of the restore pods' containers (`nodeFilesUser`). */
+  readonly runAsUser: number;
   /** hosted only */
   readonly coordinatorName?: string;
   readonly statusConfigMap?: string;
+  /** The agent's plan of each pod, by its key in the plan ConfigMap (`restorePlanKey`). */
+  readonly podPlans: Readonly<Record<string, RestorePodPlan>>;
+  /** kubeadm only: the restore without an API server, one static pod per member */
+  readonly staticPods?: StaticPodsPlan;
 }
+
+export type RestorePodPlan = RestoreMemberPlan | RestoreCoordinatorPlan | RestoreReplicaPlan;
+
+/** What the agent plans of the pods are made from: the restore plan without them. */
+type RestoreDecisions = Omit<RestorePlan, 'podPlans' | 'staticPods'>;
 
 export function planRestore(inventory: Inventory, cluster: Cluster, request: RestoreRequest): RestorePlan {
   const storage = inventory.storages[request.storage];
@@ -109,7 +140,8 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
           claimName: `${topology.dataVolumeClaimTemplate}-${topology.statefulSet}-${ordinal}`,
         };
       });
-  return {
+  const coordinatorName = restoreCoordinatorName(cluster.name, request.id);
+  const plan: RestoreDecisions = {
     cluster: cluster.name,
     request,
     namespace: topology.namespace,
@@ -124,9 +156,47 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
     initialClusterToken: `${cluster.name}-restore-${request.id}`,
     planConfigMap: restorePlanConfigMapName(cluster.name, request.id),
     identitySecret: restoreIdentitySecretName(cluster.name, request.id),
+    serviceAccountName: topology.kind === 'kubeadm' ? backupServiceAccountName(cluster.name) : coordinatorName,
+    runAsUser: nodeFilesUser(cluster),
     ...(topology.kind === 'hosted'
-      ? { coordinatorName: restoreCoordinatorName(cluster.name, request.id), statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id) }
+      ? { coordinatorName, statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id) }
       : {}),
+  };
+  const staticPods = planStaticPods(cluster, plan);
+  return { ...plan, podPlans: restorePodPlans(cluster, plan), ...(staticPods ? { staticPods } : {}) };
+}
+
+/** kubeadm: where each member's static pod finds its files on the node, its env, and its plan; undefined for hosted. */
+function planStaticPods(cluster: Cluster, plan: RestoreDecisions): StaticPodsPlan | undefined {
+  const { topology } = cluster;
+  if (topology.kind !== 'kubeadm') return undefined;
+  const id = plan.request.id;
+  const shared: Omit<StaticPodsPlan, 'pods'> = {
+    name: staticRestorePodName(cluster.name, id),
+    namespace: STATIC_POD_NAMESPACE,
+    nodeDir: `/etc/kubernetes/restore-${id}`,
+    manifest: `${topology.manifestsDir}/controlplane-backup-restore-${id}.yaml`,
+    storageEnv: apiEnv(plan.source),
+    env: plan.source.agentEnv.flatMap((variable) => ('value' in variable.source ? [{ name: variable.name, value: variable.source.value }] : [])),
+  };
+  return {
+    ...shared,
+    pods: plan.members.map((member) => ({
+      member: member.name,
+      file: `${STATIC_POD_FILES.folder}/${member.name}.yaml`,
+      plan: agentMemberPlan(cluster, plan, member, shared),
+    })),
+  };
+}
+
+/** One typed plan per pod (lib/agent/restore/plans.ts): each kubeadm member's, or the coordinator's and each replica's. */
+function restorePodPlans(cluster: Cluster, plan: RestoreDecisions): Record<string, RestorePodPlan> {
+  if (cluster.topology.kind === 'kubeadm') {
+    return Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentMemberPlan(cluster, plan, member)]));
+  }
+  return {
+    [restorePlanKey('coordinator')]: agentCoordinatorPlan(cluster, plan),
+    ...Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentReplicaPlan(cluster, plan, member)])),
   };
 }
 
@@ -135,7 +205,7 @@ function hostPort(ip: string, port: number): string {
 }
 
 /** The data dir a hosted replica restores into, inside its mounted volume. */
-export function replicaDataDir(dataDirInVolume: string): string {
+function replicaDataDir(dataDirInVolume: string): string {
   return dataDirInVolume ? `${RESTORE_PATHS.volume}/${dataDirInVolume}` : RESTORE_PATHS.volume;
 }
 
@@ -145,7 +215,7 @@ export function restorePlanKey(member: RestoreMember | 'coordinator'): string {
   return member.ordinal === undefined ? `member-${member.name}.json` : `replica-${member.ordinal}.json`;
 }
 
-const planBase = (cluster: Cluster, plan: RestorePlan) => ({
+const planBase = (cluster: Cluster, plan: RestoreDecisions) => ({
   apiVersion: PLAN_API_VERSION as typeof PLAN_API_VERSION,
   packageVersion: PACKAGE_VERSION,
   cluster: cluster.name,
@@ -160,35 +230,36 @@ const planBase = (cluster: Cluster, plan: RestorePlan) => ({
 /** No retry: a failure needs a person, who reads the Job's log and the runbook. */
 export const RESTORE_DEADLINE_SECONDS = 3600;
 
-const target = (plan: RestorePlan) => ({
+const target = (plan: RestoreDecisions) => ({
   members: plan.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl })),
   initialClusterToken: plan.initialClusterToken,
   bumpRevision: plan.request.bumpRevision,
 });
 
 /**
- * The env a restore pod needs for the source storage that a static pod cannot have from the API: every variable a Job
- * takes from a Secret or a ConfigMap (credentials, an ObjectBucketClaim's bucket and endpoint), with where the Job
- * takes it from (for the runbook).
+ * Every variable a restore pod takes from a Secret or a ConfigMap (credentials, an ObjectBucketClaim's bucket and
+ * endpoint), which a static pod cannot read: the operator writes them into the env file, with where the Job takes each.
  */
-export function staticPodStorageEnv(plan: RestorePlan): { name: string; from: string }[] {
-  return plan.source.agentEnv.flatMap((variable) => {
-    const { source } = variable;
-    if ('secret' in source) return [{ name: variable.name, from: `key \`${source.secret.key}\` of Secret \`${source.secret.name}\`` }];
-    if ('configMap' in source) return [{ name: variable.name, from: `key \`${source.configMap.key}\` of ConfigMap \`${source.configMap.name}\`` }];
+function apiEnv(source: DestinationPlan): StaticPodsPlan['storageEnv'] {
+  return source.agentEnv.flatMap((variable) => {
+    const from = variable.source;
+    if ('secret' in from) return [{ name: variable.name, from: `key \`${from.secret.key}\` of Secret \`${from.secret.name}\`` }];
+    if ('configMap' in from) return [{ name: variable.name, from: `key \`${from.configMap.key}\` of ConfigMap \`${from.configMap.name}\`` }];
     return [];
   });
 }
 
-/** The plan of one kubeadm member's restore pod: a Job's (API server up), or a static pod's (`staticPod: true`). */
-export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember, options: { staticPod?: boolean } = {}): RestoreMemberPlan {
+/**
+ * The plan of one kubeadm member's restore pod: a Job's (API server up), or a static pod's (`staticPod`: its own
+ * manifest on the node, and the env file that replaces the Secret).
+ */
+function agentMemberPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember, staticPod?: Omit<StaticPodsPlan, 'pods'>): RestoreMemberPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
   const pki = topology.pkiDir;
-  const envNames = staticPodStorageEnv(plan).map((variable) => variable.name);
   const base = planBase(cluster, plan);
   // the static pod finds the CA bundle beside the identity, in the restore's folder on the node
-  const source = options.staticPod && base.source.kind === 's3' && base.source.caFile
+  const source = staticPod && base.source.kind === 's3' && base.source.caFile
     ? { ...base.source, caFile: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.caBundle}` }
     : base.source;
   return {
@@ -199,21 +270,23 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
     member: { name: member.name, peerUrl: member.peerUrl },
     dataDir: topology.dataDir,
     etcdManifest: `${topology.manifestsDir}/etcd.yaml`,
-    etcd: { endpoint: member.clientEndpoint!, caFile: `${pki}/etcd/ca.crt`, certFile: `${pki}/etcd/healthcheck-client.crt`, keyFile: `${pki}/etcd/healthcheck-client.key` },
+    etcd: kubeadmEtcdAccess(pki, member.clientEndpoint!),
     // the backup archives the PKI dir by its path on the node, without the leading "/"
     pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
     timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
-    staticPod: options.staticPod
+    staticPod: staticPod
       ? {
-          manifest: STATIC_POD_FILES.manifest(topology.manifestsDir, plan.request.id),
-          envFile: envNames.length ? { path: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.storageEnv}`, names: envNames } : null,
+          manifest: staticPod.manifest,
+          envFile: staticPod.storageEnv.length
+            ? { path: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.storageEnv}`, names: staticPod.storageEnv.map((variable) => variable.name) }
+            : null,
         }
       : null,
   };
 }
 
 /** The plan of the hosted restore's coordinator pod. */
-export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): RestoreCoordinatorPlan {
+export function agentCoordinatorPlan(cluster: Cluster, plan: RestoreDecisions): RestoreCoordinatorPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
   return {
@@ -229,7 +302,7 @@ export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): Resto
 }
 
 /** The plan of one hosted replica's restore pod. */
-export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreReplicaPlan {
+export function agentReplicaPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember): RestoreReplicaPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
   return {
@@ -244,5 +317,3 @@ export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: Re
     timeouts: { restoreSeconds: RESTORE_TIMEOUTS.hosted.restoreSeconds, pollSeconds: RESTORE_TIMEOUTS.hosted.pollSeconds },
   };
 }
-
-export { POD_PATHS };

@@ -1,7 +1,7 @@
 /** RUNBOOK.md of one restore request: what will happen, in which order, how to watch, verify and roll back. */
 import type { Cluster } from '../inventory/model';
 import { backupCronJobName, drillCronJobName, gitopsObjectName } from '../plan/names';
-import { RESTORE_DEADLINE_SECONDS, RESTORE_TIMEOUTS, STATIC_POD_FILES, staticPodStorageEnv, type RestorePlan } from '../plan/restore';
+import { RESTORE_DEADLINE_SECONDS, RESTORE_TIMEOUTS, STATIC_POD_FILES, type RestorePlan, type StaticPodsPlan } from '../plan/restore';
 
 const code = (lines: string[]) => ['```sh', ...lines, '```'].join('\n');
 
@@ -24,7 +24,9 @@ function gitopsOwnersStep(cluster: Cluster): string[] {
 }
 
 export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
-  return cluster.topology.kind === 'kubeadm' ? kubeadmRunbook(cluster, cluster.topology, plan) : hostedRunbook(cluster, cluster.topology, plan);
+  if (cluster.topology.kind === 'hosted') return hostedRunbook(cluster, cluster.topology, plan);
+  if (!plan.staticPods) throw new Error(`restore ${plan.request.id} of ${cluster.name}: a kubeadm restore plan without its static pods`);
+  return kubeadmRunbook(cluster, cluster.topology, plan, plan.staticPods);
 }
 
 type KubeadmTopology = Extract<Cluster['topology'], { kind: 'kubeadm' }>;
@@ -123,17 +125,17 @@ function hostOf(member: RestorePlan['members'][number]): string {
  * A kubeadm restore's runbook, for the two situations it is for: the API server is down (quorum lost: the static pods,
  * no kubectl at all), or it is up (a rollback: the Jobs). Every command names this restore's nodes and paths.
  */
-function kubeadmRunbook(cluster: Cluster, topology: KubeadmTopology, plan: RestorePlan): string {
+function kubeadmRunbook(cluster: Cluster, topology: KubeadmTopology, plan: RestorePlan, staticPods: StaticPodsPlan): string {
   const { request } = plan;
   const id = request.id;
   const ns = plan.namespace;
   const { dataDir, manifestsDir, pkiDir } = topology;
-  const files = STATIC_POD_FILES.dir(id);
-  const ownManifest = STATIC_POD_FILES.manifest(manifestsDir, id);
+  const files = staticPods.nodeDir;
+  const ownManifest = staticPods.manifest;
   const parked = `${manifestsDir}/.${ownManifest.slice(manifestsDir.length + 1)}.part`;
   const marker = `${dataDir}/.controlplane-backup-restore-${id}.done`;
   const result = `${dataDir}/.controlplane-backup-restore-${id}.result.json`;
-  const storageEnv = staticPodStorageEnv(plan);
+  const { storageEnv } = staticPods;
   const caBundle = plan.source.caBundle;
   const image = cluster.backup.images.tools;
   const many = plan.members.length > 1;
@@ -153,7 +155,7 @@ function kubeadmRunbook(cluster: Cluster, topology: KubeadmTopology, plan: Resto
       `rm -f ${toCopy.map((f) => `/tmp/${f}`).join(' ')}`,
     ];
     return [
-      `scp ${toCopy.join(' ')} ${STATIC_POD_FILES.folder}/${member.name}.yaml ${host}:/tmp/`,
+      `scp ${toCopy.join(' ')} ${staticPods.pods.find((pod) => pod.member === member.name)!.file} ${host}:/tmp/`,
       `ssh ${host} '${installs.join(' && ')}'`,
     ];
   };

@@ -9,7 +9,7 @@ import { kustomizeBuild } from '../../lib/validate';
 import { isStaticPodFile, staticPodIssues } from '../../lib/validate/static-pod';
 import { parseInventory } from '../../lib/inventory/load';
 import { restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from '../../lib/agent/restore/plans';
-import { inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, withToolsImageDocument } from '../support/inventory';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-restore-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

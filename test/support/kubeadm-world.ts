@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
-import { ageKeypair } from '../scripts/helpers';
+import { inventoryOf } from './inventory';
+import { ageKeypair } from './agent';
 import { startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { startNetns, type NetNs } from './netns';
 import { runPod } from './pod-runner';
@@ -81,3 +81,4 @@ export async function backUpWithCronJob(world: KubeadmWorld, name: string): Prom
   if (!pod.ok) throw new Error(`backup pod failed: ${pod.results.map((r) => `${r.name}: ${r.exitCode} ${r.stderr.slice(-1500)}`).join('\n')}`);
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim().split('\n').pop()!).base;
 }
+

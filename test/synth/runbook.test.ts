@@ -2,7 +2,7 @@
 // path is a command for this restore's nodes and paths, and none of it needs kubectl.
 import { describe, expect, it } from 'vitest';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 function runbookOf(edit: (document: Record<string, any>) => void = () => undefined): string {
   const document = minimalDocument();

@@ -2,12 +2,12 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
-import { ClusterNode, EtcdCluster } from '../support/etcd-cluster';
-import { snapshotSave } from '../support/etcd';
-import { NetNs } from '../support/netns';
-import { S3Server } from '../support/s3';
-import { RunResult } from '../support/proc';
-import { runAgent, s3Destination, testBackupPlan } from '../scripts/helpers';
+import { ClusterNode, EtcdCluster } from './etcd-cluster';
+import { snapshotSave } from './etcd';
+import { NetNs } from './netns';
+import { S3Server } from './s3';
+import { RunResult } from './proc';
+import { runAgent, s3Destination, testBackupPlan } from './agent';
 import type { RestoreMemberPlan } from '../../lib/agent/restore/plans';
 import { PACKAGE_VERSION } from '../../lib/version';
 
@@ -56,6 +56,7 @@ export function memberPlan(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
     etcd: { endpoint: n.clientUrl, caFile: n.clientEnv.ETCDCTL_CACERT, certFile: n.clientEnv.ETCDCTL_CERT, keyFile: n.clientEnv.ETCDCTL_KEY },
     pki: o.pki ? { dir: n.pkiDir, archivePrefix: n.pkiDir.replace(/^\/+/, '') } : null,
     timeouts: { barrierSeconds: 60, stopSeconds: 30, healthSeconds: 60 },
+    staticPod: null,
     ...(o.over ?? {}),
   };
   mkdirSync(plan.scratchDir, { recursive: true });
