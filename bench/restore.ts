@@ -13,7 +13,7 @@
  * from the moment every member's manifest is in its kubelet's folder until the last pod has ended; the operator's
  * copying (scp/ssh) is not in the figure.
  */
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { renderInventory } from '../lib/synth/render';
@@ -29,7 +29,7 @@ import type { S3Server } from '../test/support/s3';
 import { median } from './stats';
 import { TEST_TOOLS_IMAGE } from '../test/support/roots';
 
-import { S3_SECRET } from '../test/support/kubeadm-world';
+import { placeStaticPodFiles, S3_SECRET } from '../test/support/kubeadm-world';
 
 export interface RestoreRun {
   /** From the first Job's start to the last Job's end. */
@@ -158,12 +158,8 @@ async function restoreStaticOnce(world: World, base: string, id: string): Promis
     .filter(([path]) => path.startsWith(`${folder}/`));
   world.kubelets ??= world.cluster.nodes.map((node) => startStaticKubelet({ nodeName: node.name, root: node.root, manifestsDir: node.manifestsDir, netns: world.netns }));
   const manifest = `controlplane-backup-restore-${id}.yaml`;
+  placeStaticPodFiles(world.cluster.nodes, world.keys.identity, id);
   for (const node of world.cluster.nodes) {
-    const dir = join(node.root, `etc/kubernetes/restore-${id}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    copyFileSync(world.keys.identity, join(dir, 'identity.txt'));
-    chmodSync(join(dir, 'identity.txt'), 0o600);
-    writeFileSync(join(dir, 'storage.env'), `CPB_S3MAIN_ACCESS_KEY_ID=${S3_SECRET.AWS_ACCESS_KEY_ID}\nCPB_S3MAIN_SECRET_ACCESS_KEY=${S3_SECRET.AWS_SECRET_ACCESS_KEY}\n`, { mode: 0o600 });
     writeFileSync(join(node.manifestsDir, `.${manifest}`), files.find(([path]) => path === `${folder}/${node.name}.yaml`)![1]);
   }
   const started = now();

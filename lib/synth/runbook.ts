@@ -23,6 +23,25 @@ function gitopsOwnersStep(cluster: Cluster): string[] {
   ];
 }
 
+/**
+ * Step 1 of the restores the API server sees: the request suspends the backup and drill CronJobs through the cluster's
+ * own folder (so a GitOps sync keeps the pause); check that it is synced and no backup Job still runs.
+ */
+function pausedBackupsStep(cluster: Cluster, ns: string): string[] {
+  return [
+    `1. Check that the scheduled backup and drill are paused. This request suspends \`${backupCronJobName(cluster.name)}\` and \`${drillCronJobName(cluster.name)}\` in the cluster's own folder, so Argo CD or Flux apply the pause and keep it (a \`kubectl patch\` would be reverted by the next self-heal or reconcile). Both must show \`true\`, and no backup Job may still be running:`,
+    code([
+      `kubectl -n ${ns} get cronjob ${backupCronJobName(cluster.name)} ${drillCronJobName(cluster.name)} -o custom-columns=NAME:.metadata.name,SUSPEND:.spec.suspend`,
+      `kubectl -n ${ns} get jobs -l app.kubernetes.io/instance=${cluster.name} -o custom-columns=NAME:.metadata.name,ACTIVE:.status.active`,
+    ]),
+    '   If they still show `false`, the commit with this request has not been synced yet. Sync it now:',
+    code([
+      `argocd app sync ${gitopsObjectName(cluster.name)}                                   # Argo CD`,
+      `flux reconcile kustomization ${gitopsObjectName(cluster.name)} --with-source        # Flux`,
+    ]),
+  ];
+}
+
 export function restoreRunbook(cluster: Cluster, plan: RestorePlan): string {
   if (cluster.topology.kind === 'hosted') return hostedRunbook(cluster, cluster.topology, plan);
   if (!plan.staticPods) throw new Error(`restore ${plan.request.id} of ${cluster.name}: a kubeadm restore plan without its static pods`);
@@ -48,16 +67,7 @@ function hostedRunbook(cluster: Cluster, topology: HostedTopology, plan: Restore
     '',
     '## Before you start',
     '',
-    `1. Check that the scheduled backup and drill are paused. This request suspends \`${backupCronJobName(cluster.name)}\` and \`${drillCronJobName(cluster.name)}\` in the cluster's own folder, so Argo CD or Flux apply the pause and keep it (a \`kubectl patch\` would be reverted by the next self-heal or reconcile). Both must show \`true\`, and no backup Job may still be running:`,
-    code([
-      `kubectl -n ${ns} get cronjob ${backupCronJobName(cluster.name)} ${drillCronJobName(cluster.name)} -o custom-columns=NAME:.metadata.name,SUSPEND:.spec.suspend`,
-      `kubectl -n ${ns} get jobs -l app.kubernetes.io/instance=${cluster.name} -o custom-columns=NAME:.metadata.name,ACTIVE:.status.active`,
-    ]),
-    '   If they still show `false`, the commit with this request has not been synced yet. Sync it now:',
-    code([
-      `argocd app sync ${gitopsObjectName(cluster.name)}                                   # Argo CD`,
-      `flux reconcile kustomization ${gitopsObjectName(cluster.name)} --with-source        # Flux`,
-    ]),
+    ...pausedBackupsStep(cluster, ns),
     ...gitopsOwnersStep(cluster),
     `2. Create the Secret with the age identity that opens the backup (only for this restore; delete it afterwards):`,
     code([`kubectl -n ${ns} create secret generic ${plan.identitySecret} --from-file=identity.txt=./backup.key`]),
@@ -246,16 +256,7 @@ function kubeadmRunbook(cluster: Cluster, topology: KubeadmTopology, plan: Resto
     '',
     '## B. Jobs (the API server is up)',
     '',
-    `1. Check that the scheduled backup and drill are paused. This request suspends \`${backupCronJobName(cluster.name)}\` and \`${drillCronJobName(cluster.name)}\` in the cluster's own folder, so Argo CD or Flux apply the pause and keep it (a \`kubectl patch\` would be reverted by the next self-heal or reconcile). Both must show \`true\`, and no backup Job may still be running:`,
-    code([
-      `kubectl -n ${ns} get cronjob ${backupCronJobName(cluster.name)} ${drillCronJobName(cluster.name)} -o custom-columns=NAME:.metadata.name,SUSPEND:.spec.suspend`,
-      `kubectl -n ${ns} get jobs -l app.kubernetes.io/instance=${cluster.name} -o custom-columns=NAME:.metadata.name,ACTIVE:.status.active`,
-    ]),
-    '   If they still show `false`, the commit with this request has not been synced yet. Sync it now:',
-    code([
-      `argocd app sync ${gitopsObjectName(cluster.name)}                                   # Argo CD`,
-      `flux reconcile kustomization ${gitopsObjectName(cluster.name)} --with-source        # Flux`,
-    ]),
+    ...pausedBackupsStep(cluster, ns),
     `2. Create the Secret with the age identity (only for this restore; delete it afterwards). Without it, an encrypted backup cannot be read and the Jobs stop before touching anything:`,
     code([`kubectl -n ${ns} create secret generic ${plan.identitySecret} --from-file=identity.txt=./backup.key`]),
     `3. Run and watch. One Job per member, pinned to its node (${plan.members.map((member) => `\`${member.jobName}\``).join(', ')}):`,

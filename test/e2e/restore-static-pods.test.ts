@@ -5,11 +5,11 @@
 // folder. A fake kubelet per node (test/support/static-kubelet.ts) runs those pods through the pod runner, inside
 // the tools image as root with a read-only root, against TLS etcd members run by the etcd kubelets and s3rver in a
 // private netns.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../support/etcd-cluster';
-import { backUpWithCronJob, filesIn, kubeadmInventory, S3_SECRET, startKubeadmWorld, type KubeadmWorld } from '../support/kubeadm-world';
+import { backUpWithCronJob, filesIn, kubeadmInventory, placeStaticPodFiles, startKubeadmWorld, type KubeadmWorld } from '../support/kubeadm-world';
 import { mkTemp, waitFor } from '../support/proc';
 import { startStaticKubelet, type StaticKubelet, type StaticPodRun } from '../support/static-kubelet';
 
@@ -35,16 +35,8 @@ function writeBundle(request: object, id: string): string {
   return dir;
 }
 
-/** RUNBOOK step "place the files": identity and storage credentials, 0600, in the node's restore folder. */
-function placeFiles(id: string): void {
-  for (const node of world.cluster.nodes) {
-    const dir = join(node.root, `etc/kubernetes/restore-${id}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    copyFileSync(world.keys.identity, join(dir, 'identity.txt'));
-    chmodSync(join(dir, 'identity.txt'), 0o600);
-    writeFileSync(join(dir, 'storage.env'), `CPB_S3MAIN_ACCESS_KEY_ID=${S3_SECRET.AWS_ACCESS_KEY_ID}\nCPB_S3MAIN_SECRET_ACCESS_KEY=${S3_SECRET.AWS_SECRET_ACCESS_KEY}\n`, { mode: 0o600 });
-  }
-}
+/** RUNBOOK step "place the files" on every node. */
+const placeFiles = (id: string) => placeStaticPodFiles(world.cluster.nodes, world.keys.identity, id);
 
 /** RUNBOOK step "start": the member's manifest into the kubelet's folder (written aside and renamed, as `install` does). */
 function startOn(node: KubeadmWorld['cluster']['nodes'][number], dir: string, file = OWN_MANIFEST): void {

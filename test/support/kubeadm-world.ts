@@ -1,7 +1,7 @@
 // The world of the kubeadm restore tests: TLS etcd members on 127.0.0.x run by fake kubelets (etcd-cluster.ts),
 // s3rver and an age key pair in a private netns; the inventory that names them, the objects synthesis writes for it,
 // and a backup made by the synthesized backup CronJob's pod.
-import { readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
@@ -82,3 +82,16 @@ export async function backUpWithCronJob(world: KubeadmWorld, name: string): Prom
   return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim().split('\n').pop()!).base;
 }
 
+/**
+ * RUNBOOK step "place the files" of the static-pod restore `id`: the age identity and the storage credentials (s3rver's,
+ * as storage.env), mode 0600, in each node's restore folder (`/etc/kubernetes/restore-<id>` under the node's root).
+ */
+export function placeStaticPodFiles(nodes: readonly { readonly root: string }[], identity: string, id: string): void {
+  for (const node of nodes) {
+    const dir = join(node.root, `etc/kubernetes/restore-${id}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    copyFileSync(identity, join(dir, 'identity.txt'));
+    chmodSync(join(dir, 'identity.txt'), 0o600);
+    writeFileSync(join(dir, 'storage.env'), `CPB_S3MAIN_ACCESS_KEY_ID=${S3_SECRET.AWS_ACCESS_KEY_ID}\nCPB_S3MAIN_SECRET_ACCESS_KEY=${S3_SECRET.AWS_SECRET_ACCESS_KEY}\n`, { mode: 0o600 });
+  }
+}
