@@ -17,9 +17,12 @@ export interface MountedVolume {
  */
 export const TMPDIR_ENV: k8s.EnvVar = { name: 'TMPDIR', value: POD_PATHS.scratch };
 
-/** `controlplane-backup agent <command> --plan <file>`: the tools image's agent on a plan file mounted in the pod. */
-export function agentCommand(command: string, planFile: string): string[] {
-  return ['controlplane-backup', 'agent', command, '--plan', planFile];
+/**
+ * `controlplane-backup agent <command> --plan <file>`: the tools image's agent on a plan file mounted in the pod; or
+ * `--plan-env <name>` with the plan in an env var (a static pod, which can mount no ConfigMap).
+ */
+export function agentCommand(command: string, plan: string | { readonly env: string }): string[] {
+  return ['controlplane-backup', 'agent', command, ...(typeof plan === 'string' ? ['--plan', plan] : ['--plan-env', plan.env])];
 }
 
 /** A container env var from a plan's value source. */

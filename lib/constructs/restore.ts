@@ -1,17 +1,19 @@
 /**
  * A restore request of one cluster, as the objects of its own folder (`dist/<cluster>/restore-<id>/`), applied on
- * purpose and never by an automated sync. kubeadm: one Job per member, pinned to its node. hosted: a coordinator Job
- * that walks the state machine through the API, and one Job per StatefulSet ordinal that rebuilds that replica's volume.
+ * purpose and never by an automated sync. kubeadm: one Job per member, pinned to its node, and (RestoreStaticPodsChart)
+ * one static pod per member for when the API server is down. hosted: a coordinator Job that walks the state machine
+ * through the API, and one Job per StatefulSet ordinal that rebuilds that replica's volume.
  */
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
-import { RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, type AccessRule, type RestoreMember, type RestorePlan } from '../plan/restore';
+import { RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, type AccessRule, type RestoreMember, type RestorePlan, type StaticPodsPlan } from '../plan/restore';
 import { objectMeta } from './metadata';
 import {
   agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, scratchVolume, TMPDIR_ENV,
+  type MountedVolume,
 } from './pod';
 
 export interface RestoreChartProps {
@@ -20,15 +22,21 @@ export interface RestoreChartProps {
   readonly plan: RestorePlan;
 }
 
+/** A local (node) storage: its folder on the node, read-only where the agent's plan expects it; none for S3. */
+function localSource(source: DestinationPlan): MountedVolume[] {
+  if (!source.hostPath) return [];
+  return [{
+    volume: { name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } },
+    mount: { name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true },
+  }];
+}
+
 /** Env and mounts that let a restore pod read the source storage (the agent's credentials env, CA bundle, local dir). */
 function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
-  const volumes: k8s.Volume[] = [];
-  const mounts: k8s.VolumeMount[] = [];
+  const local = localSource(source);
+  const volumes: k8s.Volume[] = local.map((l) => l.volume);
+  const mounts: k8s.VolumeMount[] = local.map((l) => l.mount);
   const env = destinationEnv(source);
-  if (source.hostPath) {
-    volumes.push({ name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } });
-    mounts.push({ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true });
-  }
   if (source.caBundle) {
     const ca = caBundleVolume('ca-source', source.caBundle);
     volumes.push(ca.volume);
@@ -91,43 +99,18 @@ export class RestoreChart extends Chart {
 
   private kubeadm({ cluster, plan }: RestoreChartProps, meta: (name: string) => k8s.ObjectMeta): void {
     if (cluster.topology.kind !== 'kubeadm') return;
-    const topology = cluster.topology;
     const source = sourceAccess(plan.source);
     for (const member of plan.members) {
       const common = this.commonVolumes(cluster, plan, restorePlanKey(member));
+      const pod = memberPod(cluster, plan, { command: agentCommand('restore-member', RESTORE_PATHS.planFile), env: [...common.env, ...source.env], mounts: [...common.mounts, ...source.mounts], volumes: [...common.volumes, ...source.volumes] });
       this.job(member.jobName, meta, cluster, {
         // nodeName, not a selector: the scheduler may be down while etcd is.
         nodeName: member.name,
-        hostNetwork: true,
         dnsPolicy: 'ClusterFirstWithHostNet',
         tolerations: [{ operator: 'Exists' }],
         serviceAccountName: plan.serviceAccountName,
-        automountServiceAccountToken: false,
         ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
-        securityContext: podSecurityContext(plan.runAsUser),
-        containers: [{
-          name: 'restore',
-          image: cluster.backup.images.tools,
-          imagePullPolicy: cluster.backup.images.pullPolicy,
-          command: agentCommand('restore-member', RESTORE_PATHS.planFile),
-          env: [...common.env, ...source.env],
-          volumeMounts: [
-            ...common.mounts,
-            { name: 'etcd-data', mountPath: topology.dataDir },
-            { name: 'manifests', mountPath: topology.manifestsDir },
-            { name: 'pki', mountPath: topology.pkiDir, readOnly: !plan.request.pki },
-            ...source.mounts,
-          ],
-          // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
-          securityContext: containerSecurityContext(plan.runAsUser),
-        }],
-        volumes: [
-          ...common.volumes,
-          { name: 'etcd-data', hostPath: { path: topology.dataDir, type: 'Directory' } },
-          { name: 'manifests', hostPath: { path: topology.manifestsDir, type: 'Directory' } },
-          { name: 'pki', hostPath: { path: topology.pkiDir, type: 'Directory' } },
-          ...source.volumes,
-        ],
+        ...pod,
       });
     }
   }
@@ -206,5 +189,92 @@ export class RestoreChart extends Chart {
       env: [...common.env, ...source.env],
       volumeMounts: [...common.mounts, { name: 'etcd-data', mountPath: RESTORE_PATHS.volume }, ...source.mounts],
     }, [...common.volumes, { name: 'etcd-data', persistentVolumeClaim: { claimName: member.claimName! } }, ...source.volumes]));
+  }
+}
+
+/** What a kubeadm member's restore pod is, as a Job's pod and as a static pod: the agent as root on the node's folders. */
+function memberPod(cluster: Cluster, plan: RestorePlan, own: { command: string[]; env: k8s.EnvVar[]; mounts: k8s.VolumeMount[]; volumes: k8s.Volume[] }): k8s.PodSpec {
+  if (cluster.topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
+  const topology = cluster.topology;
+  return {
+    hostNetwork: true,
+    automountServiceAccountToken: false,
+    securityContext: podSecurityContext(plan.runAsUser),
+    containers: [{
+      name: 'restore',
+      image: cluster.backup.images.tools,
+      imagePullPolicy: cluster.backup.images.pullPolicy,
+      command: own.command,
+      env: own.env,
+      volumeMounts: [
+        ...own.mounts,
+        { name: 'etcd-data', mountPath: topology.dataDir },
+        { name: 'manifests', mountPath: topology.manifestsDir },
+        { name: 'pki', mountPath: topology.pkiDir, readOnly: !plan.request.pki },
+      ],
+      // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
+      securityContext: containerSecurityContext(plan.runAsUser),
+    }],
+    volumes: [
+      ...own.volumes,
+      { name: 'etcd-data', hostPath: { path: topology.dataDir, type: 'Directory' } },
+      { name: 'manifests', hostPath: { path: topology.manifestsDir, type: 'Directory' } },
+      { name: 'pki', hostPath: { path: topology.pkiDir, type: 'Directory' } },
+    ],
+  };
+}
+
+/**
+ * The kubeadm restore without an API server (issue 11 item 1): `RestorePlan.staticPods` as one Pod per member, which
+ * an operator copies into the kubelet's folder on that node (RUNBOOK.md says how). It refers to no API object: its
+ * plan is in its env, and the age identity, the storage's credentials and CA bundle are files the operator put into
+ * the restore's folder on the node (hostPath). Not applied by kustomize: `static-pods/<member>.yaml`.
+ */
+export class RestoreStaticPodsChart extends Chart {
+  /** its file in the restore folder (`static-pods/<member>.yaml`) -> the member's Pod */
+  readonly pods: ReadonlyMap<string, k8s.KubePod>;
+
+  constructor(scope: Construct, id: string, props: RestoreChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const { cluster, plan } = props;
+    const staticPods: StaticPodsPlan | undefined = plan.staticPods;
+    if (!staticPods) throw new Error(`${cluster.name} is not a kubeadm cluster: static pods restore kubeadm members only`);
+    const pods = new Map<string, k8s.KubePod>();
+    const scratch = scratchVolume(cluster.backup.scratchSize);
+    // a local storage is a folder on the node, as for the Job; an S3 storage is reached with the files in nodeDir
+    const local = localSource(plan.source);
+    for (const pod of staticPods.pods) {
+      const spec = memberPod(cluster, plan, {
+        command: agentCommand('restore-member', { env: RESTORE_PATHS.planEnv }),
+        env: [
+          TMPDIR_ENV,
+          // the variables a Job takes from Secrets and ConfigMaps come from the env file instead (the plan names it)
+          ...staticPods.env.map((variable) => ({ ...variable })),
+          { name: RESTORE_PATHS.planEnv, value: JSON.stringify(pod.plan) },
+        ],
+        mounts: [scratch.mount, { name: 'restore-files', mountPath: RESTORE_PATHS.identity, readOnly: true }, ...local.map((l) => l.mount)],
+        volumes: [
+          scratch.volume,
+          // DirectoryOrCreate: without the operator's files the agent says which one is missing, in `crictl logs`
+          { name: 'restore-files', hostPath: { path: staticPods.nodeDir, type: 'DirectoryOrCreate' } },
+          ...local.map((l) => l.volume),
+        ],
+      });
+      pods.set(pod.file, new k8s.KubePod(this, pod.member, {
+        metadata: objectMeta(cluster.name, 'restore', staticPods.name, staticPods.namespace, {
+          annotations: { 'controlplane-backup.io/restore-id': plan.request.id, 'controlplane-backup.io/member': pod.member },
+        }),
+        spec: {
+          ...spec,
+          // run once: the pod removes its own manifest when its result is recorded; a failure waits for a person
+          restartPolicy: 'Never',
+          // the cluster's DNS is down with its API server: the node's resolver finds the storage
+          dnsPolicy: 'Default',
+          enableServiceLinks: false,
+          activeDeadlineSeconds: RESTORE_DEADLINE_SECONDS,
+        },
+      }));
+    }
+    this.pods = pods;
   }
 }

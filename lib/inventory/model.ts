@@ -75,6 +75,8 @@ export interface RestoreRequest {
   readonly bumpRevision: boolean;
   readonly allowCrossCluster: boolean;
   readonly allowUnsigned: boolean;
+  /** kubeadm: the nodes to restore onto, when the request names them (replaced control-plane nodes). */
+  readonly members?: readonly { readonly name: string; readonly ip: string }[];
 }
 
 export interface ClusterGitops {

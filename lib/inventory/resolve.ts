@@ -118,6 +118,7 @@ export function resolveInventory(file: string, parsed: ParsedInventory): Invento
         bumpRevision: request.bumpRevision,
         allowCrossCluster: request.allowCrossCluster,
         allowUnsigned: request.allowUnsigned,
+        ...(request.members ? { members: request.members.map((member) => ({ ...member })) } : {}),
       })),
       gitops: { ...spec.gitops },
       labels: spec.labels,

@@ -190,19 +190,7 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
     });
   }
 
-  if (cluster.kubeadm) {
-    const members = cluster.kubeadm.members;
-    if (members.length > 7) issues.push({ path: [...path, 'kubeadm', 'members'], message: `lists ${members.length} members; etcd clusters have 1 to 7 (usually 1, 3 or 5)` });
-    for (const field of ['name', 'ip'] as const) {
-      const seen = new Map<string, number>();
-      members.forEach((member, i) => {
-        const first = seen.get(member[field]);
-        if (first !== undefined) {
-          issues.push({ path: [...path, 'kubeadm', 'members', i, field], message: `"${member[field]}" is also the ${field} of members[${first}]; every member needs its own` });
-        } else seen.set(member[field], i);
-      });
-    }
-  }
+  if (cluster.kubeadm) issues.push(...memberListRules(cluster.kubeadm.members, [...path, 'kubeadm', 'members']));
 
   const source = (key: BackupKey) => settingSource(inventory, scope, name, key);
   const storages = source('storages');
@@ -324,6 +312,22 @@ function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIs
   return issues;
 }
 
+/** A kubeadm member list (the topology's, or a restore's replaced nodes): 1 to 7 members, each name and IP once. */
+function memberListRules(members: readonly { name: string; ip: string }[], path: Path): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  if (members.length > 7) issues.push({ path, message: `lists ${members.length} members; etcd clusters have 1 to 7 (usually 1, 3 or 5)` });
+  for (const field of ['name', 'ip'] as const) {
+    const seen = new Map<string, number>();
+    members.forEach((member, i) => {
+      const first = seen.get(member[field]);
+      if (first !== undefined) {
+        issues.push({ path: [...path, i, field], message: `"${member[field]}" is also the ${field} of members[${first}]; every member needs its own` });
+      } else seen.set(member[field], i);
+    });
+  }
+  return issues;
+}
+
 /**
  * Restore requests: the guards that make a GitOps restore safe to commit. The snapshot must be this cluster's
  * (unless the request says otherwise), the typed confirmation must repeat its name, and kubeadm members must all
@@ -339,8 +343,13 @@ function restoreRules(inventory: ParsedInventory, scope: RuleScope, clusterName:
     if (ids.has(request.id)) issues.push({ path: [...path, 'id'], message: `"${request.id}" is used by another restore of this cluster; each restore needs its own id` });
     ids.add(request.id);
 
+    if (request.members && !cluster.kubeadm) {
+      issues.push({ path: [...path, 'members'], message: 'names the nodes to restore onto, which only a kubeadm cluster has; a hosted restore rebuilds the StatefulSet\'s replicas: remove `members`' });
+    }
+    if (request.members && cluster.kubeadm) issues.push(...memberListRules(request.members, [...path, 'members']));
+    const restoredMembers = cluster.kubeadm ? request.members ?? cluster.kubeadm.members : [];
     const jobNames = cluster.kubeadm
-      ? cluster.kubeadm.members.map((member) => memberRestoreJobName(clusterName, request.id, member.name))
+      ? restoredMembers.map((member) => memberRestoreJobName(clusterName, request.id, member.name))
       : cluster.hosted ? Array.from({ length: cluster.hosted.replicas }, (_, ordinal) => replicaRestoreJobName(clusterName, request.id, ordinal)) : [];
     const longest = jobNames.reduce((a, b) => (b.length > a.length ? b : a), '');
     if (longest.length > MAX_JOB_NAME_LENGTH) {
@@ -362,10 +371,10 @@ function restoreRules(inventory: ParsedInventory, scope: RuleScope, clusterName:
       issues.push({ path: [...path, request.storage ? 'storage' : 'id'], message: `restores from "${storageName}", a local (node) storage; a hosted cluster has no node access: restore from an S3 storage` });
       return;
     }
-    if (spec.local && cluster.kubeadm && cluster.kubeadm.members.length > 1) {
+    if (spec.local && cluster.kubeadm && restoredMembers.length > 1) {
       issues.push({
         path: [...path, request.storage ? 'storage' : 'id'],
-        message: `restores ${cluster.kubeadm.members.length} members from "${storageName}", a local (node) storage, but every member must restore the same snapshot: restore from an S3 storage`,
+        message: `restores ${restoredMembers.length} members from "${storageName}", a local (node) storage, but every member must restore the same snapshot: restore from an S3 storage`,
       });
       return;
     }

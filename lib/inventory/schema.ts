@@ -269,11 +269,13 @@ const restoredHostPath = (what: string, example: string) => z.string().superRefi
   else if (system && !system.includes(' is inside ')) ctx.addIssue({ code: 'custom', message: `${system}: a restore replaces this folder; give ${what} (e.g. "${example}")` });
 });
 
+const kubeadmMember = strict({
+  name: resourceName.describe('Node name of the member (its etcd member name too).'),
+  ip: text(ipProblem).describe('IP address etcd listens on for peers and clients.'),
+});
+
 const kubeadmTopology = strict({
-  members: z.array(strict({
-    name: resourceName.describe('Node name of the member (its etcd member name too).'),
-    ip: text(ipProblem).describe('IP address etcd listens on for peers and clients.'),
-  })).min(1, 'lists no member; list every control-plane node (1, 3 or 5)').describe('Every control-plane node that runs an etcd member.'),
+  members: z.array(kubeadmMember).min(1, 'lists no member; list every control-plane node (1, 3 or 5)').describe('Every control-plane node that runs an etcd member.'),
   pkiDir: restoredHostPath('kubeadm\'s certificate folder', D.kubeadm.pkiDir).default(D.kubeadm.pkiDir).describe('kubeadm\'s certificate folder (etcd\'s client certificates, the PKI bundle).'),
   dataDir: restoredHostPath('etcd\'s --data-dir', D.kubeadm.dataDir).default(D.kubeadm.dataDir).describe('etcd\'s --data-dir on the nodes.'),
   manifestsDir: restoredHostPath('the kubelet\'s static pod folder', D.kubeadm.manifestsDir).default(D.kubeadm.manifestsDir).describe('The kubelet\'s static pod folder (a restore moves etcd.yaml out and back).'),
@@ -322,9 +324,11 @@ const restoreRequest = strict({
   confirm: z.string().min(1).describe('Must equal the snapshot\'s name (`prod-eu-1-20261121T020000Z`), or the cluster\'s name for `latest`.'),
   storage: dnsLabel.optional().describe('Storage to restore from; defaults to the cluster\'s first storage.'),
   pki: z.boolean().default(D.restore.pki).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
-  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
+  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Move revisions forward and compact (etcdutl --bump-revision/--mark-compacted, in etcd 3.5.x and 3.6), so that watch caches never see them go backwards; without them the result says revisionBumped: false and the RUNBOOK lists what to restart.'),
   allowCrossCluster: z.boolean().default(D.restore.allowCrossCluster).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
   allowUnsigned: z.boolean().default(D.restore.allowUnsigned).describe('Restore a named set that is not signed with the cluster\'s signing key (taken before `backup.signing` was set, or planted); `latest` is always a signed set.'),
+  members: z.array(kubeadmMember).min(1, 'lists no member; leave `members` out to restore onto kubeadm.members').optional()
+    .describe('kubeadm: the control-plane nodes to restore onto when they are not kubeadm.members (replaced nodes); peer URLs, --initial-cluster, the Jobs and the static pods follow them. Default: kubeadm.members.'),
 });
 
 export const clusterSchema = strict({

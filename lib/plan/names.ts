@@ -52,6 +52,10 @@ export const restoreFolderName = (id: string) => `restore-${id}`;
 export const memberRestoreJobName = (cluster: string, id: string, member: string) => `${cluster}-restore-${id}-${member}`;
 /** hosted: the coordinator Job, and one Job per StatefulSet ordinal. */
 export const restoreCoordinatorName = (cluster: string, id: string) => `${cluster}-restore-${id}`;
+/** kubeadm without an API server: each member's static pod (the kubelet appends `-<node>` to its name). */
+export const staticRestorePodName = (cluster: string, id: string) => `${cluster}-restore-${id}`;
+/** Static pods live in kube-system, which every cluster has (the restore's namespace may not exist in the snapshot). */
+export const STATIC_POD_NAMESPACE = 'kube-system';
 export const replicaRestoreJobName = (cluster: string, id: string, ordinal: number) => `${cluster}-restore-${id}-${ordinal}`;
 export const restoreStatusConfigMapName = (cluster: string, id: string) => `${cluster}-restore-${id}-status`;
 /** The Role (and its binding) that lets the coordinator pause the owners in another namespace: one file per namespace. */

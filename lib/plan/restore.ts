@@ -12,7 +12,7 @@ import { restoreFolder } from '../storage/restores';
 import { kubeadmEtcdAccess, nodeFilesUser, planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
   backupServiceAccountName, memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
-  restoreOwnerRoleName, restorePlanConfigMapName, restoreStatusConfigMapName,
+  restoreOwnerRoleName, restorePlanConfigMapName, restoreStatusConfigMapName, STATIC_POD_NAMESPACE, staticRestorePodName,
 } from './names';
 
 export const RESTORE_PATHS = {
@@ -22,10 +22,48 @@ export const RESTORE_PATHS = {
   /** the pod's plan: one key of the plan ConfigMap, mounted as this file */
   planDir: '/etc/controlplane-backup/restore',
   planFile: '/etc/controlplane-backup/restore/plan.json',
+  /** static pods: the env var that holds the pod's plan (a static pod can mount no ConfigMap) */
+  planEnv: 'CONTROLPLANE_BACKUP_PLAN',
 } as const;
 
+/**
+ * The kubeadm restore through static pods (no API server needed): where things are on each node. The operator puts
+ * the age identity (and the storage's credentials, and its CA bundle) into the restore's own folder on the node, and
+ * the pod's manifest into the kubelet's folder; the pod removes that manifest when it has recorded its result.
+ */
+export const STATIC_POD_FILES = {
+  /** the files the operator puts into the restore's folder on the node (`StaticPodsPlan.nodeDir`) */
+  identity: 'identity.txt',
+  /** NAME=value lines: the variables a Job takes from Secrets and ConfigMaps */
+  storageEnv: 'storage.env',
+  caBundle: 'ca.crt',
+  /** the manifests in the restore folder: `static-pods/<member>.yaml`, never applied by kustomize (validate-output knows the folder: lib/validate/static-pod.ts, a leaf) */
+  folder: 'static-pods',
+} as const;
+
+/**
+ * kubeadm without an API server (issue 11 item 1): per member, a static pod an operator copies into the kubelet's
+ * folder on that node. It refers to no API object: its plan is in its env, and the age identity, the storage's
+ * credentials and CA bundle are files the operator put into `nodeDir` on the node.
+ */
+export interface StaticPodsPlan {
+  /** the pods' name (the kubelet appends `-<node>`) and namespace (kube-system: the restore's namespace may not exist in the snapshot) */
+  readonly name: string;
+  readonly namespace: string;
+  /** the restore's folder on each node, mounted where the Job mounts its identity Secret */
+  readonly nodeDir: string;
+  /** the pod's manifest in the kubelet's static pod folder on each node; the pod removes it once its result is recorded */
+  readonly manifest: string;
+  /** what the operator writes into `storage.env` (what a Job takes from Secrets and ConfigMaps), with where the Job takes each */
+  readonly storageEnv: readonly { readonly name: string; readonly from: string }[];
+  /** the storage's variables with plain values, set in the pod itself */
+  readonly env: readonly { readonly name: string; readonly value: string }[];
+  /** per member (`RestorePlan.members`): its manifest file in the restore folder, and its agent plan */
+  readonly pods: readonly { readonly member: string; readonly file: string; readonly plan: RestoreMemberPlan }[];
+}
+
 /** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
-const RESTORE_TIMEOUTS = {
+export const RESTORE_TIMEOUTS = {
   kubeadm: { barrierSeconds: 600, stopSeconds: 120, healthSeconds: 300 },
   hosted: { stopSeconds: 300, restoreSeconds: 1800, startSeconds: 600, pollSeconds: 2 },
 } as const;
@@ -83,6 +121,8 @@ export interface RestorePlan {
   readonly ownerAccess?: readonly OwnerAccess[];
   /** The agent's plan of each pod, by its key in the plan ConfigMap (`restorePlanKey`). */
   readonly podPlans: Readonly<Record<string, RestorePodPlan>>;
+  /** kubeadm only: the restore without an API server, one static pod per member */
+  readonly staticPods?: StaticPodsPlan;
 }
 
 /** An owner the hosted restore pauses: its reference and the API group and resource its Role names. */
@@ -152,7 +192,7 @@ function ownerAccess(cluster: string, id: string, namespace: string, owners: rea
 export type RestorePodPlan = RestoreMemberPlan | RestoreCoordinatorPlan | RestoreReplicaPlan;
 
 /** What the agent plans of the pods are made from: the restore plan without them. */
-type RestoreDecisions = Omit<RestorePlan, 'podPlans'>;
+type RestoreDecisions = Omit<RestorePlan, 'podPlans' | 'staticPods'>;
 
 export function planRestore(inventory: Inventory, cluster: Cluster, request: RestoreRequest): RestorePlan {
   const storage = inventory.storages[request.storage];
@@ -163,7 +203,7 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
   const where = (folder: string) => (storage.kind === 'local' ? `${storage.local.path}/${folder}` : `s3://${agentSource.kind === 's3' ? agentSource.bucket : ''}/${folder}`);
   const { topology } = cluster;
   const members: RestoreMember[] = topology.kind === 'kubeadm'
-    ? topology.members.map((member) => ({
+    ? (request.members ?? topology.members).map((member) => ({
         name: member.name,
         peerUrl: `https://${hostPort(member.ip, topology.peerPort)}`,
         clientEndpoint: `https://${hostPort(member.ip, topology.clientPort)}`,
@@ -206,7 +246,31 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
         }
       : {}),
   };
-  return { ...plan, podPlans: restorePodPlans(cluster, plan) };
+  const staticPods = planStaticPods(cluster, plan);
+  return { ...plan, podPlans: restorePodPlans(cluster, plan), ...(staticPods ? { staticPods } : {}) };
+}
+
+/** kubeadm: where each member's static pod finds its files on the node, its env, and its plan; undefined for hosted. */
+function planStaticPods(cluster: Cluster, plan: RestoreDecisions): StaticPodsPlan | undefined {
+  const { topology } = cluster;
+  if (topology.kind !== 'kubeadm') return undefined;
+  const id = plan.request.id;
+  const shared: Omit<StaticPodsPlan, 'pods'> = {
+    name: staticRestorePodName(cluster.name, id),
+    namespace: STATIC_POD_NAMESPACE,
+    nodeDir: `/etc/kubernetes/restore-${id}`,
+    manifest: `${topology.manifestsDir}/controlplane-backup-restore-${id}.yaml`,
+    storageEnv: apiEnv(plan.source),
+    env: plan.source.agentEnv.flatMap((variable) => ('value' in variable.source ? [{ name: variable.name, value: variable.source.value }] : [])),
+  };
+  return {
+    ...shared,
+    pods: plan.members.map((member) => ({
+      member: member.name,
+      file: `${STATIC_POD_FILES.folder}/${member.name}.yaml`,
+      plan: agentMemberPlan(cluster, plan, member, shared),
+    })),
+  };
 }
 
 /** One typed plan per pod (lib/agent/restore/plans.ts): each kubeadm member's, or the coordinator's and each replica's. */
@@ -258,13 +322,35 @@ const target = (plan: RestoreDecisions) => ({
   bumpRevision: plan.request.bumpRevision,
 });
 
-/** The plan of one kubeadm member's restore pod. */
-export function agentMemberPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember): RestoreMemberPlan {
+/**
+ * Every variable a restore pod takes from a Secret or a ConfigMap (credentials, an ObjectBucketClaim's bucket and
+ * endpoint), which a static pod cannot read: the operator writes them into the env file, with where the Job takes each.
+ */
+function apiEnv(source: DestinationPlan): StaticPodsPlan['storageEnv'] {
+  return source.agentEnv.flatMap((variable) => {
+    const from = variable.source;
+    if ('secret' in from) return [{ name: variable.name, from: `key \`${from.secret.key}\` of Secret \`${from.secret.name}\`` }];
+    if ('configMap' in from) return [{ name: variable.name, from: `key \`${from.configMap.key}\` of ConfigMap \`${from.configMap.name}\`` }];
+    return [];
+  });
+}
+
+/**
+ * The plan of one kubeadm member's restore pod: a Job's (API server up), or a static pod's (`staticPod`: its own
+ * manifest on the node, and the env file that replaces the Secret).
+ */
+function agentMemberPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember, staticPod?: Omit<StaticPodsPlan, 'pods'>): RestoreMemberPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
   const pki = topology.pkiDir;
+  const base = planBase(cluster, plan);
+  // the static pod finds the CA bundle beside the identity, in the restore's folder on the node
+  const source = staticPod && base.source.kind === 's3' && base.source.caFile
+    ? { ...base.source, caFile: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.caBundle}` }
+    : base.source;
   return {
-    ...planBase(cluster, plan),
+    ...base,
+    source,
     kind: 'RestoreMemberPlan',
     ...target(plan),
     member: { name: member.name, peerUrl: member.peerUrl },
@@ -275,6 +361,14 @@ export function agentMemberPlan(cluster: Cluster, plan: RestoreDecisions, member
     pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
     timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
     allowCrossCluster: plan.request.allowCrossCluster,
+    staticPod: staticPod
+      ? {
+          manifest: staticPod.manifest,
+          envFile: staticPod.storageEnv.length
+            ? { path: `${RESTORE_PATHS.identity}/${STATIC_POD_FILES.storageEnv}`, names: staticPod.storageEnv.map((variable) => variable.name) }
+            : null,
+        }
+      : null,
   };
 }
 

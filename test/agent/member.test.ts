@@ -183,12 +183,40 @@ describe('restore-member', () => {
     expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toEqual(result);
   });
 
-  it('leaves no result file on the node when it failed before touching it (the object store has it)', async () => {
+  // A static pod removes its own manifest once it has recorded its result, so the file on the node is where a person
+  // there reads why it stopped, also when it stopped before touching anything.
+  it('records a failure before anything was touched on the node too, beside the untouched data (and in the object store)', async () => {
     const recorded: string[] = [];
     const result = await new Member(plan(), deps({ fetchVerified: async () => { throw new RestoreFailure(2, 'checksum mismatch', 'fetch'); }, recordResult: async (line) => { recorded.push(line); } })).run();
     expect(result.exitCode).toBe(2);
     expect(recorded).toHaveLength(1);
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data)).toEqual(['.controlplane-backup-restore-r1.result.json', 'member']);
+    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toMatchObject({ status: 'failed', stage: 'fetch', message: 'checksum mismatch' });
+  });
+
+  // Issue 11 item 2: after a rollback through the Job, the restored API server no longer knows the Job's pod and its
+  // kubelet stops it while the member waits for etcd's health. How the restore ended must outlive that pod.
+  it('records, when stopped by a signal during the health wait, that the data is in place (on the node and in the object store)', async () => {
+    const recorded: string[] = [];
+    let signalled: Promise<unknown> | undefined;
+    const member: Member = new Member(plan(), deps({
+      recordResult: async (line) => { recorded.push(line); },
+      // the kubelet's SIGTERM arrives while the member polls the restored etcd; the agent exits after the handler
+      etcdHealthy: () => {
+        signalled = member.onSignal();
+        return new Promise(() => undefined);
+      },
+    }));
+    void member.run();
+    const result = await (async () => { while (!signalled) await new Promise((r) => setTimeout(r, 5)); return signalled; })() as Awaited<ReturnType<Member['onSignal']>>;
+    expect(result).toMatchObject({ status: 'failed', stage: 'start-etcd', snapshot: NAME });
+    expect(result.message).toMatch(/^terminated by signal while waiting for etcd's health: the data of c1-20261201T000000Z is in place \(marker .*\.controlplane-backup-restore-r1\.done\)/);
+    const onNode = JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'));
+    expect(onNode).toEqual(result);
+    expect(JSON.parse(recorded.at(-1)!)).toEqual(result);
+    // the data stays restored: the signal does not undo the swap
+    expect(readFileSync(join(node.data, 'member/snap/db'), 'utf8')).toBe('restored-db');
+    expect(tree(node.manifests)).toEqual(['etcd.yaml']);
   });
 
   it('warns, with the date, about a certificate of the backup that expires within 7 days, and restores', async () => {

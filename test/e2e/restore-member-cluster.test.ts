@@ -8,7 +8,7 @@ import { startEtcdCluster, EtcdCluster, Digest } from '../support/etcd-cluster';
 import { startS3, S3Server } from '../support/s3';
 import { mkTemp, rmTemp } from '../support/proc';
 import { ageKeypair } from '../support/agent';
-import { BUCKET, expectFailed, listing, makeBackup, memberPlan, runRestore } from '../support/restore-member';
+import { BUCKET, expectFailed, isResultFile, listing, makeBackup, memberPlan, runRestore } from '../support/restore-member';
 
 const CLUSTER = 'prod-3';
 let tmp: string;
@@ -44,7 +44,7 @@ const env = (i: number, restoreId: string, barrierSeconds = 60) =>
 
 describe('three members', () => {
   it('barrier timeout (only 2 of 3 members run) -> exit 6, nodes untouched, staging removed', async () => {
-    const before = c.nodes.map((n) => ({ data: listing(n.dataDir), pid: n.pid() }));
+    const before = c.nodes.map((n) => ({ data: listing(n.dataDir, { skip: isResultFile }), pid: n.pid() }));
     const digests = await c.digests();
     const rs = await Promise.all([0, 1].map((i) => runRestore(netns, env(i, 'b1', 4))));
     for (const r of rs) {
@@ -53,7 +53,7 @@ describe('three members', () => {
       expect(r.result!.snapshot).toBe(base);
     }
     c.nodes.forEach((n, i) => {
-      expect(listing(n.dataDir)).toEqual(before[i].data); // no staging dir, no swap
+      expect(listing(n.dataDir, { skip: isResultFile })).toEqual(before[i].data); // no staging dir, no swap
       expect(n.pid()).toBe(before[i].pid);
       expect(existsSync(n.manifest)).toBe(true);
       expect(listing(join(n.root, 'var/lib/controlplane-backup/scratch'))).toEqual([]);
@@ -63,12 +63,12 @@ describe('three members', () => {
   });
 
   it('members on different snapshots (latest moved between their runs) -> exit 6, node untouched', async () => {
-    const before = { data: listing(c.nodes[0].dataDir), pid: c.nodes[0].pid() };
+    const before = { data: listing(c.nodes[0].dataDir, { skip: isResultFile }), pid: c.nodes[0].pid() };
     const other = `${CLUSTER}-20240101T000000Z`;
     for (const m of ['node-2', 'node-3']) await s3.put(BUCKET, `clusters/${CLUSTER}/restores/d1/${m}.staged`, `${other}\n`);
     const r = await runRestore(netns, env(0, 'd1'));
     expectFailed(r, 6, new RegExp(`members resolved different snapshots \\(node-1=${base}, node-2=${other}, node-3=${other}\\): start a new restore`));
-    expect(listing(c.nodes[0].dataDir)).toEqual(before.data);
+    expect(listing(c.nodes[0].dataDir, { skip: isResultFile })).toEqual(before.data);
     expect(c.nodes[0].pid()).toBe(before.pid);
   });
 

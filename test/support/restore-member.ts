@@ -57,11 +57,18 @@ export function memberPlan(c: EtcdCluster, n: ClusterNode, s3: S3Server, o: {
     pki: o.pki ? { dir: n.pkiDir, archivePrefix: n.pkiDir.replace(/^\/+/, '') } : null,
     timeouts: { barrierSeconds: 60, stopSeconds: 30, healthSeconds: 60 }, allowCrossCluster: false,
     signingPublicKey: null, allowUnsigned: false,
+    staticPod: null,
     ...(o.over ?? {}),
   };
   mkdirSync(plan.scratchDir, { recursive: true });
   return { plan, env };
 }
+
+/**
+ * The result files a member writes beside its marker whatever the outcome (a static pod removes its manifest after
+ * recording, so the node keeps the record): "untouched" means etcd's data as it was, these aside.
+ */
+export const isResultFile = (rel: string) => /^\.controlplane-backup-restore-[a-z0-9-]+\.result\.json$/.test(rel);
 
 /** Every entry under dir: "path type size mtimeMs" (mtimes optional), sorted. */
 export function listing(dir: string, o: { mtimes?: boolean; skip?: (rel: string) => boolean } = {}): string[] {

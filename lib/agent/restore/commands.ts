@@ -3,10 +3,11 @@
  * restore-replica --plan PATH`): each loads its typed plan, wires the real world (the plan's store, the in-cluster
  * Kubernetes API, the scratch dir) into its state machine and reports through the agent's one result line.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 
 import { restoreResultKey } from '../../storage/restores';
 import type { Context } from '../context';
+import { readEnvFile } from '../env-file';
 import { AgentError, EXIT } from '../exit-codes';
 import { inClusterKube, inClusterProblem } from '../kube';
 import { loadPlan, type PlanSource } from '../plan';
@@ -106,6 +107,8 @@ export async function restoreReplica(source: PlanSource, ctx: Context): Promise<
 
 export async function restoreMember(source: PlanSource, ctx: Context): Promise<Outcome> {
   const plan = loadPlan(restoreMemberPlanSchema, source, ctx.env);
+  // a static pod reads no Secret or ConfigMap: what a Job takes from them, the operator put into a file on the node
+  if (plan.staticPod?.envFile) ctx.addEnv(readEnvFile(plan.staticPod.envFile.path, plan.staticPod.envFile.names));
   const { at, work, fetch } = setAccess(ctx, plan);
   let resolved: Awaited<ReturnType<typeof resolveSet>> | undefined;
   const member = new Member({
@@ -129,7 +132,24 @@ export async function restoreMember(source: PlanSource, ctx: Context): Promise<O
     recordResult: (line) => at.store.write(restoreResultKey(at.folder, plan.restoreId, plan.member.name), line),
     log: (m) => ctx.log(m),
   });
-  ctx.onSignal(async () => report(ctx, member.onSignal()));
-  return report(ctx, await member.run());
+  ctx.onSignal(async () => report(ctx, await member.onSignal()));
+  const outcome = report(ctx, await member.run());
+  if (plan.staticPod) removeOwnManifest(plan.staticPod.manifest, ctx, outcome);
+  return outcome;
+}
+
+/**
+ * The static pod's last step, once its result is recorded (on the node and in the store): its manifest goes, so the
+ * kubelet stops the pod and never runs it again (after a reboot, say). A signal from then on is the expected end.
+ * Re-running means copying the manifest again; the marker makes that a no-op once the restore is done.
+ */
+function removeOwnManifest(manifest: string, ctx: Context, outcome: Outcome): void {
+  ctx.finished = outcome;
+  try {
+    rmSync(manifest);
+    ctx.log(`removed this pod's manifest ${manifest}: the kubelet stops the pod`);
+  } catch (error) {
+    ctx.log(`WARNING: cannot remove this pod's manifest ${manifest} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): remove it by hand, or the kubelet runs the pod again when it restarts`);
+  }
 }
 

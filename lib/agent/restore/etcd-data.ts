@@ -47,7 +47,7 @@ export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBump
   if (o.bumpRevision) {
     const help = await runTool(tool, ['snapshot', 'restore', '--help'], { timeoutMs: 30_000, env });
     bump = `${help.stdout}${help.stderr}`.includes('--bump-revision');
-    if (!bump) o.log(`WARNING: bump revision requested but ${tool} snapshot restore has no --bump-revision (etcd < 3.5.x/3.6)`);
+    if (!bump) o.log(`WARNING: bump revision requested but ${tool} snapshot restore has no --bump-revision (etcd tools before 3.5): after the restore, restart every kube-apiserver, kube-controller-manager, kube-scheduler and kubelet (RUNBOOK: stale caches)`);
   }
   const args = ['snapshot', 'restore', o.snapshotFile, '--name', o.memberName, '--initial-cluster', o.initialCluster,
     '--initial-cluster-token', o.initialClusterToken, '--initial-advertise-peer-urls', o.peerUrl, '--data-dir', o.staging,

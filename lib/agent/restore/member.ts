@@ -125,7 +125,9 @@ export class Member {
 
   /**
    * The result outlives the pod (issue 11 item 2): a file next to the marker on the node, and an object beside the
-   * barrier in the object store (a no-op re-run leaves them as they are). Best effort: the result line on stdout stays
+   * barrier in the object store (a no-op re-run leaves them as they are). On the node whatever the outcome: a static
+   * pod removes its own manifest at the end, and after a rollback the restored API server no longer knows the Job's
+   * pod, so the file is where a person on the node reads how it ended. Best effort: the result line on stdout stays
    * the record of last resort.
    */
   private async record(result: RestoreResult): Promise<void> {
@@ -133,8 +135,7 @@ export class Member {
     if (result.status === 'skipped') return;
     const text = `${JSON.stringify(result)}\n`;
     const file = resultPath(this.plan.dataDir, this.plan.restoreId);
-    // on the node once it was touched (etcd stopped) or restored: before that, the node stays exactly as it was
-    if (isDir(this.plan.dataDir) && (result.status === 'ok' || this.stopped || this.swapStarted || this.marked)) {
+    if (isDir(this.plan.dataDir)) {
       try {
         writeFileSync(`${file}.part`, text);
         renameSync(`${file}.part`, file);
@@ -147,10 +148,21 @@ export class Member {
     }
   }
 
-  /** On SIGTERM: the same cleanup as a failure (etcd back when its data was not touched). */
-  onSignal(): RestoreResult {
+  /**
+   * On SIGTERM: the same cleanup as a failure (etcd back when its data was not touched), recorded like any result.
+   * After a rollback through the Job, the kubelet stops the pod during the health wait once the restored API server
+   * no longer knows it: the data is in place then, and the result says so.
+   */
+  async onSignal(): Promise<RestoreResult> {
     this.cleanup();
-    return this.result('failed', EXIT.failed, 'terminated by signal');
+    const { plan } = this;
+    const message = this.marked
+      ? `terminated by signal while waiting for etcd's health: the data of ${this.snapshot} is in place (marker ${markerPath(plan.dataDir, plan.restoreId)}); `
+        + 'after a rollback the kubelet stops this pod once the restored API server no longer knows it: check the cluster as the RUNBOOK\'s Verify section says'
+      : 'terminated by signal';
+    const result = this.result('failed', EXIT.failed, message);
+    await this.record(result);
+    return result;
   }
 
   private fail(code: ExitCode, message: string): AgentError {

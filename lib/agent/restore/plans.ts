@@ -61,6 +61,14 @@ export const restoreMemberPlanSchema = z.object({
   timeouts: z.object({ barrierSeconds: seconds, stopSeconds: seconds, healthSeconds: seconds }).strict(),
   /** a backup of another cluster (meta.json) is restored only when the request says so */
   allowCrossCluster: z.boolean().default(false),
+  /**
+   * Run as a static pod (no API server): the pod's own manifest, removed once the result is recorded, and the env
+   * file on the node that holds the variables a Job would take from Secrets and ConfigMaps. null: run as a Job.
+   */
+  staticPod: z.object({
+    manifest: absolute,
+    envFile: z.object({ path: absolute, names: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).min(1) }).strict().nullable(),
+  }).strict().nullable().default(null),
 }).strict().superRefine(checkMembers);
 export type RestoreMemberPlan = z.infer<typeof restoreMemberPlanSchema>;
 
