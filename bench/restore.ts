@@ -12,13 +12,14 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { renderInventory } from '../lib/synth/render';
-import { inventoryOf } from '../test/helpers/inventory';
-import { ageKeypair } from '../test/scripts/helpers';
+import { inventoryOf } from '../test/support/inventory';
+import { ageKeypair } from '../test/support/agent';
 import { startEtcdCluster, type EtcdCluster } from '../test/support/etcd-cluster';
 import { startNetns, type NetNs } from '../test/support/netns';
 import { runPod, type PodRunResult } from '../test/support/pod-runner';
 import { mkTemp, rmTemp } from '../test/support/proc';
-import { load, startS3, type S3Server } from './backup';
+import { load, startS3 } from './backup';
+import type { S3Server } from '../test/support/s3';
 import { median } from './stats';
 import { TEST_TOOLS_IMAGE } from '../test/support/roots';
 

@@ -41,7 +41,7 @@ interface DestinationResult {
 }
 
 /** Compression, then age when there are recipients: the stream as it is stored. */
-export function encode(input: Readable, compression: Compression, level: number | null, recipients: readonly string[], env: NodeJS.ProcessEnv): Readable {
+function encode(input: Readable, compression: Compression, level: number | null, recipients: readonly string[], env: NodeJS.ProcessEnv): Readable {
   let stream = input;
   if (compression === 'zstd') stream = pipeThrough('zstd', 'zstd', ['-q', '-c', '-T0', ...(level ? [`-${level}`] : [])], stream, env);
   if (compression === 'gzip') {
@@ -180,6 +180,10 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
     }
     result.uploadMs = since(t0);
     ctx.log(`destination ${destination.name} (${store.description}): uploaded ${base} in ${durations.stream + result.uploadMs}ms`);
+    if (destination.kind === 's3' && destination.retentionBy === 'pruneJob') {
+      result.retentionSkipped = 'retention runs in the prune CronJob (the storage has pruneCredentials)';
+      return result;
+    }
     // No expectPki: sets taken before the PKI bundle was switched on are complete without one (never "incomplete").
     const retention: RetentionOutcome = await applyRetention(ctx, store, destination, plan, { current: base, now });
     Object.assign(result, { deleted: retention.deleted, retentionSkipped: retention.skipped, future: retention.future, ...(retention.locked.length ? { locked: retention.locked } : {}) });
@@ -261,7 +265,7 @@ async function serverVersion(plan: BackupPlan, env: NodeJS.ProcessEnv): Promise<
  * has taken the last one. A failed upload stops receiving; the others go on. Returns the size and sha256 of what was
  * produced and each upload's error, or the producer's error (then every upload fails and leaves nothing).
  */
-export async function streamToAll(input: Readable, targets: readonly { store: ObjectStore; key: string }[]):
+async function streamToAll(input: Readable, targets: readonly { store: ObjectStore; key: string }[]):
   Promise<{ size: number; sha256: string; errors: (string | null)[] } | { producerError: string }> {
   const hash = createHash('sha256');
   let size = 0;

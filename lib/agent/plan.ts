@@ -44,6 +44,11 @@ const s3Destination = z.object({
   identity: z.string().min(1).optional(),
   /** S3 Object Lock: every object is uploaded with this retention mode until its set's time + days. */
   objectLock: z.object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) }).strict().optional(),
+  /**
+   * `pruneJob`: the cluster's prune CronJob applies retention here with credentials that may delete; a backup then
+   * never deletes (its credentials need not allow it). Absent: the backup applies retention itself.
+   */
+  retentionBy: z.literal('pruneJob').optional(),
 }).strict();
 
 const localDestination = z.object({

@@ -14,7 +14,7 @@ import { restoreCoordinator, restoreMember, restoreReplica } from './restore/com
 
 type Command = (source: PlanSource, ctx: Context) => Promise<{ code: number; message: string }>;
 
-export const AGENT_COMMANDS: Readonly<Record<string, Command>> = {
+const AGENT_COMMANDS: Readonly<Record<string, Command>> = {
   backup, prune, drill, 'restore-member': restoreMember, 'restore-coordinator': restoreCoordinator, 'restore-replica': restoreReplica,
 };
 

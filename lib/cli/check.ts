@@ -18,7 +18,7 @@ const MINUTE = 60_000;
 
 /** Age limit of a cluster's newest complete backup, in minutes: worst-case RPO × rpoMargin + the Job's deadline. */
 /** The same threshold as the ControlPlaneBackupStale alert (lib/plan/alerts.ts), so that CLI and alert agree. */
-export function freshnessThreshold(cluster: Cluster): { minutes: number; words: string } {
+function freshnessThreshold(cluster: Cluster): { minutes: number; words: string } {
   const { schedule, timeZone, alerts } = cluster.backup;
   const rpo = worstCaseRpo(schedule, timeZone);
   const allowance = runAllowanceMinutes(cluster);

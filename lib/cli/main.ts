@@ -79,11 +79,11 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   },
   policy: {
     usage: 'policy --inventory FILE [--storage NAME] [--prune writer|separate] [--aws-account ID]',
-    summary: 'print, per S3 storage, least-privilege policies (AWS IAM, MinIO, Ceph RGW) that limit each cluster\'s credentials to its own prefix; with --prune separate, writers cannot delete and one prune user can',
+    summary: 'print, per S3 storage, least-privilege policies (AWS IAM, MinIO, Ceph RGW) that limit each cluster\'s credentials to its own prefix; with --prune separate (the default for a storage with pruneCredentials), writers cannot delete and each cluster\'s prune user can',
     options: {
       inventory: INVENTORY,
       storage: '--storage NAME         only this storage',
-      prune: '--prune writer|separate  writer (default): the backup Jobs delete their own old sets; separate: writers cannot delete, one prune user can',
+      prune: '--prune writer|separate  writer: the backup Jobs delete their own old sets; separate: writers cannot delete, each cluster\'s prune user (its prune CronJob) can; default: separate for storages with pruneCredentials, else writer',
       'aws-account': '--aws-account ID       the 12-digit AWS account of the users (for the bucket policy\'s principals)',
     },
     exit: '0 printed, 2 invalid inventory or command line, 1 internal error',
@@ -113,7 +113,7 @@ function usage(): string {
 }
 
 /** `controlplane-backup <command> --help`. */
-export function commandUsage(name: string): string {
+function commandUsage(name: string): string {
   const help = COMMANDS[name];
   const options = Object.values(help.options).map((line) => `  ${line}`);
   return `Usage: controlplane-backup ${help.usage}\n\n${help.summary}\n\nOptions:\n${[...options, '  -h, --help             show this help'].join('\n')}\n\nExit codes: ${help.exit}`;
@@ -277,9 +277,9 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     case 'policy': {
       noExtra(0);
       const inventory = loadInventory(requireInventory());
-      const prune = values.prune ?? 'writer';
-      if (prune !== 'writer' && prune !== 'separate') {
-        return refuse(io, `--prune "${prune}": pass "writer" (the backup Jobs delete their own old sets, the default) or "separate" (writers cannot delete; one prune credential can)`);
+      const prune = values.prune;
+      if (prune !== undefined && prune !== 'writer' && prune !== 'separate') {
+        return refuse(io, `--prune "${prune}": pass "writer" (the backup Jobs delete their own old sets) or "separate" (writers cannot delete; each cluster's prune credentials can), or leave it out (separate for storages with pruneCredentials)`);
       }
       const account = values['aws-account'];
       if (account !== undefined && !/^[0-9]{12}$/.test(account)) return refuse(io, `--aws-account "${account}": pass the 12-digit AWS account id of the users, e.g. 111122223333`);

@@ -6,6 +6,7 @@
 import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { InvalidInventoryError, type Problem } from '../inventory/errors';
 import { parseInventory, readInventoryText } from '../inventory/load';
+import { planCluster } from '../plan/cluster';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
 import { generatedHeader } from '../plan/version';
@@ -65,10 +66,9 @@ export function writeRestoreBundle(options: RestoreOptions): number {
       return { file: options.inventory, line: 0, column: 0, path: '', message: `${FLAG_OF_FIELD[field] ?? field}: ${problem.message}` };
     }));
   }
-  const cluster = result.inventory.clusters.find((c) => c.name === options.cluster)!;
-  const folder = `${cluster.name}/${restoreFolderName(options.id)}/`;
+  const folder = `${options.cluster}/${restoreFolderName(options.id)}/`;
   const files = new Map<string, string>();
-  for (const [path, content] of renderRestoreFiles(result.inventory, cluster)) {
+  for (const [path, content] of renderRestoreFiles(planCluster(result.inventory, options.cluster))) {
     if (path.startsWith(folder)) files.set(path.slice(folder.length), generatedHeader(path) + content);
   }
   replaceDirectory(options.out, files, 'restore');

@@ -25,7 +25,7 @@ export interface SnapshotsOptions extends StorageCommandOptions {
 }
 
 /** `--now`, or the command-line problem with it. */
-export function parseNow(now: string | undefined): Date | string {
+function parseNow(now: string | undefined): Date | string {
   if (now === undefined) return new Date();
   const date = new Date(now);
   if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})$/.test(now) || Number.isNaN(date.getTime())) {
@@ -179,7 +179,7 @@ export function formatBytes(bytes: number): string {
 }
 
 /** Compact age for tables: `42m`, `5h 3m`, `3d 4h`; `future` for a time after now (clock skew). */
-export function formatAge(seconds: number): string {
+function formatAge(seconds: number): string {
   if (seconds < 0) return 'future';
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m`;
@@ -194,7 +194,7 @@ function columns(rows: string[][]): string {
 
 const yes = (value: boolean) => (value ? 'yes' : 'no');
 
-export function renderTable(locations: readonly LocationJson[]): string {
+function renderTable(locations: readonly LocationJson[]): string {
   const sections = locations.map((location) => {
     const where = `${location.cluster} in ${location.storage}`;
     if (location.status === 'skipped') return `${where}: skipped: ${location.message}\n`;

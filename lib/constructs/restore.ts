@@ -6,22 +6,17 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import type { Cluster, Inventory } from '../inventory/model';
+import type { Cluster } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan } from '../plan/backup';
-import { backupServiceAccountName } from '../plan/names';
-import {
-  agentCoordinatorPlan, agentMemberPlan, agentReplicaPlan, planRestore, RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey,
-  type RestoreMember, type RestorePlan,
-} from '../plan/restore';
-import { envVar, identityAccess, TMPDIR_ENV } from './backup-pod';
+import { RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, type RestoreMember, type RestorePlan } from '../plan/restore';
 import { objectMeta } from './metadata';
-
-/** The tools image's non-root user (Pod Security restricted). */
-const HOSTED_USER = 65532;
+import {
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, identityAccess, podSecurityContext, scratchVolume, TMPDIR_ENV,
+} from './pod';
 
 export interface RestoreChartProps {
-  readonly inventory: Inventory;
   readonly cluster: Cluster;
+  /** One restore request of the cluster (`ClusterPlan.restores`). */
   readonly plan: RestorePlan;
 }
 
@@ -30,22 +25,22 @@ function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8
   const volumes: k8s.Volume[] = [];
   const mounts: k8s.VolumeMount[] = [];
   const identity = identityAccess([source]);
-  const env = [...source.agentEnv.map((variable) => envVar(variable.name, variable.source)), ...identity.env];
-  volumes.push(...identity.volumes);
-  mounts.push(...identity.mounts);
+  const env = [...destinationEnv(source), ...identity.env];
+  for (const token of identity.volumes) {
+    volumes.push(token.volume);
+    mounts.push(token.mount);
+  }
   if (source.hostPath) {
     volumes.push({ name: 'local-source', hostPath: { path: source.hostPath, type: 'Directory' } });
     mounts.push({ name: 'local-source', mountPath: `${POD_PATHS.localDestinations}/${source.storage}`, readOnly: true });
   }
   if (source.caBundle) {
-    volumes.push({ name: 'ca-source', configMap: { name: source.caBundle.configMap, defaultMode: 0o444, items: [{ key: source.caBundle.key, path: source.caBundle.key }] } });
-    mounts.push({ name: 'ca-source', mountPath: source.caBundle.mountPath, readOnly: true });
+    const ca = caBundleVolume('ca-source', source.caBundle);
+    volumes.push(ca.volume);
+    mounts.push(ca.mount);
   }
   return { env, volumes, mounts };
 }
-
-/** `controlplane-backup agent <command> --plan <file>`: the tools image's agent on the pod's own plan. */
-const agentCommand = (command: string) => ['controlplane-backup', 'agent', command, '--plan', RESTORE_PATHS.planFile];
 
 export class RestoreChart extends Chart {
   constructor(scope: Construct, id: string, props: RestoreChartProps) {
@@ -55,15 +50,9 @@ export class RestoreChart extends Chart {
       objectMeta(cluster.name, 'restore', name, plan.namespace, { ...extra, annotations: { 'controlplane-backup.io/restore-id': plan.request.id, ...extra.annotations } });
 
     // One typed plan per pod (lib/agent/restore/plans.ts), each mounted as that pod's plan file.
-    const plans: Record<string, unknown> = cluster.topology.kind === 'kubeadm'
-      ? Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentMemberPlan(cluster, plan, member)]))
-      : {
-          [restorePlanKey('coordinator')]: agentCoordinatorPlan(cluster, plan),
-          ...Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentReplicaPlan(cluster, plan, member)])),
-        };
     new k8s.KubeConfigMap(this, 'Plan', {
       metadata: meta(plan.planConfigMap),
-      data: Object.fromEntries(Object.entries(plans).map(([key, value]) => [key, `${JSON.stringify(value, null, 2)}\n`])),
+      data: Object.fromEntries(Object.entries(plan.podPlans).map(([key, value]) => [key, `${JSON.stringify(value, null, 2)}\n`])),
     });
     if (cluster.topology.kind === 'kubeadm') this.kubeadm(props, meta);
     else this.hosted(props, meta);
@@ -71,18 +60,16 @@ export class RestoreChart extends Chart {
 
   /** scratch (TMPDIR points into it: the root filesystem is read-only), the pod's plan, the age identity */
   private commonVolumes(cluster: Cluster, plan: RestorePlan, planKey: string): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[]; env: k8s.EnvVar[] } {
+    const scratch = scratchVolume(cluster.backup.scratchSize);
+    const podPlan = configMapVolume('plan', plan.planConfigMap, RESTORE_PATHS.planDir, [{ key: planKey, path: 'plan.json' }]);
     return {
       volumes: [
-        { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(cluster.backup.scratchSize) } },
-        { name: 'plan', configMap: { name: plan.planConfigMap, defaultMode: 0o444, items: [{ key: planKey, path: 'plan.json' }] } },
+        scratch.volume,
+        podPlan.volume,
         // Optional: without it the agent says plainly that the decryption key is missing, instead of a pod stuck in ContainerCreating.
         { name: 'identity', secret: { secretName: plan.identitySecret, optional: true, defaultMode: 0o440 } },
       ],
-      mounts: [
-        { name: 'scratch', mountPath: POD_PATHS.scratch },
-        { name: 'plan', mountPath: RESTORE_PATHS.planDir, readOnly: true },
-        { name: 'identity', mountPath: RESTORE_PATHS.identity, readOnly: true },
-      ],
+      mounts: [scratch.mount, podPlan.mount, { name: 'identity', mountPath: RESTORE_PATHS.identity, readOnly: true }],
       env: [TMPDIR_ENV],
     };
   }
@@ -114,15 +101,15 @@ export class RestoreChart extends Chart {
         hostNetwork: true,
         dnsPolicy: 'ClusterFirstWithHostNet',
         tolerations: [{ operator: 'Exists' }],
-        serviceAccountName: backupServiceAccountName(cluster.name),
+        serviceAccountName: plan.serviceAccountName,
         automountServiceAccountToken: false,
         ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
-        securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: podSecurityContext(plan.runAsUser),
         containers: [{
           name: 'restore',
           image: cluster.backup.images.tools,
           imagePullPolicy: cluster.backup.images.pullPolicy,
-          command: agentCommand('restore-member'),
+          command: agentCommand('restore-member', RESTORE_PATHS.planFile),
           env: [...common.env, ...source.env],
           volumeMounts: [
             ...common.mounts,
@@ -131,10 +118,8 @@ export class RestoreChart extends Chart {
             { name: 'pki', mountPath: topology.pkiDir, readOnly: !plan.request.pki },
             ...source.mounts,
           ],
-          securityContext: {
-            // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
-            runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
-          },
+          // Root without capabilities: the data dir, the manifests and the PKI are root-owned on the node.
+          securityContext: containerSecurityContext(plan.runAsUser),
         }],
         volumes: [
           ...common.volumes,
@@ -175,17 +160,14 @@ export class RestoreChart extends Chart {
       subjects: [{ kind: 'ServiceAccount', name: coordinator, namespace: plan.namespace }],
     });
 
-    const restricted: k8s.SecurityContext = {
-      runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
-    };
     // Pod Security restricted for every pod (issue 11): non-root, fsGroup so that the PVC is writable, RuntimeDefault
     // seccomp, no capabilities, no privilege escalation, read-only root.
     const pod = (container: k8s.Container, volumes: k8s.Volume[]): k8s.PodSpec => ({
-      serviceAccountName: coordinator,
+      serviceAccountName: plan.serviceAccountName,
       automountServiceAccountToken: true,
       ...(cluster.backup.priorityClassName ? { priorityClassName: cluster.backup.priorityClassName } : {}),
-      securityContext: { seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER },
-      containers: [{ ...container, securityContext: restricted }],
+      securityContext: podSecurityContext(plan.runAsUser),
+      containers: [{ ...container, securityContext: containerSecurityContext(plan.runAsUser) }],
       volumes,
     });
 
@@ -194,7 +176,7 @@ export class RestoreChart extends Chart {
       name: 'coordinator',
       image: cluster.backup.images.tools,
       imagePullPolicy: cluster.backup.images.pullPolicy,
-      command: agentCommand('restore-coordinator'),
+      command: agentCommand('restore-coordinator', RESTORE_PATHS.planFile),
       env: [...coordinatorCommon.env, ...source.env],
       volumeMounts: [...coordinatorCommon.mounts, ...source.mounts],
     }, [...coordinatorCommon.volumes, ...source.volumes]));
@@ -209,14 +191,9 @@ export class RestoreChart extends Chart {
       name: 'restore',
       image: cluster.backup.images.tools,
       imagePullPolicy: cluster.backup.images.pullPolicy,
-      command: agentCommand('restore-replica'),
+      command: agentCommand('restore-replica', RESTORE_PATHS.planFile),
       env: [...common.env, ...source.env],
       volumeMounts: [...common.mounts, { name: 'etcd-data', mountPath: RESTORE_PATHS.volume }, ...source.mounts],
     }, [...common.volumes, { name: 'etcd-data', persistentVolumeClaim: { claimName: member.claimName! } }, ...source.volumes]));
   }
-}
-
-/** Every restore request of a cluster, planned. */
-export function restorePlans(inventory: Inventory, cluster: Cluster): RestorePlan[] {
-  return cluster.restores.map((request) => planRestore(inventory, cluster, request));
 }

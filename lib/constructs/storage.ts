@@ -4,7 +4,7 @@ import type { Cluster, Storage } from '../inventory/model';
 import { ObjectBucketClaim } from '../../imports/objectbucketclaims-objectbucket.io';
 import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind } from '../../imports/externalsecrets-external-secrets.io';
 import { SealedSecret } from '../../imports/sealedsecrets-bitnami.com';
-import { objectBucketClaimName, storageCredentialsSecretName } from '../plan/names';
+import { objectBucketClaimName, STORAGE_CREDENTIAL_KEYS, storageCredentialsSecretName, storagePruneCredentialsSecretName } from '../plan/names';
 import { objectMeta } from './metadata';
 
 export interface StorageAccessProps {
@@ -13,9 +13,7 @@ export interface StorageAccessProps {
   readonly storage: Storage;
 }
 
-/** Keys of the credential Secret, the same for every source so the pod spec never depends on the source. */
-export const ACCESS_KEY_ID = 'AWS_ACCESS_KEY_ID';
-export const SECRET_ACCESS_KEY = 'AWS_SECRET_ACCESS_KEY';
+const { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY } = STORAGE_CREDENTIAL_KEYS;
 
 export class StorageAccess extends Construct {
   constructor(scope: Construct, id: string, props: StorageAccessProps) {
@@ -34,38 +32,49 @@ export class StorageAccess extends Construct {
       return;
     }
     if (storage.kind !== 's3') return;
-    const secretName = storageCredentialsSecretName(storage.name);
-    const { externalSecret, sealedSecret } = storage.credentials;
-    if (externalSecret) {
-      new ExternalSecret(this, 'Resource', {
-        metadata: objectMeta(cluster.name, 'credentials', secretName, namespace),
-        spec: {
-          refreshInterval: externalSecret.refreshInterval,
-          secretStoreRef: {
-            name: externalSecret.secretStoreRef.name,
-            kind: externalSecret.secretStoreRef.kind === 'SecretStore'
-              ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE
-              : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
-          },
-          target: { name: secretName },
-          data: [
-            { secretKey: ACCESS_KEY_ID, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.accessKeyIdProperty } },
-            { secretKey: SECRET_ACCESS_KEY, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.secretAccessKeyProperty } },
-          ],
-        },
-      });
-    } else if (sealedSecret) {
-      const scopeAnnotations: Record<string, string> = sealedSecret.scope === 'cluster-wide'
-        ? { 'sealedsecrets.bitnami.com/cluster-wide': 'true' }
-        : sealedSecret.scope === 'namespace-wide' ? { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } : {};
-      new SealedSecret(this, 'Resource', {
-        metadata: objectMeta(cluster.name, 'credentials', secretName, namespace, { annotations: scopeAnnotations }),
-        spec: {
-          encryptedData: { [ACCESS_KEY_ID]: sealedSecret.accessKeyId, [SECRET_ACCESS_KEY]: sealedSecret.secretAccessKey },
-          template: { metadata: { name: secretName, namespace, ...(Object.keys(scopeAnnotations).length ? { annotations: scopeAnnotations } : {}) } },
-        },
-      });
+    credentialsSecret(this, 'Resource', cluster.name, namespace, storageCredentialsSecretName(storage.name), storage.credentials);
+    if (storage.pruneCredentials) {
+      credentialsSecret(this, 'Prune', cluster.name, namespace, storagePruneCredentialsSecretName(storage.name), storage.pruneCredentials);
     }
-    // existingSecret: the Secret is the operator's; nothing to write.
+  }
+}
+
+type S3Credentials = Extract<Storage, { kind: 's3' }>['credentials'];
+
+/**
+ * The Secret `secretName` with a key pair, as an ExternalSecret or a SealedSecret writes it; nothing for an
+ * existingSecret (the Secret is the operator's).
+ */
+function credentialsSecret(scope: Construct, id: string, cluster: string, namespace: string, secretName: string, credentials: S3Credentials): void {
+  const { externalSecret, sealedSecret } = credentials;
+  if (externalSecret) {
+    new ExternalSecret(scope, id, {
+      metadata: objectMeta(cluster, 'credentials', secretName, namespace),
+      spec: {
+        refreshInterval: externalSecret.refreshInterval,
+        secretStoreRef: {
+          name: externalSecret.secretStoreRef.name,
+          kind: externalSecret.secretStoreRef.kind === 'SecretStore'
+            ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE
+            : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
+        },
+        target: { name: secretName },
+        data: [
+          { secretKey: ACCESS_KEY_ID, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.accessKeyIdProperty } },
+          { secretKey: SECRET_ACCESS_KEY, remoteRef: { key: externalSecret.remoteKey, property: externalSecret.secretAccessKeyProperty } },
+        ],
+      },
+    });
+  } else if (sealedSecret) {
+    const scopeAnnotations: Record<string, string> = sealedSecret.scope === 'cluster-wide'
+      ? { 'sealedsecrets.bitnami.com/cluster-wide': 'true' }
+      : sealedSecret.scope === 'namespace-wide' ? { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } : {};
+    new SealedSecret(scope, id, {
+      metadata: objectMeta(cluster, 'credentials', secretName, namespace, { annotations: scopeAnnotations }),
+      spec: {
+        encryptedData: { [ACCESS_KEY_ID]: sealedSecret.accessKeyId, [SECRET_ACCESS_KEY]: sealedSecret.secretAccessKey },
+        template: { metadata: { name: secretName, namespace, ...(Object.keys(scopeAnnotations).length ? { annotations: scopeAnnotations } : {}) } },
+      },
+    });
   }
 }

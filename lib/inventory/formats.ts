@@ -122,7 +122,7 @@ const SSH_RECIPIENT = /^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 
 /** BIP 173 checksum of a lower-case bech32 string (age recipients: hrp "age"); one mistyped character fails it. */
-export function bech32ChecksumValid(value: string): boolean {
+function bech32ChecksumValid(value: string): boolean {
   const separator = value.lastIndexOf('1');
   const hrp = value.slice(0, separator);
   const data = [...value.slice(separator + 1)].map((c) => BECH32.indexOf(c));

@@ -99,7 +99,13 @@ export type Storage = {
   /** This destination's own retention, when it has one; otherwise the cluster's applies. */
   readonly retention?: Retention;
 } & (
-  | { readonly kind: 's3'; readonly s3: NonNullable<StorageSpec['s3']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
+  | {
+      readonly kind: 's3';
+      readonly s3: NonNullable<StorageSpec['s3']>;
+      readonly credentials: NonNullable<StorageSpec['credentials']>;
+      /** Credentials of the prune CronJob, when retention runs there instead of in the backup Jobs. */
+      readonly pruneCredentials?: NonNullable<StorageSpec['pruneCredentials']>;
+    }
   | { readonly kind: 'objectBucketClaim'; readonly objectBucketClaim: NonNullable<StorageSpec['objectBucketClaim']> }
   | { readonly kind: 'local'; readonly local: NonNullable<StorageSpec['local']> }
 );

@@ -89,7 +89,7 @@ function resolveTopology(spec: ClusterSpec): Topology {
 
 function resolveStorage(name: string, spec: StorageSpec): Storage {
   const common = { name, ...(spec.retention ? { retention: resolveRetention(spec.retention) } : {}) };
-  if (spec.s3) return { ...common, kind: 's3', s3: spec.s3, credentials: spec.credentials! };
+  if (spec.s3) return { ...common, kind: 's3', s3: spec.s3, credentials: spec.credentials!, ...(spec.pruneCredentials ? { pruneCredentials: spec.pruneCredentials } : {}) };
   if (spec.objectBucketClaim) return { ...common, kind: 'objectBucketClaim', objectBucketClaim: spec.objectBucketClaim };
   return { ...common, kind: 'local', local: spec.local! };
 }

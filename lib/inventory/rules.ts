@@ -63,7 +63,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
 }
 
 /** Folders of dist/ beside the cluster folders: a cluster of that name would be overwritten by them, or overwrite them. */
-export const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
+const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
 
 /**
  * A kubeadm cluster's folder owns its backup Namespace in the target cluster. Two clusters that reach the same
@@ -160,12 +160,25 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
       const identity = storage.credentials.workloadIdentity;
       if (identity && credentialIssues.length === 0) issues.push(...workloadIdentityIssues([...path, 'credentials', 'workloadIdentity'], identity, 's3'));
     }
+    if (storage.pruneCredentials && !broken.has('pruneCredentials')) {
+      if (storage.pruneCredentials.workloadIdentity) {
+        // The prune CronJob has a ServiceAccount of its own, which gets no role: its pod would find no credentials.
+        issues.push({
+          path: [...path, 'pruneCredentials', 'workloadIdentity'], atKey: true,
+          message: '`pruneCredentials` takes no `workloadIdentity`: the prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete',
+        });
+      } else {
+        issues.push(...exactlyOne([...path, 'pruneCredentials'], storage.pruneCredentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'pruneCredentials'));
+      }
+    }
     const sse = broken.has('s3') ? undefined : storage.s3.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
     if (sse?.type === 'AES256' && sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse', 'kmsKeyId'], atKey: true, message: '`kmsKeyId` goes with type "aws:kms" only; remove it or change the type' });
-  } else if (storage.credentials) {
+  } else {
     const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
-    issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\` only: ${why}` });
+    for (const key of ['credentials', 'pruneCredentials'] as const) {
+      if (storage[key]) issues.push({ path: [...path, key], atKey: true, message: `\`${key}\` goes with \`s3\` only: ${why}` });
+    }
   }
   const NO_TLS = 'has no TLS: the storage credentials would travel in clear; use https, or set `insecure: true` on this storage if the network path is trusted';
   if (storage.s3 && !broken.has('s3') && storage.s3.endpoint.toLowerCase().startsWith('http://') && !storage.s3.insecure) {
@@ -265,10 +278,10 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
 }
 
 /** Where the archive of `npm run image` lands, for the message that says how to publish it. */
-export const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
+const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
 
 /** What to do when no tools image is named: there is no public one to fall back on. */
-export function toolsImageMissingMessage(where: string): string {
+function toolsImageMissingMessage(where: string): string {
   return `${where}: the pods need the tools image, and there is no public default: build it with \`npm run image\`, `
     + `push it with \`skopeo copy oci-archive:${TOOLS_IMAGE_ARCHIVE} docker://REGISTRY/controlplane-backup-tools:TAG\`, `
     + 'and set `images.tools` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)';
@@ -331,8 +344,8 @@ function storageReferenceIssues(inventory: ParsedInventory, clusterName: string,
  */
 function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
   const issues: RuleIssue[] = [];
-  for (const [storageName, storage] of Object.entries(inventory.storages)) {
-    const sealed = storage.credentials?.sealedSecret;
+  for (const [storageName, storage] of Object.entries(inventory.storages)) for (const key of ['credentials', 'pruneCredentials'] as const) {
+    const sealed = storage[key]?.sealedSecret;
     if (!sealed) continue;
     const users = Object.keys(inventory.clusters).filter((clusterName) => {
       const cluster = inventory.clusters[clusterName];
@@ -342,7 +355,7 @@ function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIs
     if (users.length < 2) continue;
     const kubeadmUsers = users.filter((user) => inventory.clusters[user].kubeadm);
     const namespaces = new Set(users.map((user) => inventory.clusters[user].hosted?.namespace ?? user));
-    const path: Path = ['storages', storageName, 'credentials', 'sealedSecret'];
+    const path: Path = ['storages', storageName, key, 'sealedSecret'];
     if (kubeadmUsers.length > 0) {
       issues.push({ path, message: `is used by clusters ${listOf(users.map((u) => `"${u}"`), 'and')}, but a SealedSecret opens only in the cluster whose controller sealed it: give each kubeadm cluster its own storage entry (or use existingSecret / externalSecret)` });
     } else if (sealed.scope !== 'cluster-wide' && namespaces.size > 1) {

@@ -25,7 +25,7 @@ function inherited<T extends z.ZodType>(schema: T, description: string, fallback
 const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|private/i;
 
 /** Message of an unknown key, with the nearest valid key, or the credential rule when it looks like one. */
-export function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
+function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
   const guess = nearest(key, validKeys);
   if (SECRET_LOOKING_KEY.test(key)) {
     // "secretAccessKey" is one typo away from "secretAccessKeyKey": never let a suggestion turn a plaintext key into a valid field.
@@ -67,7 +67,7 @@ const ciphertext = text(
 
 const count = (max: number) => z.number().int().min(0).max(max);
 
-export const dnsLabel = text((v) => dnsLabelProblem(v));
+const dnsLabel = text((v) => dnsLabelProblem(v));
 const resourceName = text(dnsSubdomainProblem);
 const cronSchedule = text((v) => {
   const problem = cronProblem(v);
@@ -179,6 +179,7 @@ const credentials = strict({
 export const storageSchema = strict({
   s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
   credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret, workloadIdentity); never the keys themselves.'),
+  pruneCredentials: credentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same choices as `credentials` but `workloadIdentity`.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),
@@ -334,7 +335,7 @@ export const clusterSchema = strict({
   labels: z.record(z.string(), z.string()).default(D.cluster.labels).describe('Labels on this cluster\'s GitOps objects (and the ApplicationSet\'s list elements).'),
 });
 
-export const defaultsSchema = strict({
+const defaultsSchema = strict({
   backup: backupSettingsSchema.optional().describe('Backup settings of every cluster; a cluster\'s `backup` overrides them key by key.'),
 });
 

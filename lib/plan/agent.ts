@@ -17,7 +17,7 @@ export function backupPlanFile(request?: string): string {
 export const DRILL_PLAN_FILE = 'drill-plan.json';
 
 /** How long the drill waits for its throwaway etcd to become healthy. */
-export const DRILL_ETCD_START_SECONDS = 120;
+const DRILL_ETCD_START_SECONDS = 120;
 
 export function agentBackupPlan(cluster: Cluster, plan: BackupPlan, request?: string): AgentBackupPlan {
   const { backup } = cluster;

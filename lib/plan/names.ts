@@ -8,7 +8,7 @@ export const MAX_CRONJOB_NAME_LENGTH = 52;
 export const MAX_JOB_NAME_LENGTH = 63;
 
 /** Suffixes of CronJobs per cluster; the longest one bounds the cluster name. */
-const CRONJOB_SUFFIXES = { backup: '-etcd-backup', drill: '-etcd-drill' } as const;
+const CRONJOB_SUFFIXES = { backup: '-etcd-backup', drill: '-etcd-drill', prune: '-etcd-prune' } as const;
 
 export const MAX_CLUSTER_NAME_LENGTH =
   MAX_CRONJOB_NAME_LENGTH - Math.max(...Object.values(CRONJOB_SUFFIXES).map((suffix) => suffix.length));
@@ -21,11 +21,21 @@ export const backupNetworkPolicyName = backupCronJobName;
 export const backupConfigMapName = (cluster: string) => `${cluster}-backup-config`;
 /** The restore drill's own ServiceAccount (no token). */
 export const drillServiceAccountName = drillCronJobName;
+/** Retention with a storage's prune credentials (`pruneCredentials`), and its own ServiceAccount (no token). */
+export const pruneCronJobName = (cluster: string) => `${cluster}${CRONJOB_SUFFIXES.prune}`;
+export const pruneServiceAccountName = pruneCronJobName;
 export const onDemandJobName = (cluster: string, request: string) => `${cluster}-backup-${request}`;
 /** PrometheusRule with the cluster's backup and drill alerts, beside the CronJobs it watches. */
 export const alertsRuleName = (cluster: string) => `${cluster}-controlplane-backup`;
 /** Secret (and ExternalSecret / SealedSecret) that holds a storage's S3 credentials in the backup namespace. */
 export const storageCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}`;
+/** The same for the storage's prune credentials (only the prune CronJob reads it). */
+export const storagePruneCredentialsSecretName = (storage: string) => `controlplane-backup-${storage}-prune`;
+/**
+ * Keys of that Secret (and of an existingSecret unless it names others), the same for every source (ExternalSecret,
+ * SealedSecret) so that the pod spec never depends on the source.
+ */
+export const STORAGE_CREDENTIAL_KEYS = { accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY' } as const;
 /** ObjectBucketClaim; the provisioner names its Secret and ConfigMap after it. */
 export const objectBucketClaimName = (storage: string) => `controlplane-backup-${storage}`;
 

@@ -20,7 +20,7 @@ export interface NetworkPolicyPlan {
 }
 
 /** Port of a remote storage's endpoint; undefined for node-local storage (no network). */
-export function storagePort(storage: Storage): number | undefined {
+function storagePort(storage: Storage): number | undefined {
   switch (storage.kind) {
     case 's3': {
       const url = new URL(storage.s3.endpoint);

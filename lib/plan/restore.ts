@@ -8,9 +8,9 @@ import { PACKAGE_VERSION } from '../version';
 import type { Cluster, Inventory, RestoreRequest } from '../inventory/model';
 import { snapshotReference } from '../storage/layout';
 import { restoreFolder } from '../storage/restores';
-import { planDestination, POD_PATHS, type DestinationPlan } from './backup';
+import { kubeadmEtcdAccess, nodeFilesUser, planDestination, POD_PATHS, type DestinationPlan } from './backup';
 import {
-  memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
+  backupServiceAccountName, memberRestoreJobName, replicaRestoreJobName, restoreCoordinatorName, restoreFolderName, restoreIdentitySecretName,
   restorePlanConfigMapName, restoreStatusConfigMapName,
 } from './names';
 
@@ -24,7 +24,7 @@ export const RESTORE_PATHS = {
 } as const;
 
 /** Bounds of the waits, in seconds (the Job's activeDeadlineSeconds bounds the whole). */
-export const RESTORE_TIMEOUTS = {
+const RESTORE_TIMEOUTS = {
   kubeadm: { barrierSeconds: 600, stopSeconds: 120, healthSeconds: 300 },
   hosted: { stopSeconds: 300, restoreSeconds: 1800, startSeconds: 600, pollSeconds: 2 },
 } as const;
@@ -59,10 +59,21 @@ export interface RestorePlan {
   /** one key per pod: `member-<name>.json`, `coordinator.json`, `replica-<i>.json` */
   readonly planConfigMap: string;
   readonly identitySecret: string;
+  /** kubeadm: the backup's (no token); hosted: the coordinator's, bound to its Role. */
+  readonly serviceAccountName: string;
+  /** uid of the restore pods' containers (`nodeFilesUser`). */
+  readonly runAsUser: number;
   /** hosted only */
   readonly coordinatorName?: string;
   readonly statusConfigMap?: string;
+  /** The agent's plan of each pod, by its key in the plan ConfigMap (`restorePlanKey`). */
+  readonly podPlans: Readonly<Record<string, RestorePodPlan>>;
 }
+
+export type RestorePodPlan = RestoreMemberPlan | RestoreCoordinatorPlan | RestoreReplicaPlan;
+
+/** What the agent plans of the pods are made from: the restore plan without them. */
+type RestoreDecisions = Omit<RestorePlan, 'podPlans'>;
 
 export function planRestore(inventory: Inventory, cluster: Cluster, request: RestoreRequest): RestorePlan {
   const storage = inventory.storages[request.storage];
@@ -89,7 +100,8 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
           claimName: `${topology.dataVolumeClaimTemplate}-${topology.statefulSet}-${ordinal}`,
         };
       });
-  return {
+  const coordinatorName = restoreCoordinatorName(cluster.name, request.id);
+  const plan: RestoreDecisions = {
     cluster: cluster.name,
     request,
     namespace: topology.namespace,
@@ -104,9 +116,23 @@ export function planRestore(inventory: Inventory, cluster: Cluster, request: Res
     initialClusterToken: `${cluster.name}-restore-${request.id}`,
     planConfigMap: restorePlanConfigMapName(cluster.name, request.id),
     identitySecret: restoreIdentitySecretName(cluster.name, request.id),
+    serviceAccountName: topology.kind === 'kubeadm' ? backupServiceAccountName(cluster.name) : coordinatorName,
+    runAsUser: nodeFilesUser(cluster),
     ...(topology.kind === 'hosted'
-      ? { coordinatorName: restoreCoordinatorName(cluster.name, request.id), statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id) }
+      ? { coordinatorName, statusConfigMap: restoreStatusConfigMapName(cluster.name, request.id) }
       : {}),
+  };
+  return { ...plan, podPlans: restorePodPlans(cluster, plan) };
+}
+
+/** One typed plan per pod (lib/agent/restore/plans.ts): each kubeadm member's, or the coordinator's and each replica's. */
+function restorePodPlans(cluster: Cluster, plan: RestoreDecisions): Record<string, RestorePodPlan> {
+  if (cluster.topology.kind === 'kubeadm') {
+    return Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentMemberPlan(cluster, plan, member)]));
+  }
+  return {
+    [restorePlanKey('coordinator')]: agentCoordinatorPlan(cluster, plan),
+    ...Object.fromEntries(plan.members.map((member) => [restorePlanKey(member), agentReplicaPlan(cluster, plan, member)])),
   };
 }
 
@@ -115,7 +141,7 @@ function hostPort(ip: string, port: number): string {
 }
 
 /** The data dir a hosted replica restores into, inside its mounted volume. */
-export function replicaDataDir(dataDirInVolume: string): string {
+function replicaDataDir(dataDirInVolume: string): string {
   return dataDirInVolume ? `${RESTORE_PATHS.volume}/${dataDirInVolume}` : RESTORE_PATHS.volume;
 }
 
@@ -125,7 +151,7 @@ export function restorePlanKey(member: RestoreMember | 'coordinator'): string {
   return member.ordinal === undefined ? `member-${member.name}.json` : `replica-${member.ordinal}.json`;
 }
 
-const planBase = (cluster: Cluster, plan: RestorePlan) => ({
+const planBase = (cluster: Cluster, plan: RestoreDecisions) => ({
   apiVersion: PLAN_API_VERSION as typeof PLAN_API_VERSION,
   packageVersion: PACKAGE_VERSION,
   cluster: cluster.name,
@@ -140,14 +166,14 @@ const planBase = (cluster: Cluster, plan: RestorePlan) => ({
 /** No retry: a failure needs a person, who reads the Job's log and the runbook. */
 export const RESTORE_DEADLINE_SECONDS = 3600;
 
-const target = (plan: RestorePlan) => ({
+const target = (plan: RestoreDecisions) => ({
   members: plan.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl })),
   initialClusterToken: plan.initialClusterToken,
   bumpRevision: plan.request.bumpRevision,
 });
 
 /** The plan of one kubeadm member's restore pod. */
-export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreMemberPlan {
+export function agentMemberPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember): RestoreMemberPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'kubeadm') throw new Error(`${cluster.name} is not a kubeadm cluster`);
   const pki = topology.pkiDir;
@@ -158,7 +184,7 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
     member: { name: member.name, peerUrl: member.peerUrl },
     dataDir: topology.dataDir,
     etcdManifest: `${topology.manifestsDir}/etcd.yaml`,
-    etcd: { endpoint: member.clientEndpoint!, caFile: `${pki}/etcd/ca.crt`, certFile: `${pki}/etcd/healthcheck-client.crt`, keyFile: `${pki}/etcd/healthcheck-client.key` },
+    etcd: kubeadmEtcdAccess(pki, member.clientEndpoint!),
     // the backup archives the PKI dir by its path on the node, without the leading "/"
     pki: plan.request.pki ? { dir: pki, archivePrefix: pki.replace(/^\/+|\/+$/g, '') } : null,
     timeouts: { ...RESTORE_TIMEOUTS.kubeadm },
@@ -166,7 +192,7 @@ export function agentMemberPlan(cluster: Cluster, plan: RestorePlan, member: Res
 }
 
 /** The plan of the hosted restore's coordinator pod. */
-export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): RestoreCoordinatorPlan {
+export function agentCoordinatorPlan(cluster: Cluster, plan: RestoreDecisions): RestoreCoordinatorPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
   return {
@@ -182,7 +208,7 @@ export function agentCoordinatorPlan(cluster: Cluster, plan: RestorePlan): Resto
 }
 
 /** The plan of one hosted replica's restore pod. */
-export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: RestoreMember): RestoreReplicaPlan {
+export function agentReplicaPlan(cluster: Cluster, plan: RestoreDecisions, member: RestoreMember): RestoreReplicaPlan {
   const topology = cluster.topology;
   if (topology.kind !== 'hosted') throw new Error(`${cluster.name} is not a hosted cluster`);
   return {
@@ -197,5 +223,3 @@ export function agentReplicaPlan(cluster: Cluster, plan: RestorePlan, member: Re
     timeouts: { restoreSeconds: RESTORE_TIMEOUTS.hosted.restoreSeconds, pollSeconds: RESTORE_TIMEOUTS.hosted.pollSeconds },
   };
 }
-
-export { POD_PATHS };

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
 
 /** The snapshot is missing, too small, truncated or corrupt. */
 export class InvalidSnapshotError extends Error {}
@@ -71,23 +70,4 @@ export async function sha256File(path: string): Promise<string> {
 /** sha256 of bytes, hex. */
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** A pass-through stream that counts and hashes what flows through it. */
-export class Measure extends Transform {
-  private readonly hash = createHash('sha256');
-  size = 0;
-  private digest?: string;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    callback(null, chunk);
-  }
-
-  /** The sha256 of everything that passed, once the stream has ended. */
-  sha256(): string {
-    this.digest ??= this.hash.digest('hex');
-    return this.digest;
-  }
 }

@@ -10,7 +10,7 @@ export const SNAPSHOT_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)-([0-9]{8}T[0-9]{6
 export type Compression = 'zstd' | 'gzip' | 'none';
 
 /** File-name extension of each compression (`.zst`, `.gz`, none). */
-export const COMPRESSION_EXTENSION: Readonly<Record<Compression, string>> = { zstd: '.zst', gzip: '.gz', none: '' };
+const COMPRESSION_EXTENSION: Readonly<Record<Compression, string>> = { zstd: '.zst', gzip: '.gz', none: '' };
 
 /** The suffixes of a set's objects after `<cluster>-<stamp>`. */
 export const SUFFIX = {

@@ -7,7 +7,7 @@
  */
 
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
-export const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
+const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
 
 export interface CheckFailure {
   readonly level: 'baseline' | 'restricted';
@@ -151,7 +151,7 @@ export function evaluatePodSecurity(template: PodTemplate): PodSecurityResult {
 }
 
 /** The pod template of an object that makes pods, or undefined. */
-export function podTemplateOf(object: any): PodTemplate | undefined {
+function podTemplateOf(object: any): PodTemplate | undefined {
   switch (object?.kind) {
     case 'Pod': return { metadata: object.metadata, spec: object.spec };
     case 'CronJob': return object.spec?.jobTemplate?.spec?.template;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Member, type Barrier, type MemberDeps, type MemberPlan } from '../../lib/agent/restore/member';
 import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 import { mkTemp, rmTemp } from '../support/proc';
-import { fakeEtcdutl } from './fake-etcdutl';
+import { fakeEtcdutl } from '../support/fake-etcdutl';
 
 const NAME = 'c1-20261201T000000Z';
 let tmp: string;

@@ -10,7 +10,7 @@ import { EXIT } from '../../lib/agent/exit-codes';
 import { backupPlanSchema, loadPlan } from '../../lib/agent/plan';
 import { runAgent } from '../../lib/agent/run';
 import { PACKAGE_VERSION } from '../../lib/version';
-import { testBackupPlan } from '../scripts/helpers';
+import { testBackupPlan } from '../support/agent';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpb-plan-test-'));
 const valid = testBackupPlan({

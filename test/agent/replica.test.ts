@@ -6,7 +6,7 @@ import type { RestoreKube } from '../../lib/agent/kube';
 import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 import { Replica, type ReplicaDeps, type ReplicaPlan } from '../../lib/agent/restore/replica';
 import { mkTemp, rmTemp } from '../support/proc';
-import { fakeEtcdutl } from './fake-etcdutl';
+import { fakeEtcdutl } from '../support/fake-etcdutl';
 
 const NAME = 'c-20261201T000000Z';
 let tmp: string;

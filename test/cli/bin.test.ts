@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTree, changedPaths } from '../helpers/tree';
+import { readTree, changedPaths } from '../support/tree';
 
 const BIN = 'build/lib/cli/bin.js';
 const work = mkdtempSync(join(tmpdir(), 'cpb-bin-'));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { digestLongText } from '../helpers/digest';
-import { inventoryOf, minimalDocument, RECIPIENT } from '../helpers/inventory';
+import { digestLongText } from '../support/digest';
+import { inventoryOf, minimalDocument, RECIPIENT } from '../support/inventory';
 import { backupPlanSchema } from '../../lib/agent/plan';
 import { PACKAGE_VERSION } from '../../lib/version';
 
@@ -107,7 +107,7 @@ describe('backup CronJob, default configuration', () => {
     expect(objects['configmap-alpha-backup-scripts.yaml']).toBeUndefined();
   });
 
-  it('matches the reviewed snapshot (long texts as digests: the plan and the alerts are asserted above and in test/alerts)', () => {
+  it('matches the reviewed snapshot (long texts as digests: the plan and the alerts are asserted above and in test/plan/alerts.test.ts and test/constructs/alerts.test.ts)', () => {
     expect(digestLongText(objects)).toMatchSnapshot();
   });
 });
@@ -151,7 +151,7 @@ describe('hosted backup', () => {
     ]);
     expect(policy.spec.podSelector).toEqual({
       matchLabels: { 'app.kubernetes.io/instance': 'beta' },
-      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
+      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill', 'prune'] }],
     });
     // The policy selects the backup pods and the drill pods.
     const drillPod = objects['cronjob-beta-etcd-drill.yaml'].spec.jobTemplate.spec.template;

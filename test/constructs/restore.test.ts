@@ -7,7 +7,7 @@ import { run } from '../../lib/cli/main';
 import { renderInventory } from '../../lib/synth/render';
 import { kustomizeBuild } from '../../lib/validate';
 import { restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from '../../lib/agent/restore/plans';
-import { inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, withToolsImageDocument } from '../support/inventory';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-restore-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { valueFor } from '../support/etcd';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { startNetns, type NetNs } from '../support/netns';
@@ -19,7 +19,7 @@ import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp, waitFor } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
 import { makeSimPki, StatefulSetSim, type SimPki } from '../support/statefulset-sim';
-import { ageKeypair } from '../scripts/helpers';
+import { ageKeypair } from '../support/agent';
 
 const CLUSTER = 'tenant-x';
 const NAMESPACE = 'tenant-a';

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { startEtcdCluster, type Digest, type EtcdCluster } from '../support/etcd-cluster';
 import { startNetns, type NetNs } from '../support/netns';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
-import { ageKeypair } from '../scripts/helpers';
+import { ageKeypair } from '../support/agent';
 
 const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 

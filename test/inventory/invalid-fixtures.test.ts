@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
-import { withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../support/inventory';
 
 const ROOT = join(__dirname, '..', '..');
 const INVALID = join(ROOT, 'test', 'fixtures', 'invalid');
@@ -52,6 +52,9 @@ const CASES: readonly (readonly [string, string])[] = [
   ['compression', `20:20: clusters.prod.backup.compression: "lz4" is not allowed; use "zstd", "gzip" or "none"`],
   ['credentials-on-local', `13:5: storages.node-local.credentials: \`credentials\` goes with \`s3\` only: a local copy needs none`],
   ['credentials-two-sources', `11:7: storages.primary.credentials.externalSecret: credentials needs exactly one of \`existingSecret\`, \`externalSecret\`, \`sealedSecret\` or \`workloadIdentity\`; found both \`existingSecret\` and \`externalSecret\``],
+  ['prune-credentials-on-local', `13:5: storages.node-local.pruneCredentials: \`pruneCredentials\` goes with \`s3\` only: a local copy needs none`],
+  ['prune-credentials-two-sources', `13:7: storages.primary.pruneCredentials.externalSecret: pruneCredentials needs exactly one of \`existingSecret\`, \`externalSecret\` or \`sealedSecret\`; found both \`existingSecret\` and \`externalSecret\``],
+  ['prune-credentials-workload-identity', `12:7: storages.primary.pruneCredentials.workloadIdentity: \`pruneCredentials\` takes no \`workloadIdentity\`: the prune CronJob (\`<cluster>-etcd-prune\`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete`],
   ['cron-backwards-range', `20:17: clusters.prod.backup.schedule: "0 2 * * fri-mon" is not a valid schedule: day-of-week field "fri-mon": range "fri-mon" runs backwards`],
   ['cron-bad-name', `20:17: clusters.prod.backup.schedule: "0 2 * * sunday" is not a valid schedule: day-of-week field "sunday": "sunday" is not a number or a name (sun..sat)`],
   ['cron-bad-step', `20:17: clusters.prod.backup.schedule: "*/0 * * * *" is not a valid schedule: minute field "*/0": a step of 0 never fires`],

@@ -10,7 +10,7 @@ import {
   checkSnapshotFile, formatSidecar, LocalStore, parseSidecar, readFolder, S3Store, snapshotTrailerMatches, StorageError,
   type ObjectStore,
 } from '../../lib/storage';
-import { closedPort, startLocalS3, type LocalS3 } from '../cli-storage/s3rver';
+import { closedPort, startLocalS3, type LocalS3 } from '../support/s3';
 
 let work: string;
 let s3: LocalS3;

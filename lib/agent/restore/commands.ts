@@ -12,10 +12,14 @@ import { inClusterKube, inClusterProblem } from '../kube';
 import { loadPlan, type PlanSource } from '../plan';
 import { storeBarrier } from './barrier';
 import { fetchVerifiedSet, resolveSet, type SetLocation } from './backup-set';
+import type { AssessedSet } from '../../storage/sets';
 import { Coordinator } from './coordinator';
 import { Member } from './member';
 import type { RestoreResult } from './outcome';
-import { initialCluster, restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from './plans';
+import {
+  initialCluster, restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema,
+  type RestoreCoordinatorPlan, type RestoreMemberPlan, type RestoreReplicaPlan,
+} from './plans';
 import { Replica } from './replica';
 
 type Outcome = { code: number; message: string };
@@ -29,17 +33,34 @@ function report(ctx: Context, result: RestoreResult): Outcome {
   return { code: exitCode, message };
 }
 
-function kubeFor(ctx: Context, namespace: string) {
+/** Where a restore pod's backup sets are, its scratch dir, and how it fetches a set into a dir, verified. */
+function setAccess(ctx: Context, plan: RestoreCoordinatorPlan | RestoreReplicaPlan | RestoreMemberPlan) {
+  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
+  const fetch = (set: AssessedSet, dir: string, withPki = false) =>
+    fetchVerifiedSet(at, set, { dir, withPki, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+  return { at, work: ctx.workDir(plan.scratchDir), fetch };
+}
+
+/** What a hosted restore pod works with: the in-cluster API in its namespace, and its backup sets. */
+function hostedPod(ctx: Context, plan: RestoreCoordinatorPlan | RestoreReplicaPlan) {
   const problem = inClusterProblem(ctx.env, existsSync);
   if (problem) throw new AgentError(EXIT.config, problem, 'config');
-  return inClusterKube({ namespace });
+  const kube = inClusterKube({ namespace: plan.namespace });
+  const sets = setAccess(ctx, plan);
+  return {
+    kube,
+    ...sets,
+    /** resolves the name (`latest`) and fetches that set into scratch, verified */
+    fetchNamed: async (name: string) => {
+      const set = await resolveSet(sets.at, name, ctx.clock());
+      return { set, fetched: await sets.fetch(set, sets.work) };
+    },
+  };
 }
 
 export async function restoreCoordinator(source: PlanSource, ctx: Context): Promise<Outcome> {
   const plan = loadPlan(restoreCoordinatorPlanSchema, source, ctx.env);
-  const kube = kubeFor(ctx, plan.namespace);
-  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
-  const work = ctx.workDir(plan.scratchDir);
+  const { kube, at, fetchNamed } = hostedPod(ctx, plan);
   const coordinator = new Coordinator({
     cluster: plan.cluster, restoreId: plan.restoreId, namespace: plan.namespace, statefulSet: plan.statefulSet, replicas: plan.replicas,
     controlPlaneDeployments: plan.controlPlaneDeployments, statusConfigMap: plan.statusConfigMap, snapshotName: plan.snapshot,
@@ -48,8 +69,7 @@ export async function restoreCoordinator(source: PlanSource, ctx: Context): Prom
     kube,
     // fetched and verified in scratch, then removed: the replicas fetch their own copy
     verifySnapshot: async (name) => {
-      const set = await resolveSet(at, name, ctx.clock());
-      const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+      const { set, fetched } = await fetchNamed(name);
       await fetched.dispose();
       return set.name;
     },
@@ -61,9 +81,7 @@ export async function restoreCoordinator(source: PlanSource, ctx: Context): Prom
 
 export async function restoreReplica(source: PlanSource, ctx: Context): Promise<Outcome> {
   const plan = loadPlan(restoreReplicaPlanSchema, source, ctx.env);
-  const kube = kubeFor(ctx, plan.namespace);
-  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
-  const work = ctx.workDir(plan.scratchDir);
+  const { kube, fetchNamed } = hostedPod(ctx, plan);
   const replica = new Replica({
     cluster: plan.cluster, restoreId: plan.restoreId, namespace: plan.namespace, statusConfigMap: plan.statusConfigMap, ordinal: plan.ordinal,
     memberName: plan.member.name, peerUrl: plan.member.peerUrl, initialCluster: initialCluster(plan.members), initialClusterToken: plan.initialClusterToken,
@@ -71,8 +89,7 @@ export async function restoreReplica(source: PlanSource, ctx: Context): Promise<
   }, {
     kube,
     fetchVerified: async (name) => {
-      const set = await resolveSet(at, name, ctx.clock());
-      const fetched = await fetchVerifiedSet(at, set, { dir: work, withPki: false, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+      const { fetched } = await fetchNamed(name);
       return { file: fetched.snapshotFile, dispose: () => { void fetched.dispose(); } };
     },
     log: (m) => ctx.log(m),
@@ -83,8 +100,7 @@ export async function restoreReplica(source: PlanSource, ctx: Context): Promise<
 
 export async function restoreMember(source: PlanSource, ctx: Context): Promise<Outcome> {
   const plan = loadPlan(restoreMemberPlanSchema, source, ctx.env);
-  const at: SetLocation = { store: ctx.store(plan.source), cluster: plan.cluster, folder: plan.source.folder };
-  const work = ctx.workDir(plan.scratchDir);
+  const { at, work, fetch } = setAccess(ctx, plan);
   let resolved: Awaited<ReturnType<typeof resolveSet>> | undefined;
   const member = new Member({
     cluster: plan.cluster, restoreId: plan.restoreId, snapshotName: plan.snapshot, memberName: plan.member.name, peerUrl: plan.member.peerUrl,
@@ -99,7 +115,7 @@ export async function restoreMember(source: PlanSource, ctx: Context): Promise<O
     },
     fetchVerified: async (_name, withPki, dir) => {
       mkdirSync(dir, { recursive: true });
-      const fetched = await fetchVerifiedSet(at, resolved!, { dir, withPki, identityFile: plan.identityFile, log: (m) => ctx.log(m), env: ctx.env });
+      const fetched = await fetch(resolved!, dir, withPki);
       return { snapshotFile: fetched.snapshotFile, ...(fetched.pkiTar ? { pkiTar: fetched.pkiTar } : {}), dispose: () => { void fetched.dispose(); } };
     },
     ...(plan.members.length > 1 ? { barrier: storeBarrier(at.store, at.folder, plan.restoreId) } : {}),

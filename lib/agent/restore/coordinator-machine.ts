@@ -5,6 +5,7 @@
  * Pending -> Validating -> DrainingControlPlane -> StoppingEtcd -> RestoringSnapshot -> StartingEtcd
  *   -> StartingControlPlane -> Succeeded; any working phase -> Failed (with a reason). Succeeded and Failed are final.
  */
+import type { MetadataView } from '../kube';
 
 /** The phases written to `data.phase` of the status ConfigMap, in order. */
 export const WORKING_PHASES = ['Validating', 'DrainingControlPlane', 'StoppingEtcd', 'RestoringSnapshot', 'StartingEtcd', 'StartingControlPlane'] as const;
@@ -109,11 +110,7 @@ export function describeDeployments(originals: ReadonlyArray<readonly [string, n
 }
 
 /** What the API says about who manages an object. */
-export interface ObjectMetadata {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly ownerReferences: readonly { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly controller?: boolean }[];
-}
+export type ObjectMetadata = MetadataView;
 
 /** A controller that would scale an object back while the restore holds it at 0. */
 export interface RevertingOwner {

@@ -8,12 +8,12 @@
  * Exit codes: 0 ok or skipped; 2 snapshot invalid; 3 configuration or decryption key; 4 storage fetch failed;
  * 9 Kubernetes API error; 10 a phase failed (reason in the status and the result line); 1 other.
  */
-import { KubeError, type RestoreKube } from '../kube';
+import { KubeError } from '../kube';
 import {
   describeDeployments, ownerMessage, replicaProgress, revertingOwners, startFrom, transition, validationReason, type FailureReason, type Outcome, type State,
 } from './coordinator-machine';
 import { AgentError, EXIT } from '../exit-codes';
-import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
+import { sleep as realSleep, stderrLog, type HostedRestoreDeps, type Log, type RestoreResult } from './outcome';
 
 export interface CoordinatorPlan {
   readonly cluster: string;
@@ -31,13 +31,9 @@ export interface CoordinatorPlan {
   readonly timeouts: { readonly stopSeconds: number; readonly restoreSeconds: number; readonly startSeconds: number; readonly pollSeconds: number };
 }
 
-export interface CoordinatorDeps {
-  readonly kube: RestoreKube;
+export interface CoordinatorDeps extends HostedRestoreDeps {
   /** Resolves (`latest`), fetches and verifies the backup in scratch, then frees the space; throws AgentError. */
   verifySnapshot(name: string): Promise<string>;
-  readonly log?: Log;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly now?: () => number;
 }
 
 /** A failure that ends the current phase: the reason goes to the status ConfigMap. */

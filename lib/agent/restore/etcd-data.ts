@@ -11,7 +11,7 @@ import { runTool, summarize, which } from '../tools';
 import type { Log } from './outcome';
 
 /** Revisions are moved this far forward, so that watch caches never see them go backwards. */
-export const BUMP_REVISION_BY = 1_000_000_000;
+const BUMP_REVISION_BY = 1_000_000_000;
 
 /** `<dataDir>/.controlplane-backup-restore-<id>.done` */
 export function markerPath(dataDir: string, restoreId: string): string {

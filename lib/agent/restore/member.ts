@@ -443,7 +443,7 @@ export class Member {
 }
 
 /** `<dataDir>/.controlplane-backup-restore-<id>.result.json`: how the member's restore ended, on the node. */
-export function resultPath(dataDir: string, restoreId: string): string {
+function resultPath(dataDir: string, restoreId: string): string {
   return join(dataDir, `.controlplane-backup-restore-${restoreId}.result.json`);
 }
 

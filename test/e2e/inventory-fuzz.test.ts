@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io';
 import { run } from '../../lib/cli/main';
-import { inventoryText } from './generate';
+import { inventoryText } from '../support/fuzz-inventories';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 13);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 10_000);

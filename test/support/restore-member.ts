@@ -2,12 +2,12 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
-import { ClusterNode, EtcdCluster } from '../support/etcd-cluster';
-import { snapshotSave } from '../support/etcd';
-import { NetNs } from '../support/netns';
-import { S3Server } from '../support/s3';
-import { RunResult } from '../support/proc';
-import { runAgent, s3Destination, testBackupPlan } from '../scripts/helpers';
+import { ClusterNode, EtcdCluster } from './etcd-cluster';
+import { snapshotSave } from './etcd';
+import { NetNs } from './netns';
+import { S3Server } from './s3';
+import { RunResult } from './proc';
+import { runAgent, s3Destination, testBackupPlan } from './agent';
 import type { RestoreMemberPlan } from '../../lib/agent/restore/plans';
 import { PACKAGE_VERSION } from '../../lib/version';
 

@@ -9,7 +9,7 @@ import { formatSidecar, sha256 } from '../../lib/storage';
 import { startNetns, type NetNs } from '../support/netns';
 import { mkTemp, rmTemp, run, stopChild } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
-import { ageKeypair, HOST_PATH, resultLine, runAgent, s3Destination, shim, stamp, testBackupPlan, writeSyntheticSnapshot, type AgentRun } from '../scripts/helpers';
+import { ageKeypair, HOST_PATH, resultLine, runAgent, s3Destination, shim, stamp, testBackupPlan, writeSyntheticSnapshot, type AgentRun } from '../support/agent';
 import { AGENT_BIN } from '../support/agent-shim';
 
 let tmp: string;

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changedPaths, readTree } from '../helpers/tree';
+import { changedPaths, readTree } from '../support/tree';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECOND_NODE = process.env.CPB_SECOND_NODE ?? '24.22.3';
@@ -71,7 +71,7 @@ describe('the packed package', () => {
       expect(existsSync(join(app, 'node_modules', peer)), peer).toBe(true);
       expect(existsSync(join(app, 'node_modules', 'controlplane-backup', 'node_modules', peer)), peer).toBe(false);
     }
-    for (const f of ['main.ts', 'tsconfig.json']) copyFileSync(join(REPO, 'test', 'package', 'user-app', f), join(app, f));
+    for (const f of ['main.ts', 'tsconfig.json']) copyFileSync(join(REPO, 'test', 'fixtures', 'user-app', f), join(app, f));
     const tsc = sh(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--typeRoots', join(REPO, 'node_modules', '@types')], { cwd: app });
     expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
     const run = sh(process.execPath, ['main.js', 'inventory.yaml', 'lib-out'], { cwd: app });

@@ -7,8 +7,8 @@ import { startNetns, NetNs } from '../support/netns';
 import { startEtcdCluster, EtcdCluster, Digest } from '../support/etcd-cluster';
 import { startS3, S3Server } from '../support/s3';
 import { mkTemp, rmTemp } from '../support/proc';
-import { ageKeypair } from '../scripts/helpers';
-import { BUCKET, expectFailed, listing, makeBackup, memberPlan, runRestore } from './helpers';
+import { ageKeypair } from '../support/agent';
+import { BUCKET, expectFailed, listing, makeBackup, memberPlan, runRestore } from '../support/restore-member';
 
 const CLUSTER = 'prod-3';
 let tmp: string;

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BackupPlan } from '../../lib/agent/plan';
 import { PACKAGE_VERSION } from '../../lib/version';
-import { AGENT_BIN } from '../support/agent-shim';
-import type { NetNs } from '../support/netns';
-import { runOk, type RunResult } from '../support/proc';
-import type { S3Server } from '../support/s3';
+import { AGENT_BIN } from './agent-shim';
+import type { NetNs } from './netns';
+import { runOk, type RunResult } from './proc';
+import type { S3Server } from './s3';
 
 /** The shells the remaining (restore) scripts are tested under. */
 export type Shell = 'dash' | 'busybox';

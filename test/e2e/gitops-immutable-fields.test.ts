@@ -8,7 +8,7 @@
  * object, and fails on a change inside an immutable field (test/support/immutable-fields.ts: the list and its source,
  * the Kubernetes API reference) unless both tools are told to leave that field alone on an existing object: Flux by
  * `kustomize.toolkit.fluxcd.io/ssa: IfNotPresent` on the object, Argo CD by the Application's ignoreDifferences with
- * RespectIgnoreDifferences=true. Restore folders are outside the comparison: no sync applies them (test/gitops), a
+ * RespectIgnoreDifferences=true. Restore folders are outside the comparison: no sync applies them (test/synth/gitops.test.ts), a
  * person applies each once.
  */
 import { readFileSync } from 'node:fs';
@@ -244,5 +244,6 @@ describe('inventory edits against immutable fields', () => {
     // The on-demand Jobs' specs do change with ordinary edits: the tools' settings are what keeps them out.
     expect(held).toBeGreaterThan(0);
     expect(changedObjects).toBeGreaterThan(changes.length);
-  });
+    // One synth per setting: the walk grows with the schema (it came near vitest's default on 2 busy cores).
+  }, 180_000);
 });

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ALERT_NAMES, runbookAnchor } from '../../lib/plan/alerts';
 import { formatIssue, validateObject } from '../../lib/validate';
-import { exampleDocument } from '../helpers/inventory';
-import { alertsDocument, prometheusRules, promtoolCheck, ruleOf, RUNBOOK } from './harness';
+import { exampleDocument } from '../support/inventory';
+import { alertsDocument, prometheusRules, promtoolCheck, ruleOf, RUNBOOK } from '../support/alerts';
 
 const rules = prometheusRules();
 const alertsOf = (rule: any): string[] => rule.spec.groups.flatMap((group: any) => group.rules.map((r: any) => r.alert));
@@ -32,7 +32,7 @@ describe('PrometheusRule per cluster', () => {
     }
   });
 
-  it('has the backup alerts, and the drill alerts only when the drill is enabled', () => {
+  it('has the backup alerts, the drill alerts only when the drill is enabled, the prune alert only with pruneCredentials', () => {
     expect(alertsOf(rules.every20)).toEqual(Object.values(ALERT_NAMES));
     expect(alertsOf(rules.weekdays)).toEqual(['ControlPlaneBackupStale', 'ControlPlaneBackupSuspended', 'ControlPlaneBackupJobFailed']);
   });
@@ -45,6 +45,7 @@ describe('PrometheusRule per cluster', () => {
       ControlPlaneBackupJobFailed: { severity: 'warning', cluster: 'every20' },
       ControlPlaneBackupDrillFailed: { severity: 'warning', cluster: 'every20' },
       ControlPlaneBackupDrillOverdue: { severity: 'warning', cluster: 'every20' },
+      ControlPlaneBackupPruneFailed: { severity: 'warning', cluster: 'every20' },
     });
     for (const alert of Object.values(ALERT_NAMES)) {
       expect(ruleOf(rules.every20, alert).annotations.runbook_url).toBe(`${RUNBOOK}#${runbookAnchor(alert)}`);

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { failedForMinutes, planAlerts, runbookUrl, staleAfterMinutes } from '../../lib/plan/alerts';
 import { planBackup } from '../../lib/plan/backup';
 import { planDrill } from '../../lib/plan/drill';
-import { inventoryOf } from '../helpers/inventory';
-import { alertsDocument, NAMESPACE } from './harness';
+import { inventoryOf } from '../support/inventory';
+import { alertsDocument, NAMESPACE } from '../support/alerts';
 
 const HOUR = 60;
 const inventory = inventoryOf(alertsDocument());

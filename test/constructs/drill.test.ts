@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument, TOOLS_IMAGE } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, TOOLS_IMAGE } from '../support/inventory';
 import { drillPlanSchema } from '../../lib/agent/plan';
 
 /** Objects of one cluster folder, by file name. */

@@ -8,8 +8,8 @@ import { startNetns, NetNs } from '../support/netns';
 import { startEtcdCluster, EtcdCluster, ClusterNode, Digest } from '../support/etcd-cluster';
 import { startS3, S3Server } from '../support/s3';
 import { mkTemp, rmTemp, runOk } from '../support/proc';
-import { ageKeypair } from '../scripts/helpers';
-import { BUCKET, expectFailed, fileContents, listing, makeBackup, memberPlan, runRestore } from './helpers';
+import { ageKeypair } from '../support/agent';
+import { BUCKET, expectFailed, fileContents, listing, makeBackup, memberPlan, runRestore } from '../support/restore-member';
 import type { RestoreMemberPlan } from '../../lib/agent/restore/plans';
 
 const CLUSTER = 'prod-1';

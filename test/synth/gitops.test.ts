@@ -7,8 +7,8 @@ import { SYNC_WAVE_ANNOTATION } from '../../lib/constructs/metadata';
 import { synthesize } from '../../lib/synth';
 import { renderInventory } from '../../lib/synth/render';
 import { formatIssue, kustomizeBuild, validateDirectory, validateObject } from '../../lib/validate';
-import { EXAMPLE, exampleDocument, inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
-import { changedPaths } from '../helpers/tree';
+import { EXAMPLE, exampleDocument, inventoryOf, minimalDocument, withToolsImageDocument } from '../support/inventory';
+import { changedPaths } from '../support/tree';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-gitops-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

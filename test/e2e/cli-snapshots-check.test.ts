@@ -9,8 +9,8 @@ import { run } from '../../lib/cli/main';
 import { formatBytes, snapshots } from '../../lib/cli/snapshots';
 import { isAlive } from '../support/proc';
 import { formatSidecar, sha256 } from '../../lib/storage';
-import { closedPort, startLocalS3, type LocalS3 } from './s3rver';
-import { withToolsImage } from '../helpers/inventory';
+import { closedPort, startLocalS3, type LocalS3 } from '../support/s3';
+import { withToolsImage } from '../support/inventory';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from './inventory';
 
 export const NAMESPACE = 'controlplane-backup';
 export const RUNBOOK = 'https://runbooks.example.com/backup.md';
@@ -18,8 +18,11 @@ const kubeadm = (ip: string) => ({ kubeadm: { members: [{ name: 'cp-1', ip }] } 
 /** every20: `*\/20 * * * *`; nightly: `0 2 * * *` with a daily drill; weekdays: `0 *\/6 * * 1-5`; sixhourly: the default `0 *\/6 * * *`. */
 export function alertsDocument(): Record<string, any> {
   const document = minimalDocument();
+  // every20 prunes with separate credentials: it has every alert, the prune CronJob's too.
+  const [storage] = Object.keys(document.storages);
+  document.storages.pruned = { ...document.storages[storage], pruneCredentials: { existingSecret: { name: 'pruner' } } };
   document.clusters = {
-    every20: { ...kubeadm('10.0.0.1'), backup: { schedule: '*/20 * * * *', alerts: { runbookBaseUrl: RUNBOOK } } },
+    every20: { ...kubeadm('10.0.0.1'), backup: { schedule: '*/20 * * * *', storages: ['pruned'], alerts: { runbookBaseUrl: RUNBOOK } } },
     nightly: { ...kubeadm('10.0.0.2'), backup: { schedule: '0 2 * * *', drill: { schedule: '0 4 * * *' } } },
     weekdays: { ...kubeadm('10.0.0.3'), backup: { schedule: '0 */6 * * 1-5', drill: { enabled: false } } },
     sixhourly: { ...kubeadm('10.0.0.4') },

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { EXAMPLE, exampleDocument, inventoryOf } from '../helpers/inventory';
+import { EXAMPLE, exampleDocument, inventoryOf } from '../support/inventory';
 import { ArgoApplicationController, buildFolder, FakeApiServer, FluxController, keyOf, type KubeObject } from '../support/gitops-sim';
 
 /** CRDs a cluster has for its core: credentials and bucket claims. No Prometheus Operator. */

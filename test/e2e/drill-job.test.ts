@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { keyspaceDigest, loadKeys, type EtcdServer } from '../support/etcd';
 import { startEtcdWorld, type EtcdWorld } from '../support/world';
 import type { NetNs } from '../support/netns';
@@ -14,7 +14,7 @@ import type { Pki } from '../support/pki';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import type { S3Server } from '../support/s3';
 import { runOk } from '../support/proc';
-import { nextSecond, sha256 } from '../scripts/helpers';
+import { nextSecond, sha256 } from '../support/agent';
 
 let world: EtcdWorld;
 let tmp: string;

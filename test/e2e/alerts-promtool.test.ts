@@ -8,7 +8,7 @@ import { ALERT_NAMES } from '../../lib/plan/alerts';
 import {
   annotationsOf, cronJobLabels, jobLabels, prometheusRules, promtoolTest, ruleOf, series, timeline,
   type AlertCheck, type ExpectedAlert, type InputSeries, type Sample,
-} from './harness';
+} from '../support/alerts';
 
 const rules = prometheusRules();
 const HOUR = 60;

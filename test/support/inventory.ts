@@ -4,7 +4,7 @@ import { parse, stringify } from 'yaml';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
 import type { Inventory } from '../../lib/inventory/model';
-import { TEST_TOOLS_IMAGE } from '../support/roots';
+import { TEST_TOOLS_IMAGE } from './roots';
 
 /** The tools image every test inventory names (there is no default): the pod runner runs it in the built image's root. */
 export const TOOLS_IMAGE = TEST_TOOLS_IMAGE;
