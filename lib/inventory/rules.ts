@@ -161,15 +161,7 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
       if (identity && credentialIssues.length === 0) issues.push(...workloadIdentityIssues([...path, 'credentials', 'workloadIdentity'], identity, 's3'));
     }
     if (storage.pruneCredentials && !broken.has('pruneCredentials')) {
-      if (storage.pruneCredentials.workloadIdentity) {
-        // The prune CronJob has a ServiceAccount of its own, which gets no role: its pod would find no credentials.
-        issues.push({
-          path: [...path, 'pruneCredentials', 'workloadIdentity'], atKey: true,
-          message: '`pruneCredentials` takes no `workloadIdentity`: the prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete',
-        });
-      } else {
-        issues.push(...exactlyOne([...path, 'pruneCredentials'], storage.pruneCredentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'pruneCredentials'));
-      }
+      issues.push(...exactlyOne([...path, 'pruneCredentials'], storage.pruneCredentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'pruneCredentials'));
     }
     const sse = broken.has('s3') ? undefined : storage.s3.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });

@@ -40,11 +40,13 @@ function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
  * zod reports all unknown keys of an object in one issue; we encode one message per key (as a JSON array,
  * in the order of `keys`) so that errors.ts can place each message at its own key.
  */
-function strict<T extends z.ZodRawShape>(shape: T) {
+function strict<T extends z.ZodRawShape>(shape: T, refused: Readonly<Record<string, string>> = {}) {
   const validKeys = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => unknownKeyMessage(key, validKeys))) : undefined,
+      issue.code === 'unrecognized_keys'
+        ? JSON.stringify(issue.keys.map((key) => (Object.hasOwn(refused, key) ? `\`${key}\` is not allowed here: ${refused[key]}` : unknownKeyMessage(key, validKeys))))
+        : undefined,
   });
 }
 
@@ -152,7 +154,8 @@ const workloadIdentity = strict({
   }).optional().describe('AWS IAM role for an s3 storage.'),
 });
 
-const credentials = strict({
+/** The Secrets that hold an access key: `credentials` and `pruneCredentials` take them alike. */
+const keySecrets = {
   existingSecret: strict({
     name: resourceName.describe('Name of the Secret.'),
     accessKeyIdKey: objectKey.default(D.storage.existingSecret.accessKeyIdKey).describe('Key of the access key id in the Secret.'),
@@ -173,13 +176,22 @@ const credentials = strict({
     secretAccessKey: ciphertext.describe('Secret access key, encrypted with `kubeseal --raw`.'),
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
   }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
+};
+
+const credentials = strict({
+  ...keySecrets,
   workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods assume a cloud identity (exactly one provider key, the one of the storage kind: `aws` for s3).'),
+});
+
+/** The prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own, which assumes no role: keys only. */
+const pruneCredentials = strict(keySecrets, {
+  workloadIdentity: 'the prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete',
 });
 
 export const storageSchema = strict({
   s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
   credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret, workloadIdentity); never the keys themselves.'),
-  pruneCredentials: credentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same choices as `credentials` but `workloadIdentity`.'),
+  pruneCredentials: pruneCredentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same Secret choices as `credentials`, no `workloadIdentity`.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),
