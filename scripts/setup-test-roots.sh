@@ -8,6 +8,7 @@
 #                                        from Debian trixie's etcd 3.5 packages, the loader and libc.so.6 (no shell)
 #   .tmp/test-world/etcd-3.5/usr/bin/    the same etcd binaries for the etcd servers of the tests (they run on this
 #                                        host: they need nothing newer than glibc 2.34)
+#   .tmp/test-world/roots/moto/          Debian trixie's moto server (S3, STS) for test/support/moto.ts (setup-moto-root.sh)
 #   .tmp/test-world/roots.json           where each is, read by test/support/roots.ts
 #
 # The trixie packages are fetched with `apt-get download` and a private sources list, and unpacked with `dpkg -x`:
@@ -66,3 +67,6 @@ if [ ! -d "$tools_root" ]; then
 fi
 
 printf '{"tools":"%s","etcd":"%s","etcdBin":"%s","archive":"%s"}\n' "$tools_root" "$etcd_root" "$etcd_dir/usr/bin" "$archive" >"$world/roots.json"
+
+# --- moto (S3 + STS) from trixie, for the workload identity and Object Lock tests ---
+bash "$repo/scripts/setup-moto-root.sh"

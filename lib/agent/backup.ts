@@ -37,6 +37,8 @@ interface DestinationResult {
   deleted: number;
   retentionSkipped: string | null;
   future: string[];
+  /** Sets due for deletion but kept under S3 Object Lock (only when there are any). */
+  locked?: readonly { readonly name: string; readonly deletableAfter: string }[];
 }
 
 /** Compression, then age when there are recipients: the stream as it is stored. */
@@ -190,7 +192,7 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
     }
     // No expectPki: sets taken before the PKI bundle was switched on are complete without one (never "incomplete").
     const retention: RetentionOutcome = await applyRetention(ctx, store, destination, plan, { current: base, now });
-    Object.assign(result, { deleted: retention.deleted, retentionSkipped: retention.skipped, future: retention.future });
+    Object.assign(result, { deleted: retention.deleted, retentionSkipped: retention.skipped, future: retention.future, ...(retention.locked.length ? { locked: retention.locked } : {}) });
     if (retention.error) {
       result.status = 'retention-failed';
       result.error = retention.error;

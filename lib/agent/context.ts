@@ -2,9 +2,10 @@
  * What every agent command shares: messages on stderr (`controlplane-backup: ...`), exactly one JSON result line on
  * stdout (whatever happens), the scratch directory, the clock, and the stores of the plan's destinations.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalStore, S3Store, type ObjectStore } from '../storage/store';
+import { workloadIdentityProblem } from '../storage/s3';
+import { LocalStore, S3Store, StorageError, type ObjectStore } from '../storage/store';
 import { AgentError, EXIT } from './exit-codes';
 import { expandEnv, type Destination } from './plan';
 
@@ -72,18 +73,45 @@ export class Context {
         accessKeyId: this.requireEnv(destination.credentials.accessKeyIdEnv, destination.name),
         secretAccessKey: this.requireEnv(destination.credentials.secretAccessKeyEnv, destination.name),
       };
-      store = new S3Store({
-        endpoint: expandEnv(destination.endpoint, this.env, `destination ${destination.name}: endpoint`),
+      const endpoint = expandEnv(destination.endpoint, this.env, `destination ${destination.name}: endpoint`);
+      if (/^http:/i.test(endpoint) && !destination.insecure) {
+        throw new AgentError(EXIT.config, `destination ${destination.name}: refusing to send credentials in clear to ${endpoint}: `
+          + 'the plan does not allow plain http: use an https endpoint, or set `insecure: true` on the storage in the inventory and synthesize again', 'config');
+      }
+      const identityProblem = destination.identity && workloadIdentityProblem(destination.identity, this.env, (path) => {
+        try {
+          return readFileSync(path).length > 0 ? undefined : 'it is empty';
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        }
+      });
+      if (identityProblem) {
+        throw new AgentError(EXIT.config, `destination ${destination.name} uses workload identity ${destination.identity}, but ${identityProblem}`, 'config');
+      }
+      store = this.construct(() => new S3Store({
+        endpoint,
         region: destination.region,
         pathStyle: destination.pathStyle,
         bucket: expandEnv(destination.bucket, this.env, `destination ${destination.name}: bucket`),
         ...(credentials ? { credentials } : {}),
         ...(destination.caFile ? { caFile: destination.caFile } : {}),
         ...(destination.sse ? { sse: { type: destination.sse.type, ...(destination.sse.kmsKeyId ? { kmsKeyId: destination.sse.kmsKeyId } : {}) } } : {}),
-      });
+        ...(destination.insecure ? { insecure: true } : {}),
+        ...(destination.objectLock ? { objectLock: { ...destination.objectLock }, clock: this.clock } : {}),
+      }));
     }
     this.stores.push(store);
     return store;
+  }
+
+  /** A store's refusal to be built (an http endpoint without `insecure`) is configuration: exit 3. */
+  private construct(make: () => ObjectStore): ObjectStore {
+    try {
+      return make();
+    } catch (error) {
+      if (error instanceof StorageError) throw new AgentError(EXIT.config, error.message, 'config');
+      throw error;
+    }
   }
 
   private requireEnv(name: string, destination: string): string {

@@ -36,6 +36,15 @@ const s3Destination = z.object({
   caFile: z.string().startsWith('/').nullable(),
   sse: z.object({ type: z.enum(['AES256', 'aws:kms']), kmsKeyId: z.string().nullable() }).strict().nullable(),
   retention,
+  /** The storage allows an http endpoint (`insecure: true`); absent: false, and an http endpoint is refused (exit 3). */
+  insecure: z.boolean().optional(),
+  /**
+   * Workload identity kind (`aws-irsa`, `aws-projectedToken`, `aws-podIdentity`) when `credentials` is null because
+   * the pod assumes a role: the agent checks that the pod got what the kind needs, and says what is missing.
+   */
+  identity: z.string().min(1).optional(),
+  /** S3 Object Lock: every object is uploaded with this retention mode until its set's time + days. */
+  objectLock: z.object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) }).strict().optional(),
   /**
    * `pruneJob`: the cluster's prune CronJob applies retention here with credentials that may delete; a backup then
    * never deletes (its credentials need not allow it). Absent: the backup applies retention itself.

@@ -15,8 +15,8 @@ export async function prune(source: PlanSource, ctx: Context): Promise<{ code: n
   ctx.stage = 'retention';
   const results = await Promise.all(plan.destinations.map(async (destination) => {
     // No expectPki: sets taken before the PKI bundle was switched on are complete without one (never "incomplete").
-    const outcome = await applyRetention(ctx, ctx.store(destination), destination, plan, { now });
-    return { name: destination.name, kind: destination.kind, status: outcome.error ? 'failed' : outcome.skipped ? 'skipped' : 'ok', ...outcome };
+    const { locked, ...outcome } = await applyRetention(ctx, ctx.store(destination), destination, plan, { now });
+    return { name: destination.name, kind: destination.kind, status: outcome.error ? 'failed' : outcome.skipped ? 'skipped' : 'ok', ...outcome, ...(locked.length ? { locked } : {}) };
   }));
   Object.assign(ctx.result, {
     destinations: results,

@@ -9,6 +9,7 @@ import { loadInventory } from '../inventory/load';
 import { downloadChecked } from '../storage/integrity';
 import type { DrillSummary } from '../storage/layout';
 import { isFuture, untrustedLatestProblem, type AssessedSet } from '../storage/sets';
+import { objectLockEnds } from '../storage/retention';
 import { S3Clients, type ObjectStore } from '../storage/store';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
 import { selectTargets, type Target, type TargetSelection } from '../storage/targets';
@@ -100,6 +101,11 @@ export interface SnapshotJson {
    * `failed` (a mismatch or a failed download: the problems say which), or `not-checked` (the set is not complete).
    */
   verified: { status: 'ok' | 'failed' | 'not-checked'; problems: string[] } | null;
+  /**
+   * Storages with S3 Object Lock only: until when the set may still be locked (retention deletes it after that, if
+   * due); null when that date has passed.
+   */
+  lockedUntil?: string | null;
 }
 
 /** One (cluster, storage) folder in the JSON output. */
@@ -150,6 +156,11 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
       ? await mapLimited(result.contents.sets, (set) => verifySet(clients.store(target.location!), target.folder, set))
       : result.contents.sets.map(() => null);
     const untrusted = options.verify ? untrustedLatestProblem(result.contents.sets, now) : undefined;
+    const lock = target.storage.kind === 's3' ? target.storage.s3.objectLock : undefined;
+    const lockedUntil = (createdAt: Date) => {
+      const end = objectLockEnds(createdAt, lock!.days, target.cluster.backup.activeDeadlineSeconds);
+      return end.getTime() > now.getTime() ? end.toISOString().replace('.000Z', 'Z') : null;
+    };
     return {
       ...base,
       backups: result.contents.sets.map((set, i) => ({
@@ -170,6 +181,7 @@ async function listSnapshots(options: SnapshotsOptions, clients: S3Clients, io: 
         snapshotKey: set.snapshotKey,
         drill: drills[i],
         verified: verified[i],
+        ...(lock ? { lockedUntil: lockedUntil(set.createdAt) } : {}),
       })),
       otherObjects: result.contents.others.map((object) => ({ key: object.key, sizeBytes: object.size })),
       ...(untrusted ? { untrustedNewest: untrusted } : {}),
@@ -251,11 +263,14 @@ function renderTable(locations: readonly LocationJson[]): string {
     const future = location.backups.filter((backup) => backup.future).length;
     const lines = [`${where} (s3://${location.bucket}/${location.folder ? `${location.folder}/` : ''}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${forged ? `${forged} FORGED (signature does not verify: never used), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
     if (location.backups.length > 0) {
+      // The LOCKED UNTIL column only for a storage with Object Lock.
+      const locked = location.backups.some((backup) => backup.lockedUntil !== undefined);
       lines.push(columns([
-        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'SIGNED', 'ENCRYPTED', 'PKI', 'DRILL'],
+        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'SIGNED', 'ENCRYPTED', 'PKI', 'DRILL', ...(locked ? ['LOCKED UNTIL (UTC)'] : [])],
         ...location.backups.map((backup) => [
           backup.name, backup.createdAt.slice(0, 19).replace('T', ' '), formatAge(backup.ageSeconds), formatBytes(backup.sizeBytes),
           yes(backup.complete), SIGNED_CELL[backup.signature], yes(backup.encrypted), yes(backup.pki), backup.drill?.result ?? '-',
+          ...(locked ? [backup.lockedUntil ? backup.lockedUntil.slice(0, 19).replace('T', ' ') : '-'] : []),
         ]),
       ]));
     }

@@ -6,9 +6,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, SIGNING_KEY, SIGNING_PATHS, type BackupPlan, type CronJobPlan } from '../plan/backup';
+import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, SIGNING_KEY, SIGNING_PATHS, type BackupPlan, type CronJobPlan, type DestinationPlan } from '../plan/backup';
 import {
-  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, quantities,
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, identityAccess, podSecurityContext, quantities,
   scratchVolume, TMPDIR_ENV,
 } from './pod';
 import { objectMeta } from './metadata';
@@ -17,8 +17,13 @@ import { objectMeta } from './metadata';
  * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
  * drill to its own etcd on loopback), never to the Kubernetes API.
  */
-export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMeta): k8s.KubeServiceAccount {
-  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMeta, destinations: readonly DestinationPlan[] = []): k8s.KubeServiceAccount {
+  const { serviceAccountAnnotations } = identityAccess(destinations);
+  const annotations = { ...metadata.annotations, ...serviceAccountAnnotations };
+  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
+    metadata: { ...metadata, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    automountServiceAccountToken: false,
+  });
 }
 
 /**
@@ -31,6 +36,8 @@ export interface ToolsCronJobProps {
   readonly plan: CronJobPlan;
   readonly backoffLimit: number;
   readonly podSpec: k8s.PodSpec;
+  /** The destinations its pod talks to: the ServiceAccount and the pod carry what their workload identity needs. */
+  readonly destinations: readonly DestinationPlan[];
 }
 
 /**
@@ -41,8 +48,8 @@ export class ToolsCronJob extends Construct {
   constructor(scope: Construct, id: string, props: ToolsCronJobProps) {
     super(scope, id);
     const { cluster, component, plan } = props;
-    tokenlessServiceAccount(this, objectMeta(cluster.name, component, plan.serviceAccountName, plan.namespace));
-    const labels = objectMeta(cluster.name, component, '').labels;
+    tokenlessServiceAccount(this, objectMeta(cluster.name, component, plan.serviceAccountName, plan.namespace), props.destinations);
+    const labels = objectMeta(cluster.name, component, '').labels!;
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: objectMeta(cluster.name, component, plan.cronJobName, plan.namespace),
       spec: {
@@ -52,7 +59,7 @@ export class ToolsCronJob extends Construct {
           spec: {
             backoffLimit: props.backoffLimit,
             activeDeadlineSeconds: cluster.backup.activeDeadlineSeconds,
-            template: { metadata: { labels }, spec: props.podSpec },
+            template: { metadata: identityAccess(props.destinations).podMetadata(labels), spec: props.podSpec },
           },
         },
       },
@@ -79,6 +86,14 @@ export interface BackupPodOptions {
   /** Name of the on-demand request, recorded in the backup's metadata. */
   readonly request?: string;
 }
+
+/** Labels and annotations of the backup pod's template: the standard labels and what workload identity asks. */
+export function backupPodMetadata(plan: BackupPlan, labels: Readonly<Record<string, string>>): k8s.ObjectMeta {
+  return identityAccess(plan.destinations).podMetadata(labels, [BACKUP_SNAPSHOT_CONTAINER]);
+}
+
+/** The init container that takes the snapshot: it talks to etcd only. */
+const BACKUP_SNAPSHOT_CONTAINER = 'snapshot';
 
 export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s.PodSpec {
   const { backup, topology } = cluster;
@@ -148,11 +163,19 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     toolsMounts.push({ name: 'signing', mountPath: SIGNING_PATHS.dir, readOnly: true });
   }
 
+  // Workload identity: the token goes to the upload container only; the snapshot container never talks to the store.
+  const identity = identityAccess(plan.destinations);
+  for (const token of identity.volumes) {
+    volumes.push(token.volume);
+    toolsMounts.push(token.mount);
+  }
+
   // Everything else is in the plan (the config ConfigMap): the env carries what only the kubelet knows.
   const env: k8s.EnvVar[] = [
     TMPDIR_ENV,
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
     ...plan.destinations.flatMap(destinationEnv),
+    ...identity.env,
   ];
 
   const resources = {
@@ -162,7 +185,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   const containerSecurity = containerSecurityContext(plan.runAsUser);
 
   const snapshot: k8s.Container = {
-    name: 'snapshot',
+    name: BACKUP_SNAPSHOT_CONTAINER,
     image: backup.images.etcd,
     imagePullPolicy: backup.images.pullPolicy,
     command: ['etcdctl'],

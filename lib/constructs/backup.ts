@@ -4,7 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
 import type { BackupPlan } from '../plan/backup';
 import type { ClusterPlan } from '../plan/cluster';
-import { backupPodSpec, cronJobTiming, tokenlessServiceAccount } from './backup-pod';
+import { backupPodMetadata, backupPodSpec, cronJobTiming, tokenlessServiceAccount } from './backup-pod';
 import { objectMeta } from './metadata';
 
 export interface BackupProps {
@@ -19,7 +19,7 @@ export class Backup extends Construct {
     const { namespace } = plan;
     const name = cluster.name;
 
-    tokenlessServiceAccount(this, objectMeta(name, 'backup', plan.serviceAccountName, namespace));
+    tokenlessServiceAccount(this, objectMeta(name, 'backup', plan.serviceAccountName, namespace), props.plan.backupServiceAccountDestinations);
 
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: objectMeta(name, 'backup', plan.configMapName, namespace),
@@ -55,7 +55,7 @@ function jobSpec(cluster: Cluster, plan: BackupPlan, request?: string): k8s.JobS
     backoffLimit: backup.backoffLimit,
     activeDeadlineSeconds: backup.activeDeadlineSeconds,
     template: {
-      metadata: { labels: objectMeta(cluster.name, 'backup', '').labels },
+      metadata: backupPodMetadata(plan, objectMeta(cluster.name, 'backup', '').labels!),
       spec: backupPodSpec({ cluster, plan, request }),
     },
   };

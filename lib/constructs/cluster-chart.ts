@@ -38,8 +38,8 @@ export class ClusterChart extends Chart {
     if (plan.networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: plan.networkPolicy });
     new Backup(this, 'Backup', { plan });
     const { drill, prune } = plan;
-    if (drill) new ToolsCronJob(this, 'Drill', { cluster, component: 'drill', plan: drill, backoffLimit: DRILL_BACKOFF_LIMIT, podSpec: drillPodSpec(cluster, drill) });
-    if (prune) new ToolsCronJob(this, 'Prune', { cluster, component: 'prune', plan: prune, backoffLimit: PRUNE_BACKOFF_LIMIT, podSpec: prunePodSpec(cluster, prune) });
+    if (drill) new ToolsCronJob(this, 'Drill', { cluster, component: 'drill', plan: drill, backoffLimit: DRILL_BACKOFF_LIMIT, podSpec: drillPodSpec(cluster, drill), destinations: [drill.source] });
+    if (prune) new ToolsCronJob(this, 'Prune', { cluster, component: 'prune', plan: prune, backoffLimit: PRUNE_BACKOFF_LIMIT, podSpec: prunePodSpec(cluster, prune), destinations: prune.destinations });
     if (plan.alerts) new Alerts(this, 'Alerts', { plan: plan.alerts });
     applySyncWaves(this);
   }

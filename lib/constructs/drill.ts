@@ -35,5 +35,6 @@ export function drillPodSpec(cluster: Cluster, plan: DrillPlan): k8s.PodSpec {
     // Everything else is in the plan; the env carries the storage's credentials (and a bucket claim's values).
     env: destinationEnv(source),
     volumes,
+    destinations: [source],
   });
 }

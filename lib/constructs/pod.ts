@@ -5,6 +5,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Cluster } from '../inventory/model';
 import { POD_PATHS, type DestinationPlan, type EnvSource } from '../plan/backup';
+import { mergeIdentity } from '../plan/identity';
 
 /** A volume and where a container mounts it. */
 export interface MountedVolume {
@@ -35,6 +36,35 @@ function envVar(name: string, source: EnvSource): k8s.EnvVar {
 /** The env the agent needs for one storage: its credentials, and a bucket claim's values. */
 export function destinationEnv(destination: DestinationPlan): k8s.EnvVar[] {
   return destination.agentEnv.map((variable) => envVar(variable.name, variable.source));
+}
+
+/**
+ * What a pod needs for the workload identity of the destinations it talks to (lib/plan/identity.ts): the token volumes
+ * with their mounts and the env of the containers that talk to the store, the ServiceAccount's annotations, and the
+ * labels and annotations of the pod (the containers named in `others` are kept out of what a webhook injects, where
+ * the webhook allows it).
+ */
+export function identityAccess(destinations: readonly DestinationPlan[]) {
+  const identity = mergeIdentity(destinations.flatMap((destination) => (destination.identity ? [destination.identity] : [])));
+  return {
+    serviceAccountAnnotations: identity.serviceAccountAnnotations,
+    volumes: identity.projectedTokens.map((token): MountedVolume => ({
+      volume: {
+        name: token.volume,
+        projected: { defaultMode: 0o444, sources: [{ serviceAccountToken: { audience: token.audience, expirationSeconds: token.expirationSeconds, path: token.path } }] },
+      },
+      mount: { name: token.volume, mountPath: token.mountPath, readOnly: true },
+    })),
+    env: identity.env.map((variable) => envVar(variable.name, variable.source)),
+    /** The pod template's metadata: the standard `labels` and what the identity asks of the pod. */
+    podMetadata: (labels: Readonly<Record<string, string>>, others: readonly string[] = []): k8s.ObjectMeta => {
+      const annotations = {
+        ...identity.podAnnotations,
+        ...(identity.skipContainersAnnotation && others.length ? { [identity.skipContainersAnnotation]: others.join(',') } : {}),
+      };
+      return { labels: { ...identity.podLabels, ...labels }, ...(Object.keys(annotations).length ? { annotations } : {}) };
+    },
+  };
 }
 
 /** Resource quantities of the inventory (requests or limits), or undefined when none is set. */
@@ -101,6 +131,8 @@ export interface ToolsPodOptions {
   readonly env: k8s.EnvVar[];
   /** Besides scratch and the config: CA bundles, an identity. */
   readonly volumes: readonly MountedVolume[];
+  /** The destinations the pod talks to: their workload identity's token volumes and env (`identityAccess`). */
+  readonly destinations: readonly DestinationPlan[];
 }
 
 /**
@@ -109,7 +141,8 @@ export interface ToolsPodOptions {
  */
 export function toolsPodSpec(cluster: Cluster, options: ToolsPodOptions): k8s.PodSpec {
   const { backup } = cluster;
-  const volumes = [scratchVolume(backup.scratchSize), configMapVolume('config', options.configMapName, POD_PATHS.config), ...options.volumes];
+  const identity = identityAccess(options.destinations);
+  const volumes = [scratchVolume(backup.scratchSize), configMapVolume('config', options.configMapName, POD_PATHS.config), ...options.volumes, ...identity.volumes];
   return {
     serviceAccountName: options.serviceAccountName,
     automountServiceAccountToken: false,
@@ -122,7 +155,7 @@ export function toolsPodSpec(cluster: Cluster, options: ToolsPodOptions): k8s.Po
       image: backup.images.tools,
       imagePullPolicy: backup.images.pullPolicy,
       command: agentCommand(options.command, `${POD_PATHS.config}/${options.planFile}`),
-      env: [TMPDIR_ENV, ...options.env],
+      env: [TMPDIR_ENV, ...options.env, ...identity.env],
       volumeMounts: volumes.map((volume) => volume.mount),
       resources: { requests: quantities(backup.resources.requests), limits: quantities(backup.resources.limits) },
       securityContext: containerSecurityContext(options.runAsUser),

@@ -19,5 +19,6 @@ export function prunePodSpec(cluster: Cluster, plan: PrunePlan): k8s.PodSpec {
     // The destinations' env carries the prune credentials (under the names the plan gives).
     env: plan.destinations.flatMap(destinationEnv),
     volumes: plan.destinations.flatMap((destination) => (destination.caBundle ? [caBundleVolume(`ca-${destination.storage}`, destination.caBundle)] : [])),
+    destinations: plan.destinations,
   });
 }

@@ -12,7 +12,7 @@ import { POD_PATHS, type DestinationPlan } from '../plan/backup';
 import { RESTORE_DEADLINE_SECONDS, RESTORE_PATHS, restorePlanKey, type AccessRule, type RestoreMember, type RestorePlan, type StaticPodsPlan } from '../plan/restore';
 import { objectMeta } from './metadata';
 import {
-  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, podSecurityContext, scratchVolume, TMPDIR_ENV,
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, identityAccess, podSecurityContext, scratchVolume, TMPDIR_ENV,
   type MountedVolume,
 } from './pod';
 
@@ -33,10 +33,11 @@ function localSource(source: DestinationPlan): MountedVolume[] {
 
 /** Env and mounts that let a restore pod read the source storage (the agent's credentials env, CA bundle, local dir). */
 function sourceAccess(source: DestinationPlan): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
-  const local = localSource(source);
-  const volumes: k8s.Volume[] = local.map((l) => l.volume);
-  const mounts: k8s.VolumeMount[] = local.map((l) => l.mount);
-  const env = destinationEnv(source);
+  const identity = identityAccess([source]);
+  const access = [...identity.volumes, ...localSource(source)];
+  const volumes: k8s.Volume[] = access.map((a) => a.volume);
+  const mounts: k8s.VolumeMount[] = access.map((a) => a.mount);
+  const env = [...destinationEnv(source), ...identity.env];
   if (source.caBundle) {
     const ca = caBundleVolume('ca-source', source.caBundle);
     volumes.push(ca.volume);
@@ -124,7 +125,9 @@ export class RestoreChart extends Chart {
     const source = sourceAccess(plan.source);
     // No data: a later `kubectl apply` of this folder must never reset the phase the coordinator wrote.
     new k8s.KubeConfigMap(this, 'Status', { metadata: meta(status) });
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(coordinator) });
+    // The coordinator's and the replicas' pods read the source: its workload identity goes on this ServiceAccount.
+    const { serviceAccountAnnotations } = identityAccess([plan.source]);
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(coordinator, { annotations: serviceAccountAnnotations }) });
     new k8s.KubeRole(this, 'Role', {
       metadata: meta(coordinator),
       rules: [

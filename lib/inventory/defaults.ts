@@ -100,6 +100,8 @@ export const INVENTORY_DEFAULTS = {
       refreshInterval: '1h',
     },
     sealedSecret: { scope: 'strict' },
+    /** The audience AWS STS expects of a web identity token (the EKS webhook's default too). */
+    awsWebIdentityAudience: 'sts.amazonaws.com',
   },
   /** kubeadm's own folders and ports. */
   kubeadm: {

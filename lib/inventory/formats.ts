@@ -194,3 +194,9 @@ export function reservedNameProblem(value: string): string | undefined {
   }
   return undefined;
 }
+
+/** An IAM role ARN, as IRSA, a projected token's AssumeRoleWithWebIdentity and EKS Pod Identity name it. */
+export function roleArnProblem(value: string): string | undefined {
+  if (/^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/.test(value)) return undefined;
+  return 'is not an IAM role ARN: expected "arn:aws:iam::<12-digit account id>:role/<role name>" (the role the pods assume)';
+}

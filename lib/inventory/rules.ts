@@ -130,14 +130,35 @@ function exactlyOne(path: Path, object: object, keys: readonly string[], what: s
   return [{ path: [...path, present[1]], atKey: true, message: `${what} needs exactly one of ${options}; found both \`${present[0]}\` and \`${present[1]}\`` }];
 }
 
+/** The workload identity provider of each storage kind that has one. */
+const IDENTITY_PROVIDER_OF_KIND = { s3: 'aws' } as const;
+
+function workloadIdentityIssues(path: Path, identity: object, kind: keyof typeof IDENTITY_PROVIDER_OF_KIND): RuleIssue[] {
+  const expected = IDENTITY_PROVIDER_OF_KIND[kind];
+  const present = Object.keys(identity).filter((key) => (identity as Record<string, unknown>)[key] !== undefined);
+  if (present.length === 0) return [{ path, message: `names no provider: set \`${expected}\` for an ${kind} storage` }];
+  const wrong = present.find((provider) => provider !== expected);
+  if (wrong) return [{ path: [...path, wrong], atKey: true, message: `\`${wrong}\` identities do not open ${kind} storage: use \`${expected}\`` }];
+  return [];
+}
+
+/**
+ * AWS workload identity mechanisms that only EKS provides (its pod identity webhook, its Pod Identity agent). A
+ * kubeadm cluster's backup pods run on its own control-plane nodes, and EKS has none: only a projected token works.
+ */
+const EKS_ONLY_MECHANISMS: readonly string[] = ['irsa', 'podIdentity'];
+
 function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<string>): RuleIssue[] {
   const path: Path = ['storages', name];
   const issues = exactlyOne(path, storage, ['s3', 'objectBucketClaim', 'local'], `storage "${name}"`);
   if (storage.s3) {
     if (!storage.credentials) {
-      issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret or sealedSecret` });
+      issues.push({ path, message: `storage "${name}" has no \`credentials\`; add existingSecret, externalSecret, sealedSecret or workloadIdentity` });
     } else if (!broken.has('credentials')) {
-      issues.push(...exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'credentials'));
+      const credentialIssues = exactlyOne([...path, 'credentials'], storage.credentials, ['existingSecret', 'externalSecret', 'sealedSecret', 'workloadIdentity'], 'credentials');
+      issues.push(...credentialIssues);
+      const identity = storage.credentials.workloadIdentity;
+      if (identity && credentialIssues.length === 0) issues.push(...workloadIdentityIssues([...path, 'credentials', 'workloadIdentity'], identity, 's3'));
     }
     if (storage.pruneCredentials && !broken.has('pruneCredentials')) {
       issues.push(...exactlyOne([...path, 'pruneCredentials'], storage.pruneCredentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'pruneCredentials'));
@@ -280,6 +301,24 @@ function storageReferenceIssues(inventory: ParsedInventory, clusterName: string,
       issues.push({ path: [...path, i], message: `"${storageName}" is a local (node) storage; ${hostedCluster} has no node access: use an S3 storage` });
     } else if (names.indexOf(storageName) !== i) {
       issues.push({ path: [...path, i], message: `"${storageName}" is listed twice` });
+    } else {
+      const aws = storage.credentials?.workloadIdentity?.aws;
+      if (aws && cluster.kubeadm && EKS_ONLY_MECHANISMS.includes(aws.mechanism)) {
+        issues.push({
+          path: [...path, i],
+          message: `"${storageName}" uses AWS workload identity "${aws.mechanism}", which only EKS provides (its webhook or Pod Identity agent); `
+            + `the kubeadm cluster "${clusterName}" runs its backup pods on its own control-plane nodes, which EKS does not have: `
+            + 'use `mechanism: projectedToken` with a role that trusts the cluster\'s service-account issuer',
+        });
+      }
+      const other = names.slice(0, i).map((n) => own(inventory.storages, n)?.credentials?.workloadIdentity?.aws).find((o) => o && aws && (o.roleArn !== aws.roleArn || o.mechanism !== aws.mechanism));
+      if (aws && other) {
+        issues.push({
+          path: [...path, i],
+          message: `"${storageName}" assumes ${aws.roleArn} (${aws.mechanism}), but another storage of this list assumes ${other.roleArn} (${other.mechanism}); `
+            + 'the pods of one cluster assume one AWS role: give both storages the same role (grant it both buckets)',
+        });
+      }
     }
   });
   return issues;

@@ -8,7 +8,7 @@ import { INVENTORY_DEFAULTS } from './defaults';
 import {
   absolutePathProblem, ageRecipientProblem, bucketNameProblem, dnsLabelProblem, dnsSubdomainProblem,
   durationProblem, endpointProblem, imageProblem, ipProblem, keyPrefixProblem, objectKeyProblem, quantityProblem,
-  reservedNameProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
+  reservedNameProblem, roleArnProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
 import { signingPublicKeyProblem } from '../signing-key';
@@ -135,9 +135,26 @@ const s3Location = strict({
   caBundle: caBundle().optional().describe('PEM bundle of the CA that signed the endpoint\'s certificate.'),
   sse: sse.optional().describe('Server-side encryption requested on upload.'),
   insecure: z.boolean().default(D.storage.insecure).describe('Allow an http:// endpoint: the storage credentials then travel in clear (only for a trusted network path, e.g. a test MinIO).'),
+  objectLock: strict({
+    mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).describe('GOVERNANCE: users with s3:BypassGovernanceRetention may still delete; COMPLIANCE: nobody can, not even the root account.'),
+    days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 (a day)').describe('Days each object stays locked after its upload; retention deletes a set only after that.'),
+  }).optional().describe('S3 Object Lock (the bucket must be created with Object Lock enabled): every object is written locked; retention waits for the lock to end.'),
 });
 
-const credentials = strict({
+/**
+ * Workload identity: the pods get short-lived credentials from the cloud's identity service for their
+ * ServiceAccount, and no key exists anywhere. One key per provider (lib/plan/identity.ts says what each needs).
+ */
+const workloadIdentity = strict({
+  aws: strict({
+    roleArn: text(roleArnProblem).describe('IAM role the pods assume (its trust policy names the ServiceAccount, or the pod identity association does).'),
+    mechanism: z.enum(['irsa', 'projectedToken', 'podIdentity']).describe('irsa: EKS, the pod identity webhook reads the ServiceAccount annotation; projectedToken: any cluster whose service-account issuer the role trusts (the pods mount a token of `audience`); podIdentity: EKS Pod Identity (an association names the ServiceAccount).'),
+    audience: z.string().min(1).optional().describe(`Audience of the ServiceAccount token (irsa, projectedToken; default "${D.storage.awsWebIdentityAudience}").`),
+  }).optional().describe('AWS IAM role for an s3 storage.'),
+});
+
+/** The Secrets that hold an access key: `credentials` and `pruneCredentials` take them alike. */
+const keySecrets = {
   existingSecret: strict({
     name: resourceName.describe('Name of the Secret.'),
     accessKeyIdKey: objectKey.default(D.storage.existingSecret.accessKeyIdKey).describe('Key of the access key id in the Secret.'),
@@ -158,12 +175,22 @@ const credentials = strict({
     secretAccessKey: ciphertext.describe('Secret access key, encrypted with `kubeseal --raw`.'),
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
   }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
+};
+
+const credentials = strict({
+  ...keySecrets,
+  workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods assume a cloud identity (exactly one provider key, the one of the storage kind: `aws` for s3).'),
+});
+
+/** The prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own, which assumes no role: keys only. */
+const pruneCredentials = strict(keySecrets, {
+  workloadIdentity: '`workloadIdentity` is not allowed here: the prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete',
 });
 
 export const storageSchema = strict({
   s3: s3Location.optional().describe('An S3 bucket that exists, with credentials from `credentials`.'),
-  credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret); never the keys themselves.'),
-  pruneCredentials: credentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same choices as `credentials`.'),
+  credentials: credentials.optional().describe('Where the S3 credentials come from (exactly one of existingSecret, externalSecret, sealedSecret, workloadIdentity); never the keys themselves.'),
+  pruneCredentials: pruneCredentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same Secret choices as `credentials`, no `workloadIdentity`.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),

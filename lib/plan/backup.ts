@@ -4,6 +4,7 @@
  */
 import type { Cluster, Inventory, Retention, Storage } from '../inventory/model';
 import type { Destination as AgentDestination } from '../agent/plan';
+import { credentialKind, storageIdentity, type CredentialKind, type WorkloadIdentityNeeds } from './identity';
 import { schedulePause } from './pause';
 import {
   backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, STORAGE_CREDENTIAL_KEYS, storageCredentialsSecretName, storagePruneCredentialsSecretName,
@@ -76,6 +77,12 @@ export interface DestinationPlan {
   readonly agentEnv: readonly EnvVarPlan[];
   /** The same env with the storage's prune credentials, when the prune CronJob applies its retention. */
   readonly pruneEnv?: readonly EnvVarPlan[];
+  /** The destination as the prune plan names it: the prune credentials' env, never a workload identity. */
+  readonly pruneAgent?: AgentDestination;
+  /** How the pods get this destination's credentials (SUMMARY.md names it). */
+  readonly credentialKind: CredentialKind;
+  /** What the pods need for its workload identity (lib/plan/identity.ts); undefined with keys or none. */
+  readonly identity?: WorkloadIdentityNeeds;
 }
 
 export interface EnvVarPlan {
@@ -122,26 +129,38 @@ function joinKey(...parts: string[]): string {
 }
 
 export function planDestination(cluster: Cluster, storage: Storage, retention: Retention): DestinationPlan {
+  const identity = storageIdentity(storage);
+  return { ...destinationAccess(cluster, storage, retention), credentialKind: credentialKind(storage), ...(identity ? { identity } : {}) };
+}
+
+function destinationAccess(cluster: Cluster, storage: Storage, retention: Retention): Omit<DestinationPlan, 'credentialKind' | 'identity'> {
   switch (storage.kind) {
     case 's3': {
       const { s3, credentials, pruneCredentials } = storage;
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
-      const credentialEnv = agentCredentialEnv(storage.name, secretKeys(credentials, storageCredentialsSecretName(storage.name)));
-      // Prune credentials reach the agent under the same env names: only the prune pod's env reads them.
-      const pruneEnv = pruneCredentials && agentCredentialEnv(storage.name, secretKeys(pruneCredentials, storagePruneCredentialsSecretName(storage.name))).env;
+      // Workload identity: no Secret; the SDK's default chain finds what lib/plan/identity.ts gives the pod.
+      const identity = storageIdentity(storage);
+      const credentialEnv = identity
+        ? { names: null, env: [] }
+        : agentCredentialEnv(storage.name, secretKeys(credentials, storageCredentialsSecretName(storage.name)));
+      // Prune credentials reach the agent under the same env names: only the prune pod's env reads them (the rules
+      // refuse a workload identity there: the prune CronJob's ServiceAccount assumes no role).
+      const prune = pruneCredentials && agentCredentialEnv(storage.name, secretKeys(pruneCredentials, storagePruneCredentialsSecretName(storage.name)));
+      const agent = {
+        name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
+        folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
+        sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention }, insecure: s3.insecure,
+        ...(s3.objectLock ? { objectLock: { mode: s3.objectLock.mode, days: s3.objectLock.days } } : {}),
+        ...(prune ? { retentionBy: 'pruneJob' as const } : {}),
+      } as const;
       return {
         storage: storage.name,
         kind: 's3',
         retention,
         caBundle,
-        agent: {
-          name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
-          folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
-          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention },
-          ...(pruneEnv ? { retentionBy: 'pruneJob' as const } : {}),
-        },
+        agent: { ...agent, ...(identity ? { identity: identity.kind } : {}) },
         agentEnv: credentialEnv.env,
-        ...(pruneEnv ? { pruneEnv } : {}),
+        ...(prune ? { pruneEnv: prune.env, pruneAgent: { ...agent, credentials: prune.names } } : {}),
       };
     }
     case 'objectBucketClaim': {
@@ -168,7 +187,7 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
         agent: {
           name: storage.name, kind: 's3', endpoint: `${claim.scheme}://$(${hostVar}):$(${portVar})`, region: claim.region, pathStyle: true,
           bucket: `$(${bucketVar})`, folder: joinKey(claim.prefix, cluster.name), credentials: credentialEnv.names,
-          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention },
+          caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention }, insecure: claim.insecure,
         },
         agentEnv: [...claimEnv, ...credentialEnv.env],
       };

@@ -7,7 +7,7 @@ import { listOf, shortList } from '../text';
 import { clusterStorages, type Cluster, type Inventory, type Storage } from '../inventory/model';
 import { agentBackupPlan, agentDrillPlan, backupPlanFile, DRILL_PLAN_FILE, planText } from './agent';
 import { planAlerts, type AlertPlan } from './alerts';
-import { planBackup, type BackupPlan } from './backup';
+import { planBackup, type BackupPlan, type DestinationPlan } from './backup';
 import { planDrill, type DrillPlan } from './drill';
 import { onDemandJobName } from './names';
 import { planNetworkPolicy, type NetworkPolicyPlan } from './network-policy';
@@ -35,6 +35,11 @@ export interface ClusterPlan {
   /** The storages the cluster uses (scheduled and on-demand), sorted by name: their Secrets and bucket claims. */
   readonly storages: readonly Storage[];
   readonly backup: BackupPlan;
+  /**
+   * The destinations whose workload identity the backup's ServiceAccount carries: its pods are the backups (scheduled
+   * and on demand) and the kubeadm restores (hosted restores run as their coordinator's ServiceAccount).
+   */
+  readonly backupServiceAccountDestinations: readonly DestinationPlan[];
   readonly onDemandBackups: readonly OnDemandBackupPlan[];
   /** The config ConfigMap's files: the age recipients and the agent's plans (backup, on-demand, drill). */
   readonly configFiles: Readonly<Record<string, string>>;
@@ -67,11 +72,17 @@ export function planCluster(inventory: Inventory, name: string | Cluster): Clust
   const prune = planPrune(cluster, backup);
   const alerts = planAlerts(cluster, backup.namespace, drill, prune);
   const networkPolicy = planNetworkPolicy(inventory, cluster);
+  const restores = cluster.restores.map((request) => planRestore(inventory, cluster, request));
   return {
     cluster,
     ...(cluster.topology.kind === 'kubeadm' ? { namespaceLabels: podSecurityLabels('privileged') } : {}),
     storages: clusterStorages(cluster).sort().map((storage) => inventory.storages[storage]),
     backup,
+    backupServiceAccountDestinations: [
+      ...backup.destinations,
+      ...onDemandBackups.flatMap((request) => request.plan.destinations),
+      ...(cluster.topology.kind === 'kubeadm' ? restores.map((restore) => restore.source) : []),
+    ],
     onDemandBackups,
     configFiles: {
       // Public keys only: the matching identities never leave the operators' hands.
@@ -86,7 +97,7 @@ export function planCluster(inventory: Inventory, name: string | Cluster): Clust
     ...(prune ? { prune } : {}),
     ...(alerts ? { alerts } : {}),
     ...(networkPolicy ? { networkPolicy } : {}),
-    restores: cluster.restores.map((request) => planRestore(inventory, cluster, request)),
+    restores,
   };
 }
 

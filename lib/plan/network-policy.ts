@@ -4,6 +4,7 @@
  * (an ObjectBucketClaim's from the inventory's `port`, required by the rules), so no rule opens all egress.
  */
 import { clusterStorages, type Cluster, type Inventory, type Storage } from '../inventory/model';
+import { storageIdentity } from './identity';
 import { backupNetworkPolicyName } from './names';
 
 export interface NetworkPolicyPlan {
@@ -11,7 +12,10 @@ export interface NetworkPolicyPlan {
   readonly name: string;
   readonly namespace: string;
   readonly etcdPort: number;
-  /** TCP ports of the remote storages, sorted, without repeats; empty when every storage is node-local. */
+  /**
+   * TCP ports of the remote storages and of their workload identity services (STS, the Pod Identity agent), sorted,
+   * without repeats; empty when every storage is node-local.
+   */
   readonly storagePorts: readonly number[];
 }
 
@@ -38,7 +42,10 @@ export function planNetworkPolicy(inventory: Inventory, cluster: Cluster): Netwo
   const { topology } = cluster;
   if (topology.kind !== 'hosted') return undefined;
   // The on-demand backups may name storages of their own; the drill reads from the backup's storages.
-  const ports = clusterStorages(cluster).map((name) => storagePort(inventory.storages[name])).filter((port): port is number => port !== undefined);
+  const ports = clusterStorages(cluster).flatMap((name) => {
+    const storage = inventory.storages[name];
+    return [storagePort(storage), ...(storageIdentity(storage)?.egressPorts ?? [])];
+  }).filter((port): port is number => port !== undefined);
   return {
     cluster: cluster.name,
     name: backupNetworkPolicyName(cluster.name),

@@ -87,20 +87,30 @@ function policiesOf(storage: Extract<Storage, { kind: 's3' }>, writers: readonly
   const bucket = `arn:aws:s3:::${storage.s3.bucket}`;
   const folder = (cluster: string) => clusterFolder(storage, cluster);
   const listable = (clusters: readonly string[]) => ({ StringLike: { 's3:prefix': clusters.flatMap((c) => [`${folder(c)}/`, `${folder(c)}/*`]) } });
-  const writerStatements = (cluster: string): Statement[] => [
-    { Sid: 'ListOwnPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: listable([cluster]) },
+  // Object Lock: uploads set a retention (s3:PutObjectRetention), and deleting a set whose lock passed removes each
+  // version of its objects (the bucket is versioned): s3:ListBucketVersions and s3:DeleteObjectVersion.
+  const locked = storage.s3.objectLock !== undefined;
+  const list = ['s3:ListBucket', ...(locked ? ['s3:ListBucketVersions'] : [])];
+  const remove = ['s3:DeleteObject', ...(locked ? ['s3:DeleteObjectVersion'] : [])];
+  // Workload identity: every cluster that uses the storage assumes its one role, which gets every writer's folder.
+  const role = storage.credentials.workloadIdentity?.aws?.roleArn;
+  const writerStatements = (clusters: readonly string[]): Statement[] => [
+    { Sid: 'ListOwnPrefix', Effect: 'Allow', Action: list, Resource: [bucket], Condition: listable(clusters) },
     {
       Sid: 'ReadWriteOwnPrefix', Effect: 'Allow',
-      Action: [...WRITE, ...(prune === 'writer' ? ['s3:DeleteObject'] : [])].sort(),
-      Resource: [`${bucket}/${folder(cluster)}/*`],
+      Action: [...WRITE, ...(locked ? ['s3:PutObjectRetention'] : []), ...(prune === 'writer' ? remove : [])].sort(),
+      Resource: clusters.map((cluster) => `${bucket}/${folder(cluster)}/*`),
     },
   ];
   const policy = (statements: Statement[]): Policy => ({ Version: '2012-10-17', Statement: statements });
-  const userPolicies: Record<string, Policy> = Object.fromEntries(writers.map((cluster) => [writerName(cluster), policy(writerStatements(cluster))]));
+  const roleName = role?.slice(role.lastIndexOf('/') + 1);
+  const userPolicies: Record<string, Policy> = roleName
+    ? (writers.length ? { [roleName]: policy(writerStatements(writers)) } : {})
+    : Object.fromEntries(writers.map((cluster) => [writerName(cluster), policy(writerStatements([cluster]))]));
   // One prune identity per cluster, like the writers: a cluster's prune credentials reach its own folder only.
   const pruneStatements = (cluster: string): Statement[] => [
-    { Sid: 'ListOwnPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: listable([cluster]) },
-    { Sid: 'PruneOwnPrefix', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'], Resource: [`${bucket}/${folder(cluster)}/*`] },
+    { Sid: 'ListOwnPrefix', Effect: 'Allow', Action: list, Resource: [bucket], Condition: listable([cluster]) },
+    { Sid: 'PruneOwnPrefix', Effect: 'Allow', Action: [...remove, 's3:GetObject'], Resource: [`${bucket}/${folder(cluster)}/*`] },
   ];
   if (prune === 'separate') for (const cluster of writers) userPolicies[pruneName(cluster)] = policy(pruneStatements(cluster));
 
@@ -109,14 +119,17 @@ function policiesOf(storage: Extract<Storage, { kind: 's3' }>, writers: readonly
       document.Statement.map((statement) => ({ ...statement, Sid: `${statement.Sid}${pascal(user.replace(/^controlplane-backup-/, ''))}`, Principal: { AWS: [principal(user)] } })));
     if (prune === 'separate' && writers.length > 0) {
       statements.push({
-        Sid: 'WritersNeverDelete', Effect: 'Deny', Principal: { AWS: writers.map((cluster) => principal(writerName(cluster))) },
+        Sid: 'WritersNeverDelete', Effect: 'Deny', Principal: { AWS: roleName ? [principal(roleName)] : writers.map((cluster) => principal(writerName(cluster))) },
         Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucket}/*`],
       });
     }
     return policy(statements.map(({ Sid, Effect, Principal, Action, Resource, Condition }) => ({ Sid, Effect, Principal, Action, Resource, ...(Condition ? { Condition } : {}) })));
   };
   const notes = [
-    `Each cluster's Secret (credentials of storage "${storage.name}") holds the keys of its own user (${writers.map(writerName).join(', ') || 'no cluster uses this storage'}): the Secret has the same name in every cluster or namespace, its keys differ.`,
+    role
+      ? `Storage "${storage.name}" uses workload identity: attach the policy to the role ${role}, which every cluster using it assumes (${writers.join(', ') || 'none'}); give clusters storages with roles of their own to keep each out of the others' folders.`
+      : `Each cluster's Secret (credentials of storage "${storage.name}") holds the keys of its own user (${writers.map(writerName).join(', ') || 'no cluster uses this storage'}): the Secret has the same name in every cluster or namespace, its keys differ.`,
+    ...(locked ? [`Object Lock (${storage.s3.objectLock!.mode}, ${storage.s3.objectLock!.days} days): the bucket must be created with Object Lock enabled; uploads need s3:PutObjectRetention, and deleting a set whose lock passed removes every version (s3:ListBucketVersions, s3:DeleteObjectVersion).`] : []),
     'A restore with allowCrossCluster reads another cluster\'s folder: give that restore the other cluster\'s credentials, or read access to its prefix, for the time of the restore.',
   ];
   if (prune === 'separate' && storage.pruneCredentials) {
@@ -128,7 +141,7 @@ function policiesOf(storage: Extract<Storage, { kind: 's3' }>, writers: readonly
     storage: storage.name,
     bucket: storage.s3.bucket,
     prune,
-    aws: { userPolicies, bucketPolicy: bucketPolicy((user) => `arn:aws:iam::${account}:user/${user}`) },
+    aws: { userPolicies, bucketPolicy: bucketPolicy((user) => (role && user === roleName ? role : `arn:aws:iam::${account}:user/${user}`)) },
     minio: {
       policies: userPolicies,
       commands: Object.keys(userPolicies).flatMap((user) => [`mc admin policy create ALIAS ${user} ${user}.json`, `mc admin policy attach ALIAS ${user} --user ${user}`]),

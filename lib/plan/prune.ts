@@ -25,7 +25,10 @@ export interface PrunePlan extends CronJobPlan {
 
 /** The prune CronJob of a cluster; undefined when none of its scheduled backup's storages has pruneCredentials. */
 export function planPrune(cluster: Cluster, backup: BackupPlan): PrunePlan | undefined {
-  const destinations = backup.destinations.flatMap((destination) => (destination.pruneEnv ? [{ ...destination, agentEnv: destination.pruneEnv }] : []));
+  // The prune pod holds the prune credentials only: never the backup's workload identity (the rules refuse one here).
+  const destinations = backup.destinations.flatMap(({ identity: _backupIdentity, ...destination }) => (destination.pruneEnv && destination.pruneAgent
+    ? [{ ...destination, agent: destination.pruneAgent, agentEnv: destination.pruneEnv }]
+    : []));
   if (destinations.length === 0) return undefined;
   return {
     cluster: cluster.name,

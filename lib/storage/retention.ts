@@ -15,6 +15,11 @@
  *   counted (it can push no genuine set out of keepLast) and is never the newest. Such a set goes only by maxAge and
  *   only when older than the newest trusted set (sets from before the key was set keep their age limit); one whose
  *   signature could not be read stays.
+ * - With S3 Object Lock, a set that retention would delete waits until its lock has surely ended, and is reported
+ *   with that date. The date comes from the set's stamp, not from the store: each object was locked for `days` from
+ *   the start of its upload, which the Job's deadline bounds, so stamp + days + deadline + clock skew is past every
+ *   object's retain-until date. That costs no request (the listing carries no lock; HeadObject or
+ *   GetObjectRetention would be one call per object) and errs only towards keeping a set a little longer.
  */
 import type { Retention } from '../inventory/model';
 import type { AssessedSet } from './sets';
@@ -34,6 +39,15 @@ export interface RetentionInput {
   readonly incompleteGraceSeconds: number;
   /** @default DEFAULT_CLOCK_SKEW_SECONDS */
   readonly skewSeconds?: number;
+  /** S3 Object Lock of the destination: days each object is locked from its upload. */
+  readonly objectLockDays?: number;
+}
+
+/** A set retention would delete, kept because its Object Lock may not have ended. */
+export interface LockedSet {
+  readonly name: string;
+  /** When the lock of every object of the set has surely ended (ISO 8601). */
+  readonly deletableAfter: string;
 }
 
 export interface RetentionDecision {
@@ -47,6 +61,13 @@ export interface RetentionDecision {
   readonly keptComplete: readonly string[];
   /** Names of the sets dated in the future (never counted nor deleted), newest first. */
   readonly future: readonly string[];
+  /** Sets retention would delete, still under Object Lock, oldest first: never deleted before `deletableAfter`. */
+  readonly locked: readonly LockedSet[];
+}
+
+/** When every object of a set stamped `createdAt` is surely out of its Object Lock (see the module comment). */
+export function objectLockEnds(createdAt: Date, days: number, uploadWindowSeconds: number, skewSeconds = DEFAULT_CLOCK_SKEW_SECONDS): Date {
+  return new Date(createdAt.getTime() + days * 24 * HOUR + (uploadWindowSeconds + skewSeconds) * 1000);
 }
 
 const HOUR = 3_600_000;
@@ -70,15 +91,19 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
   // Newest first.
   const complete = present.filter((set) => set.trusted).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const newest = complete[0];
+  const lockEnd = (set: AssessedSet) => (input.objectLockDays ? objectLockEnds(set.createdAt, input.objectLockDays, input.incompleteGraceSeconds, skew) : undefined);
   const result = (skipped: string | null, doomed: readonly AssessedSet[]): RetentionDecision => {
     const sorted = [...doomed].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    const gone = new Set(sorted.map((set) => set.name));
+    const locked = sorted.filter((set) => (lockEnd(set)?.getTime() ?? 0) > now.getTime());
+    const deletable = sorted.filter((set) => !locked.includes(set));
+    const gone = new Set(deletable.map((set) => set.name));
     return {
       skipped,
-      deleteSets: sorted.map((set) => set.name),
-      deleteKeys: sorted.flatMap((set) => set.objects.map((object) => object.key)).sort(),
+      deleteSets: deletable.map((set) => set.name),
+      deleteKeys: deletable.flatMap((set) => set.objects.map((object) => object.key)).sort(),
       keptComplete: complete.filter((set) => !gone.has(set.name)).map((set) => set.name),
       future: future.map((set) => set.name),
+      locked: locked.map((set) => ({ name: set.name, deletableAfter: lockEnd(set)!.toISOString() })),
     };
   };
 

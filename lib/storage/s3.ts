@@ -33,7 +33,7 @@ export function describeError(error: unknown, location: S3Location, key?: string
     return `access denied to ${what} (${code}): check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and their permissions`;
   }
   if (e.name === 'CredentialsProviderError') {
-    return 'no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE';
+    return `no credentials${detail(e.message) ? ` (${detail(e.message)})` : ''}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or give the pod a workload identity`;
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
     return `TLS to ${location.endpoint} failed (${code}): point NODE_EXTRA_CA_CERTS at the CA bundle that signed it`;
@@ -41,6 +41,42 @@ export function describeError(error: unknown, location: S3Location, key?: string
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'RequestTimeout'].includes(code)) {
     return `unreachable: ${location.endpoint} (${code})`;
   }
-  const detail = (e.message ?? '').split('\n')[0];
-  return `${what}: ${code}${status ? ` (HTTP ${status})` : ''}${detail && detail !== code ? `: ${detail}` : ''}`;
+  const first = detail(e.message);
+  return `${what}: ${code}${status ? ` (HTTP ${status})` : ''}${first && first !== code ? `: ${first}` : ''}`;
+}
+
+const detail = (message: string | undefined) => (message ?? '').split('\n')[0];
+
+/**
+ * What a pod lacks for its workload identity (kinds of lib/plan/identity.ts), from its env and whether a file can be
+ * read; undefined when the SDK's default chain has what it needs. Checked before the first request, because the
+ * SDK's own message ("Could not load credentials from any providers") does not say which piece is missing.
+ */
+export function workloadIdentityProblem(kind: string, env: NodeJS.ProcessEnv, readable: (path: string) => string | undefined): string | undefined {
+  switch (kind) {
+    case 'aws-irsa':
+    case 'aws-projectedToken': {
+      const who = kind === 'aws-irsa'
+        ? 'the EKS pod identity webhook sets it from the ServiceAccount\'s eks.amazonaws.com/role-arn annotation: check the annotation and that the webhook runs'
+        : 'the pod spec sets it: the pod runs a spec older than its plan, or was edited';
+      for (const name of ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']) {
+        if (!env[name]) return `${name} is not set (${who})`;
+      }
+      const file = env.AWS_WEB_IDENTITY_TOKEN_FILE!;
+      const error = readable(file);
+      if (error) {
+        return `the web identity token ${file} (AWS_WEB_IDENTITY_TOKEN_FILE) cannot be read (${error}): `
+          + (kind === 'aws-irsa' ? 'the EKS webhook did not mount it into this container' : 'the projected ServiceAccount token volume is not mounted into this container');
+      }
+      return undefined;
+    }
+    case 'aws-podIdentity':
+      if (!env.AWS_CONTAINER_CREDENTIALS_FULL_URI) {
+        return 'AWS_CONTAINER_CREDENTIALS_FULL_URI is not set: the EKS Pod Identity webhook injects it only when a pod identity association names this '
+          + 'ServiceAccount (aws eks create-pod-identity-association) and the eks-pod-identity-agent add-on runs';
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
 }

@@ -7,12 +7,13 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import { dirname, join, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, PutObjectRetentionCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { StoredObject } from './layout';
@@ -55,11 +56,20 @@ export interface S3StoreOptions {
   readonly region: string;
   readonly pathStyle: boolean;
   readonly bucket: string;
+  /** The endpoint may be plain http (`insecure: true` on the storage); otherwise an http endpoint is refused. */
+  readonly insecure?: boolean;
   /** Static credentials; the SDK's default chain when absent. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
   /** A PEM file of extra CAs trusted besides the system roots. */
   readonly caFile?: string;
   readonly sse?: { readonly type: 'AES256' | 'aws:kms'; readonly kmsKeyId?: string };
+  /**
+   * S3 Object Lock: every object is written with this mode, retained for `days` from the start of its upload (the
+   * bucket must have Object Lock enabled). Uploads then carry the checksums Object Lock requires.
+   */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+  /** The clock of retain-until dates. @default the system clock */
+  readonly clock?: () => Date;
   /** Multipart part size. @default 8 MiB */
   readonly partSize?: number;
   /** Parts in flight per upload. @default 2 */
@@ -79,6 +89,10 @@ export class S3Store implements ObjectStore {
   private readonly location: S3Location;
 
   constructor(private readonly options: S3StoreOptions) {
+    // The last guard before credentials leave this process: validation and --endpoint checks come first.
+    if (/^http:/i.test(options.endpoint) && !options.insecure) {
+      throw new StorageError(`refusing to send credentials in clear to ${options.endpoint}: use https, or set \`insecure: true\` on the storage`);
+    }
     this.description = `s3://${options.bucket} at ${options.endpoint}`;
     this.location = { endpoint: options.endpoint, region: options.region, pathStyle: options.pathStyle, bucket: options.bucket, folder: '' };
     const ca = options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
@@ -144,26 +158,64 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private params(key: string): Pick<PutObjectCommandInput, 'Bucket' | 'Key' | 'ServerSideEncryption' | 'SSEKMSKeyId'> {
-    const { sse } = this.options;
-    return { Bucket: this.options.bucket, Key: key, ...(sse ? { ServerSideEncryption: sse.type, ...(sse.kmsKeyId ? { SSEKMSKeyId: sse.kmsKeyId } : {}) } : {}) };
+  private params(key: string, lockUntil?: Date): Pick<PutObjectCommandInput, 'Bucket' | 'Key' | 'ServerSideEncryption' | 'SSEKMSKeyId' | 'ObjectLockMode' | 'ObjectLockRetainUntilDate'> {
+    const { sse, objectLock } = this.options;
+    return {
+      Bucket: this.options.bucket, Key: key,
+      ...(sse ? { ServerSideEncryption: sse.type, ...(sse.kmsKeyId ? { SSEKMSKeyId: sse.kmsKeyId } : {}) } : {}),
+      ...(objectLock ? { ObjectLockMode: objectLock.mode, ObjectLockRetainUntilDate: lockUntil ?? objectLockRetainUntil((this.options.clock ?? (() => new Date()))(), objectLock.days) } : {}),
+    };
   }
 
   async write(key: string, body: Buffer | string): Promise<void> {
+    // A locked object must come with a checksum (Content-MD5 or x-amz-checksum-*): S3 refuses it otherwise.
+    const md5 = this.options.objectLock ? { ContentMD5: createHash('md5').update(body).digest('base64') } : {};
     try {
-      await this.client.send(new PutObjectCommand({ ...this.params(key), Body: body, ContentLength: Buffer.byteLength(body) }));
+      await this.client.send(new PutObjectCommand({ ...this.params(key), ...md5, Body: body, ContentLength: Buffer.byteLength(body) }));
     } catch (error) {
       this.fail(error, key);
     }
   }
 
   async upload(key: string, body: Readable): Promise<void> {
+    if (!this.options.objectLock) return this.streamUpload(key, body);
+    // A locked object needs a checksum. One part's worth or less goes up as one PutObject with Content-MD5 (which
+    // every store with Object Lock takes; moto and older S3-compatible stores take nothing else); a longer stream as
+    // a multipart upload whose parts carry their CRC32.
+    const partSize = this.options.partSize ?? 8 * 1024 * 1024;
+    const chunks = body[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let size = 0;
+    while (size <= partSize) {
+      const next = await chunks.next();
+      if (next.done) return this.write(key, Buffer.concat(head));
+      const chunk = Buffer.from(next.value as Buffer);
+      head.push(chunk);
+      size += chunk.length;
+    }
+    const until = objectLockRetainUntil((this.options.clock ?? (() => new Date()))(), this.options.objectLock.days);
+    await this.streamUpload(key, Readable.from((async function* rest() {
+      yield* head;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer;
+    })()), until);
+    // The lock headers of CreateMultipartUpload are not honoured by every store (moto 5.1.1 drops them): set the
+    // retention on the completed object too (the same date: allowed in both modes).
+    try {
+      await this.client.send(new PutObjectRetentionCommand({ Bucket: this.options.bucket, Key: key, Retention: { Mode: this.options.objectLock.mode, RetainUntilDate: until } }));
+    } catch (error) {
+      this.fail(error, key);
+    }
+  }
+
+  private async streamUpload(key: string, body: Readable, lockUntil?: Date): Promise<void> {
     // The stream's own error wins over what the SDK makes of it: the producer failed, not the store.
     let streamError: unknown;
     body.once('error', (error) => { streamError = error; });
     const upload = new Upload({
       client: this.client,
-      params: { ...this.params(key), Body: body },
+      // Object Lock requires a checksum on every part: the SDK computes CRC32 for each part (and the single PutObject of a
+      // small stream) when asked; only then, because several S3-compatible stores reject these headers.
+      params: { ...this.params(key, lockUntil), ...(this.options.objectLock ? { ChecksumAlgorithm: 'CRC32' as const } : {}), Body: body },
       partSize: this.options.partSize ?? 8 * 1024 * 1024,
       queueSize: this.options.queueSize ?? 2,
       leavePartsOnError: false,
@@ -181,18 +233,43 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * Every version of these keys (and their delete markers). An Object Lock bucket is versioned: a delete without a
+   * version id only hides an object behind a delete marker, and the locked bytes stay stored.
+   */
+  private async versionsOf(keys: readonly string[]): Promise<{ Key: string; VersionId?: string }[]> {
+    const out: { Key: string; VersionId?: string }[] = [];
+    for (const key of keys) {
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      try {
+        do {
+          const page = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.options.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+          for (const version of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+            if (version.Key === key) out.push({ Key: key, VersionId: version.VersionId });
+          }
+          [keyMarker, versionMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextVersionIdMarker] : [undefined, undefined];
+        } while (keyMarker);
+      } catch (error) {
+        this.fail(error, key);
+      }
+    }
+    return out;
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
+    const objects = this.options.objectLock ? await this.versionsOf(keys) : keys.map((Key) => ({ Key }));
+    for (let i = 0; i < objects.length; i += 1000) {
+      const batch = objects.slice(i, i + 1000);
       let errors: { Key?: string; Code?: string; Message?: string }[] = [];
       try {
         const out = await this.client.send(new DeleteObjectsCommand({
           Bucket: this.options.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          Delete: { Objects: batch, Quiet: true },
         }));
         errors = (out.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
       } catch (error) {
-        this.fail(error, batch[0]);
+        this.fail(error, batch[0].Key);
       }
       if (errors.length > 0) {
         throw new StorageError(`delete of ${errors.length} object(s) in s3://${this.options.bucket} failed: ${errors.slice(0, 3).map((error) => `${error.Key}: ${error.Code}`).join(', ')}`);
@@ -203,6 +280,11 @@ export class S3Store implements ObjectStore {
   close(): void {
     this.client.destroy();
   }
+}
+
+/** The retain-until date of an object whose upload starts at `start`, locked for `days`. */
+export function objectLockRetainUntil(start: Date, days: number): Date {
+  return new Date(start.getTime() + days * 86_400_000);
 }
 
 /** Node-local storage: a directory (a hostPath volume in the pod). Writes are atomic (a temporary name, renamed). */
@@ -335,15 +417,14 @@ export class S3Clients {
   private readonly stores = new Map<string, S3Store>();
 
   store(location: S3Location): S3Store {
-    const key = [location.endpoint, location.region, location.pathStyle, location.bucket].join('\u0000');
+    const key = [location.endpoint, location.region, location.pathStyle, location.bucket, Boolean(location.insecure)].join('\u0000');
     let known = this.stores.get(key);
-    // The last guard before credentials leave this process: validation and --endpoint checks come first.
-    if (/^http:/i.test(location.endpoint) && !location.insecure) {
-      throw new StorageError(`refusing to send credentials in clear to ${location.endpoint}: use https, or set \`insecure: true\` on the storage`);
-    }
     if (!known) {
-      // An endpoint that drops packets must fail in seconds, not hang a cron job.
-      known = new S3Store({ endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000 });
+      // An endpoint that drops packets must fail in seconds, not hang a cron job. (S3Store refuses http without insecure.)
+      known = new S3Store({
+        endpoint: location.endpoint, region: location.region, pathStyle: location.pathStyle, bucket: location.bucket, maxAttempts: 2, requestTimeoutMs: 30_000,
+        ...(location.insecure ? { insecure: true } : {}),
+      });
       this.stores.set(key, known);
     }
     return known;

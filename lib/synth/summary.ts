@@ -4,6 +4,7 @@
  */
 import { signingKeyId } from '../storage/signature';
 import { clusterStorages, type Cluster, type Inventory, type Retention, type Storage } from '../inventory/model';
+import { credentialKind, storageIdentity } from '../plan/identity';
 import { schedulePause } from '../plan/pause';
 import { retentionWindow } from '../plan/retention-window';
 import { analyzeSchedule, describeSchedule, durationInWords, RPO_WINDOW, type ScheduleAnalysis } from '../plan/schedule';
@@ -70,26 +71,40 @@ function retentionText(retention: Retention, interval: number): string {
   return `${window.text}${oldest}`;
 }
 
+/**
+ * A lock longer than the retention's maxAge is no error: the lock is a floor chosen on purpose, retention a ceiling,
+ * and a set goes when both allow it. The line says so, because the bucket then holds more than maxAge suggests.
+ */
+function objectLockWords(lock: { mode: string; days: number }, retention: Retention): string {
+  const longer = retention.maxAgeHours > 0 && retention.maxAgeHours < lock.days * 24;
+  return `Object Lock ${lock.mode} for ${plural(lock.days, 'day')}: retention deletes a set only once its lock has ended`
+    + (longer ? ` (longer than maxAge: sets stay ${plural(lock.days, 'day')} at least)` : '');
+}
+
 function destinationLine(storage: Storage, cluster: Cluster, interval: number): string {
   let where: string;
   switch (storage.kind) {
     case 's3': {
       const { s3, credentials } = storage;
       const key = [s3.bucket, s3.prefix, cluster.name].filter(Boolean).join('/');
-      const source = credentials.externalSecret
-        ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
-        : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
-      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials: ${source}`;
+      const identity = storageIdentity(storage);
+      const source = identity
+        ? `workload identity ${identity.principal}; you create ${identity.userCreates}`
+        : credentials.externalSecret
+          ? `ExternalSecret from ${credentials.externalSecret.secretStoreRef.kind} ${code(credentials.externalSecret.secretStoreRef.name)}`
+          : credentials.sealedSecret ? 'SealedSecret' : `existing Secret ${code(credentials.existingSecret?.name ?? '')}`;
+      where = `S3 ${code(`${key}/`)} at ${s3.endpoint}${s3.sse ? ` (server-side encryption ${s3.sse.type})` : ''}; credentials ${code(credentialKind(storage))}: ${source}`
+        + (s3.objectLock ? `; ${objectLockWords(s3.objectLock, storage.retention ?? cluster.backup.retention)}` : '');
       break;
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;
       const bucket = claim.bucketName ? `bucket ${code(claim.bucketName)}` : `a bucket named ${code(`${claim.generateBucketName}-...`)}`;
-      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}`;
+      where = `${bucket} from an ObjectBucketClaim (storage class ${code(claim.storageClassName)}), folder ${code(`${[claim.prefix, cluster.name].filter(Boolean).join('/')}/`)}; credentials ${code(credentialKind(storage))}: the Secret the provisioner writes`;
       break;
     }
     case 'local':
-      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}`;
+      where = `the control-plane node's disk, ${code(`${storage.local.path}/${cluster.name}/`)}; credentials ${code(credentialKind(storage))}`;
       break;
   }
   const own = storage.retention && !sameRetention(storage.retention, cluster.backup.retention)

@@ -101,7 +101,7 @@ describe('backup CronJob, default configuration', () => {
       destinations: [{
         name: 's3main', kind: 's3', endpoint: 'https://s3.example.com', region: 'us-east-1', pathStyle: false, bucket: 'backups',
         folder: 'etcd/alpha', credentials: { accessKeyIdEnv: 'CPB_S3MAIN_ACCESS_KEY_ID', secretAccessKeyEnv: 'CPB_S3MAIN_SECRET_ACCESS_KEY' },
-        caFile: null, sse: null, retention: { keepLast: 8, maxAgeHours: 2160, hourly: 0, daily: 7, weekly: 4, monthly: 3 },
+        caFile: null, sse: null, retention: { keepLast: 8, maxAgeHours: 2160, hourly: 0, daily: 7, weekly: 4, monthly: 3 }, insecure: false,
       }],
     });
     // No script ConfigMap any more: the agent is in the tools image.

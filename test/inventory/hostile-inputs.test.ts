@@ -153,7 +153,7 @@ describe('every problem in one run', () => {
   it('a shape error in a storage does not hide its missing credentials', () => {
     const text = MINIMAL.replace('bucket: etcd-backups', 'bucket: Etcd_Backups').replace(/    credentials:\n      existingSecret:\n        name: s3-credentials\n/, '');
     expect(lines(text)).toEqual([
-      'inventory.yaml:5:5: storages.primary: storage "primary" has no `credentials`; add existingSecret, externalSecret or sealedSecret',
+      'inventory.yaml:5:5: storages.primary: storage "primary" has no `credentials`; add existingSecret, externalSecret, sealedSecret or workloadIdentity',
       'inventory.yaml:7:15: storages.primary.s3.bucket: "Etcd_Backups" may contain only lower-case letters, digits, "." and "-"',
     ]);
   });

@@ -193,6 +193,21 @@ describe('decideRetention', () => {
   const now = at('2026-03-10T12:00:00Z');
   const hourlySets = (count: number) => Array.from({ length: count }, (_, i) => ({ date: new Date(now.getTime() - i * 6 * HOUR), shape: 'complete' as Shape }));
 
+  it('keeps a set under S3 Object Lock until stamp + days + the Job deadline + the clock skew, and says when it can go', () => {
+    const { sets } = listing(hourlySets(8));
+    // keepLast 2 makes the sets of 12 h to 42 h ago due; a 1-day lock ends at most 24 h + 30 min (the deadline) + 5 min
+    // (the skew) after a set's stamp: the sets of 30, 36 and 42 h ago go, those of 12, 18 and 24 h ago wait.
+    const decision = decideRetention({ sets, policy: { ...NONE, keepLast: 2 }, now, current: 'prod-1-20260310T120000Z', incompleteGraceSeconds: 1800, objectLockDays: 1 });
+    expect(decision.deleteSets).toEqual(['prod-1-20260308T180000Z', 'prod-1-20260309T000000Z', 'prod-1-20260309T060000Z']);
+    expect(decision.locked).toEqual([
+      { name: 'prod-1-20260309T120000Z', deletableAfter: '2026-03-10T12:35:00.000Z' },
+      { name: 'prod-1-20260309T180000Z', deletableAfter: '2026-03-10T18:35:00.000Z' },
+      { name: 'prod-1-20260310T000000Z', deletableAfter: '2026-03-11T00:35:00.000Z' },
+    ]);
+    expect(decision.keptComplete).toHaveLength(5);
+    expect(decideRetention({ sets, policy: { ...NONE, keepLast: 2 }, now, current: 'prod-1-20260310T120000Z', incompleteGraceSeconds: 1800 }).locked).toEqual([]);
+  });
+
   it('deletes nothing when no rule is set', () => {
     const { sets } = listing(hourlySets(10));
     expect(decideRetention({ sets, policy: NONE, now, incompleteGraceSeconds: 1800 }).deleteKeys).toEqual([]);

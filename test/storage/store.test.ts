@@ -59,7 +59,7 @@ describe('sidecar', () => {
 
 function stores(): [string, () => ObjectStore][] {
   return [
-    ['s3', () => new S3Store({ endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, bucket: 'bkt', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, partSize: 5 * 1024 * 1024 })],
+    ['s3', () => new S3Store({ endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, bucket: 'bkt', insecure: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, partSize: 5 * 1024 * 1024 })],
     ['local', () => new LocalStore(join(work, 'local'))],
   ];
 }
@@ -123,7 +123,7 @@ describe.each(stores())('%s store', (kind, make) => {
 
 describe('S3 errors', () => {
   it('says what is wrong: missing bucket, unreachable endpoint, wrong access key', async () => {
-    const base = { region: 'us-east-1', pathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 };
+    const base = { region: 'us-east-1', pathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1, insecure: true };
     const missing = new S3Store({ ...base, endpoint: s3.endpoint, bucket: 'nope' });
     await expect(missing.list('f')).rejects.toThrow(`bucket "nope" does not exist at ${s3.endpoint}`);
     missing.close();

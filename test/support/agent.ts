@@ -90,7 +90,7 @@ export function s3Destination(s3: S3Server, remote: string, name = 'primary', re
   return {
     destination: {
       name, kind: 's3' as const, endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, bucket, folder: folder.join('/'),
-      credentials: { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` }, caFile: null, sse: null,
+      credentials: { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` }, caFile: null, sse: null, insecure: true,
       retention: { keepLast: 0, maxAgeHours: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, ...retention },
     },
     env: { [`${prefix}_ACCESS_KEY_ID`]: 'S3RVER', [`${prefix}_SECRET_ACCESS_KEY`]: 'S3RVER' },
