@@ -7,12 +7,12 @@
  *   agent:    storage and its own plan schemas (lib/agent/plan.ts, lib/agent/restore/plans.ts), never synthesis
  *   library:  the construct library users instantiate (lib/library), beside constructs; lib/index.ts exports all
  *   validate: a leaf (checks synthesized YAML), used by cli and the package entry
- *   leaves:   lib/text.ts, lib/dns-names.ts, lib/package-root.ts, lib/version.ts, and the two name grammars that
+ *   leaves:   lib/text.ts, lib/dns-names.ts, lib/package-root.ts, lib/version.ts, lib/quantity.ts, lib/signing-key.ts, and the two name grammars that
  *             everyone reads: lib/storage/layout.ts (bucket keys) and lib/plan/names.ts (Kubernetes object names)
  *
  * An arrow points from the importer to what it imports. Type-only imports count (tsPreCompilationDeps).
  */
-const LEAVES = '^lib/(text|dns-names|package-root|version)[.]ts$';
+const LEAVES = '^lib/(text|dns-names|package-root|version|quantity|signing-key)[.]ts$';
 const NAME_GRAMMARS = '^lib/(storage/layout|plan/names)[.]ts$';
 
 /** Rule for one layer: `from` may not import anything matching `to`. */

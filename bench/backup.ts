@@ -5,19 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { renderInventory } from '../lib/synth/render';
-import { inventoryOf } from '../test/helpers/inventory';
+import { inventoryOf } from '../test/support/inventory';
 import { startEtcd, snapshotSave, type EtcdServer } from '../test/support/etcd';
 import { startNetns, type NetNs } from '../test/support/netns';
 import { makePki, type Pki } from '../test/support/pki';
 import { runPod } from '../test/support/pod-runner';
-import { mkTemp, rmTemp, run, runOk, stopChild } from '../test/support/proc';
+import { mkTemp, rmTemp, run, runOk } from '../test/support/proc';
 import { median } from './stats';
 import { TEST_TOOLS_IMAGE } from '../test/support/roots';
+import { startS3 as startTestS3, type S3Server } from '../test/support/s3';
 
-const ROOT = resolve(__dirname, '..', '..');
 
 export interface BackupRun {
   readonly pipelineMs: number;
@@ -56,47 +56,9 @@ export interface BackupResult {
   readonly tools: { readonly zstdMs: number; readonly ageMs: number; readonly sha256Ms: number; readonly zstdThenAgeMs: number };
 }
 
-/**
- * s3rver as test/support/s3.ts starts it, with the package found from the compiled bench too (that module resolves
- * node_modules relative to its own folder, which is build/ once compiled).
- */
-export interface S3Server {
-  readonly endpoint: string;
-  rcloneEnv(remote: string): Record<string, string>;
-  stop(): Promise<void>;
-}
-
-export async function startS3(netns: NetNs, dir: string, bucket: string): Promise<S3Server> {
-  const bin = join(ROOT, 'node_modules', 's3rver', 'bin', 's3rver.js');
-  mkdirSync(join(dir, 's3rver'), { recursive: true });
-  // s3rver's listing continuation tokens use DES, which Node 20's OpenSSL 3 disables without the legacy provider.
-  const child = netns.spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', join(dir, 's3rver'), '-a', '127.0.0.1', '-p', '0', '--configure-bucket', bucket]);
-  let output = '';
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${output}`)), 15_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on [^\n]*:(\d+)\s*\n/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolvePort(Number(match[1]));
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`s3rver exited ${code}: ${output}`)));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  return {
-    endpoint,
-    rcloneEnv: (remote) => {
-      const p = `RCLONE_CONFIG_${remote.toUpperCase()}_`;
-      return {
-        [`${p}TYPE`]: 's3', [`${p}PROVIDER`]: 'Other', [`${p}ENDPOINT`]: endpoint, [`${p}REGION`]: 'us-east-1',
-        [`${p}ACCESS_KEY_ID`]: 'S3RVER', [`${p}SECRET_ACCESS_KEY`]: 'S3RVER', [`${p}FORCE_PATH_STYLE`]: 'true',
-      };
-    },
-    stop: () => stopChild(child, 3000),
-  };
+/** s3rver in the bench's netns with one bucket, as the tests start it (test/support/s3.ts). */
+export function startS3(netns: NetNs, dir: string, bucket: string): Promise<S3Server> {
+  return startTestS3({ netns, dir, buckets: [bucket] });
 }
 
 const VALUE_BYTES = 3000;

@@ -7,22 +7,29 @@
  *
  * Every run restores with a restore id of its own (the marker of an earlier id does not skip it); the 3-member
  * restore runs its three Jobs at once, as the Job controller would.
+ *
+ * The RTO of the restore without an API server is measured in the same world: each run also restores through the
+ * synthesized static pods (RUNBOOK's disaster path), run by a fake kubelet per node (test/support/static-kubelet.ts),
+ * from the moment every member's manifest is in its kubelet's folder until the last pod has ended; the operator's
+ * copying (scp/ssh) is not in the figure.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { renderInventory } from '../lib/synth/render';
-import { inventoryOf } from '../test/helpers/inventory';
-import { ageKeypair } from '../test/scripts/helpers';
+import { inventoryOf } from '../test/support/inventory';
+import { ageKeypair } from '../test/support/agent';
 import { startEtcdCluster, type EtcdCluster } from '../test/support/etcd-cluster';
 import { startNetns, type NetNs } from '../test/support/netns';
 import { runPod, type PodRunResult } from '../test/support/pod-runner';
 import { mkTemp, rmTemp } from '../test/support/proc';
-import { load, startS3, type S3Server } from './backup';
+import { startStaticKubelet, type StaticKubelet } from '../test/support/static-kubelet';
+import { load, startS3 } from './backup';
+import type { S3Server } from '../test/support/s3';
 import { median } from './stats';
 import { TEST_TOOLS_IMAGE } from '../test/support/roots';
 
-const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+import { placeStaticPodFiles, S3_SECRET } from '../test/support/kubeadm-world';
 
 export interface RestoreRun {
   /** From the first Job's start to the last Job's end. */
@@ -46,11 +53,14 @@ export interface RestoreResult {
   readonly wallMs: number;
   /** Median of each stage over runs (the slowest member's figure in each run). */
   readonly stagesMs: Record<string, number>;
+  /** The static-pod path (no API server), in the same world: wall time from the manifests in place to the last pod's end. */
+  readonly staticPods: { readonly runs: RestoreRun[]; readonly wallMs: number; readonly stagesMs: Record<string, number> };
   /** Single member only: the bare path, in the same world. */
   readonly bare?: { readonly runs: BareRun[]; readonly wallMs: number; readonly downloadMs: number; readonly decryptDecompressMs: number; readonly restoreMs: number };
 }
 
 interface World {
+  kubelets?: StaticKubelet[];
   tmp: string;
   netns: NetNs;
   s3: S3Server;
@@ -64,7 +74,7 @@ function inventoryFor(world: World, restores: object[] = []): Record<string, unk
   return {
     apiVersion: 'controlplane-backup.io/v1',
     kind: 'Inventory',
-    storages: { s3main: { s3: { endpoint: world.s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
+    storages: { s3main: { s3: { endpoint: world.s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true, insecure: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
     defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, images: { tools: TEST_TOOLS_IMAGE }, snapshotTimeoutSeconds: 600, scratchSize: '8Gi' } },
     clusters: { [world.name]: { kubeadm: { members: world.cluster.nodes.map((node) => ({ name: node.name, ip: node.ip })) }, restores } },
   };
@@ -108,6 +118,7 @@ async function setUp(members: 1 | 3, targetBytes: number, log: (line: string) =>
 }
 
 async function tearDown(world: World | undefined): Promise<void> {
+  await Promise.all((world?.kubelets ?? []).map((kubelet) => kubelet.stop()));
   await world?.cluster.stop();
   await world?.s3.stop();
   await world?.netns.stop();
@@ -138,6 +149,33 @@ async function restoreOnce(world: World, base: string, id: string): Promise<Rest
   // The data each restore moved aside: not needed by the next run, and it would fill the disk.
   for (const node of world.cluster.nodes) rmSync(join(node.dataDir, `member.before-restore-${id}`), { recursive: true, force: true });
   return { wallMs, stagesMs: pods.map((pod) => resultOf(pod).durationsMs as Record<string, number>) };
+}
+
+/** Every member's synthesized static pod of restore `id`, placed as RUNBOOK.md says, run by the nodes' kubelets. */
+async function restoreStaticOnce(world: World, base: string, id: string): Promise<RestoreRun> {
+  const folder = `${world.name}/restore-${id}/static-pods`;
+  const files = [...renderInventory(inventoryOf(inventoryFor(world, [{ id, snapshot: `etcd/${world.name}/${base}.db.zst.age`, confirm: base }])))]
+    .filter(([path]) => path.startsWith(`${folder}/`));
+  world.kubelets ??= world.cluster.nodes.map((node) => startStaticKubelet({ nodeName: node.name, root: node.root, manifestsDir: node.manifestsDir, netns: world.netns }));
+  const manifest = `controlplane-backup-restore-${id}.yaml`;
+  placeStaticPodFiles(world.cluster.nodes, world.keys.identity, id);
+  for (const node of world.cluster.nodes) {
+    writeFileSync(join(node.manifestsDir, `.${manifest}`), files.find(([path]) => path === `${folder}/${node.name}.yaml`)![1]);
+  }
+  const started = now();
+  for (const node of world.cluster.nodes) renameSync(join(node.manifestsDir, `.${manifest}`), join(node.manifestsDir, manifest));
+  const runs = await Promise.all(world.kubelets.map((kubelet) => kubelet.ended(manifest, 600_000)));
+  const wallMs = now() - started;
+  const lines = runs.map((run) => (run.result ? resultOf(run.result) : { status: 'failed', message: run.error }));
+  lines.forEach((line, i) => {
+    if (line.status !== 'ok') throw new Error(`static pod restore ${id} failed: ${JSON.stringify(line)} ${runs[i].result?.results[0].stderr.slice(-1500) ?? ''}`);
+    rmSync(runs[i].result!.workDir, { recursive: true, force: true });
+  });
+  for (const node of world.cluster.nodes) {
+    if (readdirSync(node.manifestsDir).includes(manifest)) throw new Error(`static pod of restore ${id} on ${node.name} did not remove its manifest`);
+    rmSync(join(node.dataDir, `member.before-restore-${id}`), { recursive: true, force: true });
+  }
+  return { wallMs, stagesMs: lines.map((line) => line.durationsMs as Record<string, number>) };
 }
 
 /** One download, decrypt + decompress, `snapshot restore` into a fresh folder: the floor a person would type. */
@@ -172,16 +210,19 @@ export async function restoreBench(opts: { members: 1 | 3; targetBytes: number; 
   try {
     world = await setUp(members, opts.targetBytes, log);
     const runs: RestoreRun[] = [];
+    const staticRuns: RestoreRun[] = [];
     const bare: BareRun[] = [];
     for (let i = 0; i < opts.runs; i++) {
       runs.push(await restoreOnce(world, world.base, `bench-${i}`));
+      staticRuns.push(await restoreStaticOnce(world, world.base, `bench-static-${i}`));
       if (members === 1) bare.push(await bareOnce(world, world.base, i));
-      log(`restore ${members} member(s): run ${i + 1}/${opts.runs}: Jobs ${(runs[i].wallMs / 1000).toFixed(2)} s${bare[i] ? `, bare ${(bare[i].wallMs / 1000).toFixed(2)} s` : ''}`);
+      log(`restore ${members} member(s): run ${i + 1}/${opts.runs}: Jobs ${(runs[i].wallMs / 1000).toFixed(2)} s, static pods ${(staticRuns[i].wallMs / 1000).toFixed(2)} s${bare[i] ? `, bare ${(bare[i].wallMs / 1000).toFixed(2)} s` : ''}`);
     }
     return {
       members, dbBytes: world.dbBytes, objectBytes: world.objectBytes, runs,
       wallMs: median(runs.map((r) => r.wallMs)),
       stagesMs: stageMedians(runs),
+      staticPods: { runs: staticRuns, wallMs: median(staticRuns.map((r) => r.wallMs)), stagesMs: stageMedians(staticRuns) },
       ...(bare.length ? {
         bare: {
           runs: bare, wallMs: median(bare.map((b) => b.wallMs)), downloadMs: median(bare.map((b) => b.downloadMs)),

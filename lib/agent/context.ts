@@ -23,10 +23,25 @@ export class Context {
   stage = 'config';
   /** Run on SIGTERM/SIGINT before the result line (a few seconds at most): where a command records how it stopped. */
   signalHandler?: () => Promise<unknown>;
+  /**
+   * Set by a command whose outcome is recorded before its last step (a static pod removing its own manifest, which
+   * makes the kubelet stop it): a signal from then on ends the agent with this outcome instead of a failure.
+   */
+  finished?: { readonly code: number; readonly message: string };
   private readonly stores: ObjectStore[] = [];
   private work?: string;
 
-  constructor(readonly command: string, readonly io: AgentIo, readonly env: NodeJS.ProcessEnv, readonly clock: () => Date = () => new Date()) {}
+  constructor(readonly command: string, readonly io: AgentIo, private baseEnv: NodeJS.ProcessEnv, readonly clock: () => Date = () => new Date()) {}
+
+  /** The container's env, with what addEnv added. */
+  get env(): NodeJS.ProcessEnv {
+    return this.baseEnv;
+  }
+
+  /** Adds variables (from an env file on the node) over the container's env, for the stores made after this. */
+  addEnv(values: Readonly<Record<string, string>>): void {
+    this.baseEnv = { ...this.baseEnv, ...values };
+  }
 
   /** Sets what runs on SIGTERM/SIGINT before the result line is printed. */
   onSignal(handler: () => Promise<unknown>): void {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { readFolder } from '../storage/folder';
 import { checkSnapshotFile, InvalidSnapshotError } from '../storage/integrity';
 import { compressionOf, objectKey, SUFFIX } from '../storage/layout';
-import { futureSets, latestComplete, pkiEntry, snapshotEntry, type AssessedSet } from '../storage/sets';
+import { futureSets, latestComplete, pkiEntry, snapshotEntry, untrustedLatestProblem, type AssessedSet } from '../storage/sets';
 import { StorageError } from '../storage/store';
 import { since, type Context } from './context';
 import { AgentError, EXIT, type ExitCode } from './exit-codes';
@@ -52,8 +52,10 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
   ctx.stage = 'resolve';
   let set: AssessedSet | undefined;
   try {
-    const folder = await readFolder(store, plan.cluster, plan.source.folder);
+    const folder = await readFolder(store, plan.cluster, plan.source.folder, plan.signingPublicKey ? { publicKey: plan.signingPublicKey } : {});
     set = latestComplete(folder.sets, now);
+    const untrusted = set ? undefined : untrustedLatestProblem(folder.sets, now);
+    if (untrusted) throw new AgentError(EXIT.untrusted, `no signed backup of ${plan.cluster} in ${store.description}/${plan.source.folder}: ${untrusted}`, 'resolve');
     ctx.result.future = futureSets(folder.sets, now).map((candidate) => candidate.name);
   } catch (error) {
     if (error instanceof StorageError) throw new AgentError(EXIT.storage, error.message, 'resolve');
@@ -63,6 +65,7 @@ export async function drill(source: PlanSource, ctx: Context): Promise<{ code: n
     throw new AgentError(EXIT.invalidBackup, `no complete backup of ${plan.cluster} in ${store.description}/${plan.source.folder} (a set whose sidecar names snapshot and metadata, stored with their sizes)`, 'resolve');
   }
   const base = set.name;
+  ctx.result.signature = set.signature;
   const reportKey = objectKey(plan.source.folder, `${base}${SUFFIX.drill}`);
   Object.assign(ctx.result, { snapshot: base, report: `${base}${SUFFIX.drill}` });
   ctx.log(`drill of ${base} from ${store.description}/${plan.source.folder}`);

@@ -29,6 +29,11 @@ export const EXIT = {
   drillMismatch: 11,
   /** Drill: every object verified, but nothing was restored (encrypted and no identity): never a success. */
   verifiedNotRestored: 12,
+  /**
+   * The backup set is not signed with the cluster's signing key (unsigned, or forged by someone holding only the
+   * storage credential): a drill or restore refuses it, unless the restore request says `allowUnsigned: true`.
+   */
+  untrusted: 13,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -4,31 +4,21 @@
  * AgentErrors of the one table: 2 corrupt or missing, 3 wrong key, 4 storage.
  */
 import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { sha256File } from '../storage/integrity';
-import { compressionOf, objectKey, SUFFIX } from '../storage/layout';
+import { downloadChecked } from '../storage/integrity';
+import { compressionOf } from '../storage/layout';
 import type { AssessedSet } from '../storage/sets';
-import { StorageError, type ObjectStore } from '../storage/store';
+import type { ObjectStore } from '../storage/store';
 import { AgentError, EXIT } from './exit-codes';
 import { pipeThrough, StageError } from './tools';
 
 /** Downloads `<folder>/<file>` of the set into `work` and checks its sha256 against the set's sidecar; its path. */
 export async function fetchChecked(store: ObjectStore, folder: string, set: AssessedSet, file: string, work: string): Promise<string> {
-  const entry = set.sidecar?.find((candidate) => candidate.file === file);
-  if (!entry) throw new AgentError(EXIT.invalidBackup, `sidecar ${set.name}${SUFFIX.sidecar} does not list ${file}`, 'fetch');
-  const path = join(work, file);
-  try {
-    await store.download(objectKey(folder, file), path);
-  } catch (error) {
-    if (error instanceof StorageError) throw new AgentError(EXIT.storage, `download of ${file} failed: ${error.message}`, 'fetch');
-    throw error;
-  }
-  const got = await sha256File(path);
-  if (got !== entry.sha256) throw new AgentError(EXIT.invalidBackup, `checksum mismatch: ${file} (sidecar ${entry.sha256}, downloaded ${got}): the object is corrupt`, 'fetch');
-  return path;
+  const checked = await downloadChecked(store, folder, set, file, work);
+  if ('path' in checked) return checked.path;
+  throw new AgentError(checked.problem === 'storage' ? EXIT.storage : EXIT.invalidBackup, checked.message, 'fetch');
 }
 
 /**

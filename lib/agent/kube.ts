@@ -2,12 +2,14 @@
  * The Kubernetes API as the restore pods use it: in-cluster configuration (the service-account token and CA at the
  * kubelet's path, KUBERNETES_SERVICE_HOST/PORT) through @kubernetes/client-node, and only the requests the
  * synthesized restore Role allows: get/patch of one ConfigMap, of the StatefulSet and its scale, of the control
- * plane's Deployments' scale, and a pod list by label selector. Errors are sentences naming the object, the HTTP
+ * plane's Deployments' scale, a pod list by label selector, and get/patch of the owners the inventory names (Flux,
+ * Argo CD, Kamaji objects, each through the owner Role of its namespace). Errors are sentences naming the object, the HTTP
  * status and the API server's message; connection failures, 429 and 5xx are retried, other 4xx never.
  */
-import { AppsV1Api, ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
+import { AppsV1Api, ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
+import { OWNER_KINDS, type OwnerRef } from './restore/plans';
 
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** A failed request: `message` is what the status ConfigMap and the result line show. */
 export class KubeError extends Error {
@@ -29,6 +31,16 @@ export interface StatefulSetView {
   readonly replicas: number | undefined;
   readonly readyReplicas: number;
   readonly matchLabels: Readonly<Record<string, string>>;
+  /** the image of the container named etcd (else the first container's) */
+  readonly etcdImage?: string;
+  /** volumeClaimTemplates by name: their storage request ("8Gi") */
+  readonly claimStorage?: Readonly<Record<string, string>>;
+}
+
+/** An owner object (Flux, Argo CD, Kamaji) as the API returns it. */
+export interface OwnerObject {
+  readonly metadata?: { readonly annotations?: Record<string, string> };
+  readonly spec?: Record<string, any>;
 }
 
 /** What the hosted restore needs from the API, in one namespace. */
@@ -43,6 +55,10 @@ export interface RestoreKube {
   setScale(kind: 'statefulset' | 'deployment', name: string, replicas: number): Promise<void>;
   /** number of pods matching every label */
   podCount(matchLabels: Readonly<Record<string, string>>): Promise<number>;
+  /** an owner the inventory names (any namespace: the restore's owner Roles allow get/patch of that object) */
+  ownerObject(ref: OwnerRef): Promise<OwnerObject>;
+  /** merge patch of an owner object */
+  patchOwner(ref: OwnerRef, patch: object): Promise<void>;
 }
 
 export interface InClusterOptions {
@@ -71,6 +87,9 @@ export function inClusterKube(options: InClusterOptions): RestoreKube {
   config.loadFromCluster();
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);
+  const custom = config.makeApiClient(CustomObjectsApi);
+  const ownerApi = (ref: OwnerRef) => ({ ...OWNER_KINDS[ref.kind], namespace: ref.namespace, name: ref.name });
+  const ownerWhat = (ref: OwnerRef) => `${OWNER_KINDS[ref.kind].plural}.${OWNER_KINDS[ref.kind].group} ${ref.namespace}/${ref.name}`;
   const namespace = options.namespace;
   const retries = options.retries ?? 3;
   const timeoutMs = options.requestTimeoutMs ?? 20_000;
@@ -119,7 +138,16 @@ export function inClusterKube(options: InClusterOptions): RestoreKube {
     },
     async statefulSet(name) {
       const sts = await call(`GET statefulset ${namespace}/${name}`, () => apps.readNamespacedStatefulSet({ name, namespace }));
-      return { metadata: metadataOf(sts.metadata), replicas: sts.spec?.replicas, readyReplicas: sts.status?.readyReplicas ?? 0, matchLabels: { ...(sts.spec?.selector?.matchLabels ?? {}) } };
+      const containers = sts.spec?.template?.spec?.containers ?? [];
+      const etcdImage = (containers.find((c) => c.name === 'etcd') ?? containers[0])?.image;
+      const claimStorage = Object.fromEntries((sts.spec?.volumeClaimTemplates ?? []).flatMap((t) => {
+        const storage = t.spec?.resources?.requests?.storage;
+        return t.metadata?.name && storage !== undefined ? [[t.metadata.name, String(storage)]] : [];
+      }));
+      return {
+        metadata: metadataOf(sts.metadata), replicas: sts.spec?.replicas, readyReplicas: sts.status?.readyReplicas ?? 0, matchLabels: { ...(sts.spec?.selector?.matchLabels ?? {}) },
+        ...(etcdImage ? { etcdImage } : {}), claimStorage,
+      };
     },
     async deploymentMetadata(name) {
       const deployment = await call(`GET deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ name, namespace }));
@@ -136,6 +164,12 @@ export function inClusterKube(options: InClusterOptions): RestoreKube {
       const labelSelector = Object.entries(matchLabels).map(([key, value]) => `${key}=${value}`).join(',');
       const list = await call(`GET pods of ${namespace} (${labelSelector})`, () => core.listNamespacedPod({ namespace, labelSelector }));
       return list.items.length;
+    },
+    async ownerObject(ref) {
+      return await call(`GET ${ownerWhat(ref)}`, () => custom.getNamespacedCustomObject(ownerApi(ref))) as OwnerObject;
+    },
+    async patchOwner(ref, patch) {
+      await call(`PATCH ${ownerWhat(ref)}`, () => custom.patchNamespacedCustomObject({ ...ownerApi(ref), body: patch }, merge));
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { signingPublicKeyProblem } from '../storage/signature';
 import { PACKAGE_VERSION } from '../version';
 import { AgentError, EXIT } from './exit-codes';
 
@@ -44,6 +45,11 @@ const s3Destination = z.object({
   identity: z.string().min(1).optional(),
   /** S3 Object Lock: every object is uploaded with this retention mode until its set's time + days. */
   objectLock: z.object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) }).strict().optional(),
+  /**
+   * `pruneJob`: the cluster's prune CronJob applies retention here with credentials that may delete; a backup then
+   * never deletes (its credentials need not allow it). Absent: the backup applies retention itself.
+   */
+  retentionBy: z.literal('pruneJob').optional(),
 }).strict();
 
 /** A Google Cloud Storage bucket through its JSON API. */
@@ -100,6 +106,12 @@ export const destinationSchema = z.discriminatedUnion('kind', [s3Destination, gc
 export const remoteDestinationSchema = z.discriminatedUnion('kind', [s3Destination, gcsDestination, azureBlobDestination]);
 export type Destination = z.infer<typeof destinationSchema>;
 
+/** The cluster's signing public key (lib/storage/signature.ts), checked like the inventory checks it. */
+export const signingPublicKey = z.string().superRefine((value, ctx) => {
+  const problem = signingPublicKeyProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const header = {
   apiVersion: z.literal(PLAN_API_VERSION),
   /** The package version that rendered the plan: the agent refuses another. */
@@ -129,6 +141,11 @@ export const backupPlanSchema = z.object({
   pki: z.object({ paths: z.array(z.string().startsWith('/')).min(1), encryptionConfigFile: z.string().startsWith('/').nullable() }).strict().nullable(),
   etcd: z.object({ endpoint: z.string().url(), caFile: z.string(), certFile: z.string(), keyFile: z.string() }).strict(),
   destinations: z.array(destinationSchema).min(1),
+  /**
+   * The set's signing: the private key file (a Secret volume, PKCS#8 PEM) and its public key, which retention checks
+   * the listed sets against; null when the cluster has no signing key (sets are unsigned, every complete one counts).
+   */
+  signing: z.object({ keyFile: z.string().startsWith('/'), publicKey: signingPublicKey }).strict().nullable().default(null),
 }).strict().superRefine((plan, ctx) => {
   if ((plan.encryptSnapshot || plan.pki) && plan.recipients.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['recipients'], message: plan.pki ? 'a PKI bundle is always encrypted: recipients are required' : 'encryptSnapshot needs recipients' });
@@ -150,6 +167,8 @@ export const drillPlanSchema = z.object({
   identitySecret: z.string().nullable(),
   /** Bound of the throwaway etcd's start. */
   etcdStartSeconds: z.number().int().positive(),
+  /** The cluster's signing public key: only a set signed with it is drilled; null: signatures are not checked. */
+  signingPublicKey: signingPublicKey.nullable().default(null),
 }).strict();
 export type DrillPlan = z.infer<typeof drillPlanSchema>;
 

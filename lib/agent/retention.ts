@@ -19,11 +19,12 @@ export interface RetentionOutcome {
 
 export async function applyRetention(
   ctx: Context, store: ObjectStore, destination: Destination,
-  plan: { readonly cluster: string; readonly deadlineSeconds: number },
+  plan: { readonly cluster: string; readonly deadlineSeconds: number; readonly signing: { readonly publicKey: string } | null },
   run: { readonly current?: string; readonly now: Date },
 ): Promise<RetentionOutcome> {
   try {
-    const folder = await readFolder(store, plan.cluster, destination.folder);
+    // With a signing key, only signed sets count: a forged set can neither push a genuine one out nor stop retention.
+    const folder = await readFolder(store, plan.cluster, destination.folder, plan.signing ? { publicKey: plan.signing.publicKey } : {});
     const decision = decideRetention({
       sets: folder.sets, policy: destination.retention, now: run.now, current: run.current, incompleteGraceSeconds: plan.deadlineSeconds,
       ...(destination.kind === 's3' && destination.objectLock ? { objectLockDays: destination.objectLock.days } : {}),

@@ -14,7 +14,7 @@ import { restoreCoordinator, restoreMember, restoreReplica } from './restore/com
 
 type Command = (source: PlanSource, ctx: Context) => Promise<{ code: number; message: string }>;
 
-export const AGENT_COMMANDS: Readonly<Record<string, Command>> = {
+const AGENT_COMMANDS: Readonly<Record<string, Command>> = {
   backup, prune, drill, 'restore-member': restoreMember, 'restore-coordinator': restoreCoordinator, 'restore-replica': restoreReplica,
 };
 
@@ -50,6 +50,13 @@ export async function runAgent(argv: readonly string[], io: AgentIo = defaultIo,
     io.out(`${JSON.stringify({ command: name, status: code === EXIT.ok ? 'ok' : 'failed', exitCode: code, stage: ctx.stage, message, ...ctx.result })}\n`);
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (ctx.finished) {
+      // the outcome is recorded and the last step (removing the pod's own manifest) made the kubelet stop the pod
+      const { code, message } = ctx.finished;
+      print(code, message);
+      ctx.close();
+      process.exit(code);
+    }
     ctx.log(`ERROR: terminated by ${signal}`);
     const finish = () => {
       print(EXIT.failed, `terminated by ${signal}`);

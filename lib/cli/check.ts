@@ -18,7 +18,7 @@ const MINUTE = 60_000;
 
 /** Age limit of a cluster's newest complete backup, in minutes: worst-case RPO × rpoMargin + the Job's deadline. */
 /** The same threshold as the ControlPlaneBackupStale alert (lib/plan/alerts.ts), so that CLI and alert agree. */
-export function freshnessThreshold(cluster: Cluster): { minutes: number; words: string } {
+function freshnessThreshold(cluster: Cluster): { minutes: number; words: string } {
   const { schedule, timeZone, alerts } = cluster.backup;
   const rpo = worstCaseRpo(schedule, timeZone);
   const allowance = runAllowanceMinutes(cluster);
@@ -89,11 +89,23 @@ async function clusterProblems(clients: StoreClients, cluster: Cluster, results:
       problems.push(`${name}: storage ${result.target.storage.name}: backup ${set.name} is dated in the future (now ${now.toISOString()}): it is never used as latest nor removed by retention; check the clock of the node or pod that wrote it`);
     }
   }
-  const complete = listed.flatMap(({ result }) => (result.status === 'listed' ? result.contents.sets.filter((set) => set.complete && !isFuture(set, now)).map((set) => ({ set, storage: result.target.storage.name })) : []));
+  // Authenticity: a forged set is a sign that someone holds the storage credential; an unsigned newer one hides nothing
+  // (never latest) but is reported, as is every set whose signature could not be read.
+  for (const { result } of listed) {
+    if (result.status !== 'listed' || !cluster.backup.signing) continue;
+    const newestTrusted = Math.max(...result.contents.sets.filter((set) => set.trusted).map((set) => set.createdAt.getTime()));
+    for (const set of result.contents.sets) {
+      if (!set.complete || set.trusted || isFuture(set, now)) continue;
+      if (set.signature === 'unsigned' && set.createdAt.getTime() < newestTrusted) continue;
+      problems.push(`${name}: storage ${result.target.storage.name}: backup ${set.name} is ${set.signatureProblem}: never used as latest nor restored without allowUnsigned; ${set.signature === 'invalid' ? 'someone with the storage credential may have planted it: rotate that credential and remove the set' : 'it was written without the cluster\'s signing key (by an older agent, or by someone with the storage credential)'}`);
+    }
+  }
+  // Freshness counts trusted sets only (signed, when the cluster has a key).
+  const complete = listed.flatMap(({ result }) => (result.status === 'listed' ? result.contents.sets.filter((set) => set.trusted && !isFuture(set, now)).map((set) => ({ set, storage: result.target.storage.name })) : []));
   const newest = Math.max(...complete.map(({ set }) => set.createdAt.getTime()));
   const storageNames = listed.map(({ result }) => result.target.storage.name).join(', ');
   if (complete.length === 0) {
-    problems.push(`${name}: no complete backup in ${storageNames}; threshold ${threshold.words}${suspended}`);
+    problems.push(`${name}: no complete ${cluster.backup.signing ? 'signed ' : ''}backup in ${storageNames}; threshold ${threshold.words}${suspended}`);
   } else {
     const ageMinutes = (now.getTime() - newest) / MINUTE;
     if (ageMinutes > threshold.minutes) {

@@ -49,7 +49,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     exit: '0 valid, 2 schema problems, failed kustomize builds or bad command line, 1 internal error',
   },
   restore: {
-    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--json]',
+    usage: 'restore --inventory FILE --cluster NAME --snapshot KEY|latest --confirm NAME --out DIR [--id ID] [--storage NAME] [--pki] [--allow-cross-cluster] [--allow-unsigned] [--json]',
     summary: 'write the restore bundle of one cluster (Jobs, RUNBOOK.md) to DIR, for break-glass use without GitOps',
     options: {
       inventory: INVENTORY,
@@ -61,15 +61,19 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       storage: '--storage NAME         the storage to restore from',
       pki: '--pki                  restore the PKI bundle too',
       'allow-cross-cluster': '--allow-cross-cluster  allow a snapshot of another cluster',
+      'allow-unsigned': '--allow-unsigned       allow a named set that is not signed with the cluster\'s signing key',
       json: JSON_OUT,
     },
     exit: '0 written, 2 invalid inventory, request or command line, 1 internal error',
   },
   snapshots: {
-    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
+    usage: 'snapshots --inventory FILE [--cluster NAME] [--storage NAME] [--verify] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
     summary: 'list the backup sets in S3 storage per cluster and storage: size, time, age, complete, encrypted, PKI bundle, drill result (S3 credentials: the AWS SDK\'s default chain; private CA: NODE_EXTRA_CA_CERTS)',
-    options: STORAGE_OPTIONS,
-    exit: '0 listed, 3 a storage could not be listed (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
+    options: {
+      ...STORAGE_OPTIONS,
+      verify: '--verify               download every object of every complete set and check its sha256 against the (signed) sidecar',
+    },
+    exit: '0 listed, 3 a storage could not be listed, or with --verify an object does not match its sidecar or the newest complete set is not signed with the cluster\'s key (everything else is still printed), 2 invalid inventory or command line, 1 internal error',
   },
   check: {
     usage: 'check --inventory FILE [--cluster NAME] [--storage NAME] [--json] [--now ISO-8601] [--bucket STORAGE=NAME]... [--endpoint STORAGE=HOST:PORT]...',
@@ -79,14 +83,24 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   },
   policy: {
     usage: 'policy --inventory FILE [--storage NAME] [--prune writer|separate] [--aws-account ID]',
-    summary: 'print, per S3 storage, least-privilege policies (AWS IAM, MinIO, Ceph RGW) that limit each cluster\'s credentials to its own prefix; with --prune separate, writers cannot delete and one prune user can',
+    summary: 'print, per S3 storage, least-privilege policies (AWS IAM, MinIO, Ceph RGW) that limit each cluster\'s credentials to its own prefix; with --prune separate (the default for a storage with pruneCredentials), writers cannot delete and each cluster\'s prune user can',
     options: {
       inventory: INVENTORY,
       storage: '--storage NAME         only this storage',
-      prune: '--prune writer|separate  writer (default): the backup Jobs delete their own old sets; separate: writers cannot delete, one prune user can',
+      prune: '--prune writer|separate  writer: the backup Jobs delete their own old sets; separate: writers cannot delete, each cluster\'s prune user (its prune CronJob) can; default: separate for storages with pruneCredentials, else writer',
       'aws-account': '--aws-account ID       the 12-digit AWS account of the users (for the bucket policy\'s principals)',
     },
     exit: '0 printed, 2 invalid inventory or command line, 1 internal error',
+  },
+  keygen: {
+    usage: 'keygen --cluster NAME [--namespace NS] [--secret NAME] | kubectl create -f -',
+    summary: 'a new backup signing key for one cluster: the Secret with the private key on stdout (for kubectl, never a file), the public key for `backup.signing.publicKey` on stderr',
+    options: {
+      cluster: '--cluster NAME         the cluster whose backups the key signs',
+      namespace: '--namespace NS         the namespace its backup pods run in (default: controlplane-backup; hosted: the namespace of its etcd)',
+      secret: '--secret NAME          the Secret\'s name (default: <cluster>-backup-signing; set backup.signing.secretName to match)',
+    },
+    exit: '0 written, 2 bad command line, 1 internal error',
   },
   agent: {
     usage: 'agent <command> --plan FILE',
@@ -113,7 +127,7 @@ function usage(): string {
 }
 
 /** `controlplane-backup <command> --help`. */
-export function commandUsage(name: string): string {
+function commandUsage(name: string): string {
   const help = COMMANDS[name];
   const options = Object.values(help.options).map((line) => `  ${line}`);
   return `Usage: controlplane-backup ${help.usage}\n\n${help.summary}\n\nOptions:\n${[...options, '  -h, --help             show this help'].join('\n')}\n\nExit codes: ${help.exit}`;
@@ -164,8 +178,12 @@ const OPTIONS = {
   storage: { type: 'string' },
   pki: { type: 'boolean' },
   'allow-cross-cluster': { type: 'boolean' },
+  'allow-unsigned': { type: 'boolean' },
+  verify: { type: 'boolean' },
   prune: { type: 'string' },
   'aws-account': { type: 'string' },
+  namespace: { type: 'string' },
+  secret: { type: 'string' },
   json: { type: 'boolean' },
   now: { type: 'string' },
   bucket: { type: 'string', multiple: true },
@@ -251,7 +269,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       const id = values.id ?? `manual-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
       const files = writeRestoreBundle({
         inventory, id, cluster: values.cluster!, snapshot: values.snapshot!, confirm: values.confirm!, out: values.out!,
-        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'],
+        storage: values.storage, pki: values.pki, allowCrossCluster: values['allow-cross-cluster'], allowUnsigned: values['allow-unsigned'],
       });
       if (values.json) io.out(`${JSON.stringify({ id, cluster: values.cluster, files, out: values.out }, null, 2)}\n`);
       io.err(`restore: ${plural(files, 'file')} for restore "${id}" of ${values.cluster} written to ${values.out}; read ${values.out}/RUNBOOK.md, then \`kubectl apply -k ${values.out}\`\n`);
@@ -272,14 +290,14 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         buckets: values.bucket, endpoints: values.endpoint, json: values.json,
       };
       if (command === 'check') return (await import('./check')).check(options, io);
-      return (await import('./snapshots')).snapshots(options, io);
+      return (await import('./snapshots')).snapshots({ ...options, verify: values.verify }, io);
     }
     case 'policy': {
       noExtra(0);
       const inventory = loadInventory(requireInventory());
-      const prune = values.prune ?? 'writer';
-      if (prune !== 'writer' && prune !== 'separate') {
-        return refuse(io, `--prune "${prune}": pass "writer" (the backup Jobs delete their own old sets, the default) or "separate" (writers cannot delete; one prune credential can)`);
+      const prune = values.prune;
+      if (prune !== undefined && prune !== 'writer' && prune !== 'separate') {
+        return refuse(io, `--prune "${prune}": pass "writer" (the backup Jobs delete their own old sets) or "separate" (writers cannot delete; each cluster's prune credentials can), or leave it out (separate for storages with pruneCredentials)`);
       }
       const account = values['aws-account'];
       if (account !== undefined && !/^[0-9]{12}$/.test(account)) return refuse(io, `--aws-account "${account}": pass the 12-digit AWS account id of the users, e.g. 111122223333`);
@@ -289,6 +307,11 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       const { storagePolicies } = await import('../plan/policy');
       io.out(`${JSON.stringify(storagePolicies(inventory, { storage: values.storage, prune, awsAccount: account }), null, 2)}\n`);
       return EXIT.ok;
+    }
+    case 'keygen': {
+      noExtra(0);
+      if (!values.cluster) throw usageError('keygen needs --cluster NAME');
+      return (await import('./keygen')).keygen({ cluster: values.cluster, namespace: values.namespace, secretName: values.secret }, io);
     }
     case 'schema': {
       noExtra(0);

@@ -6,6 +6,7 @@
 import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { InvalidInventoryError, type Problem } from '../inventory/errors';
 import { parseInventory, readInventoryText } from '../inventory/load';
+import { planCluster } from '../plan/cluster';
 import { restoreFolderName } from '../plan/names';
 import { renderRestoreFiles } from '../synth/restore-files';
 import { generatedHeader } from '../plan/version';
@@ -22,10 +23,12 @@ export interface RestoreOptions {
   readonly storage?: string;
   readonly pki?: boolean;
   readonly allowCrossCluster?: boolean;
+  /** The request's allowUnsigned: restore a named set not signed with the cluster's signing key. */
+  readonly allowUnsigned?: boolean;
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {
-  id: '--id', snapshot: '--snapshot', confirm: '--confirm', storage: '--storage', allowCrossCluster: '--allow-cross-cluster', pki: '--pki',
+  id: '--id', snapshot: '--snapshot', confirm: '--confirm', storage: '--storage', allowCrossCluster: '--allow-cross-cluster', allowUnsigned: '--allow-unsigned', pki: '--pki',
 };
 
 /** Returns the number of files written; throws InvalidInventoryError with the request's problems worded as flags. */
@@ -47,6 +50,7 @@ export function writeRestoreBundle(options: RestoreOptions): number {
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.pki ? { pki: true } : {}),
     ...(options.allowCrossCluster ? { allowCrossCluster: true } : {}),
+    ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
   };
   let restores = doc.getIn(['clusters', options.cluster, 'restores'], true);
   if (!isSeq(restores)) {
@@ -65,10 +69,9 @@ export function writeRestoreBundle(options: RestoreOptions): number {
       return { file: options.inventory, line: 0, column: 0, path: '', message: `${FLAG_OF_FIELD[field] ?? field}: ${problem.message}` };
     }));
   }
-  const cluster = result.inventory.clusters.find((c) => c.name === options.cluster)!;
-  const folder = `${cluster.name}/${restoreFolderName(options.id)}/`;
+  const folder = `${options.cluster}/${restoreFolderName(options.id)}/`;
   const files = new Map<string, string>();
-  for (const [path, content] of renderRestoreFiles(result.inventory, cluster)) {
+  for (const [path, content] of renderRestoreFiles(planCluster(result.inventory, options.cluster))) {
     if (path.startsWith(folder)) files.set(path.slice(folder.length), generatedHeader(path) + content);
   }
   replaceDirectory(options.out, files, 'restore');

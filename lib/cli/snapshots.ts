@@ -2,11 +2,16 @@
  * `controlplane-backup snapshots`: the backup sets in storage, per cluster and storage, as a table or JSON
  * (`SnapshotList`, field names documented in the README: they are an interface).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadInventory } from '../inventory/load';
+import { downloadChecked } from '../storage/integrity';
 import type { DrillSummary } from '../storage/layout';
-import { isFuture } from '../storage/sets';
+import { isFuture, untrustedLatestProblem, type AssessedSet } from '../storage/sets';
 import { objectLockEnds } from '../storage/retention';
 import { StoreClients } from '../storage/clients';
+import type { ObjectStore } from '../storage/store';
 import { readDrill, scanTargets, mapLimited, type ScanResult } from '../storage/scan';
 import { locationBucket, selectTargets, type Target, type TargetSelection } from '../storage/targets';
 import { EXIT, type Io } from './io';
@@ -22,10 +27,15 @@ export interface StorageCommandOptions extends TargetSelection {
 
 export interface SnapshotsOptions extends StorageCommandOptions {
   readonly json?: boolean;
+  /**
+   * Download every object of every complete set and check its sha256 against the set's sidecar (which the
+   * signature covers); a mismatch, a failed download or an untrusted newest set is exit 3.
+   */
+  readonly verify?: boolean;
 }
 
 /** `--now`, or the command-line problem with it. */
-export function parseNow(now: string | undefined): Date | string {
+function parseNow(now: string | undefined): Date | string {
   if (now === undefined) return new Date();
   const date = new Date(now);
   if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})$/.test(now) || Number.isNaN(date.getTime())) {
@@ -73,11 +83,25 @@ export interface SnapshotJson {
   future: boolean;
   /** Why the set is not complete (empty when complete). */
   problems: string[];
+  /**
+   * The sidecar's signature against the cluster's `backup.signing.publicKey`: valid, unsigned, invalid (forged or
+   * another key), unreadable, or not-checked (the cluster has no signing key, or the set no readable sidecar).
+   */
+  signature: 'valid' | 'unsigned' | 'invalid' | 'unreadable' | 'not-checked';
+  /** Why the signature does not make the set trusted; null when it does or was not checked. */
+  signatureProblem: string | null;
+  /** Complete and (with a signing key) signed: what latest, restores and retention use. */
+  trusted: boolean;
   encrypted: boolean;
   pki: boolean;
   compression: 'zstd' | 'gzip' | 'none' | null;
   snapshotKey: string | null;
   drill: DrillSummary | null;
+  /**
+   * `--verify` only (null without it): each object the sidecar names downloaded and its sha256 compared; `ok`,
+   * `failed` (a mismatch or a failed download: the problems say which), or `not-checked` (the set is not complete).
+   */
+  verified: { status: 'ok' | 'failed' | 'not-checked'; problems: string[] } | null;
   /**
    * Storages with S3 Object Lock only: until when the set may still be locked (retention deletes it after that, if
    * due); null when that date has passed.
@@ -99,6 +123,8 @@ export interface LocationJson {
   folder: string;
   backups: SnapshotJson[];
   otherObjects: { key: string; sizeBytes: number }[];
+  /** `--verify` only: why the newest complete set is not trusted (not signed with the cluster's key); absent when it is. */
+  untrustedNewest?: string;
 }
 
 export async function snapshots(options: SnapshotsOptions, io: Io): Promise<number> {
@@ -128,6 +154,10 @@ async function listSnapshots(options: SnapshotsOptions, clients: StoreClients, i
     };
     if (result.status !== 'listed') return { ...base, backups: [], otherObjects: [] };
     const drills = await mapLimited(result.contents.sets, (set) => readDrill(clients, target.location!, set));
+    const verified = options.verify
+      ? await mapLimited(result.contents.sets, (set) => verifySet(clients.store(target.location!), target.folder, set))
+      : result.contents.sets.map(() => null);
+    const untrusted = options.verify ? untrustedLatestProblem(result.contents.sets, now) : undefined;
     const lock = target.storage.kind === 's3' ? target.storage.s3.objectLock : undefined;
     const lockedUntil = (createdAt: Date) => {
       const end = objectLockEnds(createdAt, lock!.days, target.cluster.backup.activeDeadlineSeconds);
@@ -144,14 +174,19 @@ async function listSnapshots(options: SnapshotsOptions, clients: StoreClients, i
         complete: set.complete,
         future: isFuture(set, now),
         problems: [...set.problems],
+        signature: set.signature,
+        signatureProblem: set.signatureProblem,
+        trusted: set.trusted,
         encrypted: set.encrypted,
         pki: set.pki,
         compression: set.compression,
         snapshotKey: set.snapshotKey,
         drill: drills[i],
+        verified: verified[i],
         ...(lock ? { lockedUntil: lockedUntil(set.createdAt) } : {}),
       })),
       otherObjects: result.contents.others.map((object) => ({ key: object.key, sizeBytes: object.size })),
+      ...(untrusted ? { untrustedNewest: untrusted } : {}),
     };
   });
   if (options.json) {
@@ -162,7 +197,30 @@ async function listSnapshots(options: SnapshotsOptions, clients: StoreClients, i
   }
   const failed = locations.filter((location) => location.status === 'failed');
   for (const location of failed) io.err(`snapshots: ${location.cluster} in ${location.storage}: ${location.message}\n`);
-  return failed.length > 0 ? EXIT.problems : EXIT.ok;
+  const unverified = locations.flatMap((location) => [
+    ...(location.untrustedNewest ? [`${location.cluster} in ${location.storage}: ${location.untrustedNewest}`] : []),
+    ...location.backups.flatMap((backup) => (backup.verified?.problems ?? []).map((problem) => `${location.cluster} in ${location.storage}: ${backup.name}: ${problem}`)),
+  ]);
+  for (const problem of unverified) io.err(`snapshots --verify: ${problem}\n`);
+  if (options.verify && unverified.length === 0) io.err(`snapshots --verify: every object of ${plural(locations.reduce((sum, location) => sum + location.backups.filter((backup) => backup.verified?.status === 'ok').length, 0), 'complete set')} matches its sidecar\n`);
+  return failed.length > 0 || unverified.length > 0 ? EXIT.problems : EXIT.ok;
+}
+
+/** `--verify` of one set: every object its sidecar names, downloaded into a temporary dir (removed) and checked. */
+async function verifySet(store: ObjectStore, folder: string, set: AssessedSet): Promise<NonNullable<SnapshotJson['verified']>> {
+  if (!set.complete || !set.sidecar) return { status: 'not-checked', problems: [] };
+  const dir = await mkdtemp(join(tmpdir(), 'cpb-verify-'));
+  try {
+    const problems: string[] = [];
+    for (const entry of set.sidecar) {
+      const checked = await downloadChecked(store, folder, set, entry.file, dir);
+      if ('path' in checked) await rm(checked.path, { force: true });
+      else problems.push(checked.message);
+    }
+    return { status: problems.length > 0 ? 'failed' : 'ok', problems };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- the table ------------------------------------------------------------------------------------------------
@@ -180,7 +238,7 @@ export function formatBytes(bytes: number): string {
 }
 
 /** Compact age for tables: `42m`, `5h 3m`, `3d 4h`; `future` for a time after now (clock skew). */
-export function formatAge(seconds: number): string {
+function formatAge(seconds: number): string {
   if (seconds < 0) return 'future';
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m`;
@@ -194,6 +252,8 @@ function columns(rows: string[][]): string {
 }
 
 const yes = (value: boolean) => (value ? 'yes' : 'no');
+/** `-`: the cluster has no signing key (or the set no readable sidecar), nothing to check. */
+const SIGNED_CELL: Readonly<Record<SnapshotJson['signature'], string>> = { valid: 'yes', unsigned: 'NO', invalid: 'FORGED', unreadable: 'unreadable', 'not-checked': '-' };
 
 /** The folder as its store's users write it: s3://, gs://, or the blob URL of an Azure container. */
 function folderUrl(location: LocationJson): string {
@@ -209,16 +269,17 @@ export function renderTable(locations: readonly LocationJson[]): string {
     if (location.status === 'skipped') return `${where}: skipped: ${location.message}\n`;
     if (location.status === 'failed') return `${where}: FAILED: ${location.message}\n`;
     const complete = location.backups.filter((backup) => backup.complete).length;
+    const forged = location.backups.filter((backup) => backup.signature === 'invalid').length;
     const future = location.backups.filter((backup) => backup.future).length;
-    const lines = [`${where} (${folderUrl(location)}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
+    const lines = [`${where} (${folderUrl(location)}): ${plural(location.backups.length, 'backup')}, ${complete} complete, ${future ? `${future} dated in the future (never used: check the clock of the pod that wrote it), ` : ''}${forged ? `${forged} FORGED (signature does not verify: never used), ` : ''}${plural(location.otherObjects.length, 'other object')}`];
     if (location.backups.length > 0) {
       // The LOCKED UNTIL column only for a storage with Object Lock.
       const locked = location.backups.some((backup) => backup.lockedUntil !== undefined);
       lines.push(columns([
-        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'ENCRYPTED', 'PKI', 'DRILL', ...(locked ? ['LOCKED UNTIL (UTC)'] : [])],
+        ['NAME', 'CREATED (UTC)', 'AGE', 'SIZE', 'COMPLETE', 'SIGNED', 'ENCRYPTED', 'PKI', 'DRILL', ...(locked ? ['LOCKED UNTIL (UTC)'] : [])],
         ...location.backups.map((backup) => [
           backup.name, backup.createdAt.slice(0, 19).replace('T', ' '), formatAge(backup.ageSeconds), formatBytes(backup.sizeBytes),
-          yes(backup.complete), yes(backup.encrypted), yes(backup.pki), backup.drill?.result ?? '-',
+          yes(backup.complete), SIGNED_CELL[backup.signature], yes(backup.encrypted), yes(backup.pki), backup.drill?.result ?? '-',
           ...(locked ? [backup.lockedUntil ? backup.lockedUntil.slice(0, 19).replace('T', ' ') : '-'] : []),
         ]),
       ]));

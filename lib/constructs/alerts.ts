@@ -16,12 +16,13 @@ export interface AlertsProps {
 }
 
 /** Severity of each alert: a late backup is an incident; the rest is a warning to act on in working hours. */
-export const ALERT_SEVERITIES: Readonly<Record<AlertName, 'critical' | 'warning'>> = {
+const ALERT_SEVERITIES: Readonly<Record<AlertName, 'critical' | 'warning'>> = {
   [ALERT_NAMES.backupStale]: 'critical',
   [ALERT_NAMES.backupSuspended]: 'warning',
   [ALERT_NAMES.backupJobFailed]: 'warning',
   [ALERT_NAMES.drillFailed]: 'warning',
   [ALERT_NAMES.drillOverdue]: 'warning',
+  [ALERT_NAMES.pruneFailed]: 'warning',
 };
 
 export class Alerts extends Construct {
@@ -34,6 +35,7 @@ export class Alerts extends Construct {
       failedJobRule(plan, plan.backup, ALERT_NAMES.backupJobFailed),
       ...(plan.drill ? [failedJobRule(plan, plan.drill, ALERT_NAMES.drillFailed)] : []),
       ...(plan.drill?.staleAfterMinutes === undefined ? [] : [staleRule(plan, plan.drill, ALERT_NAMES.drillOverdue)]),
+      ...(plan.prune ? [failedJobRule(plan, plan.prune, ALERT_NAMES.pruneFailed)] : []),
     ];
     new PrometheusRule(this, 'Resource', {
       // SkipDryRunOnMissingResource comes with the kind (GITOPS_ANNOTATIONS_BY_KIND), and the rule has a folder of its own.
@@ -57,7 +59,7 @@ const cronJobSeries = (metric: string, namespace: string, cronJob: string): stri
  * successful Job) is older than the threshold, or there has never been one and the CronJob is older than the
  * threshold (`kube_cronjob_created`; the success series is absent until a Job succeeds). Not while suspended.
  */
-export function staleExpr(namespace: string, cronJob: string, thresholdSeconds: number): string {
+function staleExpr(namespace: string, cronJob: string, thresholdSeconds: number): string {
   const lastSuccess = cronJobSeries('kube_cronjob_status_last_successful_time', namespace, cronJob);
   const created = cronJobSeries('kube_cronjob_created', namespace, cronJob);
   const suspended = cronJobSeries('kube_cronjob_spec_suspend', namespace, cronJob);
@@ -77,7 +79,7 @@ export function staleExpr(namespace: string, cronJob: string, thresholdSeconds: 
  * and has no pod running or waiting (a retry in progress is not a failure yet). A Job that a later success of the
  * CronJob supersedes stops alerting, though it stays in the failed-Jobs history for inspection.
  */
-export function failedJobExpr(namespace: string, cronJob: string): string {
+function failedJobExpr(namespace: string, cronJob: string): string {
   const ns = { namespace };
   const lastSuccess = cronJobSeries('kube_cronjob_status_last_successful_time', namespace, cronJob);
   return [
@@ -129,8 +131,15 @@ function suspendedRule(plan: AlertPlan): PrometheusRuleSpecGroupsRules {
     `etcd backups of cluster ${plan.cluster} are suspended`, description);
 }
 
+/** What each failed-Job alert watches, in words. */
+const FAILED_JOB_SUBJECTS: Partial<Record<AlertName, string>> = {
+  [ALERT_NAMES.backupJobFailed]: 'etcd backup',
+  [ALERT_NAMES.drillFailed]: 'restore drill',
+  [ALERT_NAMES.pruneFailed]: 'retention (prune)',
+};
+
 function failedJobRule(plan: AlertPlan, watched: CronJobThresholds, alert: AlertName): PrometheusRuleSpecGroupsRules {
-  const what = alert === ALERT_NAMES.drillFailed ? 'restore drill' : 'etcd backup';
+  const what = FAILED_JOB_SUBJECTS[alert]!;
   const description =
     `Job {{ $labels.job_name }} of the ${what} CronJob ${plan.namespace}/${watched.cronJob} (cluster ${plan.cluster}) ` +
     `has failed and has had no retry running for ${durationInWords(watched.failedForMinutes)}: its retries ` +

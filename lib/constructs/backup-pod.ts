@@ -3,15 +3,15 @@
  * distroless) writes the snapshot to scratch; the tools container verifies, compresses, encrypts and uploads it.
  */
 import { k8s } from 'cdk8s-plus-28';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { Cluster } from '../inventory/model';
 import { backupPlanFile } from '../plan/agent';
-import { POD_PATHS, type BackupPlan, type DestinationPlan, type EnvSource } from '../plan/backup';
-import { mergeIdentity } from '../plan/identity';
-import { backupConfigMapName, backupServiceAccountName } from '../plan/names';
-import { schedulePause } from '../plan/pause';
-
-export const AGE_RECIPIENTS_FILE = 'age-recipients.txt';
+import { HOSTED_ETCD_CLIENT_FILES, POD_PATHS, SIGNING_KEY, SIGNING_PATHS, type BackupPlan, type CronJobPlan, type DestinationPlan } from '../plan/backup';
+import {
+  agentCommand, caBundleVolume, configMapVolume, containerSecurityContext, destinationEnv, identityAccess, podSecurityContext, quantities,
+  scratchVolume, TMPDIR_ENV,
+} from './pod';
+import { objectMeta } from './metadata';
 
 /**
  * The ServiceAccount of a backup or drill pod, without a token: the pods talk to etcd and object storage only (the
@@ -27,68 +27,58 @@ export function tokenlessServiceAccount(scope: Construct, metadata: k8s.ObjectMe
 }
 
 /**
- * What a pod needs for the workload identity of the destinations it talks to (lib/plan/identity.ts): the token volumes,
- * and for the containers that talk to the store their mounts and env; labels and annotations of the pod (the
- * containers named in `others` are kept out of what a webhook injects, where the webhook allows it).
- */
-export function identityAccess(destinations: readonly DestinationPlan[]) {
-  const identity = mergeIdentity(destinations.flatMap((destination) => (destination.identity ? [destination.identity] : [])));
-  return {
-    serviceAccountAnnotations: identity.serviceAccountAnnotations,
-    volumes: identity.projectedTokens.map((token): k8s.Volume => ({
-      name: token.volume,
-      projected: { defaultMode: 0o444, sources: [{ serviceAccountToken: { audience: token.audience, expirationSeconds: token.expirationSeconds, path: token.path } }] },
-    })),
-    mounts: identity.projectedTokens.map((token): k8s.VolumeMount => ({ name: token.volume, mountPath: token.mountPath, readOnly: true })),
-    env: identity.env.map((variable) => envVar(variable.name, variable.source)),
-    podMetadata: (others: readonly string[]): { labels?: Record<string, string>; annotations?: Record<string, string> } => {
-      const annotations = {
-        ...identity.podAnnotations,
-        ...(identity.skipContainersAnnotation && others.length ? { [identity.skipContainersAnnotation]: others.join(',') } : {}),
-      };
-      return {
-        ...(Object.keys(identity.podLabels).length ? { labels: { ...identity.podLabels } } : {}),
-        ...(Object.keys(annotations).length ? { annotations } : {}),
-      };
-    },
-  };
-}
-
-/**
  * What the backup and drill CronJobs share: whatever pauses a cluster's backups (the inventory, a pending restore)
  * pauses its drills too; never two runs at once; the cluster's starting deadline and history limits.
  */
-export function cronJobTiming(cluster: Cluster, schedule: string, timeZone: string | undefined): Omit<k8s.CronJobSpec, 'jobTemplate'> {
+export interface ToolsCronJobProps {
+  readonly cluster: Cluster;
+  readonly component: 'drill' | 'prune';
+  readonly plan: CronJobPlan;
+  readonly backoffLimit: number;
+  readonly podSpec: k8s.PodSpec;
+  /** The destinations its pod talks to: the ServiceAccount and the pod carry what their workload identity needs. */
+  readonly destinations: readonly DestinationPlan[];
+}
+
+/**
+ * A tools pod that runs beside the backup on a schedule (the drill, the prune), with a ServiceAccount of its own and
+ * no token: the backup's timing rules, no retry beyond `backoffLimit`, bounded by the cluster's deadline.
+ */
+export class ToolsCronJob extends Construct {
+  constructor(scope: Construct, id: string, props: ToolsCronJobProps) {
+    super(scope, id);
+    const { cluster, component, plan } = props;
+    tokenlessServiceAccount(this, objectMeta(cluster.name, component, plan.serviceAccountName, plan.namespace), props.destinations);
+    const labels = objectMeta(cluster.name, component, '').labels!;
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: objectMeta(cluster.name, component, plan.cronJobName, plan.namespace),
+      spec: {
+        ...cronJobTiming(cluster, plan),
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: props.backoffLimit,
+            activeDeadlineSeconds: cluster.backup.activeDeadlineSeconds,
+            template: { metadata: identityAccess(props.destinations).podMetadata(labels), spec: props.podSpec },
+          },
+        },
+      },
+    });
+  }
+}
+
+export function cronJobTiming(cluster: Cluster, plan: CronJobPlan): Omit<k8s.CronJobSpec, 'jobTemplate'> {
   const { backup } = cluster;
   return {
-    schedule,
-    timeZone,
-    suspend: schedulePause(cluster).suspended,
+    schedule: plan.schedule,
+    timeZone: plan.timeZone,
+    suspend: plan.suspended,
     concurrencyPolicy: 'Forbid',
     startingDeadlineSeconds: backup.startingDeadlineSeconds,
     successfulJobsHistoryLimit: backup.successfulJobsHistoryLimit,
     failedJobsHistoryLimit: backup.failedJobsHistoryLimit,
   };
 }
-
-/**
- * Temporary files of the tools containers go to the scratch volume: the root filesystem is read-only, /tmp included.
- */
-export const TMPDIR_ENV: k8s.EnvVar = { name: 'TMPDIR', value: POD_PATHS.scratch };
-
-/** The tools image's agent: `controlplane-backup agent <command> --plan <file of the config ConfigMap>`. */
-export function agentCommand(command: string, planFile: string): string[] {
-  return ['controlplane-backup', 'agent', command, '--plan', `${POD_PATHS.config}/${planFile}`];
-}
-
-/** A container env var from a plan's value source. */
-export function envVar(name: string, source: EnvSource): k8s.EnvVar {
-  if ('value' in source) return { name, value: source.value };
-  if ('secret' in source) return { name, valueFrom: { secretKeyRef: { name: source.secret.name, key: source.secret.key } } };
-  return { name, valueFrom: { configMapKeyRef: { name: source.configMap.name, key: source.configMap.key } } };
-}
-
-const HOSTED_USER = 65532;
 
 export interface BackupPodOptions {
   readonly cluster: Cluster;
@@ -98,9 +88,8 @@ export interface BackupPodOptions {
 }
 
 /** Labels and annotations of the backup pod's template: the standard labels and what workload identity asks. */
-export function backupPodMetadata(cluster: Cluster, plan: BackupPlan, labels: Readonly<Record<string, string>>): k8s.ObjectMeta {
-  const identity = identityAccess(plan.destinations).podMetadata([BACKUP_SNAPSHOT_CONTAINER]);
-  return { labels: { ...identity.labels, ...labels }, ...(identity.annotations ? { annotations: identity.annotations } : {}) };
+export function backupPodMetadata(plan: BackupPlan, labels: Readonly<Record<string, string>>): k8s.ObjectMeta {
+  return identityAccess(plan.destinations).podMetadata(labels, [BACKUP_SNAPSHOT_CONTAINER]);
 }
 
 /** The init container that takes the snapshot: it talks to etcd only. */
@@ -111,15 +100,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   const kubeadm = topology.kind === 'kubeadm' ? topology : undefined;
   const hosted = topology.kind === 'hosted' ? topology : undefined;
 
-  const volumes: k8s.Volume[] = [
-    { name: 'scratch', emptyDir: { sizeLimit: k8sQuantity(backup.scratchSize) } },
-    { name: 'config', configMap: { name: backupConfigMapName(cluster.name), defaultMode: 0o444 } },
-  ];
+  const scratch = scratchVolume(backup.scratchSize);
+  const config = configMapVolume('config', plan.configMapName, POD_PATHS.config);
+  const volumes: k8s.Volume[] = [scratch.volume, config.volume];
   const etcdMounts: k8s.VolumeMount[] = [];
-  const toolsMounts: k8s.VolumeMount[] = [
-    { name: 'scratch', mountPath: POD_PATHS.scratch },
-    { name: 'config', mountPath: POD_PATHS.config, readOnly: true },
-  ];
+  const toolsMounts: k8s.VolumeMount[] = [scratch.mount, config.mount];
 
   if (kubeadm) {
     volumes.push({ name: 'pki', hostPath: { path: kubeadm.pkiDir, type: 'Directory' } });
@@ -136,7 +121,11 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       secret: {
         secretName: cert.name,
         defaultMode: 0o440,
-        items: [{ key: cert.caKey, path: 'ca.crt' }, { key: cert.certKey, path: 'tls.crt' }, { key: cert.keyKey, path: 'tls.key' }],
+        items: [
+          { key: cert.caKey, path: HOSTED_ETCD_CLIENT_FILES.ca },
+          { key: cert.certKey, path: HOSTED_ETCD_CLIENT_FILES.cert },
+          { key: cert.keyKey, path: HOSTED_ETCD_CLIENT_FILES.key },
+        ],
       },
     });
     etcdMounts.push({ name: 'etcd-client', mountPath: POD_PATHS.hostedEtcdClient, readOnly: true });
@@ -161,22 +150,31 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       toolsMounts.push({ name, mountPath: `${POD_PATHS.localDestinations}/${destination.storage}` });
     }
     if (destination.caBundle) {
-      const name = `ca-${destination.storage}`;
-      volumes.push({ name, configMap: { name: destination.caBundle.configMap, defaultMode: 0o444, items: [{ key: destination.caBundle.key, path: destination.caBundle.key }] } });
-      toolsMounts.push({ name, mountPath: destination.caBundle.mountPath, readOnly: true });
+      const ca = caBundleVolume(`ca-${destination.storage}`, destination.caBundle);
+      volumes.push(ca.volume);
+      toolsMounts.push(ca.mount);
     }
+  }
+
+  if (backup.signing) {
+    // The private key, read-only, only in the tools container. Optional: a missing Secret is the agent's exit 3 with
+    // the command that creates it, rather than a pod stuck in ContainerCreating.
+    volumes.push({ name: 'signing', secret: { secretName: backup.signing.secretName, optional: true, defaultMode: 0o440, items: [{ key: SIGNING_KEY, path: SIGNING_KEY }] } });
+    toolsMounts.push({ name: 'signing', mountPath: SIGNING_PATHS.dir, readOnly: true });
   }
 
   // Workload identity: the token goes to the upload container only; the snapshot container never talks to the store.
   const identity = identityAccess(plan.destinations);
-  volumes.push(...identity.volumes);
-  toolsMounts.push(...identity.mounts);
+  for (const token of identity.volumes) {
+    volumes.push(token.volume);
+    toolsMounts.push(token.mount);
+  }
 
   // Everything else is in the plan (the config ConfigMap): the env carries what only the kubelet knows.
   const env: k8s.EnvVar[] = [
     TMPDIR_ENV,
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-    ...plan.destinations.flatMap((destination) => destination.agentEnv.map((variable) => envVar(variable.name, variable.source))),
+    ...plan.destinations.flatMap(destinationEnv),
     ...identity.env,
   ];
 
@@ -184,13 +182,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     requests: quantities(backup.resources.requests),
     limits: quantities(backup.resources.limits),
   };
-  const containerSecurity: k8s.SecurityContext = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-    // kubeadm keeps the etcd client keys root-owned with mode 0600: only uid 0 (without any capability) reads them.
-    ...(kubeadm ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, runAsNonRoot: true }),
-  };
+  const containerSecurity = containerSecurityContext(plan.runAsUser);
 
   const snapshot: k8s.Container = {
     name: BACKUP_SNAPSHOT_CONTAINER,
@@ -208,7 +200,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       'save',
       POD_PATHS.snapshot,
     ],
-    volumeMounts: [{ name: 'scratch', mountPath: POD_PATHS.scratch }, ...etcdMounts],
+    volumeMounts: [scratch.mount, ...etcdMounts],
     resources,
     securityContext: containerSecurity,
   };
@@ -216,7 +208,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
     name: 'upload',
     image: backup.images.tools,
     imagePullPolicy: backup.images.pullPolicy,
-    command: agentCommand('backup', backupPlanFile(request)),
+    command: agentCommand('backup', `${POD_PATHS.config}/${backupPlanFile(request)}`),
     env,
     volumeMounts: toolsMounts,
     resources,
@@ -229,7 +221,7 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
   ];
 
   return {
-    serviceAccountName: backupServiceAccountName(cluster.name),
+    serviceAccountName: plan.serviceAccountName,
     automountServiceAccountToken: false,
     restartPolicy: 'Never',
     enableServiceLinks: false,
@@ -238,23 +230,9 @@ export function backupPodSpec({ cluster, plan, request }: BackupPodOptions): k8s
       ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet', nodeSelector: { ...kubeadm.nodeSelector } }
       : {}),
     ...(tolerations.length ? { tolerations } : {}),
-    securityContext: {
-      seccompProfile: { type: 'RuntimeDefault' },
-      ...(hosted ? { runAsNonRoot: true, runAsUser: HOSTED_USER, runAsGroup: HOSTED_USER, fsGroup: HOSTED_USER } : {}),
-    },
+    securityContext: podSecurityContext(plan.runAsUser),
     initContainers: [snapshot],
     containers: [upload],
     volumes,
   };
-}
-
-function k8sQuantity(value: string): k8s.Quantity {
-  return k8s.Quantity.fromString(value);
-}
-
-/** Resource quantities of the inventory (requests or limits), or undefined when none is set. */
-export function quantities(values: Readonly<Record<string, string>>): Record<string, k8s.Quantity> | undefined {
-  const entries = Object.entries(values);
-  if (entries.length === 0) return undefined;
-  return Object.fromEntries(entries.map(([key, value]) => [key, k8sQuantity(value)]));
 }

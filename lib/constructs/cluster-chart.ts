@@ -2,64 +2,45 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { clusterStorages, type Cluster, type Inventory } from '../inventory/model';
-import { planAlerts } from '../plan/alerts';
-import { planBackup, planDestination } from '../plan/backup';
+import type { ClusterPlan } from '../plan/cluster';
 import { Alerts } from './alerts';
-import { planDrill } from '../plan/drill';
 import { Backup } from './backup';
-import { Drill } from './drill';
+import { ToolsCronJob } from './backup-pod';
+import { drillPodSpec } from './drill';
 import { applySyncWaves, objectMeta } from './metadata';
-import { StorageAccess } from './storage';
-import { planNetworkPolicy } from '../plan/network-policy';
 import { BackupNetworkPolicy } from './network-policy';
+import { prunePodSpec } from './prune';
+import { DRILL_BACKOFF_LIMIT } from '../plan/drill';
+import { PRUNE_BACKOFF_LIMIT } from '../plan/prune';
+import { StorageAccess } from './storage';
 
 export interface ClusterChartProps {
-  readonly inventory: Inventory;
-  readonly cluster: Cluster;
+  /** Every decision for the cluster: `planCluster(inventory, name)`. */
+  readonly plan: ClusterPlan;
 }
 
 export class ClusterChart extends Chart {
   constructor(scope: Construct, props: ClusterChartProps) {
+    const { plan } = props;
+    const { cluster, backup } = plan;
     // Names are set explicitly on every object; no hash suffixes.
-    super(scope, props.cluster.name, { disableResourceNameHashes: true });
-    const { inventory, cluster } = props;
-    const plan = planBackup(inventory, cluster);
-    const onDemandPlans = cluster.onDemandBackups.map((request) => ({
-      request: request.name,
-      plan: planBackup(inventory, cluster, request.storages),
-    }));
+    super(scope, cluster.name, { disableResourceNameHashes: true });
 
-    if (cluster.topology.kind === 'kubeadm') {
-      // The backup pod needs hostNetwork and hostPath: the namespace must admit privileged pods, and nothing else runs there.
+    if (plan.namespaceLabels) {
       new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: objectMeta(cluster.name, 'namespace', plan.namespace, undefined, {
-          labels: {
-            'pod-security.kubernetes.io/enforce': 'privileged',
-            'pod-security.kubernetes.io/warn': 'privileged',
-            'pod-security.kubernetes.io/audit': 'privileged',
-          },
-        }),
+        metadata: objectMeta(cluster.name, 'namespace', backup.namespace, undefined, { labels: { ...plan.namespaceLabels } }),
       });
     }
-
-    const storageNames = clusterStorages(cluster).sort();
-    for (const storageName of storageNames) {
-      new StorageAccess(this, `Storage-${storageName}`, { cluster, namespace: plan.namespace, storage: inventory.storages[storageName] });
+    for (const storage of plan.storages) {
+      new StorageAccess(this, `Storage-${storage.name}`, { cluster, namespace: backup.namespace, storage });
     }
-
-    const networkPolicy = planNetworkPolicy(inventory, cluster);
     // Its construct path changed when it left Backup; names are explicit, so the object is the same.
-    if (networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: networkPolicy });
-    const drill = planDrill(cluster, plan);
-    // kubeadm restores run as the backup's ServiceAccount (hosted ones as their coordinator's): its identity covers their sources.
-    const restoreSources = cluster.topology.kind === 'kubeadm'
-      ? cluster.restores.map((request) => planDestination(cluster, inventory.storages[request.storage], cluster.backup.retention))
-      : [];
-    new Backup(this, 'Backup', { cluster, plan, onDemandPlans, restoreSources, ...(drill ? { drillPlan: drill } : {}) });
-    if (drill) new Drill(this, 'Drill', { cluster, plan: drill });
-    const alertPlan = planAlerts(cluster, plan.namespace, drill);
-    if (alertPlan) new Alerts(this, 'Alerts', { plan: alertPlan });
+    if (plan.networkPolicy) new BackupNetworkPolicy(this, 'NetworkPolicy', { plan: plan.networkPolicy });
+    new Backup(this, 'Backup', { plan });
+    const { drill, prune } = plan;
+    if (drill) new ToolsCronJob(this, 'Drill', { cluster, component: 'drill', plan: drill, backoffLimit: DRILL_BACKOFF_LIMIT, podSpec: drillPodSpec(cluster, drill), destinations: [drill.source] });
+    if (prune) new ToolsCronJob(this, 'Prune', { cluster, component: 'prune', plan: prune, backoffLimit: PRUNE_BACKOFF_LIMIT, podSpec: prunePodSpec(cluster, prune), destinations: prune.destinations });
+    if (plan.alerts) new Alerts(this, 'Alerts', { plan: plan.alerts });
     applySyncWaves(this);
   }
 }

@@ -29,12 +29,15 @@ function applicationSpec(plan: ArgoApplicationPlan): ApplicationSpec {
   };
 }
 
-export interface ArgoCdApplicationProps {
-  readonly plan: ArgoApplicationPlan;
+/** Props of a construct that writes one cluster's GitOps object: that object's plan (lib/plan/gitops.ts). */
+export interface GitopsObjectProps<Plan> {
+  readonly plan: Plan;
 }
 
+export type ArgoCdApplicationProps = GitopsObjectProps<ArgoApplicationPlan>;
+
 /** One cluster's folder, synced by Argo CD to the cluster (kubeadm) or to the management cluster (hosted). */
-export class ArgoCdApplication extends Construct {
+class ArgoCdApplication extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdApplicationProps) {
     super(scope, id);
     const { plan } = props;
@@ -54,7 +57,7 @@ export interface ArgoCdApplicationSetProps {
  * One ApplicationSet with a list generator: an element per cluster, the same Applications as in `applications`
  * mode. Written as a plain ApiObject (validated against its CRD by the tests): its generated class is 3 MB of code.
  */
-export class ArgoCdApplicationSet extends Construct {
+class ArgoCdApplicationSet extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdApplicationSetProps) {
     super(scope, id);
     const [first] = props.plans;
@@ -97,7 +100,7 @@ export interface FluxGitRepositoryProps {
 }
 
 /** The Git source of every cluster's Kustomization (unless `flux.sourceRef` names one that exists). */
-export class FluxGitRepository extends Construct {
+class FluxGitRepository extends Construct {
   constructor(scope: Construct, id: string, props: FluxGitRepositoryProps) {
     super(scope, id);
     const { name, gitRepository: git } = props.source;
@@ -113,12 +116,10 @@ export class FluxGitRepository extends Construct {
   }
 }
 
-export interface FluxKustomizationProps {
-  readonly plan: FluxKustomizationPlan;
-}
+export type FluxKustomizationProps = GitopsObjectProps<FluxKustomizationPlan>;
 
 /** One cluster's folder, applied by Flux to the cluster through its kubeconfig (kubeadm) or where Flux runs (hosted). */
-export class FluxKustomization extends Construct {
+class FluxKustomization extends Construct {
   constructor(scope: Construct, id: string, props: FluxKustomizationProps) {
     super(scope, id);
     const { plan } = props;

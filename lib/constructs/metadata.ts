@@ -5,11 +5,11 @@ import type { IConstruct } from 'constructs';
 import { GITOPS_ANNOTATIONS_BY_KIND } from '../plan/gitops';
 import { PACKAGE_VERSION } from '../version';
 
-export const PART_OF = 'controlplane-backup';
+const PART_OF = 'controlplane-backup';
 
-export type Component = 'backup' | 'storage' | 'credentials' | 'namespace' | 'network-policy' | 'scripts' | 'restore' | 'drill' | 'alerts' | 'gitops';
+export type Component = 'backup' | 'storage' | 'credentials' | 'namespace' | 'network-policy' | 'scripts' | 'restore' | 'drill' | 'prune' | 'alerts' | 'gitops';
 
-export function standardLabels(cluster: string, component: Component): Record<string, string> {
+function standardLabels(cluster: string, component: Component): Record<string, string> {
   return {
     'app.kubernetes.io/name': 'controlplane-backup',
     'app.kubernetes.io/instance': cluster,
@@ -40,7 +40,7 @@ export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
  * ServiceAccount, a ConfigMap and the CronJob. Always written: harmless without Argo CD, and a cluster's files do
  * not change when the fleet switches GitOps tools.
  */
-export const SYNC_WAVES: Readonly<Record<string, number>> = {
+const SYNC_WAVES: Readonly<Record<string, number>> = {
   Namespace: 0,
   ExternalSecret: 1,
   SealedSecret: 1,
@@ -58,7 +58,7 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
 };
 
 /** Kinds not in the table go with the configuration (wave 2): after what they could need, before what runs. */
-export const syncWave = (kind: string): number => SYNC_WAVES[kind] ?? 2;
+const syncWave = (kind: string): number => SYNC_WAVES[kind] ?? 2;
 
 /** Annotates every API object under `scope` with its sync wave and its kind's GitOps annotations. */
 export function applySyncWaves(scope: IConstruct): void {

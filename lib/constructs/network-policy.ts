@@ -17,10 +17,10 @@ export class BackupNetworkPolicy extends Construct {
     new k8s.KubeNetworkPolicy(this, 'Resource', {
       metadata: objectMeta(plan.cluster, 'network-policy', plan.name, plan.namespace),
       spec: {
-        // The backup pods and the restore drill's: both reach object storage only (the drill's etcd is on its loopback).
+        // The backup pods, the restore drill's and the prune pods: all reach object storage only (the drill's etcd is on its loopback).
         podSelector: {
           matchLabels: { 'app.kubernetes.io/instance': plan.cluster },
-          matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
+          matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill', 'prune'] }],
         },
         policyTypes: ['Ingress', 'Egress'],
         egress: [

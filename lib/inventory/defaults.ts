@@ -4,6 +4,7 @@
  * own. An inventory's `defaults.backup` overrides `backup`, a cluster's `backup` overrides both (objects merge key by
  * key).
  */
+import { STORAGE_CREDENTIAL_KEYS } from '../plan/names';
 
 /** Plain data only (what YAML can write), in these sections; each `.default()` in schema.ts checks its field's type. */
 type Data = string | number | boolean | readonly Data[] | { readonly [key: string]: Data };
@@ -91,7 +92,7 @@ export const INVENTORY_DEFAULTS = {
     caBundleKey: 'ca.crt',
     /** The provisioner's ConfigMap gives host and port only; TLS unless the storage says otherwise. */
     objectBucketClaimScheme: 'https',
-    existingSecret: { accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' },
+    existingSecret: { accessKeyIdKey: STORAGE_CREDENTIAL_KEYS.accessKeyId, secretAccessKeyKey: STORAGE_CREDENTIAL_KEYS.secretAccessKey },
     externalSecret: {
       secretStoreKind: 'ClusterSecretStore',
       accessKeyIdProperty: 'access_key_id',
@@ -122,6 +123,8 @@ export const INVENTORY_DEFAULTS = {
     /** The volume's root is etcd's data dir. */
     dataDirInVolume: '',
     peerPort: 2380,
+    /** Nobody to pause: a restore finding an owner stops at Validating. */
+    owners: [] as never[],
   },
   cluster: {
     onDemandBackups: [] as never[],
@@ -133,6 +136,7 @@ export const INVENTORY_DEFAULTS = {
     pki: false,
     bumpRevision: true,
     allowCrossCluster: false,
+    allowUnsigned: false,
   },
   gitops: {
     revision: 'main',

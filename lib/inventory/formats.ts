@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { DNS_LABEL, DNS_LABEL_MAX_LENGTH, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from '../dns-names';
 import { nearest } from '../text';
+import { QUANTITY, quantityValue } from '../quantity';
 
 export function dnsLabelProblem(value: string, maxLength = DNS_LABEL_MAX_LENGTH): string | undefined {
   if (value.length === 0) return 'is empty';
@@ -141,21 +142,11 @@ export function durationProblem(value: string): string | undefined {
   return durationHours(value) === undefined ? 'is not a duration; write a whole number with h, d or w (e.g. "36h", "30d", "8w")' : undefined;
 }
 
-const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const QUANTITY_FACTORS: Record<string, number> = {
-  '': 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
 export function quantityProblem(value: string): string | undefined {
   return QUANTITY.test(value) ? undefined : 'is not a Kubernetes quantity (e.g. "100m", "512Mi", "2Gi")';
 }
 
-export function quantityValue(value: string): number {
-  const match = QUANTITY.exec(value);
-  if (!match) throw new Error(`not a quantity: ${value}`);
-  return Number(match[1]) * QUANTITY_FACTORS[match[3] ?? ''];
-}
+export { quantityValue };
 
 // registry/path:tag, optionally @sha256:digest (docker reference grammar, simplified but strict about what matters).
 const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
@@ -174,7 +165,7 @@ const SSH_RECIPIENT = /^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 
 /** BIP 173 checksum of a lower-case bech32 string (age recipients: hrp "age"); one mistyped character fails it. */
-export function bech32ChecksumValid(value: string): boolean {
+function bech32ChecksumValid(value: string): boolean {
   const separator = value.lastIndexOf('1');
   const hrp = value.slice(0, separator);
   const data = [...value.slice(separator + 1)].map((c) => BECH32.indexOf(c));

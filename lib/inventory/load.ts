@@ -8,14 +8,14 @@ import { formatProblem, InvalidInventoryError, issueWording, locate, problemsFro
 import type { Inventory } from './model';
 import { resolveInventory } from './resolve';
 import { checkRules, type RuleScope } from './rules';
-import { backupSettingsSchema, clusterSchema, inventorySchema, RESERVED_KEY_MESSAGE, storageSchema, type ParsedInventory } from './schema';
+import { backupSettingsSchema, clusterBackupSettingsSchema, clusterSchema, inventorySchema, RESERVED_KEY_MESSAGE, storageSchema, type ParsedInventory } from './schema';
 
 /** Far above any real inventory; what stops `--inventory /dev/zero` before it fills the memory. */
-export const MAX_INVENTORY_BYTES = 16 * 2 ** 20;
+const MAX_INVENTORY_BYTES = 16 * 2 ** 20;
 /** Deeper documents overflowed the YAML composer's stack; an inventory needs fewer than 10 levels. */
-export const MAX_NESTING_DEPTH = 64;
+const MAX_NESTING_DEPTH = 64;
 /** Alias expansions (yaml's maxAliasCount): a few anchors are fine, an exponential "billion laughs" is not. */
-export const MAX_ALIAS_COUNT = 100;
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * The entries of an inventory that failed the shape check whose own shape is valid. Storages that failed keep
@@ -23,7 +23,6 @@ export const MAX_ALIAS_COUNT = 100;
  */
 function validEntries(data: Record<string, unknown>): { inventory: ParsedInventory } & Required<RuleScope> {
   const section = (value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
-  const storages: Record<string, ParsedInventory['storages'][string]> = {};
   const broken = new Set<string>();
   const brokenFields = new Map<string, Set<string>>();
   /** The fields of `raw` that are valid on their own; the names of the others go into `fields`. */
@@ -33,44 +32,41 @@ function validEntries(data: Record<string, unknown>): { inventory: ParsedInvento
       if (!field.success) fields.add(key);
       return field.success && field.data !== undefined ? [[key, field.data] as const] : [];
     }));
-  /** An entry that passes its schema, or the fields of it that are valid on their own and the names of the others. */
-  const parseEntry = <S extends z.ZodObject>(schema: S, raw: unknown): { data: z.output<S> } | { valid: Record<string, unknown>; fields: Set<string> } => {
-    const parsed = schema.safeParse(raw);
-    if (parsed.success) return { data: parsed.data };
-    const fields = new Set<string>();
-    return { valid: validFields(schema.shape, raw, fields), fields };
-  };
-  for (const [name, raw] of Object.entries(section(data.storages))) {
-    const entry = parseEntry(storageSchema, raw);
-    if ('data' in entry) {
-      storages[name] = entry.data;
-      continue;
+  /**
+   * Every entry of a section through its schema: one that passes as parsed, a broken one as `repair` makes it from
+   * the fields that are valid on their own (`valid`) and the names of the others (`fields`).
+   */
+  const parseEntries = <S extends z.ZodObject, T>(schema: S, raw: unknown, repair: (name: string, valid: Record<string, unknown>, fields: Set<string>, raw: unknown) => T) => {
+    const entries: Record<string, z.output<S> | T> = {};
+    for (const [name, entry] of Object.entries(section(raw))) {
+      const parsed = schema.safeParse(entry);
+      if (parsed.success) {
+        entries[name] = parsed.data;
+        continue;
+      }
+      const fields = new Set<string>();
+      entries[name] = repair(name, validFields(schema.shape, entry, fields), fields, entry);
     }
+    return entries;
+  };
+  const storages = parseEntries(storageSchema, data.storages, (name, valid, fields, raw) => {
     // A storage with shape errors still exists for references, and its rules run on what is present (a broken
     // field counts as present: its own problem is already reported).
-    const { valid, fields } = entry;
     for (const key of fields) if (section(raw)[key] !== undefined) valid[key] = section(raw)[key];
-    storages[name] = valid as ParsedInventory['storages'][string];
     broken.add(name);
     brokenFields.set(`storages.${name}`, fields);
-  }
-  const clusters: Record<string, ParsedInventory['clusters'][string]> = {};
-  for (const [name, raw] of Object.entries(section(data.clusters))) {
-    const entry = parseEntry(clusterSchema, raw);
-    if ('data' in entry) {
-      clusters[name] = entry.data;
-      continue;
-    }
+    return valid as ParsedInventory['storages'][string];
+  }) as Record<string, ParsedInventory['storages'][string]>;
+  const clusters = parseEntries(clusterSchema, data.clusters, (name, valid, fields, raw) => {
     // The valid fields of a broken cluster still go through the rules (its storage references, its restores).
-    const { valid, fields } = entry;
     const backupFields = new Set<string>();
-    if (fields.has('backup')) valid.backup = validFields(backupSettingsSchema.shape, section(raw).backup, backupFields);
+    if (fields.has('backup')) valid.backup = validFields(clusterBackupSettingsSchema.shape, section(raw).backup, backupFields);
     valid.onDemandBackups ??= [...INVENTORY_DEFAULTS.cluster.onDemandBackups];
     valid.restores ??= [...INVENTORY_DEFAULTS.cluster.restores];
     valid.labels ??= { ...INVENTORY_DEFAULTS.cluster.labels };
-    clusters[name] = valid as ParsedInventory['clusters'][string];
     brokenFields.set(`clusters.${name}`, new Set([...fields, ...[...backupFields].map((key) => `backup.${key}`)]));
-  }
+    return valid as ParsedInventory['clusters'][string];
+  }) as Record<string, ParsedInventory['clusters'][string]>;
   // Defaults with a bad field still lend their valid fields to the cluster rules.
   const brokenDefaults = new Set<string>();
   const backup = validFields(backupSettingsSchema.shape, section(data.defaults).backup, brokenDefaults);

@@ -52,6 +52,8 @@ export interface BackupSettings {
   readonly tolerations: readonly Toleration[];
   readonly drill: { readonly enabled: boolean; readonly schedule: string; readonly identitySecret?: string };
   readonly alerts: { readonly enabled: boolean; readonly rpoMargin: number; readonly runbookBaseUrl: string };
+  /** The cluster's backup signing key: its public key and the Secret of the private key; undefined: sets are unsigned. */
+  readonly signing?: { readonly publicKey: string; readonly secretName: string };
 }
 
 export type Topology =
@@ -72,6 +74,9 @@ export interface RestoreRequest {
   readonly pki: boolean;
   readonly bumpRevision: boolean;
   readonly allowCrossCluster: boolean;
+  readonly allowUnsigned: boolean;
+  /** kubeadm: the nodes to restore onto, when the request names them (replaced control-plane nodes). */
+  readonly members?: readonly { readonly name: string; readonly ip: string }[];
 }
 
 export interface ClusterGitops {
@@ -99,7 +104,13 @@ export type Storage = {
   /** This destination's own retention, when it has one; otherwise the cluster's applies. */
   readonly retention?: Retention;
 } & (
-  | { readonly kind: 's3'; readonly s3: NonNullable<StorageSpec['s3']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
+  | {
+      readonly kind: 's3';
+      readonly s3: NonNullable<StorageSpec['s3']>;
+      readonly credentials: NonNullable<StorageSpec['credentials']>;
+      /** Credentials of the prune CronJob, when retention runs there instead of in the backup Jobs. */
+      readonly pruneCredentials?: NonNullable<StorageSpec['pruneCredentials']>;
+    }
   | { readonly kind: 'gcs'; readonly gcs: NonNullable<StorageSpec['gcs']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
   | { readonly kind: 'azureBlob'; readonly azureBlob: NonNullable<StorageSpec['azureBlob']>; readonly credentials: NonNullable<StorageSpec['credentials']> }
   | { readonly kind: 'objectBucketClaim'; readonly objectBucketClaim: NonNullable<StorageSpec['objectBucketClaim']> }

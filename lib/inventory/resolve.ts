@@ -1,8 +1,9 @@
 /** From the parsed (shape-checked, rule-checked) inventory to the frozen model: defaults applied, references resolved. */
 import { INVENTORY_DEFAULTS } from './defaults';
 import { durationHours, quantityValue } from './formats';
+import { signingSecretName } from '../plan/names';
 import type { BackupSettings, Cluster, Inventory, Retention, Storage, Topology } from './model';
-import type { BackupSettingsInput, ClusterSpec, ParsedInventory, RetentionInput, StorageSpec } from './schema';
+import type { BackupSettingsInput, ClusterBackupSettingsInput, ClusterSpec, ParsedInventory, RetentionInput, StorageSpec } from './schema';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -39,7 +40,7 @@ function resolveRetention(layer: RetentionInput): Retention {
   };
 }
 
-function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSettingsInput | undefined): BackupSettings {
+function resolveBackup(cluster: string, shared: BackupSettingsInput | undefined, own: ClusterBackupSettingsInput | undefined): BackupSettings {
   const defaults = INVENTORY_DEFAULTS.backup;
   // Retention and resources are policies: a cluster that sets them states the whole policy, not a patch of it.
   const retentionLayer = own?.retention ?? shared?.retention ?? defaults.retention;
@@ -73,6 +74,8 @@ function resolveBackup(shared: BackupSettingsInput | undefined, own: BackupSetti
       schedule: merged.drill.schedule ?? defaults.drill.schedule,
       identitySecret: merged.drill.identitySecret || undefined,
     },
+    // Only the cluster's own: a signing key in defaults.backup is refused (rules.ts), the private key is per cluster.
+    ...(own?.signing ? { signing: { publicKey: own.signing.publicKey, secretName: own.signing.secretName ?? signingSecretName(cluster) } } : {}),
     alerts: {
       enabled: merged.alerts.enabled ?? defaults.alerts.enabled,
       rpoMargin: merged.alerts.rpoMargin ?? defaults.alerts.rpoMargin,
@@ -89,7 +92,7 @@ function resolveTopology(spec: ClusterSpec): Topology {
 
 function resolveStorage(name: string, spec: StorageSpec): Storage {
   const common = { name, ...(spec.retention ? { retention: resolveRetention(spec.retention) } : {}) };
-  if (spec.s3) return { ...common, kind: 's3', s3: spec.s3, credentials: spec.credentials! };
+  if (spec.s3) return { ...common, kind: 's3', s3: spec.s3, credentials: spec.credentials!, ...(spec.pruneCredentials ? { pruneCredentials: spec.pruneCredentials } : {}) };
   if (spec.gcs) return { ...common, kind: 'gcs', gcs: spec.gcs, credentials: spec.credentials! };
   if (spec.azureBlob) return { ...common, kind: 'azureBlob', azureBlob: spec.azureBlob, credentials: spec.credentials! };
   if (spec.objectBucketClaim) return { ...common, kind: 'objectBucketClaim', objectBucketClaim: spec.objectBucketClaim };
@@ -102,7 +105,7 @@ export function resolveInventory(file: string, parsed: ParsedInventory): Invento
   );
   const clusters: Cluster[] = Object.keys(parsed.clusters).sort().map((name) => {
     const spec = parsed.clusters[name];
-    const backup = resolveBackup(parsed.defaults.backup, spec.backup);
+    const backup = resolveBackup(name, parsed.defaults.backup, spec.backup);
     return {
       name,
       topology: resolveTopology(spec),
@@ -116,6 +119,8 @@ export function resolveInventory(file: string, parsed: ParsedInventory): Invento
         pki: request.pki,
         bumpRevision: request.bumpRevision,
         allowCrossCluster: request.allowCrossCluster,
+        allowUnsigned: request.allowUnsigned,
+        ...(request.members ? { members: request.members.map((member) => ({ ...member })) } : {}),
       })),
       gitops: { ...spec.gitops },
       labels: spec.labels,

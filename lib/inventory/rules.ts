@@ -43,7 +43,7 @@ function settingSource(inventory: ParsedInventory, scope: RuleScope, clusterName
   const set = inventory.clusters[clusterName].backup?.[key];
   if (set !== undefined) return { path: ['clusters', clusterName, 'backup', key], value: set };
   if (scope.brokenDefaults?.has(key)) return undefined;
-  const shared = inventory.defaults.backup?.[key];
+  const shared = (inventory.defaults.backup as Record<string, unknown> | undefined)?.[key];
   if (shared !== undefined) return { path: ['defaults', 'backup', key], value: shared };
   return { path: ['clusters', clusterName], value: (INVENTORY_DEFAULTS.backup as Record<string, unknown>)[key] };
 }
@@ -64,7 +64,7 @@ export function checkRules(inventory: ParsedInventory, scope: RuleScope = {}): R
 }
 
 /** Folders of dist/ beside the cluster folders: a cluster of that name would be overwritten by them, or overwrite them. */
-export const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
+const RESERVED_CLUSTER_NAMES = ['argocd', 'flux'] as const;
 
 /**
  * A kubeadm cluster's folder owns its backup Namespace in the target cluster. Two clusters that reach the same
@@ -167,12 +167,22 @@ function storageRules(name: string, storage: StorageSpec, broken: ReadonlySet<st
       if (identity && credentialIssues.length === 0) issues.push(...workloadIdentityIssues([...path, 'credentials', 'workloadIdentity'], identity, keyed));
       issues.push(...keyMaterialRules([...path, 'credentials'], keyed, storage.credentials));
     }
+    if (storage.pruneCredentials && !broken.has('pruneCredentials')) {
+      if (keyed !== 's3') {
+        issues.push({ path: [...path, 'pruneCredentials'], atKey: true, message: `\`pruneCredentials\` goes with \`s3\` only: the backup Jobs of a ${keyed} storage apply retention with its \`credentials\`` });
+      } else {
+        issues.push(...exactlyOne([...path, 'pruneCredentials'], storage.pruneCredentials, ['existingSecret', 'externalSecret', 'sealedSecret'], 'pruneCredentials'));
+      }
+    }
     const sse = broken.has('s3') ? undefined : storage.s3?.sse;
     if (sse?.type === 'aws:kms' && !sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse'], message: 'type "aws:kms" needs `kmsKeyId` (the KMS key ARN or id)' });
     if (sse?.type === 'AES256' && sse.kmsKeyId) issues.push({ path: [...path, 's3', 'sse', 'kmsKeyId'], atKey: true, message: '`kmsKeyId` goes with type "aws:kms" only; remove it or change the type' });
-  } else if (storage.credentials) {
+  } else {
     const why = storage.objectBucketClaim ? 'the provisioner writes the credentials into a Secret of the claim\'s name' : 'a local copy needs none';
-    issues.push({ path: [...path, 'credentials'], atKey: true, message: `\`credentials\` goes with \`s3\`, \`gcs\` and \`azureBlob\` only: ${why}` });
+    for (const key of ['credentials', 'pruneCredentials'] as const) {
+      const kinds = key === 'credentials' ? '`s3`, `gcs` and `azureBlob`' : '`s3`';
+      if (storage[key]) issues.push({ path: [...path, key], atKey: true, message: `\`${key}\` goes with ${kinds} only: ${why}` });
+    }
   }
   const NO_TLS = 'has no TLS: the storage credentials would travel in clear; use https, or set `insecure: true` on this storage if the network path is trusted';
   if (storage.s3 && !broken.has('s3') && storage.s3.endpoint.toLowerCase().startsWith('http://') && !storage.s3.insecure) {
@@ -220,6 +230,12 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
   const path: Path = ['clusters', name];
   const broken = scope.brokenFields?.get(`clusters.${name}`);
   const issues = broken?.has('kubeadm') || broken?.has('hosted') ? [] : exactlyOne(path, cluster, ['kubeadm', 'hosted'], `cluster "${name}"`);
+  // The restore pauses each named owner once and resumes it once: a second entry for one object is a typo.
+  const owners = cluster.hosted?.owners ?? [];
+  owners.forEach((owner, i) => {
+    const first = owners.findIndex((o) => o.kind === owner.kind && o.name === owner.name && (o.namespace ?? '') === (owner.namespace ?? ''));
+    if (first !== i) issues.push({ path: [...path, 'hosted', 'owners', i], message: `${owner.kind} "${owner.name}" is listed twice (also at owners[${first}])` });
+  });
   if ((RESERVED_CLUSTER_NAMES as readonly string[]).includes(name)) {
     issues.push({
       path, atKey: true,
@@ -236,19 +252,7 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
     });
   }
 
-  if (cluster.kubeadm) {
-    const members = cluster.kubeadm.members;
-    if (members.length > 7) issues.push({ path: [...path, 'kubeadm', 'members'], message: `lists ${members.length} members; etcd clusters have 1 to 7 (usually 1, 3 or 5)` });
-    for (const field of ['name', 'ip'] as const) {
-      const seen = new Map<string, number>();
-      members.forEach((member, i) => {
-        const first = seen.get(member[field]);
-        if (first !== undefined) {
-          issues.push({ path: [...path, 'kubeadm', 'members', i, field], message: `"${member[field]}" is also the ${field} of members[${first}]; every member needs its own` });
-        } else seen.set(member[field], i);
-      });
-    }
-  }
+  if (cluster.kubeadm) issues.push(...memberListRules(cluster.kubeadm.members, [...path, 'kubeadm', 'members']));
 
   const source = (key: BackupKey) => settingSource(inventory, scope, name, key);
   const storages = source('storages');
@@ -301,10 +305,10 @@ function clusterRules(inventory: ParsedInventory, scope: RuleScope, name: string
 }
 
 /** Where the archive of `npm run image` lands, for the message that says how to publish it. */
-export const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
+const TOOLS_IMAGE_ARCHIVE = '.tmp/image/controlplane-backup-tools.oci.tar';
 
 /** What to do when no tools image is named: there is no public one to fall back on. */
-export function toolsImageMissingMessage(where: string): string {
+function toolsImageMissingMessage(where: string): string {
   return `${where}: the pods need the tools image, and there is no public default: build it with \`npm run image\`, `
     + `push it with \`skopeo copy oci-archive:${TOOLS_IMAGE_ARCHIVE} docker://REGISTRY/controlplane-backup-tools:TAG\`, `
     + 'and set `images.tools` to it, preferably by digest (REGISTRY/controlplane-backup-tools@sha256:<digest printed by the build>)';
@@ -367,8 +371,8 @@ function storageReferenceIssues(inventory: ParsedInventory, clusterName: string,
  */
 function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIssue[] {
   const issues: RuleIssue[] = [];
-  for (const [storageName, storage] of Object.entries(inventory.storages)) {
-    const sealed = storage.credentials?.sealedSecret;
+  for (const [storageName, storage] of Object.entries(inventory.storages)) for (const key of ['credentials', 'pruneCredentials'] as const) {
+    const sealed = storage[key]?.sealedSecret;
     if (!sealed) continue;
     const users = Object.keys(inventory.clusters).filter((clusterName) => {
       const cluster = inventory.clusters[clusterName];
@@ -378,12 +382,28 @@ function sealedSecretRules(inventory: ParsedInventory, scope: RuleScope): RuleIs
     if (users.length < 2) continue;
     const kubeadmUsers = users.filter((user) => inventory.clusters[user].kubeadm);
     const namespaces = new Set(users.map((user) => inventory.clusters[user].hosted?.namespace ?? user));
-    const path: Path = ['storages', storageName, 'credentials', 'sealedSecret'];
+    const path: Path = ['storages', storageName, key, 'sealedSecret'];
     if (kubeadmUsers.length > 0) {
       issues.push({ path, message: `is used by clusters ${listOf(users.map((u) => `"${u}"`), 'and')}, but a SealedSecret opens only in the cluster whose controller sealed it: give each kubeadm cluster its own storage entry (or use existingSecret / externalSecret)` });
     } else if (sealed.scope !== 'cluster-wide' && namespaces.size > 1) {
       issues.push({ path: [...path, 'scope'], atKey: true, message: `is "${sealed.scope}", but clusters ${listOf(users.map((u) => `"${u}"`), 'and')} use this storage in different namespaces: seal with \`kubeseal --scope cluster-wide\` and set \`scope: cluster-wide\`` });
     }
+  }
+  return issues;
+}
+
+/** A kubeadm member list (the topology's, or a restore's replaced nodes): 1 to 7 members, each name and IP once. */
+function memberListRules(members: readonly { name: string; ip: string }[], path: Path): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  if (members.length > 7) issues.push({ path, message: `lists ${members.length} members; etcd clusters have 1 to 7 (usually 1, 3 or 5)` });
+  for (const field of ['name', 'ip'] as const) {
+    const seen = new Map<string, number>();
+    members.forEach((member, i) => {
+      const first = seen.get(member[field]);
+      if (first !== undefined) {
+        issues.push({ path: [...path, i, field], message: `"${member[field]}" is also the ${field} of members[${first}]; every member needs its own` });
+      } else seen.set(member[field], i);
+    });
   }
   return issues;
 }
@@ -432,8 +452,13 @@ function restoreRules(inventory: ParsedInventory, scope: RuleScope, clusterName:
     if (ids.has(request.id)) issues.push({ path: [...path, 'id'], message: `"${request.id}" is used by another restore of this cluster; each restore needs its own id` });
     ids.add(request.id);
 
+    if (request.members && !cluster.kubeadm) {
+      issues.push({ path: [...path, 'members'], message: 'names the nodes to restore onto, which only a kubeadm cluster has; a hosted restore rebuilds the StatefulSet\'s replicas: remove `members`' });
+    }
+    if (request.members && cluster.kubeadm) issues.push(...memberListRules(request.members, [...path, 'members']));
+    const restoredMembers = cluster.kubeadm ? request.members ?? cluster.kubeadm.members : [];
     const jobNames = cluster.kubeadm
-      ? cluster.kubeadm.members.map((member) => memberRestoreJobName(clusterName, request.id, member.name))
+      ? restoredMembers.map((member) => memberRestoreJobName(clusterName, request.id, member.name))
       : cluster.hosted ? Array.from({ length: cluster.hosted.replicas }, (_, ordinal) => replicaRestoreJobName(clusterName, request.id, ordinal)) : [];
     const longest = jobNames.reduce((a, b) => (b.length > a.length ? b : a), '');
     if (longest.length > MAX_JOB_NAME_LENGTH) {
@@ -455,10 +480,10 @@ function restoreRules(inventory: ParsedInventory, scope: RuleScope, clusterName:
       issues.push({ path: [...path, request.storage ? 'storage' : 'id'], message: `restores from "${storageName}", a local (node) storage; a hosted cluster has no node access: restore from an S3 storage` });
       return;
     }
-    if (spec.local && cluster.kubeadm && cluster.kubeadm.members.length > 1) {
+    if (spec.local && cluster.kubeadm && restoredMembers.length > 1) {
       issues.push({
         path: [...path, request.storage ? 'storage' : 'id'],
-        message: `restores ${cluster.kubeadm.members.length} members from "${storageName}", a local (node) storage, but every member must restore the same snapshot: restore from an S3 storage`,
+        message: `restores ${restoredMembers.length} members from "${storageName}", a local (node) storage, but every member must restore the same snapshot: restore from an S3 storage`,
       });
       return;
     }

@@ -11,6 +11,7 @@ import {
   reservedNameProblem, roleArnProblem, systemDirectoryProblem, timeZoneProblem, volumeSubPathProblem,
 } from './formats';
 import { listOf, nearest } from '../text';
+import { signingPublicKeyProblem } from '../signing-key';
 
 const D = INVENTORY_DEFAULTS;
 
@@ -25,7 +26,7 @@ function inherited<T extends z.ZodType>(schema: T, description: string, fallback
 const SECRET_LOOKING_KEY = /secret|password|passwd|token|access_?key|credential|private/i;
 
 /** Message of an unknown key, with the nearest valid key, or the credential rule when it looks like one. */
-export function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
+function unknownKeyMessage(key: string, validKeys: readonly string[]): string {
   const guess = nearest(key, validKeys);
   if (SECRET_LOOKING_KEY.test(key)) {
     // "secretAccessKey" is one typo away from "secretAccessKeyKey": never let a suggestion turn a plaintext key into a valid field.
@@ -40,11 +41,11 @@ export function unknownKeyMessage(key: string, validKeys: readonly string[]): st
  * zod reports all unknown keys of an object in one issue; we encode one message per key (as a JSON array,
  * in the order of `keys`) so that errors.ts can place each message at its own key.
  */
-function strict<T extends z.ZodRawShape>(shape: T) {
+function strict<T extends z.ZodRawShape>(shape: T, refused: Readonly<Record<string, string>> = {}) {
   const validKeys = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => unknownKeyMessage(key, validKeys))) : undefined,
+      issue.code === 'unrecognized_keys' ? JSON.stringify(issue.keys.map((key) => (Object.hasOwn(refused, key) ? refused[key] : unknownKeyMessage(key, validKeys)))) : undefined,
   });
 }
 
@@ -69,7 +70,7 @@ const ciphertext = text(
 
 const count = (max: number) => z.number().int().min(0).max(max);
 
-export const dnsLabel = text((v) => dnsLabelProblem(v));
+const dnsLabel = text((v) => dnsLabelProblem(v));
 const resourceName = text(dnsSubdomainProblem);
 const cronSchedule = text((v) => {
   const problem = cronProblem(v);
@@ -179,7 +180,8 @@ const workloadIdentity = strict({
   }).optional().describe('Azure Workload Identity, for `azureBlob` storages.'),
 });
 
-const credentials = strict({
+/** The Secrets that hold an access key: `credentials` and `pruneCredentials` take them alike. */
+const keySecrets = {
   existingSecret: strict({
     name: resourceName.describe('Name of the Secret.'),
     accessKeyIdKey: objectKey.default(D.storage.existingSecret.accessKeyIdKey).describe('Key of the access key id in the Secret.'),
@@ -204,7 +206,16 @@ const credentials = strict({
     connectionString: ciphertext.optional().describe('`azureBlob`: the connection string, encrypted with `kubeseal --raw`.'),
     scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
   }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
+};
+
+const credentials = strict({
+  ...keySecrets,
   workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods assume a cloud identity (exactly one provider key, the one of the storage kind: `aws` for s3, `gcp` for gcs, `azure` for azureBlob).'),
+});
+
+/** The prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own, which assumes no role: keys only. */
+const pruneCredentials = strict(keySecrets, {
+  workloadIdentity: '`workloadIdentity` is not allowed here: the prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete',
 });
 
 export const storageSchema = strict({
@@ -212,6 +223,7 @@ export const storageSchema = strict({
   gcs: gcsLocation.optional().describe('A Google Cloud Storage bucket that exists, with credentials from `credentials`.'),
   azureBlob: azureBlobLocation.optional().describe('An Azure Blob Storage container that exists, with credentials from `credentials`.'),
   credentials: credentials.optional().describe('Where the credentials of an s3, gcs or azureBlob storage come from (exactly one of existingSecret, externalSecret, sealedSecret, workloadIdentity); never the keys themselves.'),
+  pruneCredentials: pruneCredentials.optional().describe('Credentials that may delete in this storage, for the prune CronJob (`<cluster>-etcd-prune`) alone: the backup Jobs then never delete here, so their own credentials need no delete right (`controlplane-backup policy --prune separate`). Same Secret choices as `credentials`, no `workloadIdentity`.'),
   objectBucketClaim: strict({
     storageClassName: resourceName.describe('Storage class of the bucket provisioner.'),
     bucketName: text(bucketNameProblem).optional().describe('Name of an existing bucket to claim.'),
@@ -292,6 +304,18 @@ export const backupSettingsSchema = strict({
     rpoMargin: inherited(z.number().min(1).max(10), 'Alert when the newest successful backup is older than the schedule\'s worst-case RPO times this.', B.alerts.rpoMargin),
     runbookBaseUrl: inherited(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'), 'Where each alert\'s runbook_url points (anchors of the README\'s "Alerts" section are appended).', B.alerts.runbookBaseUrl),
   }), 'PrometheusRule with RPO-tied alerts, from kube-state-metrics series.'),
+}, {
+  signing: 'a signing key belongs to one cluster (its private key lives only in that cluster): set `backup.signing` under each cluster, with its own key from `controlplane-backup keygen`',
+});
+
+/** A cluster's backup settings: the shared ones, and its signing key, which belongs to this cluster alone. */
+export const clusterBackupSettingsSchema = strict({
+  ...backupSettingsSchema.shape,
+  signing: strict({
+    publicKey: text(signingPublicKeyProblem, (v) => (/PRIVATE KEY|^MC4CAQAw/.test(v) ? 'the value (a private key, not repeated here)' : JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v)))
+      .describe('The Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." that `controlplane-backup keygen` prints): restores, drills, `snapshots` and `check` trust only sets signed with its private key.'),
+    secretName: resourceName.optional().describe('Secret in the backup\'s namespace (key `signing-key.pem`, created once with `controlplane-backup keygen`) that holds the private key; default `<cluster>-backup-signing`.'),
+  }).optional().describe('Signing of every backup set by a key that lives only in the backup\'s cluster (per cluster: not in `defaults.backup`). Without it sets are unsigned and anyone with the storage credential can plant one.'),
 });
 
 // ---- clusters -------------------------------------------------------------------------------------------------
@@ -305,11 +329,13 @@ const restoredHostPath = (what: string, example: string) => z.string().superRefi
   else if (system && !system.includes(' is inside ')) ctx.addIssue({ code: 'custom', message: `${system}: a restore replaces this folder; give ${what} (e.g. "${example}")` });
 });
 
+const kubeadmMember = strict({
+  name: resourceName.describe('Node name of the member (its etcd member name too).'),
+  ip: text(ipProblem).describe('IP address etcd listens on for peers and clients.'),
+});
+
 const kubeadmTopology = strict({
-  members: z.array(strict({
-    name: resourceName.describe('Node name of the member (its etcd member name too).'),
-    ip: text(ipProblem).describe('IP address etcd listens on for peers and clients.'),
-  })).min(1, 'lists no member; list every control-plane node (1, 3 or 5)').describe('Every control-plane node that runs an etcd member.'),
+  members: z.array(kubeadmMember).min(1, 'lists no member; list every control-plane node (1, 3 or 5)').describe('Every control-plane node that runs an etcd member.'),
   pkiDir: restoredHostPath('kubeadm\'s certificate folder', D.kubeadm.pkiDir).default(D.kubeadm.pkiDir).describe('kubeadm\'s certificate folder (etcd\'s client certificates, the PKI bundle).'),
   dataDir: restoredHostPath('etcd\'s --data-dir', D.kubeadm.dataDir).default(D.kubeadm.dataDir).describe('etcd\'s --data-dir on the nodes.'),
   manifestsDir: restoredHostPath('the kubelet\'s static pod folder', D.kubeadm.manifestsDir).default(D.kubeadm.manifestsDir).describe('The kubelet\'s static pod folder (a restore moves etcd.yaml out and back).'),
@@ -318,6 +344,9 @@ const kubeadmTopology = strict({
   nodeSelector: z.record(z.string(), z.string()).default(D.kubeadm.nodeSelector).describe('Node label that selects control-plane nodes.'),
   namespace: dnsLabel.default(D.namespace).describe('Namespace (on this cluster) of the backup objects.'),
 });
+
+/** The owners a hosted restore can pause (the agent's table, lib/agent/restore/plans.ts OWNER_KINDS, has the same keys). */
+export const HOSTED_OWNER_KINDS = ['HelmRelease', 'Kustomization', 'Application', 'TenantControlPlane'] as const;
 
 const hostedTopology = strict({
   namespace: dnsLabel.describe('Namespace of the tenant control plane in the management cluster.'),
@@ -336,6 +365,11 @@ const hostedTopology = strict({
   dataVolumeClaimTemplate: dnsLabel.default(D.hosted.dataVolumeClaimTemplate).describe('volumeClaimTemplate of the StatefulSet that holds etcd\'s data: PVCs are `<template>-<statefulSet>-<ordinal>`.'),
   dataDirInVolume: text(volumeSubPathProblem).meta({ pattern: '^(?!(.*/)?\\.\\.?(/|$))([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$' }).default(D.hosted.dataDirInVolume).describe('etcd\'s --data-dir relative to the volume\'s root (Kube-DC: "default.etcd"); empty for the root itself.'),
   peerPort: z.number().int().min(1).max(65535).default(D.hosted.peerPort).describe('etcd peer port.'),
+  owners: z.array(strict({
+    kind: z.enum(HOSTED_OWNER_KINDS).describe('Flux HelmRelease or Kustomization, Argo CD Application, or Kamaji TenantControlPlane.'),
+    name: resourceName.describe('Name of that object.'),
+    namespace: dnsLabel.optional().describe('Its namespace; default: gitops.argocd.namespace (Application), gitops.flux.namespace (HelmRelease, Kustomization), this cluster\'s namespace (TenantControlPlane).'),
+  })).default(D.hosted.owners).describe('Controllers that would scale the StatefulSet or the Deployments back during a restore: the restore pauses them (Flux suspend, Argo CD automated sync off, Kamaji paused annotation) and resumes them on every exit. Any other owner found stops the restore before anything is touched.'),
 });
 
 const onDemandBackup = strict({
@@ -350,14 +384,17 @@ const restoreRequest = strict({
   confirm: z.string().min(1).describe('Must equal the snapshot\'s name (`prod-eu-1-20261121T020000Z`), or the cluster\'s name for `latest`.'),
   storage: dnsLabel.optional().describe('Storage to restore from; defaults to the cluster\'s first storage.'),
   pki: z.boolean().default(D.restore.pki).describe('Restore the PKI bundle of the same backup too (kubeadm).'),
-  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Use etcdutl\'s --bump-revision/--mark-compacted when the etcd image has them (etcd >= 3.6).'),
+  bumpRevision: z.boolean().default(D.restore.bumpRevision).describe('Move revisions forward and compact (etcdutl --bump-revision/--mark-compacted, in etcd 3.5.x and 3.6), so that watch caches never see them go backwards; without them the result says revisionBumped: false and the RUNBOOK lists what to restart.'),
   allowCrossCluster: z.boolean().default(D.restore.allowCrossCluster).describe('A snapshot from another cluster\'s prefix is refused unless this is set.'),
+  allowUnsigned: z.boolean().default(D.restore.allowUnsigned).describe('Restore a named set that is not signed with the cluster\'s signing key (taken before `backup.signing` was set, or planted); `latest` is always a signed set.'),
+  members: z.array(kubeadmMember).min(1, 'lists no member; leave `members` out to restore onto kubeadm.members').optional()
+    .describe('kubeadm: the control-plane nodes to restore onto when they are not kubeadm.members (replaced nodes); peer URLs, --initial-cluster, the Jobs and the static pods follow them. Default: kubeadm.members.'),
 });
 
 export const clusterSchema = strict({
   kubeadm: kubeadmTopology.optional().describe('A kubeadm cluster: etcd as static pods on the control-plane nodes (one of kubeadm and hosted).'),
   hosted: hostedTopology.optional().describe('A hosted control plane: etcd as a StatefulSet in a management cluster (one of kubeadm and hosted).'),
-  backup: backupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
+  backup: clusterBackupSettingsSchema.optional().describe('This cluster\'s backup settings, over `defaults.backup` (objects merge key by key).'),
   onDemandBackups: z.array(onDemandBackup).default(D.cluster.onDemandBackups).describe('One-off backups, each a Job named after its request.'),
   restores: z.array(restoreRequest).default(D.cluster.restores).describe('Restore requests: each writes a folder `restore-<id>` outside the synced kustomization.'),
   gitops: strict({
@@ -367,7 +404,7 @@ export const clusterSchema = strict({
   labels: z.record(z.string(), z.string()).default(D.cluster.labels).describe('Labels on this cluster\'s GitOps objects (and the ApplicationSet\'s list elements).'),
 });
 
-export const defaultsSchema = strict({
+const defaultsSchema = strict({
   backup: backupSettingsSchema.optional().describe('Backup settings of every cluster; a cluster\'s `backup` overrides them key by key.'),
 });
 
@@ -411,6 +448,7 @@ export type InventoryInput = z.input<typeof inventorySchema>;
 export type ParsedInventory = z.output<typeof inventorySchema>;
 export type StorageSpec = z.output<typeof storageSchema>;
 export type BackupSettingsInput = z.output<typeof backupSettingsSchema>;
+export type ClusterBackupSettingsInput = z.output<typeof clusterBackupSettingsSchema>;
 export type ClusterSpec = z.output<typeof clusterSchema>;
 export type KubeadmTopology = z.output<typeof kubeadmTopology>;
 export type HostedTopology = z.output<typeof hostedTopology>;

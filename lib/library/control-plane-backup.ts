@@ -8,6 +8,7 @@ import { ClusterChart } from '../constructs/cluster-chart';
 import { InvalidInventoryError } from '../inventory/errors';
 import { parseInventory } from '../inventory/load';
 import type { Inventory } from '../inventory/model';
+import { planCluster } from '../plan/cluster';
 import type { InventoryInput } from '../inventory/schema';
 
 export interface ControlPlaneBackupProps {
@@ -42,6 +43,6 @@ export class ControlPlaneBackup extends Construct {
   constructor(scope: Construct, id: string, props: ControlPlaneBackupProps) {
     super(scope, id);
     this.inventory = validateInventory(props.inventory, `ControlPlaneBackup ${this.node.path}`);
-    this.charts = this.inventory.clusters.map((cluster) => new ClusterChart(this, { inventory: this.inventory, cluster }));
+    this.charts = this.inventory.clusters.map((cluster) => new ClusterChart(this, { plan: planCluster(this.inventory, cluster) }));
   }
 }

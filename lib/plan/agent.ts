@@ -6,7 +6,7 @@ import type { BackupPlan as AgentBackupPlan, DrillPlan as AgentDrillPlan } from 
 import { PLAN_API_VERSION } from '../agent/plan';
 import type { Cluster } from '../inventory/model';
 import { PACKAGE_VERSION } from '../version';
-import { POD_PATHS, type BackupPlan } from './backup';
+import { POD_PATHS, SIGNING_PATHS, type BackupPlan } from './backup';
 import { DRILL_PATHS, type DrillPlan } from './drill';
 
 /** File of a backup plan in the config ConfigMap: `backup-plan.json`, or `backup-plan-<request>.json` on demand. */
@@ -17,7 +17,7 @@ export function backupPlanFile(request?: string): string {
 export const DRILL_PLAN_FILE = 'drill-plan.json';
 
 /** How long the drill waits for its throwaway etcd to become healthy. */
-export const DRILL_ETCD_START_SECONDS = 120;
+const DRILL_ETCD_START_SECONDS = 120;
 
 export function agentBackupPlan(cluster: Cluster, plan: BackupPlan, request?: string): AgentBackupPlan {
   const { backup } = cluster;
@@ -37,6 +37,7 @@ export function agentBackupPlan(cluster: Cluster, plan: BackupPlan, request?: st
     pki: plan.pkiPaths.length > 0 ? { paths: [...plan.pkiPaths], encryptionConfigFile: plan.encryptionConfigFile ?? null } : null,
     etcd: { ...plan.etcd },
     destinations: plan.destinations.map((destination) => destination.agent),
+    signing: backup.signing ? { keyFile: SIGNING_PATHS.keyFile, publicKey: backup.signing.publicKey } : null,
   };
 }
 
@@ -54,6 +55,7 @@ export function agentDrillPlan(cluster: Cluster, plan: DrillPlan): AgentDrillPla
     identityFile: plan.identitySecret ? DRILL_PATHS.identityFile : null,
     identitySecret: plan.identitySecret ?? null,
     etcdStartSeconds: DRILL_ETCD_START_SECONDS,
+    signingPublicKey: cluster.backup.signing?.publicKey ?? null,
   };
 }
 

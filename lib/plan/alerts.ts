@@ -6,6 +6,7 @@
  */
 import type { Cluster } from '../inventory/model';
 import { DRILL_BACKOFF_LIMIT, type DrillPlan } from './drill';
+import { PRUNE_BACKOFF_LIMIT, type PrunePlan } from './prune';
 import { backupCronJobName, drillCronJobName } from './names';
 import { worstCaseRpo } from './schedule';
 
@@ -16,6 +17,7 @@ export const ALERT_NAMES = {
   backupJobFailed: 'ControlPlaneBackupJobFailed',
   drillFailed: 'ControlPlaneBackupDrillFailed',
   drillOverdue: 'ControlPlaneBackupDrillOverdue',
+  pruneFailed: 'ControlPlaneBackupPruneFailed',
 } as const;
 
 export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
@@ -33,10 +35,10 @@ const MAX_POD_FAILURE_BACKOFF_SECONDS = 600;
  * Slack for kube-state-metrics, the scrape and the rule evaluation (each up to a minute or so) between a Job's
  * state and the alert seeing it.
  */
-export const OBSERVATION_SLACK_MINUTES = 5;
+const OBSERVATION_SLACK_MINUTES = 5;
 
 /** A suspended backup CronJob alerts after this long: long enough for maintenance, short enough to be remembered. */
-export const SUSPENDED_FOR_MINUTES = 24 * 60;
+const SUSPENDED_FOR_MINUTES = 24 * 60;
 
 /** What decides when one CronJob's newest success is late, and how long its failed Jobs may wait for a retry. */
 export interface CronJobThresholds {
@@ -69,6 +71,8 @@ export interface AlertPlan {
   readonly suspendedForMinutes: number;
   /** Present when the cluster's restore drill is enabled. */
   readonly drill?: CronJobThresholds;
+  /** Present when a storage of the cluster has pruneCredentials (the prune CronJob applies its retention). */
+  readonly prune?: CronJobThresholds;
 }
 
 /** Minutes after a run's scheduled time by which it has surely finished: it starts late and then takes its time. */
@@ -106,7 +110,7 @@ function thresholds(cluster: Cluster, cronJob: string, schedule: string, backoff
  * The alert thresholds of one cluster, or undefined when its alerts are off. The drill (when the cluster has one:
  * `drill` is its plan) runs in the backup's time zone, with no retry.
  */
-export function planAlerts(cluster: Cluster, namespace: string, drillPlan?: DrillPlan): AlertPlan | undefined {
+export function planAlerts(cluster: Cluster, namespace: string, drillPlan?: DrillPlan, prunePlan?: PrunePlan): AlertPlan | undefined {
   const { alerts, drill, schedule } = cluster.backup;
   if (!alerts.enabled) return undefined;
   return {
@@ -117,6 +121,7 @@ export function planAlerts(cluster: Cluster, namespace: string, drillPlan?: Dril
     backup: thresholds(cluster, backupCronJobName(cluster.name), schedule, cluster.backup.backoffLimit),
     suspendedForMinutes: SUSPENDED_FOR_MINUTES,
     ...(drillPlan ? { drill: thresholds(cluster, drillCronJobName(cluster.name), drill.schedule, DRILL_BACKOFF_LIMIT) } : {}),
+    ...(prunePlan ? { prune: thresholds(cluster, prunePlan.cronJobName, prunePlan.schedule, PRUNE_BACKOFF_LIMIT) } : {}),
   };
 }
 

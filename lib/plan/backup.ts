@@ -7,14 +7,17 @@ import type { Destination as AgentDestination } from '../agent/plan';
 import { INVENTORY_DEFAULTS } from '../inventory/defaults';
 import { azureBlobEndpoint } from '../storage/azure-blob';
 import { credentialKind, storageIdentity, type CredentialKind, type WorkloadIdentityNeeds } from './identity';
-import { objectBucketClaimName, storageCredentialsSecretName } from './names';
+import { schedulePause } from './pause';
+import {
+  backupConfigMapName, backupCronJobName, backupServiceAccountName, objectBucketClaimName, STORAGE_CREDENTIAL_KEYS, storageCredentialsSecretName, storagePruneCredentialsSecretName,
+} from './names';
+
+type S3Credentials = Extract<Storage, { kind: 's3' }>['credentials'];
 
 /** Paths inside the backup and drill pods. */
 export const POD_PATHS = {
   scratch: '/var/lib/controlplane-backup/scratch',
   snapshot: '/var/lib/controlplane-backup/scratch/snapshot.db',
-  /** The restore scripts' ConfigMap (until the agent's restore commands replace them). */
-  scripts: '/opt/controlplane-backup',
   /** The config ConfigMap: age recipients and the agent's plans. */
   config: '/etc/controlplane-backup',
   hostedEtcdClient: '/var/run/controlplane-backup/etcd-client',
@@ -23,6 +26,38 @@ export const POD_PATHS = {
   caBundles: '/var/run/controlplane-backup/ca',
   localDestinations: '/var/lib/controlplane-backup/local',
 } as const;
+
+/** The backup signing key inside the backup pod: the Secret `backup.signing.secretName`, mounted read-only. */
+export const SIGNING_PATHS = {
+  dir: '/var/run/controlplane-backup/signing',
+  keyFile: '/var/run/controlplane-backup/signing/signing-key.pem',
+} as const;
+
+/** The key of the signing Secret that holds the PKCS#8 PEM private key. */
+export const SIGNING_KEY = 'signing-key.pem';
+/** A hosted etcd's client certificate Secret, as its keys are mounted in the backup pod (in POD_PATHS.hostedEtcdClient). */
+export const HOSTED_ETCD_CLIENT_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+
+/** The tools image's user (images/tools/build.sh): not root, as Pod Security `restricted` asks. */
+export const TOOLS_USER = 65532;
+
+/**
+ * The user of a pod that reads the node's files: kubeadm keeps etcd's client keys, data dir, manifests and PKI
+ * root-owned (mode 0600), so only uid 0 (without any capability) reads them; a hosted cluster's pods are not root.
+ */
+export function nodeFilesUser(cluster: Cluster): number {
+  return cluster.topology.kind === 'kubeadm' ? 0 : TOOLS_USER;
+}
+
+/** How a kubeadm node's etcd client reaches its member: the healthcheck client certificate of the node's PKI. */
+export function kubeadmEtcdAccess(pkiDir: string, endpoint: string): EtcdAccess {
+  return {
+    endpoint,
+    caFile: `${pkiDir}/etcd/ca.crt`,
+    certFile: `${pkiDir}/etcd/healthcheck-client.crt`,
+    keyFile: `${pkiDir}/etcd/healthcheck-client.key`,
+  };
+}
 
 /** Environment value taken from a Secret or ConfigMap key, or a literal. */
 export type EnvSource =
@@ -33,11 +68,7 @@ export type EnvSource =
 export interface DestinationPlan {
   readonly storage: string;
   readonly kind: Storage['kind'];
-  /** rclone path of this cluster's folder, e.g. `s3_primary:bucket/prefix/prod-eu-1` (a URL for gcs and azureBlob). */
-  readonly remoteDir: string;
   readonly retention: Retention;
-  /** Env vars that define the rclone remote (in order: later values may refer to earlier ones as $(NAME)). */
-  readonly env: readonly { readonly name: string; readonly source: EnvSource }[];
   /** CA bundle (ConfigMap key) mounted for this destination, when its endpoint uses a private CA. */
   readonly caBundle?: { readonly configMap: string; readonly key: string; readonly mountPath: string };
   /** kubeadm local copy: host directory. */
@@ -45,11 +76,20 @@ export interface DestinationPlan {
   /** The destination as the agent's plan names it. */
   readonly agent: AgentDestination;
   /** Env the agent needs for it: credentials, and an ObjectBucketClaim's bucket and endpoint. */
-  readonly agentEnv: readonly { readonly name: string; readonly source: EnvSource }[];
+  readonly agentEnv: readonly EnvVarPlan[];
+  /** The same env with the storage's prune credentials, when the prune CronJob applies its retention. */
+  readonly pruneEnv?: readonly EnvVarPlan[];
+  /** The destination as the prune plan names it: the prune credentials' env, never a workload identity. */
+  readonly pruneAgent?: AgentDestination;
   /** How the pods get this destination's credentials (SUMMARY.md names it). */
   readonly credentialKind: CredentialKind;
   /** What the pods need for its workload identity (lib/plan/identity.ts); undefined with keys or none. */
   readonly identity?: WorkloadIdentityNeeds;
+}
+
+export interface EnvVarPlan {
+  readonly name: string;
+  readonly source: EnvSource;
 }
 
 export interface EtcdAccess {
@@ -59,9 +99,23 @@ export interface EtcdAccess {
   readonly keyFile: string;
 }
 
-export interface BackupPlan {
+/** What the backup and the drill CronJobs share: where they run, under which names and user, and when. */
+export interface CronJobPlan {
   readonly cluster: string;
   readonly namespace: string;
+  readonly cronJobName: string;
+  readonly serviceAccountName: string;
+  /** The config ConfigMap: age recipients and the agent's plans (backup, on-demand, drill). */
+  readonly configMapName: string;
+  /** uid of the pod's containers: the backup's `nodeFilesUser`, the drill's TOOLS_USER. */
+  readonly runAsUser: number;
+  readonly schedule: string;
+  readonly timeZone: string;
+  /** Suspended by the inventory, or while a restore is pending (`schedulePause`): the backup and the drill alike. */
+  readonly suspended: boolean;
+}
+
+export interface BackupPlan extends CronJobPlan {
   readonly etcd: EtcdAccess;
   /** Paths archived into the PKI bundle (inside the pod); empty when PKI backup is off. */
   readonly pkiPaths: readonly string[];
@@ -69,12 +123,8 @@ export interface BackupPlan {
   readonly destinations: readonly DestinationPlan[];
 }
 
-/** rclone reads a remote's settings from RCLONE_CONFIG_<REMOTE>_<OPTION>; env names allow no "-". */
-export function rcloneRemoteName(storage: string): string {
-  return `s3_${storage.replace(/-/g, '_')}`;
-}
-
-const envName = (remote: string, option: string) => `RCLONE_CONFIG_${remote.toUpperCase()}_${option}`;
+/** Env names allow no "-": a storage's name as part of one. */
+const envPart = (storage: string) => storage.replace(/-/g, '_').toUpperCase();
 
 function joinKey(...parts: string[]): string {
   return parts.filter((part) => part !== '').join('/');
@@ -86,88 +136,62 @@ export function planDestination(cluster: Cluster, storage: Storage, retention: R
 }
 
 function destinationAccess(cluster: Cluster, storage: Storage, retention: Retention): Omit<DestinationPlan, 'credentialKind' | 'identity'> {
-  const remote = rcloneRemoteName(storage.name);
-  const env = (option: string, source: EnvSource) => ({ name: envName(remote, option), source });
   switch (storage.kind) {
     case 's3': {
-      const { s3, credentials } = storage;
-      const secretName = credentials.existingSecret?.name ?? storageCredentialsSecretName(storage.name);
-      const idKey = credentials.existingSecret?.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
-      const secretKey = credentials.existingSecret?.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
+      const { s3, credentials, pruneCredentials } = storage;
       const caBundle = s3.caBundle && { configMap: s3.caBundle.configMap, key: s3.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
       // Workload identity: no Secret; the SDK's default chain finds what lib/plan/identity.ts gives the pod.
       const identity = storageIdentity(storage);
-      const keyless = identity !== undefined;
-      const credentialEnv = keyless
+      const credentialEnv = identity
         ? { names: null, env: [] }
-        : agentCredentialEnv(storage.name, { name: secretName, key: idKey }, { name: secretName, key: secretKey });
+        : agentCredentialEnv(storage.name, secretKeys(credentials, storageCredentialsSecretName(storage.name)));
+      // Prune credentials reach the agent under the same env names: only the prune pod's env reads them (the rules
+      // refuse a workload identity there: the prune CronJob's ServiceAccount assumes no role).
+      const prune = pruneCredentials && agentCredentialEnv(storage.name, secretKeys(pruneCredentials, storagePruneCredentialsSecretName(storage.name)));
+      const agent = {
+        name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
+        folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
+        sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention }, insecure: s3.insecure,
+        ...(s3.objectLock ? { objectLock: { mode: s3.objectLock.mode, days: s3.objectLock.days } } : {}),
+        ...(prune ? { retentionBy: 'pruneJob' as const } : {}),
+      } as const;
       return {
         storage: storage.name,
         kind: 's3',
-        remoteDir: `${remote}:${joinKey(s3.bucket, s3.prefix, cluster.name)}`,
         retention,
         caBundle,
-        agent: {
-          name: storage.name, kind: 's3', endpoint: s3.endpoint, region: s3.region, pathStyle: s3.pathStyle, bucket: s3.bucket,
-          folder: joinKey(s3.prefix, cluster.name), credentials: credentialEnv.names, caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null,
-          sse: s3.sse ? { type: s3.sse.type, kmsKeyId: s3.sse.kmsKeyId ?? null } : null, retention: { ...retention }, insecure: s3.insecure,
-          ...(identity ? { identity: identity.kind } : {}),
-          ...(s3.objectLock ? { objectLock: { mode: s3.objectLock.mode, days: s3.objectLock.days } } : {}),
-        },
+        agent: { ...agent, ...(identity ? { identity: identity.kind } : {}) },
         agentEnv: credentialEnv.env,
-        env: [
-          env('TYPE', { value: 's3' }),
-          env('PROVIDER', { value: 'Other' }),
-          env('ENDPOINT', { value: s3.endpoint }),
-          env('REGION', { value: s3.region }),
-          env('FORCE_PATH_STYLE', { value: String(s3.pathStyle) }),
-          // rclone's env_auth reads the same chain as the SDK (web identity, container credentials).
-          ...(keyless ? [env('ENV_AUTH', { value: 'true' })] : [
-            env('ACCESS_KEY_ID', { secret: { name: secretName, key: idKey } }),
-            env('SECRET_ACCESS_KEY', { secret: { name: secretName, key: secretKey } }),
-          ]),
-          ...(s3.sse ? [env('SERVER_SIDE_ENCRYPTION', { value: s3.sse.type })] : []),
-          ...(s3.sse?.kmsKeyId ? [env('SSE_KMS_KEY_ID', { value: s3.sse.kmsKeyId })] : []),
-        ],
+        ...(prune ? { pruneEnv: prune.env, pruneAgent: { ...agent, credentials: prune.names } } : {}),
       };
     }
     case 'objectBucketClaim': {
       const claim = storage.objectBucketClaim;
       const name = objectBucketClaimName(storage.name);
-      const bucketVar = `${remote.toUpperCase()}_BUCKET_NAME`;
-      const hostVar = `${remote.toUpperCase()}_BUCKET_HOST`;
-      const portVar = `${remote.toUpperCase()}_BUCKET_PORT`;
+      // The names the claim's values had when rclone read them (S3_<STORAGE>_BUCKET_*): renaming them changes the pods.
+      const bucketVar = `S3_${envPart(storage.name)}_BUCKET_NAME`;
+      const hostVar = `S3_${envPart(storage.name)}_BUCKET_HOST`;
+      const portVar = `S3_${envPart(storage.name)}_BUCKET_PORT`;
       const caBundle = claim.caBundle && { configMap: claim.caBundle.configMap, key: claim.caBundle.key, mountPath: `${POD_PATHS.caBundles}/${storage.name}` };
       const claimEnv = [
         { name: bucketVar, source: { configMap: { name, key: 'BUCKET_NAME' } } },
         { name: hostVar, source: { configMap: { name, key: 'BUCKET_HOST' } } },
         { name: portVar, source: { configMap: { name, key: 'BUCKET_PORT' } } },
       ];
-      const credentialEnv = agentCredentialEnv(storage.name, { name, key: 'AWS_ACCESS_KEY_ID' }, { name, key: 'AWS_SECRET_ACCESS_KEY' });
+      const credentialEnv = agentCredentialEnv(storage.name, { accessKeyId: { name, key: 'AWS_ACCESS_KEY_ID' }, secretAccessKey: { name, key: 'AWS_SECRET_ACCESS_KEY' } });
       return {
         storage: storage.name,
         kind: 'objectBucketClaim',
-        // The bucket name is known only to the provisioner: the kubelet expands $(VAR) from the claim's ConfigMap.
-        remoteDir: `${remote}:${joinKey(`$(${bucketVar})`, claim.prefix, cluster.name)}`,
         retention,
         caBundle,
-        // The agent expands $(VAR) in endpoint and bucket from its env (a plan file is not expanded by the kubelet).
+        // The bucket name is known only to the provisioner: the agent expands $(VAR) in endpoint and bucket from its
+        // env, which the kubelet fills from the claim's ConfigMap (a plan file is not expanded by the kubelet).
         agent: {
           name: storage.name, kind: 's3', endpoint: `${claim.scheme}://$(${hostVar}):$(${portVar})`, region: claim.region, pathStyle: true,
           bucket: `$(${bucketVar})`, folder: joinKey(claim.prefix, cluster.name), credentials: credentialEnv.names,
           caFile: caBundle ? `${caBundle.mountPath}/${caBundle.key}` : null, sse: null, retention: { ...retention }, insecure: claim.insecure,
         },
         agentEnv: [...claimEnv, ...credentialEnv.env],
-        env: [
-          ...claimEnv,
-          env('TYPE', { value: 's3' }),
-          env('PROVIDER', { value: 'Other' }),
-          env('ENDPOINT', { value: `${claim.scheme}://$(${hostVar}):$(${portVar})` }),
-          env('REGION', { value: claim.region }),
-          env('FORCE_PATH_STYLE', { value: 'true' }),
-          env('ACCESS_KEY_ID', { secret: { name, key: 'AWS_ACCESS_KEY_ID' } }),
-          env('SECRET_ACCESS_KEY', { secret: { name, key: 'AWS_SECRET_ACCESS_KEY' } }),
-        ],
       };
     }
     case 'gcs': {
@@ -178,9 +202,7 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
       return {
         storage: storage.name,
         kind: 'gcs',
-        remoteDir: `gs://${joinKey(gcs.bucket, gcs.prefix, cluster.name)}`,
         retention,
-        env: [],
         agent: {
           name: storage.name, kind: 'gcs', bucket: gcs.bucket, folder: joinKey(gcs.prefix, cluster.name), endpoint: gcs.endpoint ?? null,
           keyJsonEnv: envName ?? null,
@@ -202,9 +224,7 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
       return {
         storage: storage.name,
         kind: 'azureBlob',
-        remoteDir: `${endpoint.replace(/\/$/, '')}/${joinKey(azureBlob.container, azureBlob.prefix, cluster.name)}`,
         retention,
-        env: [],
         agent: {
           name: storage.name, kind: 'azureBlob', account: azureBlob.account, container: azureBlob.container,
           folder: joinKey(azureBlob.prefix, cluster.name), endpoint, connectionStringEnv: envName ?? null,
@@ -222,10 +242,8 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
       return {
         storage: storage.name,
         kind: 'local',
-        remoteDir: `${POD_PATHS.localDestinations}/${storage.name}/${cluster.name}`,
         retention,
         hostPath: storage.local.path,
-        env: [],
         agent: { name: storage.name, kind: 'local', path: `${POD_PATHS.localDestinations}/${storage.name}`, folder: cluster.name, retention: { ...retention } },
         agentEnv: [],
       };
@@ -234,7 +252,7 @@ function destinationAccess(cluster: Cluster, storage: Storage, retention: Retent
 
 /** Prefix of the env vars that carry one storage's credentials into the agent. */
 function agentEnvPrefix(storage: string): string {
-  return `CPB_${storage.replace(/-/g, '_').toUpperCase()}`;
+  return `CPB_${envPart(storage)}`;
 }
 
 /**
@@ -250,8 +268,20 @@ export function keySecretOf(storage: Extract<Storage, { kind: 'gcs' | 'azureBlob
   return { name: storageCredentialsSecretName(storage.name), key: defaultKey };
 }
 
+type SecretKeyRef = { readonly name: string; readonly key: string };
+
+/** Where a credentials choice puts the two keys: the operator's Secret, or the one our ExternalSecret / SealedSecret writes. */
+function secretKeys(credentials: S3Credentials, ourSecretName: string): { accessKeyId: SecretKeyRef; secretAccessKey: SecretKeyRef } {
+  const existing = credentials.existingSecret;
+  const name = existing?.name ?? ourSecretName;
+  return {
+    accessKeyId: { name, key: existing?.accessKeyIdKey ?? STORAGE_CREDENTIAL_KEYS.accessKeyId },
+    secretAccessKey: { name, key: existing?.secretAccessKeyKey ?? STORAGE_CREDENTIAL_KEYS.secretAccessKey },
+  };
+}
+
 /** The env vars that carry a storage's credentials into the agent (from a Secret), and their names for the plan. */
-function agentCredentialEnv(storage: string, accessKeyId: { name: string; key: string }, secretAccessKey: { name: string; key: string }) {
+function agentCredentialEnv(storage: string, { accessKeyId, secretAccessKey }: { accessKeyId: SecretKeyRef; secretAccessKey: SecretKeyRef }) {
   const prefix = agentEnvPrefix(storage);
   const names = { accessKeyIdEnv: `${prefix}_ACCESS_KEY_ID`, secretAccessKeyEnv: `${prefix}_SECRET_ACCESS_KEY` };
   return {
@@ -269,18 +299,23 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
     const storage = inventory.storages[name];
     return planDestination(cluster, storage, storage.retention ?? backup.retention);
   });
+  const names = {
+    cluster: cluster.name,
+    namespace: topology.namespace,
+    cronJobName: backupCronJobName(cluster.name),
+    serviceAccountName: backupServiceAccountName(cluster.name),
+    configMapName: backupConfigMapName(cluster.name),
+    runAsUser: nodeFilesUser(cluster),
+    schedule: backup.schedule,
+    timeZone: backup.timeZone,
+    suspended: schedulePause(cluster).suspended,
+  };
   if (topology.kind === 'kubeadm') {
     const pki = topology.pkiDir;
     return {
-      cluster: cluster.name,
-      namespace: topology.namespace,
+      ...names,
       // kubeadm's etcd listens on the node's loopback; one member's snapshot holds the whole keyspace.
-      etcd: {
-        endpoint: `https://127.0.0.1:${topology.clientPort}`,
-        caFile: `${pki}/etcd/ca.crt`,
-        certFile: `${pki}/etcd/healthcheck-client.crt`,
-        keyFile: `${pki}/etcd/healthcheck-client.key`,
-      },
+      etcd: kubeadmEtcdAccess(pki, `https://127.0.0.1:${topology.clientPort}`),
       pkiPaths: backup.pki ? [pki] : [],
       encryptionConfigFile: backup.encryptionConfig?.hostPath && `${POD_PATHS.encryptionConfig}/${basename(backup.encryptionConfig.hostPath)}`,
       destinations,
@@ -288,9 +323,13 @@ export function planBackup(inventory: Inventory, cluster: Cluster, storageNames:
   }
   const client = POD_PATHS.hostedEtcdClient;
   return {
-    cluster: cluster.name,
-    namespace: topology.namespace,
-    etcd: { endpoint: topology.clientEndpoint, caFile: `${client}/ca.crt`, certFile: `${client}/tls.crt`, keyFile: `${client}/tls.key` },
+    ...names,
+    etcd: {
+      endpoint: topology.clientEndpoint,
+      caFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.ca}`,
+      certFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.cert}`,
+      keyFile: `${client}/${HOSTED_ETCD_CLIENT_FILES.key}`,
+    },
     pkiPaths: backup.pki ? topology.pkiSecrets.map((secret) => `${POD_PATHS.hostedPki}/${secret}`) : [],
     encryptionConfigFile: backup.encryptionConfig?.secret && `${POD_PATHS.encryptionConfig}/${backup.encryptionConfig.secret.key}`,
     destinations,

@@ -4,7 +4,7 @@
  * would need node access, which the drill never gets.
  */
 import type { Cluster } from '../inventory/model';
-import type { BackupPlan, DestinationPlan } from './backup';
+import { TOOLS_USER, type BackupPlan, type CronJobPlan, type DestinationPlan } from './backup';
 import { drillCronJobName, drillServiceAccountName } from './names';
 
 /** Paths inside the drill pod. */
@@ -19,15 +19,10 @@ export const DRILL_IDENTITY_KEY = 'identity.txt';
 /** A drill is not retried: a failure is the finding, and the alert reports it. */
 export const DRILL_BACKOFF_LIMIT = 0;
 
-export interface DrillPlan {
-  readonly cluster: string;
-  readonly namespace: string;
-  readonly cronJobName: string;
-  readonly serviceAccountName: string;
+/** The drill needs no node access: it runs as the tools image's user everywhere, and its plan is in the backup's ConfigMap. */
+export interface DrillPlan extends CronJobPlan {
   /** The storage the drill reads: the first non-local destination of the scheduled backup. */
   readonly source: DestinationPlan;
-  readonly schedule: string;
-  readonly timeZone: string;
   /** Secret with the age identity (key `identity.txt`); without it, encrypted backups are verified, not restored. */
   readonly identitySecret?: string;
 }
@@ -42,9 +37,12 @@ export function planDrill(cluster: Cluster, plan: BackupPlan): DrillPlan | undef
     namespace: plan.namespace,
     cronJobName: drillCronJobName(cluster.name),
     serviceAccountName: drillServiceAccountName(cluster.name),
+    configMapName: plan.configMapName,
+    runAsUser: TOOLS_USER,
     source,
     schedule: drill.schedule,
     timeZone,
+    suspended: plan.suspended,
     ...(drill.identitySecret ? { identitySecret: drill.identitySecret } : {}),
   };
 }

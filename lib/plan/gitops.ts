@@ -9,12 +9,12 @@ import type { GitopsSpec } from '../inventory/schema';
 import { GITOPS_FLEET_NAME, gitopsObjectName } from './names';
 
 /** Path of a cluster's folder in the GitOps repository: `<gitops.path>/<cluster>`. */
-export function gitopsClusterFolder(gitops: Pick<GitopsSpec, 'path'>, cluster: string): string {
+function gitopsClusterFolder(gitops: Pick<GitopsSpec, 'path'>, cluster: string): string {
   return gitops.path ? `${gitops.path.replace(/\/+$/, '')}/${cluster}` : cluster;
 }
 
 /** Path of a part of a cluster folder. */
-export function partPath(folder: string, part: ClusterPart): string {
+function partPath(folder: string, part: ClusterPart): string {
   return part === 'core' ? folder : `${folder}/${partFolder(part)}`;
 }
 
@@ -23,7 +23,7 @@ export type ArgoDestination = { readonly server: string } | { readonly name: str
 
 const looksLikeUrl = (value: string) => /^https?:\/\//.test(value);
 
-export function argoDestination(inventory: Inventory, cluster: Cluster): ArgoDestination {
+function argoDestination(inventory: Inventory, cluster: Cluster): ArgoDestination {
   const target = cluster.topology.kind === 'kubeadm'
     ? cluster.gitops.argocdCluster ?? cluster.name
     : inventory.gitops?.argocd?.managementCluster ?? INVENTORY_DEFAULTS.gitops.argocd.managementCluster;
@@ -31,7 +31,7 @@ export function argoDestination(inventory: Inventory, cluster: Cluster): ArgoDes
 }
 
 /** Flux: the kubeconfig Secret (key `value`) of a kubeadm cluster; none for hosted ones (Flux runs where they live). */
-export function fluxKubeConfigSecret(cluster: Cluster): string | undefined {
+function fluxKubeConfigSecret(cluster: Cluster): string | undefined {
   if (cluster.topology.kind !== 'kubeadm') return undefined;
   return cluster.gitops.fluxKubeConfigSecret ?? `${cluster.name}-kubeconfig`;
 }

@@ -26,7 +26,7 @@ function urlPort(endpoint: string): number {
 }
 
 /** Port of a remote storage's endpoint; undefined for node-local storage (no network). */
-export function storagePort(storage: Storage): number | undefined {
+function storagePort(storage: Storage): number | undefined {
   switch (storage.kind) {
     case 's3':
       return urlPort(storage.s3.endpoint);

@@ -50,14 +50,17 @@ export interface PolicyDocument {
 }
 
 /** The identity (IAM / MinIO / RGW user name) of a cluster's backup credentials. */
-export const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
-export const PRUNE_NAME = 'controlplane-backup-prune';
+const writerName = (cluster: string) => `controlplane-backup-${cluster}`;
+/**
+ * The identity of a cluster's prune credentials (`pruneCredentials`), with `--prune separate`. A dot never occurs in
+ * a cluster name (a DNS label): no writer name can be another cluster's prune name.
+ */
+const pruneName = (cluster: string) => `${writerName(cluster)}.prune`;
 
 const WRITE = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'];
-const pascal = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+const pascal = (name: string) => name.split(/[-.]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
 
 export function storagePolicies(inventory: Inventory, options: PolicyOptions = {}): PolicyDocument {
-  const prune = options.prune ?? 'writer';
   const account = options.awsAccount ?? 'AWS_ACCOUNT_ID';
   const storages: StoragePolicies[] = [];
   const skipped: Record<string, string> = {};
@@ -82,7 +85,8 @@ export function storagePolicies(inventory: Inventory, options: PolicyOptions = {
     const writers = inventory.clusters
       .filter((cluster) => clusterStorages(cluster).includes(storage.name))
       .map((cluster) => cluster.name);
-    storages.push(policiesOf(storage, writers, prune, account));
+    // A storage with pruneCredentials is pruned by the prune CronJob: its writers need no delete right.
+    storages.push(policiesOf(storage, writers, options.prune ?? (storage.pruneCredentials ? 'separate' : 'writer'), account));
   }
   return { apiVersion: 'controlplane-backup.io/v1', kind: 'StoragePolicies', storages, skipped };
 }
@@ -111,11 +115,12 @@ function policiesOf(storage: Extract<Storage, { kind: 's3' }>, writers: readonly
   const userPolicies: Record<string, Policy> = roleName
     ? (writers.length ? { [roleName]: policy(writerStatements(writers)) } : {})
     : Object.fromEntries(writers.map((cluster) => [writerName(cluster), policy(writerStatements([cluster]))]));
-  const pruneStatements: Statement[] = [
-    { Sid: 'ListClusterPrefixes', Effect: 'Allow', Action: list, Resource: [bucket], Condition: listable(writers) },
-    { Sid: 'PruneClusterPrefixes', Effect: 'Allow', Action: [...remove, 's3:GetObject'], Resource: writers.map((cluster) => `${bucket}/${folder(cluster)}/*`) },
+  // One prune identity per cluster, like the writers: a cluster's prune credentials reach its own folder only.
+  const pruneStatements = (cluster: string): Statement[] => [
+    { Sid: 'ListOwnPrefix', Effect: 'Allow', Action: list, Resource: [bucket], Condition: listable([cluster]) },
+    { Sid: 'PruneOwnPrefix', Effect: 'Allow', Action: [...remove, 's3:GetObject'], Resource: [`${bucket}/${folder(cluster)}/*`] },
   ];
-  if (prune === 'separate' && writers.length > 0) userPolicies[PRUNE_NAME] = policy(pruneStatements);
+  if (prune === 'separate') for (const cluster of writers) userPolicies[pruneName(cluster)] = policy(pruneStatements(cluster));
 
   const bucketPolicy = (principal: (user: string) => string): Policy => {
     const statements: Statement[] = Object.entries(userPolicies).flatMap(([user, document]) =>
@@ -135,8 +140,10 @@ function policiesOf(storage: Extract<Storage, { kind: 's3' }>, writers: readonly
     ...(locked ? [`Object Lock (${storage.s3.objectLock!.mode}, ${storage.s3.objectLock!.days} days): the bucket must be created with Object Lock enabled; uploads need s3:PutObjectRetention, and deleting a set whose lock passed removes every version (s3:ListBucketVersions, s3:DeleteObjectVersion).`] : []),
     'A restore with allowCrossCluster reads another cluster\'s folder: give that restore the other cluster\'s credentials, or read access to its prefix, for the time of the restore.',
   ];
-  if (prune === 'separate') {
-    notes.push(`--prune separate: the backup Jobs' retention then fails to delete with the writers' credentials; run retention with the prune credential (${PRUNE_NAME}), e.g. from a separate Job or a lifecycle rule`);
+  if (prune === 'separate' && storage.pruneCredentials) {
+    notes.push(`Writers never delete: each cluster's prune CronJob (<cluster>-etcd-prune) applies retention with the Secret of pruneCredentials, which holds the keys of that cluster's prune user (${writers.map(pruneName).join(', ') || 'none'}).`);
+  } else if (prune === 'separate') {
+    notes.push(`--prune separate: the writers' credentials cannot delete, so the backup Jobs' retention would fail; add \`pruneCredentials\` to storage "${storage.name}" (a Secret with the keys of each cluster's prune user: ${writers.map(pruneName).join(', ') || 'none'}) so that a prune CronJob applies retention instead.`);
   }
   return {
     storage: storage.name,

@@ -1,6 +1,6 @@
 /**
  * How far back one can restore, and at what granularity, from a retention policy and the interval between runs.
- * Pure and approximate by design ("about"): the tiers of lib/scripts/retention.awk keep the newest backup of each
+ * Pure and approximate by design ("about"): the tiers of lib/storage/retention.ts keep the newest backup of each
  * of the N most recent hours/days/ISO weeks/months that have one, so a tier reaches back N periods, or N runs when
  * runs are further apart than the period; maxAge is a ceiling over all of them.
  */

@@ -35,7 +35,7 @@ const MACROS: Record<string, string> = {
 };
 
 /** The 5 fields of a (valid) schedule, macros expanded and `?` as `*` (robfig/cron reads them so). */
-export function scheduleFields(schedule: string): [string, string, string, string, string] {
+function scheduleFields(schedule: string): [string, string, string, string, string] {
   const expanded = MACROS[schedule.trim()] ?? schedule.trim();
   const fields = expanded.split(/\s+/).map((field) => field.replace(/\?/g, '*'));
   if (fields.length !== 5) throw new Error(`schedule "${schedule}" does not have 5 fields`);

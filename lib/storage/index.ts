@@ -4,6 +4,7 @@
  */
 export * from './layout';
 export * from './sidecar';
+export * from './signature';
 export * from './sets';
 export * from './retention';
 export * from './integrity';

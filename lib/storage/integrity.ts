@@ -6,7 +6,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { join } from 'node:path';
+import { objectKey, SUFFIX } from './layout';
+import type { AssessedSet } from './sets';
+import { StorageError, type ObjectStore } from './store';
 
 /** The snapshot is missing, too small, truncated or corrupt. */
 export class InvalidSnapshotError extends Error {}
@@ -73,21 +76,26 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A pass-through stream that counts and hashes what flows through it. */
-export class Measure extends Transform {
-  private readonly hash = createHash('sha256');
-  size = 0;
-  private digest?: string;
+/** One object of a set downloaded and checked against the set's sidecar: its path, or what is wrong. */
+export type CheckedDownload =
+  | { readonly path: string }
+  | { readonly problem: 'unlisted' | 'storage' | 'mismatch'; readonly message: string };
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    callback(null, chunk);
+/**
+ * Downloads `<folder>/<file>` of the set into `dir` and checks its sha256 against the set's sidecar (restores and
+ * drills before they decode it; `snapshots --verify` for every object of every complete set).
+ */
+export async function downloadChecked(store: ObjectStore, folder: string, set: AssessedSet, file: string, dir: string): Promise<CheckedDownload> {
+  const entry = set.sidecar?.find((candidate) => candidate.file === file);
+  if (!entry) return { problem: 'unlisted', message: `sidecar ${set.name}${SUFFIX.sidecar} does not list ${file}` };
+  const path = join(dir, file);
+  try {
+    await store.download(objectKey(folder, file), path);
+  } catch (error) {
+    if (error instanceof StorageError) return { problem: 'storage', message: `download of ${file} failed: ${error.message}` };
+    throw error;
   }
-
-  /** The sha256 of everything that passed, once the stream has ended. */
-  sha256(): string {
-    this.digest ??= this.hash.digest('hex');
-    return this.digest;
-  }
+  const got = await sha256File(path);
+  if (got !== entry.sha256) return { problem: 'mismatch', message: `checksum mismatch: ${file} (sidecar ${entry.sha256}, downloaded ${got}): the object is corrupt` };
+  return { path };
 }

@@ -10,12 +10,14 @@ export const SNAPSHOT_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)-([0-9]{8}T[0-9]{6
 export type Compression = 'zstd' | 'gzip' | 'none';
 
 /** File-name extension of each compression (`.zst`, `.gz`, none). */
-export const COMPRESSION_EXTENSION: Readonly<Record<Compression, string>> = { zstd: '.zst', gzip: '.gz', none: '' };
+const COMPRESSION_EXTENSION: Readonly<Record<Compression, string>> = { zstd: '.zst', gzip: '.gz', none: '' };
 
 /** The suffixes of a set's objects after `<cluster>-<stamp>`. */
 export const SUFFIX = {
   /** Written last: the marker of a complete set. */
   sidecar: '.sha256',
+  /** The Ed25519 signature of the sidecar (signature.ts), written just before it. */
+  signature: '.sha256.sig',
   meta: '.meta.json',
   drill: '.drill.json',
   snapshot: (compression: Compression, encrypted: boolean) => `.db${COMPRESSION_EXTENSION[compression]}${encrypted ? '.age' : ''}`,
@@ -132,6 +134,8 @@ export interface BackupSet {
   readonly drillKey: string | null;
   /** Bucket-relative key of `<name>.sha256`, when present. */
   readonly sidecarKey: string | null;
+  /** Bucket-relative key of `<name>.sha256.sig`, when present. */
+  readonly signatureKey: string | null;
   /** The folder the set was listed in (bucket-relative). */
   readonly folder: string;
   /** Every object of the set, by key. */
@@ -199,6 +203,7 @@ export function groupFolder(cluster: string, folder: string, objects: readonly S
       snapshotKey: snapshot === undefined ? null : `${prefix}${name}${snapshot}`,
       drillKey: suffixes.has(SUFFIX.drill) ? `${prefix}${name}${SUFFIX.drill}` : null,
       sidecarKey: suffixes.has(SUFFIX.sidecar) ? `${prefix}${name}${SUFFIX.sidecar}` : null,
+      signatureKey: suffixes.has(SUFFIX.signature) ? `${prefix}${name}${SUFFIX.signature}` : null,
       folder,
       objects: [...group.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     };

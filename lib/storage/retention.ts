@@ -11,6 +11,10 @@
  *   set and than the grace (the Job's deadline: a set younger than that may still be uploading), and never when its
  *   sidecar could not be read.
  * - Only objects of sets of the cluster's exact pattern are ever deleted (grouping leaves every other key out).
+ * - "Complete" above means trusted (sets.ts): when the cluster has a signing key, an unsigned or forged set is never
+ *   counted (it can push no genuine set out of keepLast) and is never the newest. Such a set goes only by maxAge and
+ *   only when older than the newest trusted set (sets from before the key was set keep their age limit); one whose
+ *   signature could not be read stays.
  * - With S3 Object Lock, a set that retention would delete waits until its lock has surely ended, and is reported
  *   with that date. The date comes from the set's stamp, not from the store: each object was locked for `days` from
  *   the start of its upload, which the Job's deadline bounds, so stamp + days + deadline + clock skew is past every
@@ -85,7 +89,7 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
   const future = input.sets.filter((set) => isFuture(set, now, skew)).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const present = input.sets.filter((set) => !isFuture(set, now, skew));
   // Newest first.
-  const complete = present.filter((set) => set.complete).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const complete = present.filter((set) => set.trusted).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const newest = complete[0];
   const lockEnd = (set: AssessedSet) => (input.objectLockDays ? objectLockEnds(set.createdAt, input.objectLockDays, input.incompleteGraceSeconds, skew) : undefined);
   const result = (skipped: string | null, doomed: readonly AssessedSet[]): RetentionDecision => {
@@ -106,6 +110,7 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
   if (input.current !== undefined) {
     const own = input.sets.find((set) => set.name === input.current);
     if (!own || !own.complete) return result(`this run's set ${input.current} is not complete in the listing`, []);
+    if (!own.trusted) return result(`this run's set ${input.current} is not signed with the cluster's signing key in the listing: ${own.signatureProblem}`, []);
     if (isFuture(own, now, skew)) return result(`this run's set ${input.current} is dated after the run's clock`, []);
     if (newest && newest.name !== own.name) {
       return result(`this run's set ${input.current} is not the newest complete set (${newest.name} is): the clock may be behind`, []);
@@ -145,9 +150,12 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
   }
 
   const graceMs = input.incompleteGraceSeconds * 1000;
+  const untrusted = present.filter((set) => set.complete && !set.trusted && set.signature !== 'unreadable'
+    && newest !== undefined && set.createdAt.getTime() < newest.createdAt.getTime()
+    && maxAgeMs > 0 && now.getTime() - set.createdAt.getTime() > maxAgeMs);
   const incomplete = present.filter((set) => !set.complete && !set.undetermined
     && newest !== undefined && set.createdAt.getTime() < newest.createdAt.getTime()
     && now.getTime() - set.createdAt.getTime() > graceMs
     && set.name !== input.current);
-  return result(null, [...complete.filter((set) => doomed.has(set.name)), ...incomplete]);
+  return result(null, [...complete.filter((set) => doomed.has(set.name)), ...untrusted, ...incomplete]);
 }

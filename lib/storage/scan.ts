@@ -42,7 +42,9 @@ export async function scanTargets(clients: StoreClients, targets: readonly Targe
   return mapLimited(targets, async (target): Promise<ScanResult> => {
     if (!target.location) return { target, status: 'skipped', message: target.skipped! };
     try {
+      const publicKey = target.cluster.backup.signing?.publicKey;
       const contents = await readFolder(clients.store(target.location), target.cluster.name, target.folder, {
+        ...(publicKey ? { publicKey } : {}),
         pageSize: options.pageSize,
         onPage: (listed) => {
           counts.set(target, listed);

@@ -5,9 +5,14 @@
  * PKI bundle of this very set, and each of them is in the listing with the size the sidecar names. A set dated in
  * the future (beyond a small clock skew) is never "latest", never counted by retention and never deleted: it is
  * reported instead. Digests are checked where the bytes are read (restore, drill): a listing has none.
+ *
+ * When the cluster has a signing key (signature.ts), a set is trusted only when it is complete and its sidecar's
+ * signature verifies against that key: an unsigned or forged set is never "latest" and never counts for retention.
+ * Without a key every complete set is trusted, as before signatures existed.
  */
 import { PKI_SUFFIX, SNAPSHOT_SUFFIX, SUFFIX, type BackupSet } from './layout';
 import { parseSidecar, type SidecarEntry } from './sidecar';
+import { checkSignature, type SignatureStatus } from './signature';
 
 /** How far a set's stamp may be ahead of the clock before it counts as dated in the future. */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
@@ -18,6 +23,8 @@ export interface AssessOptions {
    * (required when the sidecar names one).
    */
   readonly expectPki?: boolean;
+  /** The cluster's signing public key (signature.ts); undefined: signatures are not checked. */
+  readonly publicKey?: string;
 }
 
 /** A set with what its sidecar and the listing say about it. */
@@ -30,14 +37,22 @@ export interface AssessedSet extends BackupSet {
   readonly sidecar: readonly SidecarEntry[] | null;
   /** The sidecar is there but could not be read (a storage error): nothing is known, so nothing may be deleted. */
   readonly undetermined: boolean;
+  /** The signature of the sidecar, against the cluster's key (`not-checked` without a key or without a readable sidecar). */
+  readonly signature: SignatureStatus;
+  /** Why the signature does not make the set trusted; null when it does or was not checked. */
+  readonly signatureProblem: string | null;
+  /** Complete and, when the cluster has a signing key, signed with it: what "latest" and retention count. */
+  readonly trusted: boolean;
 }
 
 /**
  * Checks one set against its sidecar's text (undefined: no sidecar, or it could not be read; pass `readError` to
- * say why).
+ * say why) and, with `options.publicKey`, the sidecar's signature text (undefined: no signature object; `{error}`:
+ * it could not be read).
  */
-export function assessSet(set: BackupSet, sidecarText: string | undefined, options: AssessOptions = {}, readError?: string): AssessedSet {
-  const incomplete = (problem: string, undetermined = false): AssessedSet => ({ ...set, complete: false, problems: [problem], sidecar: null, undetermined });
+export function assessSet(set: BackupSet, sidecarText: string | undefined, options: AssessOptions = {}, readError?: string, signatureText?: string | { error: string }): AssessedSet {
+  const unchecked = { signature: 'not-checked' as const, signatureProblem: null, trusted: false };
+  const incomplete = (problem: string, undetermined = false): AssessedSet => ({ ...set, complete: false, problems: [problem], sidecar: null, undetermined, ...unchecked });
   if (!set.hasSidecar) return incomplete(`no checksum sidecar ${set.name}${SUFFIX.sidecar}`);
   if (sidecarText === undefined) return incomplete(`sidecar ${set.name}${SUFFIX.sidecar} could not be read${readError ? `: ${readError}` : ''}`, true);
   const parsed = parseSidecar(sidecarText);
@@ -64,7 +79,20 @@ export function assessSet(set: BackupSet, sidecarText: string | undefined, optio
   if (metas.length !== 1) problems.push('sidecar names no metadata');
   if (pkis.length > 1) problems.push('sidecar names more than one PKI bundle');
   if (options.expectPki === true && pkis.length === 0) problems.push('sidecar names no PKI bundle');
-  return { ...set, complete: problems.length === 0, problems, sidecar: entries, undetermined: false };
+  const complete = problems.length === 0;
+  if (options.publicKey === undefined) return { ...set, complete, problems, sidecar: entries, undetermined: false, ...unchecked, trusted: complete };
+  const cluster = set.name.slice(0, set.name.length - '-yyyymmddThhmmssZ'.length);
+  const check = checkSignature(options.publicKey, cluster, set.name, sidecarText, signatureText);
+  return {
+    ...set, complete, problems, sidecar: entries, undetermined: false,
+    signature: check.status, signatureProblem: check.problem, trusted: complete && check.status === 'valid',
+  };
+}
+
+/** Why a complete set is not trusted (its signature problem), or its completeness problems; empty when trusted. */
+export function distrust(set: AssessedSet): string {
+  if (set.trusted) return '';
+  return set.complete ? set.signatureProblem ?? 'not signed' : set.problems.join('; ');
 }
 
 /** Whether a set's stamp is later than `now` plus the skew. */
@@ -73,16 +101,27 @@ export function isFuture(set: Pick<BackupSet, 'createdAt'>, now: Date, skewSecon
 }
 
 /**
- * The newest complete set not dated in the future, or undefined. Sets may come in any order; ties (same stamp)
- * cannot happen within one folder.
+ * The newest trusted set (complete, and signed when the cluster has a key) not dated in the future, or undefined.
+ * Sets may come in any order; ties (same stamp) cannot happen within one folder.
  */
 export function latestComplete<T extends AssessedSet>(sets: readonly T[], now: Date, skewSeconds = DEFAULT_CLOCK_SKEW_SECONDS): T | undefined {
   let best: T | undefined;
   for (const set of sets) {
-    if (!set.complete || isFuture(set, now, skewSeconds)) continue;
+    if (!set.trusted || isFuture(set, now, skewSeconds)) continue;
     if (!best || set.createdAt.getTime() > best.createdAt.getTime()) best = set;
   }
   return best;
+}
+
+/**
+ * Why "latest" found nothing although complete sets are there: the newest complete present set is not signed with
+ * the cluster's key (a message for people); undefined when there is no such set (then nothing complete is there).
+ */
+export function untrustedLatestProblem(sets: readonly AssessedSet[], now: Date, skewSeconds = DEFAULT_CLOCK_SKEW_SECONDS): string | undefined {
+  const newest = sets.filter((set) => set.complete && !set.trusted && !isFuture(set, now, skewSeconds))
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+  if (!newest) return undefined;
+  return `the newest complete set ${newest.name} is ${newest.signatureProblem}; "latest" is only ever a set signed with the cluster's signing key`;
 }
 
 /** The sets dated in the future, newest first: to be reported, never chosen or deleted. */

@@ -423,11 +423,6 @@ export async function readSidecars(store: ObjectStore, sidecarKeys: readonly str
   return out;
 }
 
-/** A readable that is fed by a stream of unknown length: for tests and callers that hold a Buffer. */
-export function bufferStream(bytes: Buffer): Readable {
-  return Readable.from([bytes]);
-}
-
 /**
  * One S3 store per endpoint and bucket for the length of a command; `destroy()` closes their connections, so the
  * process exits as soon as the command is done. Credentials come from the SDK's default chain, resolved on first use.

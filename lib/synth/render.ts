@@ -1,6 +1,7 @@
 /** Inventory -> file tree (relative path -> text), in memory. Pure apart from reading the bundled scripts. */
 import { App } from 'cdk8s';
 import { ClusterChart } from '../constructs/cluster-chart';
+import { planCluster } from '../plan/cluster';
 import { renderRestoreFiles } from './restore-files';
 import type { Inventory } from '../inventory/model';
 import { renderGitops } from './gitops';
@@ -49,7 +50,8 @@ function* renderBodies(inventory: Inventory, options: RenderOptions): Generator<
   for (const [index, cluster] of inventory.clusters.entries()) {
     // One App per chart: Chart.toJson() walks every construct of its App to resolve dependencies, so one shared App
     // made synthesis quadratic in the number of clusters (and kept every cluster's construct tree alive).
-    const chart = new ClusterChart(new App({ outdir: '/nonexistent' }), { inventory, cluster });
+    const plan = planCluster(inventory, cluster);
+    const chart = new ClusterChart(new App({ outdir: '/nonexistent' }), { plan });
     const parts = new Map<string, string[]>();
     for (const object of chart.toJson() as ApiObjectJson[]) {
       const folder = objectFolder(cluster.name, object);
@@ -62,7 +64,7 @@ function* renderBodies(inventory: Inventory, options: RenderOptions): Generator<
     }
     for (const [folder, names] of parts) yield [`${folder}/kustomization.yaml`, kustomization(names)];
     // Restore requests: their own folders, outside the cluster's kustomization (never applied by a sync).
-    yield* renderRestoreFiles(inventory, cluster);
+    yield* renderRestoreFiles(plan);
     options.onCluster?.(index + 1, total, cluster.name);
   }
   // Fleet-level output: argocd/, flux/ and SUMMARY.md (each linear in the number of clusters).

@@ -2,6 +2,7 @@
  * dist/SUMMARY.md: the fleet's backup topology for people, regenerated on every synth. Everything in it comes
  * from the inventory and the pure plans (no clock, no host): the same inventory gives the same bytes.
  */
+import { signingKeyId } from '../storage/signature';
 import { clusterStorages, type Cluster, type Inventory, type Retention, type Storage } from '../inventory/model';
 import { credentialKind, storageIdentity } from '../plan/identity';
 import { schedulePause } from '../plan/pause';
@@ -145,6 +146,9 @@ function clusterSection(facts: ClusterFacts, inventory: Inventory): string[] {
     `- Destinations:`,
     ...backup.storages.map((name) => `  - ${destinationLine(inventory.storages[name], cluster, interval)}.`),
     `- Encryption: ${encryptionLine(cluster)}.`,
+    `- Signing: ${backup.signing
+      ? `every set signed with key ${code(signingKeyId(backup.signing.publicKey))} (Secret ${code(backup.signing.secretName)}); restores, drills and retention use only signed sets`
+      : '**unsigned**: anyone with the storage credential can plant a set that restores and drills take as latest; set `backup.signing` (README, "Signed backups")'}.`,
   ];
   if (cluster.onDemandBackups.length) {
     lines.push(`- On-demand backups: ${list(cluster.onDemandBackups.map((request) => `${code(request.name)} (to ${list(request.storages.map(code))})`))}.`);

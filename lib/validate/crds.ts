@@ -171,7 +171,7 @@ function headerKind(text: string): string | undefined {
  * - the root `metadata` is left to the caller, who checks it as ObjectMeta; apiVersion/kind are strings.
  * Not evaluated: CEL rules (`x-kubernetes-validations`), `format`, list-type/map-keys uniqueness.
  */
-export function validateCustomResource(root: JsonSchema, obj: Record<string, unknown>, subject: Subject): ValidationIssue[] {
+function validateCustomResource(root: JsonSchema, obj: Record<string, unknown>, subject: Subject): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const rootSchema: JsonSchema = {
     ...root,

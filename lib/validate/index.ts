@@ -7,6 +7,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { crdCatalog } from './crds';
 import { ajvErrorsToIssues, type ValidationIssue } from './issues';
 import { checkMetadata } from './metadata';
+import { isStaticPodFile, staticPodIssues } from './static-pod';
 import { builtinGroups, builtinValidator, modelErrors, objectMetaValidator } from './kubernetes';
 
 export { formatIssue, type ValidationIssue } from './issues';
@@ -185,6 +186,7 @@ export function validateDirectory(dir: string, options: ValidateOptions = {}): V
       docs.push({ file: shown, index, object: doc.toJS() });
     });
     out.push(...validateDocuments(docs, options));
+    if (isStaticPodFile(file)) for (const d of docs) out.push(...staticPodIssues(d.object).map((issue) => ({ ...issue, file: shown, index: d.index })));
   }
   return out;
 }

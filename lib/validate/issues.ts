@@ -29,7 +29,7 @@ export function formatIssue(issue: ValidationIssue): string {
 }
 
 /** Splits an Ajv JSON-pointer instancePath, turning array indices into numbers. */
-export function pointerSegments(pointer: string, root: unknown): (string | number)[] {
+function pointerSegments(pointer: string, root: unknown): (string | number)[] {
   if (pointer === '') return [];
   const raw = pointer
     .slice(1)

@@ -37,7 +37,7 @@ const PLUS = 'cdk8s-plus-28';
 const PREFIX = `${PLUS}.k8s.`;
 const INT_OR_STRING = `${PREFIX}IntOrString`;
 const QUANTITY = `${PREFIX}Quantity`;
-export const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 interface BuiltinModel {
   ajv: Ajv;

@@ -12,14 +12,14 @@ const LABEL_NAMED = new Set(['Namespace', 'Service']);
 /** RBAC kinds accept any "path segment" name (e.g. `system:controller:foo`). */
 const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
 
-export function dnsLabelError(v: string): string | undefined {
+function dnsLabelError(v: string): string | undefined {
   if (v.length > DNS_LABEL_MAX_LENGTH) return `must be no more than ${DNS_LABEL_MAX_LENGTH} characters (found ${v.length})`;
   if (!DNS_LABEL.test(v))
     return `must be a DNS-1123 label: lower case letters, digits and '-', starting and ending with a letter or digit (found ${JSON.stringify(v)})`;
   return undefined;
 }
 
-export function dnsSubdomainError(v: string): string | undefined {
+function dnsSubdomainError(v: string): string | undefined {
   if (v.length > DNS_SUBDOMAIN_MAX_LENGTH) return `must be no more than ${DNS_SUBDOMAIN_MAX_LENGTH} characters (found ${v.length})`;
   if (!DNS_SUBDOMAIN.test(v))
     return `must be a DNS-1123 subdomain: lower case letters, digits, '-' and '.', starting and ending with a letter or digit (found ${JSON.stringify(v)})`;

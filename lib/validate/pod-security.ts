@@ -6,8 +6,10 @@
  * API server's own refusal. Windows pods (spec.os.name: windows) are not synthesized and not special-cased.
  */
 
+import { isStaticPodFile } from './static-pod';
+
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
-export const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
+const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
 
 export interface CheckFailure {
   readonly level: 'baseline' | 'restricted';
@@ -151,7 +153,7 @@ export function evaluatePodSecurity(template: PodTemplate): PodSecurityResult {
 }
 
 /** The pod template of an object that makes pods, or undefined. */
-export function podTemplateOf(object: any): PodTemplate | undefined {
+function podTemplateOf(object: any): PodTemplate | undefined {
   switch (object?.kind) {
     case 'Pod': return { metadata: object.metadata, spec: object.spec };
     case 'CronJob': return object.spec?.jobTemplate?.spec?.template;
@@ -190,7 +192,8 @@ export function podSecurityFindings(documents: readonly { file: string; object: 
   const findings: PodSecurityFinding[] = [];
   for (const { file, object } of documents) {
     const template = podTemplateOf(object);
-    if (!template) continue;
+    // the kubelet runs a static pod whatever admission says of its mirror pod (lib/validate/static-pod.ts checks it)
+    if (!template || isStaticPodFile(file)) continue;
     const namespace = object.metadata?.namespace ?? 'default';
     const enforced = enforcedIn.get(`${folderOf(file)}/${namespace}`) ?? 'restricted';
     const { level, failures } = evaluatePodSecurity(template);

@@ -74,10 +74,15 @@ describe('coordinator state machine', () => {
     expect(revertingOwners('sts', none)).toEqual([]);
     // Helm alone changes nothing between its runs; a non-controller owner reference is no controller
     expect(revertingOwners('sts', { ...none, labels: { 'app.kubernetes.io/managed-by': 'Helm' }, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x' }] })).toEqual([]);
-    expect(revertingOwners('sts', { ...none, annotations: { 'argocd.argoproj.io/tracking-id': 'tenant-x:apps/StatefulSet:tenant-a/etcd' } }).map((o) => o.owner)).toEqual(['Argo CD Application tenant-x']);
-    expect(revertingOwners('sts', { ...none, labels: { 'argocd.argoproj.io/instance': 'legacy' } }).map((o) => o.owner)).toEqual(['Argo CD Application legacy']);
+    expect(revertingOwners('sts', { ...none, annotations: { 'argocd.argoproj.io/tracking-id': 'tenant-x:apps/StatefulSet:tenant-a/etcd' } }).map((o) => o.owner)).toEqual(['Argo CD Application argocd/tenant-x']);
+    expect(revertingOwners('sts', { ...none, labels: { 'argocd.argoproj.io/instance': 'legacy' } }).map((o) => o.owner)).toEqual(['Argo CD Application argocd/legacy']);
+    // Applications in any namespace: "<namespace>_<name>"
+    expect(revertingOwners('sts', { ...none, labels: { 'argocd.argoproj.io/instance': 'apps_tenant-x' } }, { namespace: 'tenant-a', argocdNamespace: 'argocd' })[0].ref)
+      .toEqual({ kind: 'Application', namespace: 'apps', name: 'tenant-x' });
+    expect(revertingOwners('sts', { ...none, ownerReferences: [{ apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane', name: 't', controller: true }] }, { namespace: 'tenant-a', argocdNamespace: 'argocd' })[0].ref)
+      .toEqual({ kind: 'TenantControlPlane', namespace: 'tenant-a', name: 't' });
     expect(revertingOwners('sts', { ...none, labels: { 'helm.toolkit.fluxcd.io/name': 'etcd', 'helm.toolkit.fluxcd.io/namespace': 'tenant-a' } })[0])
-      .toEqual({ object: 'sts', owner: 'Flux HelmRelease tenant-a/etcd', pauseByHand: 'flux suspend helmrelease etcd -n tenant-a (flux resume ... after the restore)' });
+      .toEqual({ object: 'sts', owner: 'Flux HelmRelease tenant-a/etcd', pauseByHand: 'flux suspend helmrelease etcd -n tenant-a (flux resume ... after the restore)', ref: { kind: 'HelmRelease', namespace: 'tenant-a', name: 'etcd' } });
     expect(revertingOwners('sts', { ...none, ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'EtcdCluster', name: 'e', controller: true }] }).map((o) => o.owner)).toEqual(['EtcdCluster e (example.com/v1)']);
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Member, type Barrier, type MemberDeps, type MemberPlan } from '../../lib/agent/restore/member';
 import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 import { mkTemp, rmTemp } from '../support/proc';
-import { fakeEtcdutl } from './fake-etcdutl';
+import { fakeEtcdutl } from '../support/fake-etcdutl';
 
 const NAME = 'c1-20261201T000000Z';
 let tmp: string;
@@ -183,12 +183,40 @@ describe('restore-member', () => {
     expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toEqual(result);
   });
 
-  it('leaves no result file on the node when it failed before touching it (the object store has it)', async () => {
+  // A static pod removes its own manifest once it has recorded its result, so the file on the node is where a person
+  // there reads why it stopped, also when it stopped before touching anything.
+  it('records a failure before anything was touched on the node too, beside the untouched data (and in the object store)', async () => {
     const recorded: string[] = [];
     const result = await new Member(plan(), deps({ fetchVerified: async () => { throw new RestoreFailure(2, 'checksum mismatch', 'fetch'); }, recordResult: async (line) => { recorded.push(line); } })).run();
     expect(result.exitCode).toBe(2);
     expect(recorded).toHaveLength(1);
-    expect(tree(node.data)).toEqual(['member']);
+    expect(tree(node.data)).toEqual(['.controlplane-backup-restore-r1.result.json', 'member']);
+    expect(JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'))).toMatchObject({ status: 'failed', stage: 'fetch', message: 'checksum mismatch' });
+  });
+
+  // Issue 11 item 2: after a rollback through the Job, the restored API server no longer knows the Job's pod and its
+  // kubelet stops it while the member waits for etcd's health. How the restore ended must outlive that pod.
+  it('records, when stopped by a signal during the health wait, that the data is in place (on the node and in the object store)', async () => {
+    const recorded: string[] = [];
+    let signalled: Promise<unknown> | undefined;
+    const member: Member = new Member(plan(), deps({
+      recordResult: async (line) => { recorded.push(line); },
+      // the kubelet's SIGTERM arrives while the member polls the restored etcd; the agent exits after the handler
+      etcdHealthy: () => {
+        signalled = member.onSignal();
+        return new Promise(() => undefined);
+      },
+    }));
+    void member.run();
+    const result = await (async () => { while (!signalled) await new Promise((r) => setTimeout(r, 5)); return signalled; })() as Awaited<ReturnType<Member['onSignal']>>;
+    expect(result).toMatchObject({ status: 'failed', stage: 'start-etcd', snapshot: NAME });
+    expect(result.message).toMatch(/^terminated by signal while waiting for etcd's health: the data of c1-20261201T000000Z is in place \(marker .*\.controlplane-backup-restore-r1\.done\)/);
+    const onNode = JSON.parse(readFileSync(join(node.data, '.controlplane-backup-restore-r1.result.json'), 'utf8'));
+    expect(onNode).toEqual(result);
+    expect(JSON.parse(recorded.at(-1)!)).toEqual(result);
+    // the data stays restored: the signal does not undo the swap
+    expect(readFileSync(join(node.data, 'member/snap/db'), 'utf8')).toBe('restored-db');
+    expect(tree(node.manifests)).toEqual(['etcd.yaml']);
   });
 
   it('warns, with the date, about a certificate of the backup that expires within 7 days, and restores', async () => {
@@ -205,5 +233,39 @@ describe('restore-member', () => {
     })).run();
     expect(result).toMatchObject({ status: 'ok', pkiRestored: true });
     expect(logs.filter((l) => l.startsWith('WARNING: certificates:'))).toEqual([expect.stringMatching(/^WARNING: certificates: etc\/kubernetes\/pki\/apiserver\.crt of the backup expires on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, within 7 days/)]);
+  });
+
+  describe('checks before etcd is stopped (issue 11 item 5)', () => {
+    const withMeta = (meta: { cluster?: string; etcdVersion?: string }): Partial<MemberDeps> => ({
+      fetchVerified: async (_n, _p, dir) => { writeFileSync(join(dir, 'snapshot.db'), 'db'); return { snapshotFile: join(dir, 'snapshot.db'), meta, dispose: () => undefined }; },
+    });
+    const untouched = () => {
+      expect(readFileSync(join(node.data, 'member/snap/db'), 'utf8')).toBe('old-db');
+      expect(tree(node.manifests)).toEqual(['etcd.yaml']);
+    };
+
+    it('fails if the backup is of another cluster (exit 2), unless allowCrossCluster', async () => {
+      const result = await new Member(plan(), deps(withMeta({ cluster: 'c2', etcdVersion: '3.5.16' }))).run();
+      expect(result).toMatchObject({ status: 'failed', exitCode: 2, stage: 'checks' });
+      expect(result.message).toBe('cluster: the backup was taken of cluster c2 (its meta.json), this restore is for c1: pick a backup of c1, or set allowCrossCluster: true on the restore request if this is on purpose; nothing on this node was changed');
+      untouched();
+      expect(await new Member(plan({ allowCrossCluster: true }), deps(withMeta({ cluster: 'c2', etcdVersion: '3.5.16' }))).run()).toMatchObject({ status: 'ok' });
+    });
+
+    it('fails if the snapshot was taken by a newer etcd minor than `etcdutl version` (exit 2)', async () => {
+      const result = await new Member(plan(), deps(withMeta({ cluster: 'c1', etcdVersion: '3.6.2' }))).run();
+      expect(result).toMatchObject({ status: 'failed', exitCode: 2, stage: 'checks' });
+      expect(result.message).toBe('etcd-version: the snapshot was taken by etcd 3.6.2, the restore tools are etcd 3.5.16: restore with a tools image whose etcdutl is 3.6 or newer (images.tools); nothing on this node was changed');
+      untouched();
+    });
+
+    it('restores a snapshot of an older etcd minor with the version it reads from etcdutl', async () => {
+      process.env.FAKE_ETCDUTL_VERSION = '3.6.0';
+      try {
+        expect(await new Member(plan(), deps(withMeta({ cluster: 'c1', etcdVersion: '3.5.21' }))).run()).toMatchObject({ status: 'ok' });
+      } finally {
+        delete process.env.FAKE_ETCDUTL_VERSION;
+      }
+    });
   });
 });

@@ -10,7 +10,7 @@ import { EXIT } from '../../lib/agent/exit-codes';
 import { backupPlanSchema, loadPlan } from '../../lib/agent/plan';
 import { runAgent } from '../../lib/agent/run';
 import { PACKAGE_VERSION } from '../../lib/version';
-import { testBackupPlan } from '../scripts/helpers';
+import { testBackupPlan } from '../support/agent';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpb-plan-test-'));
 const valid = testBackupPlan({
@@ -86,7 +86,7 @@ describe('the agent entry', () => {
   it('documents one exit-code table', () => {
     expect(EXIT).toEqual({
       ok: 0, failed: 1, invalidBackup: 2, config: 3, storage: 4, retention: 5, barrier: 6, etcdStop: 7, etcdHealth: 8,
-      kubernetesApi: 9, phaseFailed: 10, drillMismatch: 11, verifiedNotRestored: 12,
+      kubernetesApi: 9, phaseFailed: 10, drillMismatch: 11, verifiedNotRestored: 12, untrusted: 13,
     });
     const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
     for (const code of Object.values(EXIT)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\| `, 'm'));

@@ -6,7 +6,7 @@ import type { RestoreKube } from '../../lib/agent/kube';
 import { AgentError as RestoreFailure } from '../../lib/agent/exit-codes';
 import { Replica, type ReplicaDeps, type ReplicaPlan } from '../../lib/agent/restore/replica';
 import { mkTemp, rmTemp } from '../support/proc';
-import { fakeEtcdutl } from './fake-etcdutl';
+import { fakeEtcdutl } from '../support/fake-etcdutl';
 
 const NAME = 'c-20261201T000000Z';
 let tmp: string;
@@ -24,6 +24,8 @@ function kube(status: Record<string, string>, onRead?: () => void): RestoreKube 
     scaleOf: async () => { throw new Error('not for replicas'); },
     setScale: async () => { throw new Error('not for replicas'); },
     podCount: async () => { throw new Error('not for replicas'); },
+    ownerObject: async () => { throw new Error('not for replicas'); },
+    patchOwner: async () => { throw new Error('not for replicas'); },
   };
 }
 

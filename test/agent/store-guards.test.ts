@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../lib/agent/exit-codes';
 import { runAgent } from '../../lib/agent/run';
-import { testBackupPlan } from '../scripts/helpers';
+import { testBackupPlan } from '../support/agent';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpb-guards-'));
 const retention = { keepLast: 1, maxAgeHours: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0 };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io';
 import { run } from '../../lib/cli/main';
-import { withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../support/inventory';
 
 const R = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';
 const inventory = (storage: string) => {

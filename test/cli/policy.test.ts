@@ -1,7 +1,7 @@
 /**
  * Issue 13, item 4 (first half): in the example one credential set could write, and delete, every cluster's backups.
  * `controlplane-backup policy` prints, per storage, the policies that give each cluster's credentials its own
- * prefix only, and with `--prune separate` writers that cannot delete plus one prune credential.
+ * prefix only, and with `--prune separate` (or `pruneCredentials`) writers that cannot delete plus a prune user per cluster.
  */
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io';
@@ -82,22 +82,22 @@ describe('controlplane-backup policy', () => {
     ]);
   });
 
-  it('with --prune separate, writers cannot delete (an explicit Deny) and one prune credential can', async () => {
+  it('with --prune separate, writers cannot delete (an explicit Deny) and each cluster\'s prune user deletes in its own folder only', async () => {
     const { storages } = await policies('--storage', 'primary', '--prune', 'separate', '--aws-account', '111122223333');
     expect(storages).toHaveLength(1);
     const [primary] = storages;
     expect(primary.prune).toBe('separate');
-    const writerActions = Object.entries(primary.aws.userPolicies).filter(([name]) => name !== 'controlplane-backup-prune').flatMap(([, p]) => p.Statement.flatMap((s) => s.Action));
+    const writerActions = Object.entries(primary.aws.userPolicies).filter(([name]) => !name.endsWith('.prune')).flatMap(([, p]) => p.Statement.flatMap((s) => s.Action));
     expect(writerActions).not.toContain('s3:DeleteObject');
-    expect(primary.aws.userPolicies['controlplane-backup-prune'].Statement).toEqual([
+    expect(Object.keys(primary.aws.userPolicies).filter((name) => name.endsWith('.prune'))).toEqual([
+      'controlplane-backup-prod-eu-1.prune', 'controlplane-backup-staging-us-1.prune', 'controlplane-backup-tenant-a.prune',
+    ]);
+    expect(primary.aws.userPolicies['controlplane-backup-tenant-a.prune'].Statement).toEqual([
       {
-        Sid: 'ListClusterPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::acme-controlplane-backups'],
-        Condition: { StringLike: { 's3:prefix': ['etcd/prod-eu-1/', 'etcd/prod-eu-1/*', 'etcd/staging-us-1/', 'etcd/staging-us-1/*', 'etcd/tenant-a/', 'etcd/tenant-a/*'] } },
+        Sid: 'ListOwnPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::acme-controlplane-backups'],
+        Condition: { StringLike: { 's3:prefix': ['etcd/tenant-a/', 'etcd/tenant-a/*'] } },
       },
-      {
-        Sid: 'PruneClusterPrefixes', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'],
-        Resource: ['arn:aws:s3:::acme-controlplane-backups/etcd/prod-eu-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/staging-us-1/*', 'arn:aws:s3:::acme-controlplane-backups/etcd/tenant-a/*'],
-      },
+      { Sid: 'PruneOwnPrefix', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'], Resource: ['arn:aws:s3:::acme-controlplane-backups/etcd/tenant-a/*'] },
     ]);
     const deny = primary.aws.bucketPolicy.Statement.find((s) => s.Sid === 'WritersNeverDelete')!;
     expect(deny).toEqual({
@@ -105,12 +105,22 @@ describe('controlplane-backup policy', () => {
       Principal: { AWS: ['arn:aws:iam::111122223333:user/controlplane-backup-prod-eu-1', 'arn:aws:iam::111122223333:user/controlplane-backup-staging-us-1', 'arn:aws:iam::111122223333:user/controlplane-backup-tenant-a'] },
       Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: ['arn:aws:s3:::acme-controlplane-backups/*'],
     });
-    expect(primary.notes).toContain('--prune separate: the backup Jobs\' retention then fails to delete with the writers\' credentials; run retention with the prune credential (controlplane-backup-prune), e.g. from a separate Job or a lifecycle rule');
+    // Every Sid of the bucket policy is alphanumeric (AWS refuses others), the prune users' too.
+    expect(primary.aws.bucketPolicy.Statement.map((s) => s.Sid).filter((sid) => !/^[A-Za-z0-9]+$/.test(sid))).toEqual([]);
+    expect(primary.notes).toContain('--prune separate: the writers\' credentials cannot delete, so the backup Jobs\' retention would fail; add `pruneCredentials` to storage "primary" (a Secret with the keys of each cluster\'s prune user: controlplane-backup-prod-eu-1.prune, controlplane-backup-staging-us-1.prune, controlplane-backup-tenant-a.prune) so that a prune CronJob applies retention instead.');
+  });
+
+  it('a storage with pruneCredentials gets separate policies without the flag, and notes which CronJob prunes', async () => {
+    const result = await cli('policy', '--inventory', 'test/fixtures/valid/prune-credentials.yaml');
+    expect(result.err).toBe('');
+    const { storages } = JSON.parse(result.out) as { storages: StoragePolicies[] };
+    expect(storages.map((s) => [s.storage, s.prune])).toEqual([['primary', 'separate'], ['writer-deletes', 'writer']]);
+    expect(storages[0].notes).toContain('Writers never delete: each cluster\'s prune CronJob (<cluster>-etcd-prune) applies retention with the Secret of pruneCredentials, which holds the keys of that cluster\'s prune user (controlplane-backup-prod.prune, controlplane-backup-tenant.prune).');
   });
 
   it('fails on a bad flag value, with what to pass instead', async () => {
     expect(await cli('policy', '--inventory', 'examples/inventory.yaml', '--prune', 'never')).toMatchObject({
-      code: 2, err: 'controlplane-backup: --prune "never": pass "writer" (the backup Jobs delete their own old sets, the default) or "separate" (writers cannot delete; one prune credential can)\n',
+      code: 2, err: 'controlplane-backup: --prune "never": pass "writer" (the backup Jobs delete their own old sets) or "separate" (writers cannot delete; each cluster\'s prune credentials can), or leave it out (separate for storages with pruneCredentials)\n',
     });
     expect(await cli('policy', '--inventory', 'examples/inventory.yaml', '--aws-account', '12'))
       .toMatchObject({ code: 2, err: 'controlplane-backup: --aws-account "12": pass the 12-digit AWS account id of the users, e.g. 111122223333\n' });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { digestLongText } from '../helpers/digest';
-import { inventoryOf, minimalDocument, RECIPIENT } from '../helpers/inventory';
+import { digestLongText } from '../support/digest';
+import { inventoryOf, minimalDocument, RECIPIENT } from '../support/inventory';
 import { backupPlanSchema } from '../../lib/agent/plan';
 import { PACKAGE_VERSION } from '../../lib/version';
 
@@ -93,6 +93,7 @@ describe('backup CronJob, default configuration', () => {
       snapshotFile: '/var/lib/controlplane-backup/scratch/snapshot.db', minSnapshotBytes: 1048576,
       compression: { algorithm: 'zstd', level: null }, recipients: [RECIPIENT], encryptSnapshot: true,
       pki: { paths: ['/etc/kubernetes/pki'], encryptionConfigFile: null },
+      signing: null,
       etcd: {
         endpoint: 'https://127.0.0.1:2379', caFile: '/etc/kubernetes/pki/etcd/ca.crt',
         certFile: '/etc/kubernetes/pki/etcd/healthcheck-client.crt', keyFile: '/etc/kubernetes/pki/etcd/healthcheck-client.key',
@@ -107,8 +108,38 @@ describe('backup CronJob, default configuration', () => {
     expect(objects['configmap-alpha-backup-scripts.yaml']).toBeUndefined();
   });
 
-  it('matches the reviewed snapshot (long texts as digests: the plan and the alerts are asserted above and in test/alerts)', () => {
+  it('matches the reviewed snapshot (long texts as digests: the plan and the alerts are asserted above and in test/plan/alerts.test.ts and test/constructs/alerts.test.ts)', () => {
     expect(digestLongText(objects)).toMatchSnapshot();
+  });
+});
+
+describe('signing', () => {
+  const PUBLIC_KEY = 'MCowBQYDK2VwAyEAfleDl8dzPbPA7zReLgSIaJhEyrTJQKj9QiTEW/OWi98=';
+  /** alpha is a kubeadm cluster, beta a hosted one. */
+  const signed = (name: 'alpha' | 'beta', signing: Record<string, unknown>) => {
+    const document = minimalDocument();
+    document.clusters[name].backup = { ...document.clusters[name].backup, signing };
+    return objectsOf(document, name);
+  };
+
+  for (const name of ['alpha', 'beta'] as const) {
+    it(`${name === 'alpha' ? 'kubeadm' : 'hosted'}: mounts the signing Secret read-only in the upload container only, and names the key in the plans`, () => {
+      const objects = signed(name, { publicKey: PUBLIC_KEY });
+      const pod = podOf(objects[`cronjob-${name}-etcd-backup.yaml`]);
+      expect(pod.volumes).toContainEqual({ name: 'signing', secret: { secretName: `${name}-backup-signing`, optional: true, defaultMode: 0o440, items: [{ key: 'signing-key.pem', path: 'signing-key.pem' }] } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'signing', mountPath: '/var/run/controlplane-backup/signing', readOnly: true });
+      for (const init of pod.initContainers) expect((init.volumeMounts ?? []).map((m: any) => m.name)).not.toContain('signing');
+      const config = objects[`configmap-${name}-backup-config.yaml`];
+      expect(JSON.parse(config.data['backup-plan.json']).signing).toEqual({ keyFile: '/var/run/controlplane-backup/signing/signing-key.pem', publicKey: PUBLIC_KEY });
+      expect(JSON.parse(config.data['drill-plan.json']).signingPublicKey).toBe(PUBLIC_KEY);
+      // the private key is referenced, never in the output
+      expect(JSON.stringify(objects)).not.toMatch(/PRIVATE KEY/);
+    });
+  }
+
+  it('takes another Secret name', () => {
+    const pod = podOf(signed('alpha', { publicKey: PUBLIC_KEY, secretName: 'signing-2027' })['cronjob-alpha-etcd-backup.yaml']);
+    expect(pod.volumes.find((v: any) => v.name === 'signing').secret.secretName).toBe('signing-2027');
   });
 });
 
@@ -151,7 +182,7 @@ describe('hosted backup', () => {
     ]);
     expect(policy.spec.podSelector).toEqual({
       matchLabels: { 'app.kubernetes.io/instance': 'beta' },
-      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill'] }],
+      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'drill', 'prune'] }],
     });
     // The policy selects the backup pods and the drill pods.
     const drillPod = objects['cronjob-beta-etcd-drill.yaml'].spec.jobTemplate.spec.template;

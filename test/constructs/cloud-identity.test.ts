@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
 const TENANT_ID = '99999999-8888-7777-6666-555555555555';

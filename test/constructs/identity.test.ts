@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 const ROLE = 'arn:aws:iam::123456789012:role/etcd-backup';
 
@@ -94,5 +94,29 @@ describe('podIdentity (hosted)', () => {
     const policy = Object.values(beta).find((object: any) => object.kind === 'NetworkPolicy') as any;
     expect(JSON.stringify(policy.spec.egress)).toContain('"port":80');
     expect(beta['serviceaccount-beta-etcd-backup.yaml'].metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined();
+  });
+});
+
+describe('workload identity for the backups, a key Secret for the prune CronJob', () => {
+  const document = minimalDocument();
+  document.storages.s3main.credentials = { workloadIdentity: { aws: { roleArn: ROLE, mechanism: 'projectedToken' } } };
+  document.storages.s3main.pruneCredentials = { existingSecret: { name: 's3-prune' } };
+  const alpha = objects(renderInventory(inventoryOf(document)), 'alpha/');
+  const config = alpha['configmap-alpha-backup-config.yaml'].data;
+  const destination = (file: string) => JSON.parse(config[file]).destinations[0];
+
+  it('the prune pod reads the prune Secret with the keys\' env names in its plan, and gets no token of the backups\' role', () => {
+    const prune = podOf(alpha['cronjob-alpha-etcd-prune.yaml']);
+    expect(prune.spec.volumes.map((volume: any) => volume.name)).not.toContain('aws-identity-token');
+    const [container] = prune.spec.containers;
+    expect(envNames(container)).not.toContain('AWS_ROLE_ARN');
+    const { credentials, identity } = destination('prune-plan.json');
+    expect(identity).toBeUndefined();
+    expect(container.env.find((variable: any) => variable.name === credentials.accessKeyIdEnv).valueFrom.secretKeyRef).toEqual({ name: 's3-prune', key: 'AWS_ACCESS_KEY_ID' });
+  });
+
+  it('the backup keeps its workload identity and leaves retention to the prune CronJob', () => {
+    expect(destination('backup-plan.json')).toMatchObject({ credentials: null, identity: 'aws-projectedToken', retentionBy: 'pruneJob' });
+    expect(envNames(podOf(alpha['cronjob-alpha-etcd-backup.yaml']).spec.containers[0])).toContain('AWS_ROLE_ARN');
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 function policyOf(document: Record<string, any>): any {
   const text = renderInventory(inventoryOf(document)).get('beta/networkpolicy-beta-etcd-backup.yaml');

@@ -5,9 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { run } from '../../lib/cli/main';
 import { renderInventory } from '../../lib/synth/render';
-import { kustomizeBuild } from '../../lib/validate';
+import { kustomizeBuild, validateObject } from '../../lib/validate';
+import { isStaticPodFile, staticPodIssues } from '../../lib/validate/static-pod';
+import { parseInventory } from '../../lib/inventory/load';
 import { restoreCoordinatorPlanSchema, restoreMemberPlanSchema, restoreReplicaPlanSchema } from '../../lib/agent/restore/plans';
-import { inventoryOf, minimalDocument, withToolsImageDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, withToolsImageDocument } from '../support/inventory';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-restore-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -44,8 +46,10 @@ describe('kubeadm restore bundle', () => {
   it('writes its own folder with a kustomization and a runbook, outside the cluster kustomization', () => {
     expect(Object.keys(objects).sort()).toEqual([
       'configmap-alpha-restore-r1-plan.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'job-alpha-restore-r1-cp-2.yaml', 'job-alpha-restore-r1-cp-3.yaml',
+      'static-pods/cp-1.yaml', 'static-pods/cp-2.yaml', 'static-pods/cp-3.yaml',
     ]);
-    expect(parse(files.get('alpha/restore-r1/kustomization.yaml')!).resources).toEqual(Object.keys(objects).sort());
+    // the static pods are copied onto the nodes by hand: kustomize never applies them
+    expect(parse(files.get('alpha/restore-r1/kustomization.yaml')!).resources).toEqual(Object.keys(objects).filter((name) => !name.startsWith('static-pods/')).sort());
     expect(parse(files.get('alpha/kustomization.yaml')!).resources.some((r: string) => r.includes('restore'))).toBe(false);
     expect(files.get('alpha/restore-r1/RUNBOOK.md')).toContain('# Restore `r1` of cluster `alpha`');
   });
@@ -89,6 +93,101 @@ describe('kubeadm restore bundle', () => {
       bumpRevision: true,
       identityFile: '/var/run/controlplane-backup/restore-identity/identity.txt',
     });
+  });
+});
+
+describe('kubeadm restore through static pods (no API server)', () => {
+  const objects = objectsIn('alpha/restore-r1');
+  const podOf = (member: string) => objects[`static-pods/${member}.yaml`];
+  const planIn = (pod: any) => JSON.parse(pod.spec.containers[0].env.find((e: any) => e.name === 'CONTROLPLANE_BACKUP_PLAN').value);
+
+  it('writes one Pod per member that refers to no API object: plan in env, identity and credentials from the node\'s restore folder', () => {
+    const pod = podOf('cp-2');
+    expect(pod).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'alpha-restore-r1', namespace: 'kube-system' } });
+    expect(staticPodIssues(pod)).toEqual([]);
+    expect(pod.spec).toMatchObject({ hostNetwork: true, dnsPolicy: 'Default', restartPolicy: 'Never', automountServiceAccountToken: false, activeDeadlineSeconds: 3600 });
+    expect(pod.spec.serviceAccountName).toBeUndefined();
+    expect(pod.spec.nodeName).toBeUndefined();
+    const container = pod.spec.containers[0];
+    expect(container.command).toEqual(['controlplane-backup', 'agent', 'restore-member', '--plan-env', 'CONTROLPLANE_BACKUP_PLAN']);
+    expect(container.env.map((e: any) => e.name)).toEqual(['TMPDIR', 'CONTROLPLANE_BACKUP_PLAN']);
+    expect(container.securityContext).toEqual({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.spec.volumes).toEqual([
+      { name: 'scratch', emptyDir: { sizeLimit: '4Gi' } },
+      { name: 'restore-files', hostPath: { path: '/etc/kubernetes/restore-r1', type: 'DirectoryOrCreate' } },
+      { name: 'etcd-data', hostPath: { path: '/var/lib/etcd', type: 'Directory' } },
+      { name: 'manifests', hostPath: { path: '/etc/kubernetes/manifests', type: 'Directory' } },
+      { name: 'pki', hostPath: { path: '/etc/kubernetes/pki', type: 'Directory' } },
+    ]);
+    expect(container.volumeMounts).toContainEqual({ name: 'restore-files', mountPath: '/var/run/controlplane-backup/restore-identity', readOnly: true });
+    expect(JSON.stringify(pod)).not.toMatch(/secretKeyRef|configMapKeyRef|S3RVER|AGE-SECRET-KEY/);
+  });
+
+  it('gives each static pod the plan its Job has, plus its own manifest to remove and the env file that replaces the Secret', () => {
+    for (const member of ['cp-1', 'cp-2', 'cp-3']) {
+      const plan = planIn(podOf(member));
+      expect(restoreMemberPlanSchema.safeParse(plan).success).toBe(true);
+      const { staticPod, ...rest } = plan;
+      const { staticPod: none, ...jobPlan } = planOf(objects, `job-alpha-restore-r1-${member}.yaml`);
+      expect(none).toBeNull();
+      expect(rest).toEqual(jobPlan);
+      expect(staticPod).toEqual({
+        manifest: '/etc/kubernetes/manifests/controlplane-backup-restore-r1.yaml',
+        envFile: { path: '/var/run/controlplane-backup/restore-identity/storage.env', names: ['CPB_S3MAIN_ACCESS_KEY_ID', 'CPB_S3MAIN_SECRET_ACCESS_KEY'] },
+      });
+    }
+  });
+
+  it('is recognised as a static pod by validate-output (its own limits instead of Pod Security)', () => {
+    expect([...files.keys()].filter((path) => isStaticPodFile(path)).sort()).toEqual(['alpha/restore-r1/static-pods/cp-1.yaml', 'alpha/restore-r1/static-pods/cp-2.yaml', 'alpha/restore-r1/static-pods/cp-3.yaml']);
+  });
+
+  it('reads a local storage through its host folder, and needs no credentials file', () => {
+    const document = withRestores();
+    document.storages.disk = { local: { path: '/var/lib/controlplane-backup' } };
+    document.clusters.alpha.kubeadm.members = [{ name: 'cp-1', ip: '10.0.0.1' }];
+    document.clusters.alpha.restores = [{ id: 'r1', snapshot: 'alpha/alpha-20261120T020000Z.db.zst.age', confirm: 'alpha-20261120T020000Z', storage: 'disk' }];
+    const rendered = renderInventory(inventoryOf(document));
+    const pod = parse(rendered.get('alpha/restore-r1/static-pods/cp-1.yaml')!);
+    expect(staticPodIssues(pod)).toEqual([]);
+    expect(pod.spec.volumes).toContainEqual({ name: 'local-source', hostPath: { path: '/var/lib/controlplane-backup', type: 'Directory' } });
+    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'local-source', mountPath: '/var/lib/controlplane-backup/local/disk', readOnly: true });
+    const plan = planIn(pod);
+    expect(plan.source).toMatchObject({ kind: 'local', path: '/var/lib/controlplane-backup/local/disk' });
+    expect(plan.staticPod.envFile).toBeNull();
+    expect(rendered.get('alpha/restore-r1/RUNBOOK.md')).toContain("scp backup.key static-pods/cp-1.yaml 10.0.0.1:/tmp/\n");
+  });
+
+  it('restores onto replaced nodes: the request\'s members name the Jobs, static pods, peer URLs and --initial-cluster', () => {
+    const document = withRestores();
+    document.clusters.alpha.restores[0].members = [{ name: 'cp-4', ip: '10.0.1.4' }, { name: 'cp-2', ip: '10.0.0.2' }, { name: 'cp-5', ip: '10.0.1.5' }];
+    const rendered = renderInventory(inventoryOf(document));
+    const names = [...rendered.keys()].filter((path) => path.startsWith('alpha/restore-r1/')).sort();
+    expect(names).toEqual([
+      'alpha/restore-r1/RUNBOOK.md', 'alpha/restore-r1/configmap-alpha-restore-r1-plan.yaml',
+      'alpha/restore-r1/job-alpha-restore-r1-cp-2.yaml', 'alpha/restore-r1/job-alpha-restore-r1-cp-4.yaml', 'alpha/restore-r1/job-alpha-restore-r1-cp-5.yaml',
+      'alpha/restore-r1/kustomization.yaml', 'alpha/restore-r1/static-pods/cp-2.yaml', 'alpha/restore-r1/static-pods/cp-4.yaml', 'alpha/restore-r1/static-pods/cp-5.yaml',
+    ]);
+    expect(parse(rendered.get('alpha/restore-r1/job-alpha-restore-r1-cp-4.yaml')!).spec.template.spec.nodeName).toBe('cp-4');
+    const plan = planIn(parse(rendered.get('alpha/restore-r1/static-pods/cp-5.yaml')!));
+    expect(plan.member).toEqual({ name: 'cp-5', peerUrl: 'https://10.0.1.5:2380' });
+    expect(plan.etcd.endpoint).toBe('https://10.0.1.5:2379');
+    expect(plan.members).toEqual([{ name: 'cp-4', peerUrl: 'https://10.0.1.4:2380' }, { name: 'cp-2', peerUrl: 'https://10.0.0.2:2380' }, { name: 'cp-5', peerUrl: 'https://10.0.1.5:2380' }]);
+    expect(rendered.get('alpha/restore-r1/RUNBOOK.md')).toContain('--initial-cluster cp-4=https://10.0.1.4:2380,cp-2=https://10.0.0.2:2380,cp-5=https://10.0.1.5:2380');
+  });
+
+  it('fails if the replaced nodes repeat a name or an IP, or if a hosted cluster names members', () => {
+    const document = withRestores();
+    document.clusters.alpha.restores[0].members = [{ name: 'cp-4', ip: '10.0.1.4' }, { name: 'cp-4', ip: '10.0.1.4' }];
+    document.clusters.beta.restores[0].members = [{ name: 'x', ip: '10.0.0.9' }];
+    const result = parseInventory(stringify(document), 'inventory.yaml');
+    expect(result.ok).toBe(false);
+    const messages = result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
+    expect(messages).toEqual(expect.arrayContaining([
+      'clusters.alpha.restores[0].members[1].name: "cp-4" is also the name of members[0]; every member needs its own',
+      'clusters.alpha.restores[0].members[1].ip: "10.0.1.4" is also the ip of members[0]; every member needs its own',
+      'clusters.beta.restores[0].members: names the nodes to restore onto, which only a kubeadm cluster has; a hosted restore rebuilds the StatefulSet\'s replicas: remove `members`',
+    ]));
   });
 });
 
@@ -156,6 +255,57 @@ describe('hosted restore bundle', () => {
   });
 });
 
+describe('hosted restore bundle of a control plane with owners (hosted.owners)', () => {
+  const document = withRestores();
+  document.clusters.beta.hosted.owners = [
+    { kind: 'HelmRelease', name: 'beta' },
+    { kind: 'Kustomization', name: 'tenants', namespace: 'flux-system' },
+    { kind: 'Application', name: 'beta-cp' },
+    { kind: 'TenantControlPlane', name: 'beta' },
+  ];
+  const rendered = renderInventory(inventoryOf(document));
+  const objects = Object.fromEntries([...rendered].filter(([path]) => path.startsWith('beta/restore-r2/') && path.endsWith('.yaml') && !path.endsWith('kustomization.yaml'))
+    .map(([path, text]) => [path.slice('beta/restore-r2/'.length), parse(text)]));
+
+  it('lets the coordinator get and patch exactly the named owners, each in its own namespace', () => {
+    expect(objects['role-beta-restore-r2.yaml'].rules.slice(4)).toEqual([
+      { apiGroups: ['kamaji.clastix.io'], resources: ['tenantcontrolplanes'], resourceNames: ['beta'], verbs: ['get', 'patch'] },
+    ]);
+    expect(objects['role-beta-restore-r2-owners-flux-system.yaml']).toMatchObject({
+      metadata: { name: 'beta-restore-r2-owners-flux-system', namespace: 'flux-system' },
+      rules: [
+        { apiGroups: ['helm.toolkit.fluxcd.io'], resources: ['helmreleases'], resourceNames: ['beta'], verbs: ['get', 'patch'] },
+        { apiGroups: ['kustomize.toolkit.fluxcd.io'], resources: ['kustomizations'], resourceNames: ['tenants'], verbs: ['get', 'patch'] },
+      ],
+    });
+    expect(objects['role-beta-restore-r2-owners-argocd.yaml'].rules).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['applications'], resourceNames: ['beta-cp'], verbs: ['get', 'patch'] },
+    ]);
+    for (const ns of ['argocd', 'flux-system']) {
+      expect(objects[`rolebinding-beta-restore-r2-owners-${ns}.yaml`]).toMatchObject({
+        metadata: { namespace: ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `beta-restore-r2-owners-${ns}` },
+        subjects: [{ kind: 'ServiceAccount', name: 'beta-restore-r2', namespace: 'tenant-beta' }],
+      });
+    }
+    for (const [name, object] of Object.entries(objects)) expect(validateObject(object), name).toEqual([]);
+  });
+
+  it('gives the coordinator the owners with their namespaces resolved, and what the checks need', () => {
+    const plan = planOf(objects, 'job-beta-restore-r2.yaml');
+    expect(restoreCoordinatorPlanSchema.safeParse(plan).success).toBe(true);
+    expect(plan).toMatchObject({
+      owners: [
+        { kind: 'HelmRelease', namespace: 'flux-system', name: 'beta' },
+        { kind: 'Kustomization', namespace: 'flux-system', name: 'tenants' },
+        { kind: 'Application', namespace: 'argocd', name: 'beta-cp' },
+        { kind: 'TenantControlPlane', namespace: 'tenant-beta', name: 'beta' },
+      ],
+      argocdNamespace: 'argocd', dataVolumeClaimTemplate: 'etcd-data', allowCrossCluster: false,
+    });
+  });
+});
+
 describe('controlplane-backup restore (break-glass CLI)', () => {
   const inventoryFile = join(work, 'inventory.yaml');
   writeFileSync(inventoryFile, stringify(withToolsImageDocument(minimalDocument())));
@@ -169,13 +319,16 @@ describe('controlplane-backup restore (break-glass CLI)', () => {
     const { io: cli, err } = io();
     const code = await run(['restore', '--inventory', inventoryFile, '--cluster', 'alpha', '--snapshot', 'etcd/alpha/alpha-20261120T020000Z.db.zst.age',
       '--confirm', 'alpha-20261120T020000Z', '--id', 'r1', '--out', out], cli);
-    expect(err.join('')).toContain('restore: 4 files for restore "r1" of alpha written to');
+    expect(err.join('')).toContain('restore: 5 files for restore "r1" of alpha written to');
     expect(code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['.controlplane-backup-output', 'RUNBOOK.md', 'configmap-alpha-restore-r1-plan.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'kustomization.yaml']);
+    expect(readdirSync(out).sort()).toEqual(['.controlplane-backup-output', 'RUNBOOK.md', 'configmap-alpha-restore-r1-plan.yaml', 'job-alpha-restore-r1-cp-1.yaml', 'kustomization.yaml', 'static-pods']);
+    expect(readdirSync(join(out, 'static-pods'))).toEqual(['cp-1.yaml']);
     const committed = minimalDocument();
     committed.clusters.alpha.restores = [{ id: 'r1', snapshot: 'etcd/alpha/alpha-20261120T020000Z.db.zst.age', confirm: 'alpha-20261120T020000Z' }];
     const expected = renderInventory(inventoryOf(committed));
-    for (const name of readdirSync(out).filter((file) => file !== '.controlplane-backup-output')) expect(readFileSync(join(out, name), 'utf8'), name).toBe(expected.get(`alpha/restore-r1/${name}`));
+    for (const name of [...readdirSync(out).filter((file) => !['.controlplane-backup-output', 'static-pods'].includes(file)), 'static-pods/cp-1.yaml']) {
+      expect(readFileSync(join(out, name), 'utf8'), name).toBe(expected.get(`alpha/restore-r1/${name}`));
+    }
   });
 
   it('fails with the guard\'s message, worded as flags, when the confirmation does not match', async () => {

@@ -3,16 +3,15 @@
 // private netns, with a connection-string Secret (azurite's account key). Azure Workload Identity cannot be exercised
 // against azurite (no Entra ID): its ServiceAccount annotations and pod label are checked statically in
 // test/constructs/cloud-identity.test.ts.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { AZURITE_ACCOUNT, startAzurite, type Azurite } from '../support/azurite';
 import { startEtcdWorld, type EtcdWorld } from '../support/world';
 import { runPod, type PodRunResult } from '../support/pod-runner';
-import { nextSecond, sha256 } from '../scripts/helpers';
+import { nextSecond, sha256 } from '../support/agent';
 
 let world: EtcdWorld;
 let azurite: Azurite;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { keyspaceDigest, type EtcdServer } from '../support/etcd';
 import { startEtcdWorld, type EtcdWorld } from '../support/world';
 import type { NetNs } from '../support/netns';
@@ -14,7 +14,7 @@ import { runPod, type PodRunResult } from '../support/pod-runner';
 import { etcdBinary } from '../support/roots';
 import { run, runOk } from '../support/proc';
 import type { S3Server } from '../support/s3';
-import { nextSecond, sha256 } from '../scripts/helpers';
+import { nextSecond, sha256 } from '../support/agent';
 
 let world: EtcdWorld;
 let tmp: string;
@@ -104,8 +104,8 @@ async function runKubeadmBackup(document: Record<string, any>, local: string, se
   });
 }
 
-function resultOf(pod: PodRunResult): Record<string, any> {
-  const upload = pod.results.find((r) => r.name === 'upload')!;
+function resultOf(pod: PodRunResult, container = 'upload'): Record<string, any> {
+  const upload = pod.results.find((r) => r.name === container)!;
   const lines = upload.stdout.trim().split('\n');
   expect(lines, upload.stderr).toHaveLength(1);
   return JSON.parse(lines[0]);
@@ -296,5 +296,37 @@ describe('on-demand backup Job and prune from the synthesized manifests', () => 
     const sets = [...new Set((await s3.list('backups', 'prune/prod-1')).map((key) => key.replace(/\..*$/, '')))];
     expect(sets).toEqual([bases[1], bases[2], future]);
     expect(result.deleted).toBe(4); // the year-old copy (maxAge); bases[0] went with the third backup's retention (keepLast)
+  });
+
+  it('with pruneCredentials the backup Jobs never delete, and the prune CronJob applies retention with the prune Secret alone', async () => {
+    const document = inventoryDocument({ retention: { keepLast: 1 } });
+    document.storages.s3main.s3.prefix = 'separate';
+    document.storages.s3main.pruneCredentials = { existingSecret: { name: 's3-prune-creds' } };
+    document.clusters['prod-1'].backup.storages = ['s3main'];
+    const objects = objectsOf(document);
+    const cronJob = (name: string) => objects.find((o) => o.kind === 'CronJob' && o.metadata.name === name).spec.jobTemplate.spec.template.spec;
+    const backupPod = cronJob('prod-1-etcd-backup');
+    const bases: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await nextSecond();
+      // The writers' Secret only: the backup pod never sees the prune credentials.
+      const pod = await runPod({ podSpec: backupPod, netns, configMaps: configMapsOf(objects), nodeName: 'cp-1', timeoutMs: 60_000, secrets: { 's3-creds': S3_SECRET }, volumes: { pki: pki.dir } });
+      expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
+      const result = resultOf(pod);
+      expect(result.destinations).toMatchObject([{ name: 's3main', status: 'ok', deleted: 0, retentionSkipped: 'retention runs in the prune CronJob (the storage has pruneCredentials)' }]);
+      bases.push(result.base);
+    }
+    const setsNow = async () => [...new Set((await s3.list('backups', 'separate/prod-1')).map((key) => key.replace(/\..*$/, '')))];
+    expect(await setsNow()).toEqual(bases);
+
+    // The prune CronJob's pod, with the prune Secret and nothing else (no node, no writers' Secret, no etcd).
+    const prunePod = cronJob('prod-1-etcd-prune');
+    expect(prunePod.hostNetwork).toBeUndefined();
+    expect(prunePod.volumes.map((v: any) => v.name).sort()).toEqual(['config', 'scratch']);
+    const pod = await runPod({ podSpec: prunePod, netns, configMaps: configMapsOf(objects), nodeName: 'worker-1', timeoutMs: 60_000, secrets: { 's3-prune-creds': S3_SECRET } });
+    expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
+    const result = resultOf(pod, 'prune');
+    expect(result).toMatchObject({ command: 'prune', status: 'ok', deleted: 8 });
+    expect(await setsNow()).toEqual([bases[2]]);
   });
 });

@@ -8,7 +8,7 @@ import { run } from '../../lib/cli/main';
 import { formatSidecar, sha256 } from '../../lib/storage';
 import { AZURITE_ACCOUNT, startAzurite, type Azurite } from '../support/azurite';
 import { mkTemp, rmTemp } from '../support/proc';
-import { withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../support/inventory';
 
 const NOW = '2026-03-01T12:00:00Z';
 const RECIPIENT = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';

@@ -13,9 +13,9 @@ import { EXIT } from '../../lib/agent/exit-codes';
 import { prune } from '../../lib/agent/prune';
 import { snapshots } from '../../lib/cli/snapshots';
 import { stringify } from 'yaml';
-import { withToolsImageDocument } from '../helpers/inventory';
+import { withToolsImageDocument } from '../support/inventory';
 import { startMoto, type MotoServer } from '../support/moto';
-import { testBackupPlan, writeSyntheticSnapshot } from '../scripts/helpers';
+import { testBackupPlan, writeSyntheticSnapshot } from '../support/agent';
 
 const DAY = 86_400_000;
 const CLUSTER = 'prod-1';
@@ -140,7 +140,7 @@ describe('S3 Object Lock', () => {
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
     const out: string[] = [];
     try {
-      const io = { out: (text: string) => out.push(text), err: (text: string) => out.push(text) };
+      const io = { out: (text: string) => out.push(text), err: (text: string) => out.push(text), interactive: false };
       expect(await snapshots({ inventory, json: true }, io)).toBe(0);
     } finally {
       if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID; else process.env.AWS_ACCESS_KEY_ID = saved.id;

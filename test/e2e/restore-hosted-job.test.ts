@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { valueFor } from '../support/etcd';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { startNetns, type NetNs } from '../support/netns';
@@ -19,7 +19,7 @@ import { runPod, type PodRunResult } from '../support/pod-runner';
 import { mkTemp, rmTemp, waitFor } from '../support/proc';
 import { startS3, type S3Server } from '../support/s3';
 import { makeSimPki, StatefulSetSim, type SimPki } from '../support/statefulset-sim';
-import { ageKeypair } from '../scripts/helpers';
+import { ageKeypair } from '../support/agent';
 
 const CLUSTER = 'tenant-x';
 const NAMESPACE = 'tenant-a';
@@ -44,6 +44,18 @@ let base: string;
 let atBackup: { count: number; sha256: string };
 /** labels, annotations and ownerReferences the fake API gives the StatefulSet or a Deployment */
 const owners: Record<string, { ownerReferences?: object[]; labels?: Record<string, string> }> = {};
+/** hosted.owners of the inventory */
+let hostedOwners: object[] = [];
+/** a fault the fake API injects (method, path) */
+let injectFault: ((method: string, path: string) => number | undefined) | undefined;
+/** what the fake API adds to the StatefulSet's spec: the sim runs Debian's etcd 3.5, each PVC claims 1Gi */
+const stsSpec = {
+  template: { spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.16-0' }] } },
+  volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+};
+/** The Flux HelmRelease that (in the owner tests) deploys the tenant's control plane, at its API path. */
+const RELEASE_PATH = `/apis/helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/${CLUSTER}`;
+const FLUX_LABELS = { 'helm.toolkit.fluxcd.io/name': CLUSTER, 'helm.toolkit.fluxcd.io/namespace': 'flux-system' };
 
 function inventoryDocument(restores: object[] = [], replicas = 3): Record<string, any> {
   const recipient = readFileSync(keys.recipients, 'utf8').split('\n').find((line) => line.startsWith('age1'))!;
@@ -66,6 +78,7 @@ function inventoryDocument(restores: object[] = [], replicas = 3): Record<string
           controlPlaneDeployments: Object.keys(DEPLOYMENTS),
           dataVolumeClaimTemplate: 'data',
           dataDirInVolume: 'default.etcd',
+          owners: hostedOwners,
         },
         restores,
       },
@@ -160,22 +173,23 @@ async function restore(ID = 'r1', o: RestoreOptions = {}): Promise<RestoreRun> {
   return { coordinator, replicas, objects, durationMs: Date.now() - started };
 }
 
-/** Every API request since `from` is allowed by the synthesized Role (namespace, group, resource, name, verb). */
+/** Every API request since `from` is allowed by a synthesized Role of its namespace (group, resource, name, verb). */
 function expectWithinRole(objects: any[], from: number, ID = 'r1'): void {
-  const role = objects.find((o) => o.kind === 'Role');
-  const binding = objects.find((o) => o.kind === 'RoleBinding');
-  expect(binding.roleRef.name).toBe(role.metadata.name);
-  expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: `${CLUSTER}-restore-${ID}`, namespace: NAMESPACE }]);
+  const roles = objects.filter((o) => o.kind === 'Role');
+  for (const role of roles) {
+    const binding = objects.find((o) => o.kind === 'RoleBinding' && o.metadata.name === role.metadata.name && o.metadata.namespace === role.metadata.namespace);
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: `${CLUSTER}-restore-${ID}`, namespace: NAMESPACE }]);
+  }
   for (const r of api.requests.slice(from)) {
     const path = r.path.split('?')[0];
-    const m = /^\/(?:api\/v1|apis\/(apps)\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+    const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
     expect(m, r.path).not.toBeNull();
     const [, group = '', ns, kind, name, sub] = m!;
-    expect(ns, r.path).toBe(NAMESPACE);
     const resource = sub ? `${kind}/${sub}` : kind;
     const verb = r.method === 'PATCH' ? 'patch' : name ? 'get' : 'list';
-    const allowed = role.rules.some((rule: any) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb)
-      && (!rule.resourceNames || rule.resourceNames.includes(name)));
+    const allowed = roles.some((role) => role.metadata.namespace === ns && role.rules.some((rule: any) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb)
+      && (!rule.resourceNames || rule.resourceNames.includes(name))));
     expect(allowed, `${r.method} ${r.path} (${verb} ${group}/${resource} ${name ?? ''})`).toBe(true);
   }
 }
@@ -219,7 +233,11 @@ beforeAll(async () => {
   ]);
   sim = new StatefulSetSim({ netns, dir: join(tmp, 'sts'), pki, name: STS, namespace: NAMESPACE, replicas: 3 });
   token = createHash('sha256').update(tmp).digest('hex');
-  api = new FakeKubeApi({ netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 }, metadata: owners });
+  api = new FakeKubeApi({
+    netns, dir: tmp, pki, sim, token, deployments: { ...DEPLOYMENTS }, listen: { host: API_IP, port: 443 }, metadata: owners,
+    fault: (method, path) => injectFault?.(method, path),
+    statefulSetSpec: stsSpec,
+  });
   await api.start();
   sim.scale(3);
   await waitHealthy();
@@ -358,13 +376,111 @@ describe('hosted restore of 3 replicas from the synthesized Jobs', () => {
     const from = api.requests.length;
     try {
       const run = await restore(id);
-      expectFailed(run, id, 10, 'OwnerWouldRevert', / It would scale back what the restore holds at 0 \(and could start etcd on half-restored data\)\. Nothing was changed: pause it, then start a new restore with a new id\.$/);
+      expectFailed(run, id, 10, 'OwnerWouldRevert', / It would scale back what the restore holds at 0 \(and could start etcd on half-restored data\)\. Nothing was changed: pause it, then start a new restore with a new id\. /);
+      // the exact inventory entries that let the next restore pause and resume them
+      expect(api.configMaps[status2].message).toMatch(new RegExp(`Or let the restore pause and resume them: add \\{kind: TenantControlPlane, name: ${CLUSTER}, namespace: ${NAMESPACE}\\} `
+        + `and \\{kind: Kustomization, name: tenants, namespace: flux-system\\} to clusters\\.${CLUSTER}\\.hosted\\.owners in the inventory, synthesize, and apply the restore folder with a new id\\.$`));
       expect(api.configMaps[status2].message).toContain(`statefulset ${NAMESPACE}/${STS} is managed by Kamaji TenantControlPlane ${CLUSTER}`);
       expect(api.configMaps[status2].message).toContain(`deployment ${NAMESPACE}/${CLUSTER}-apiserver is managed by Flux Kustomization flux-system/tenants: flux suspend kustomization tenants -n flux-system`);
       await expectStoppedAtValidating(run, id, 'OwnerWouldRevert', from, scaleLog, before);
     } finally {
       delete owners[STS];
       delete owners[`${CLUSTER}-apiserver`];
+    }
+  }, 120_000);
+
+  describe('a control plane deployed by a Flux HelmRelease that scales back what is not at its replicas while it is not suspended', () => {
+    let operator: NodeJS.Timeout | undefined;
+    /** what the HelmRelease's controller scaled back */
+    const reverted: string[] = [];
+    const helmRelease = () => api.customObjects[RELEASE_PATH];
+    beforeAll(() => {
+      api.customObjects[RELEASE_PATH] = { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: CLUSTER, namespace: 'flux-system' }, spec: { interval: '1m', suspend: false } };
+      owners[STS] = { labels: FLUX_LABELS };
+      owners[`${CLUSTER}-apiserver`] = { labels: FLUX_LABELS };
+      hostedOwners = [{ kind: 'HelmRelease', name: CLUSTER }];
+      operator = setInterval(() => {
+        if (helmRelease().spec.suspend === true) return;
+        if (sim.replicas !== 3) { reverted.push(`${STS}=3`); sim.scale(3); }
+        for (const [name, n] of Object.entries(DEPLOYMENTS)) if (api.deployments[name] !== n) { reverted.push(`${name}=${n}`); api.deployments[name] = n; }
+      }, 100);
+    });
+    afterAll(() => {
+      clearInterval(operator);
+      delete owners[STS];
+      delete owners[`${CLUSTER}-apiserver`];
+      hostedOwners = [];
+      injectFault = undefined;
+    });
+
+    it('suspends the HelmRelease named in hosted.owners before the scale-down and puts back spec.suspend: false after: nothing reverted', async () => {
+      const id = 'o1';
+      const status = `${CLUSTER}-restore-${id}-status`;
+      api.configMaps[status] = {};
+      const from = api.requests.length;
+      const scaledBefore = sim.scaleLog.length;
+      const run = await restore(id);
+      const pods = [run.coordinator, ...run.replicas];
+      for (const pod of pods) expect(pod.ok, stderrOf(pods)).toBe(true);
+      expect(lastLine(run.coordinator)).toMatchObject({ status: 'ok', phase: 'Succeeded' });
+      expect(reverted).toEqual([]);
+      expect(sim.scaleLog.slice(scaledBefore)).toEqual([0, 3]);
+      expect(helmRelease().spec).toEqual({ interval: '1m', suspend: false });
+      const releasePatches = api.requests.slice(from).filter((r) => r.method === 'PATCH' && r.path === RELEASE_PATH).map((r) => r.body);
+      expect(releasePatches).toEqual([{ spec: { suspend: true } }, { spec: { suspend: false } }]);
+      // recorded before the pause, then resumed
+      const key = `owner-helmrelease.flux-system.${CLUSTER}`;
+      const recordedAt = api.requests.findIndex((r, k) => k >= from && r.method === 'PATCH' && r.body?.data?.[key]?.includes('"paused"'));
+      const pausedAt = api.requests.findIndex((r, k) => k >= from && r.method === 'PATCH' && r.path === RELEASE_PATH);
+      expect(recordedAt).toBeGreaterThan(-1);
+      expect(pausedAt).toBeGreaterThan(recordedAt);
+      expect(JSON.parse(api.configMaps[status][key])).toEqual({ ref: { kind: 'HelmRelease', namespace: 'flux-system', name: CLUSTER }, original: false, state: 'resumed' });
+      expect(api.configMaps[status].message).toContain(`Resumed: Flux HelmRelease flux-system/${CLUSTER}.`);
+      expectWithinRole(run.objects, from, id);
+      await waitHealthy();
+      expect(await digest()).toEqual(atBackup);
+    }, 120_000);
+
+    it('resumes the HelmRelease when the restore fails after the pause (the API refuses to scale a Deployment): scaled back, data untouched', async () => {
+      const id = 'o2';
+      const status = `${CLUSTER}-restore-${id}-status`;
+      api.configMaps[status] = {};
+      const before = await digest();
+      const scaledBefore = sim.scaleLog.length;
+      injectFault = (method, path) => (method === 'PATCH' && path.endsWith(`/deployments/${CLUSTER}-controller-manager/scale`) ? 403 : undefined);
+      try {
+        const run = await restore(id);
+        expectFailed(run, id, 9, 'ApiError', new RegExp(`^PATCH deployment ${NAMESPACE}/${CLUSTER}-controller-manager scale: HTTP 403: injected fault 403 \\(the restore Role does not allow this\\); Deployments scaled back: .*; etcd untouched\\. Resumed: Flux HelmRelease flux-system/${CLUSTER}\\.$`));
+      } finally {
+        injectFault = undefined;
+      }
+      expect(helmRelease().spec).toEqual({ interval: '1m', suspend: false });
+      expect(sim.scaleLog.slice(scaledBefore)).toEqual([]);
+      expect(api.deployments).toEqual(DEPLOYMENTS);
+      await waitHealthy();
+      expect(await digest()).toEqual(before);
+    }, 120_000);
+  });
+
+  it('stops at Validating with PreRestoreCheckFailed when the StatefulSet runs an older etcd minor and its PVCs are too small: nothing scaled, no data touched', async () => {
+    const id = 'c1';
+    const status = `${CLUSTER}-restore-${id}-status`;
+    api.configMaps[status] = {};
+    const scaleLog = [...sim.scaleLog];
+    const before = await digest();
+    const from = api.requests.length;
+    stsSpec.template.spec.containers[0].image = 'registry.k8s.io/etcd:3.4.13-0';
+    stsSpec.volumeClaimTemplates[0].spec.resources.requests.storage = '64Ki';
+    try {
+      const run = await restore(id);
+      expectFailed(run, id, 10, 'PreRestoreCheckFailed', new RegExp(`^etcd-version: the snapshot was taken by etcd 3\\.5\\.\\d+, StatefulSet ${NAMESPACE}/${STS} runs etcd 3\\.4\\.13 \\(image registry\\.k8s\\.io/etcd:3\\.4\\.13-0\\): `
+        + `upgrade the StatefulSet's etcd to 3\\.5 or newer first, or restore a backup taken by etcd 3\\.4\\.13; `
+        + `free-space: each PVC of volumeClaimTemplate data of StatefulSet ${NAMESPACE}/${STS} \\(storage request 64Ki\\) holds 0\\.1 MiB, the restore needs at least twice the snapshot \\(2 x [0-9.]+ MiB = [0-9.]+ MiB\\) `
+        + `for the restored copy beside the data: grow the PVCs \\(a storage class with allowVolumeExpansion\\) before restoring\\. Nothing was changed\\.$`));
+      await expectStoppedAtValidating(run, id, 'PreRestoreCheckFailed', from, scaleLog, before);
+    } finally {
+      stsSpec.template.spec.containers[0].image = 'registry.k8s.io/etcd:3.5.16-0';
+      stsSpec.volumeClaimTemplates[0].spec.resources.requests.storage = '1Gi';
     }
   }, 120_000);
 

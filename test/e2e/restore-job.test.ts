@@ -2,66 +2,18 @@
 // restore Job runs with the command, env and plan of its manifest (`controlplane-backup agent restore-member`, host
 // paths mapped to the test's node dirs), against TLS etcd members run by fake kubelets and s3rver on 127.0.0.x in a
 // private netns. Each run's duration (the RTO of the restore itself) is printed.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
-import { startEtcdCluster, type Digest, type EtcdCluster } from '../support/etcd-cluster';
-import { startNetns, type NetNs } from '../support/netns';
+import type { Digest } from '../support/etcd-cluster';
+import { backUpWithCronJob, configMapsOf, kubeadmInventory, objectsOf, S3_SECRET, startKubeadmWorld, type KubeadmWorld } from '../support/kubeadm-world';
 import { runPod, type PodRunResult } from '../support/pod-runner';
-import { mkTemp, rmTemp } from '../support/proc';
-import { startS3, type S3Server } from '../support/s3';
-import { ageKeypair } from '../scripts/helpers';
 
-const S3_SECRET = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
-
-interface World {
-  tmp: string;
-  netns: NetNs;
-  s3: S3Server;
-  cluster: EtcdCluster;
-  keys: { identity: string; recipients: string };
-}
-
-function inventoryFor(world: World, name: string, restores: object[] = []): Record<string, any> {
-  const recipient = readFileSync(world.keys.recipients, 'utf8').split('\n').find((line) => line.startsWith('age1'))!;
-  return {
-    apiVersion: 'controlplane-backup.io/v1',
-    kind: 'Inventory',
-    storages: { s3main: { s3: { endpoint: world.s3.endpoint, bucket: 'backups', prefix: 'etcd', pathStyle: true, insecure: true }, credentials: { existingSecret: { name: 's3-creds' } } } },
-    defaults: { backup: { storages: ['s3main'], encryption: { recipients: [recipient] }, minSnapshotSize: '64Ki', snapshotTimeoutSeconds: 20 } },
-    clusters: {
-      [name]: {
-        kubeadm: { members: world.cluster.nodes.map((node) => ({ name: node.name, ip: node.ip })) },
-        restores,
-      },
-    },
-  };
-}
-
-function objectsOf(document: Record<string, any>, folder: string): any[] {
-  const files = renderInventory(inventoryOf(document));
-  return [...files].filter(([path]) => path.startsWith(`${folder}/`) && path.endsWith('.yaml') && !path.slice(folder.length + 1).includes('/') && !path.endsWith('kustomization.yaml')).map(([, text]) => parse(text));
-}
-
-const configMapsOf = (objects: any[]) => Object.fromEntries(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
-
-/** The synthesized backup CronJob's pod on the first member's node. */
-async function backUp(world: World, name: string): Promise<string> {
-  const objects = objectsOf(inventoryFor(world, name), name);
-  const cronJob = objects.find((o) => o.kind === 'CronJob');
-  const pod = await runPod({
-    podSpec: cronJob.spec.jobTemplate.spec.template.spec, netns: world.netns, configMaps: configMapsOf(objects), nodeName: world.cluster.nodes[0].name,
-    secrets: { 's3-creds': S3_SECRET }, volumes: { pki: world.cluster.nodes[0].pkiDir }, timeoutMs: 60_000,
-  });
-  expect(pod.ok, pod.results.map((r) => r.stderr).join('\n')).toBe(true);
-  return JSON.parse(pod.results.find((r) => r.name === 'upload')!.stdout.trim()).base;
-}
+type World = KubeadmWorld;
+const inventoryFor = kubeadmInventory;
 
 /** Every member's synthesized restore Job, run concurrently as the Job controller would. */
-async function restore(world: World, name: string, request: object, id: string): Promise<PodRunResult[]> {
+async function restore(world: World, name: string, request: object, id: string, stop?: (node: World['cluster']['nodes'][number]) => AbortSignal): Promise<PodRunResult[]> {
   const folder = `${name}/restore-${id}`;
   const objects = objectsOf(inventoryFor(world, name, [request]), folder);
   const jobs = objects.filter((o) => o.kind === 'Job');
@@ -75,6 +27,7 @@ async function restore(world: World, name: string, request: object, id: string):
       podSpec: job.spec.template.spec, netns: world.netns, configMaps: configMapsOf(objects), nodeName: node.name, timeoutMs: 180_000,
       secrets: { 's3-creds': S3_SECRET, [`${name}-restore-${id}-identity`]: { 'identity.txt': identity } },
       volumes: { 'etcd-data': node.dataDir, manifests: node.manifestsDir, pki: node.pkiDir },
+      ...(stop ? { stop: stop(node) } : {}),
     });
   }));
   console.log(`kubeadm restore of ${jobs.length} member(s) from the synthesized Jobs: ${Date.now() - started} ms`);
@@ -91,25 +44,15 @@ for (const size of [1, 3] as const) {
     let base: string;
 
     beforeAll(async () => {
-      const tmp = mkTemp(`e2e-restore-${size}`);
-      const netns = await startNetns(300);
-      const keys = await ageKeypair(tmp);
-      const [s3, cluster] = await Promise.all([
-        startS3({ netns, dir: tmp, buckets: ['backups'] }),
-        startEtcdCluster({ netns, root: join(tmp, 'nodes'), size }),
-      ]);
-      world = { tmp, netns, s3, cluster, keys };
-      await cluster.loadKeys({ count: 2000, valueBytes: 300 });
-      atBackup = await cluster.digest(cluster.nodes[0]);
-      base = await backUp(world, name);
-      await cluster.put('/after-the-backup', 'must be gone after the restore');
+      world = await startKubeadmWorld(`e2e-restore-${size}`, size);
+      await world.cluster.loadKeys({ count: 2000, valueBytes: 300 });
+      atBackup = await world.cluster.digest(world.cluster.nodes[0]);
+      base = await backUpWithCronJob(world, name);
+      await world.cluster.put('/after-the-backup', 'must be gone after the restore');
     }, 120_000);
 
     afterAll(async () => {
-      await world?.cluster.stop();
-      await world?.s3.stop();
-      await world?.netns.stop();
-      rmTemp(world?.tmp);
+      await world?.stop();
     });
 
     it('restores every key and value, drops later writes, and leaves one healthy cluster serving the same data', async () => {
@@ -147,5 +90,33 @@ for (const size of [1, 3] as const) {
       expect(pods.map((pod) => resultOf(pod).status)).toEqual(pods.map(() => 'skipped'));
       expect(await world.cluster.digests()).toEqual(before);
     }, 120_000);
+
+    // Issue 11 item 2: a rollback with the API server up. Once the data is swapped, the restored etcd no longer holds
+    // the restore Jobs or their pods, and the kubelet stops each pod while it waits for etcd's health (here: the pod
+    // is stopped as soon as its node's marker exists). How the restore ended must be readable after the pod is gone.
+    if (size === 3) it('keeps how the restore ended on each node and in the storage when the kubelet stops the pods during the health wait', async () => {
+      await world.cluster.put('/after-the-second-restore', 'must be gone too');
+      const markerOf = (node: World['cluster']['nodes'][number]) => join(node.dataDir, '.controlplane-backup-restore-r3.done');
+      const stop = (node: World['cluster']['nodes'][number]) => {
+        const controller = new AbortController();
+        const timer = setInterval(() => { if (existsSync(markerOf(node))) { clearInterval(timer); controller.abort(); } }, 10);
+        controller.signal.addEventListener('abort', () => clearInterval(timer));
+        setTimeout(() => clearInterval(timer), 170_000).unref();
+        return controller.signal;
+      };
+      const pods = await restore(world, name, { id: 'r3', snapshot: `etcd/${name}/${base}.db.zst.age`, confirm: base }, 'r3', stop);
+      for (const [i, node] of world.cluster.nodes.entries()) {
+        expect(existsSync(markerOf(node)), pods[i].results[0].stderr).toBe(true);
+        expect(resultOf(pods[i])).toMatchObject({ status: 'failed', message: 'terminated by SIGTERM' });
+        const onNode = JSON.parse(readFileSync(join(node.dataDir, '.controlplane-backup-restore-r3.result.json'), 'utf8'));
+        expect(onNode).toMatchObject({ status: 'failed', stage: 'start-etcd', snapshot: base, member: node.name });
+        expect(onNode.message).toMatch(new RegExp(`^terminated by signal while waiting for etcd's health: the data of ${base} is in place \\(marker `));
+        const inStore = JSON.parse(readFileSync(join(world.s3.dir, 'backups', `etcd/${name}/restores/r3/${node.name}.result.json._S3rver_object`), 'utf8'));
+        expect(inStore).toEqual(onNode);
+      }
+      // and the restore itself stands: the members come up on the restored data
+      await world.cluster.waitHealthy(60_000);
+      for (const digest of await world.cluster.digests()) expect(digest).toEqual(atBackup);
+    }, 240_000);
   });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf } from '../helpers/inventory';
+import { inventoryOf } from '../support/inventory';
 import { startMoto, type MotoServer } from '../support/moto';
 import { runPod, type PodRunResult } from '../support/pod-runner';
 import { startEtcdWorld, type EtcdWorld } from '../support/world';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
 import type { Inventory } from '../../lib/inventory/model';
-import { TOOLS_IMAGE, withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../support/inventory';
 
 const R1 = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';
 const R2 = 'age139zep4uwrh3wchvwy7yc0eakpmsk20attrd5nyapnqtsvmmdwupssc5p28';
@@ -105,6 +105,8 @@ describe('default configuration of a minimal cluster', () => {
       dataVolumeClaimTemplate: 'data',
       dataDirInVolume: '',
       peerPort: 2380,
+      // nobody to pause: a restore that finds an owner stops at Validating
+      owners: [],
     });
     // An on-demand request without storages goes to the cluster's; with storages, to those only.
     expect(hosted.onDemandBackups).toStrictEqual([{ name: 'before-upgrade', storages: ['minio'] }]);

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
-import { withToolsImage } from '../helpers/inventory';
+import { withToolsImage } from '../support/inventory';
 
 const ROOT = join(__dirname, '..', '..');
 const INVALID = join(ROOT, 'test', 'fixtures', 'invalid');
@@ -36,6 +36,9 @@ const CASES: readonly (readonly [string, string])[] = [
   ['proto-key', `12:3: clusters.__proto__: "__proto__" is reserved (a built-in property name of JavaScript objects); choose another name`],
   ['reserved-name', `12:3: clusters.constructor: "constructor" is reserved (a built-in property name of JavaScript objects); choose another name`],
   ['restore-snapshot-key-characters', `22:19: clusters.prod.restores[0].snapshot: "other cluster/other-20261120T020000Z.db.zst.age" is not a snapshot key; write "latest" or the object's key, e.g. "prod/prod-20260101T020000Z.db.zst.age"`],
+  ['signing-public-key', `21:20: clusters.prod.backup.signing.publicKey: "MCowBQYDK2VwAyEAfleDl8dzPbPA7zReLgSIaJhEyrTJQKj9QiTEW" is not an Ed25519 public key (the base64 line "MCowBQYDK2VwAyEA..." of 60 characters that \`controlplane-backup keygen\` prints)`],
+  ['signing-private-key', `21:20: clusters.prod.backup.signing.publicKey: the value (a private key, not repeated here) is a private key; put only the public key in the inventory (\`controlplane-backup keygen\` prints it, or \`openssl pkey -in KEY -pubout\`)`],
+  ['signing-in-defaults', `22:5: defaults.backup.signing: a signing key belongs to one cluster (its private key lives only in that cluster): set \`backup.signing\` under each cluster, with its own key from \`controlplane-backup keygen\``],
   ['age-identity', `19:22: clusters.prod.backup.encryption.recipients[0]: "AGE-SECRET-KEY-..." (not repeated here) is an age identity (a private key); put only recipients (public keys, "age1...") in the inventory`],
   ['age-recipient', `19:22: clusters.prod.backup.encryption.recipients[0]: "age1notarecipient" is not an age recipient ("age1" followed by 58 bech32 characters, or an ssh-ed25519/ssh-rsa public key)`],
   ['api-version', `1:13: apiVersion: must be "controlplane-backup.io/v1"`],
@@ -52,6 +55,9 @@ const CASES: readonly (readonly [string, string])[] = [
   ['compression', `20:20: clusters.prod.backup.compression: "lz4" is not allowed; use "zstd", "gzip" or "none"`],
   ['credentials-on-local', `13:5: storages.node-local.credentials: \`credentials\` goes with \`s3\`, \`gcs\` and \`azureBlob\` only: a local copy needs none`],
   ['credentials-two-sources', `11:7: storages.primary.credentials.externalSecret: credentials needs exactly one of \`existingSecret\`, \`externalSecret\`, \`sealedSecret\` or \`workloadIdentity\`; found both \`existingSecret\` and \`externalSecret\``],
+  ['prune-credentials-on-local', `13:5: storages.node-local.pruneCredentials: \`pruneCredentials\` goes with \`s3\` only: a local copy needs none`],
+  ['prune-credentials-two-sources', `13:7: storages.primary.pruneCredentials.externalSecret: pruneCredentials needs exactly one of \`existingSecret\`, \`externalSecret\` or \`sealedSecret\`; found both \`existingSecret\` and \`externalSecret\``],
+  ['prune-credentials-workload-identity', `12:7: storages.primary.pruneCredentials.workloadIdentity: \`workloadIdentity\` is not allowed here: the prune CronJob (\`<cluster>-etcd-prune\`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete`],
   ['cron-backwards-range', `20:17: clusters.prod.backup.schedule: "0 2 * * fri-mon" is not a valid schedule: day-of-week field "fri-mon": range "fri-mon" runs backwards`],
   ['cron-bad-name', `20:17: clusters.prod.backup.schedule: "0 2 * * sunday" is not a valid schedule: day-of-week field "sunday": "sunday" is not a number or a name (sun..sat)`],
   ['cron-bad-step', `20:17: clusters.prod.backup.schedule: "*/0 * * * *" is not a valid schedule: minute field "*/0": a step of 0 never fires`],
@@ -89,6 +95,8 @@ const CASES: readonly (readonly [string, string])[] = [
   ['object-bucket-claim-port', `13:7: storages.ceph.objectBucketClaim: has no \`port\`, which the NetworkPolicy of the hosted cluster "tenant-a" needs (it allows egress to the storages' ports only): set \`port\` to the port of the provisioner's endpoint (BUCKET_PORT in the claim's ConfigMap; Rook's RGW: 80 for http, 443 for https)`],
   ['on-demand-duplicate-name', `22:15: clusters.prod.onDemandBackups[1].name: "before-upgrade" is requested twice; each on-demand backup needs its own name`],
   ['on-demand-job-name-too-long', `21:15: clusters.prod-eu-central-1.onDemandBackups[0].name: makes the Job name "prod-eu-central-1-backup-before-upgrade-to-kubernetes-1-29-and-etcd-3-5" 71 characters long; Job names have at most 63: shorten the request name`],
+  ['owner-kind', `20:19: clusters.tenant-a.hosted.owners[0].kind: "Deployment" is not allowed; use "HelmRelease", "Kustomization", "Application" or "TenantControlPlane"`],
+  ['owner-listed-twice', `21:11: clusters.tenant-a.hosted.owners[1]: HelmRelease "tenant-a" is listed twice (also at owners[0])`],
   ['pki-without-recipients', `13:5: clusters.prod: the PKI bundle holds the CA private keys and is only ever stored encrypted: add an age recipient to \`encryption.recipients\`, or set \`pki: false\``],
   ['prefix', `8:15: storages.primary.s3.prefix: "etcd//prod" must not contain empty, "." or ".." segments`],
   ['quantity', `20:24: clusters.prod.backup.minSnapshotSize: "1MB" is not a Kubernetes quantity (e.g. "100m", "512Mi", "2Gi")`],

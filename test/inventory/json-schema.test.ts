@@ -36,7 +36,7 @@ describe('editors validate inventories against it', () => {
   const errorsOf = (path: string) => (validate(parse(read(path))) ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`));
 
   it('the example starts with the yaml-language-server header that points at the schema of the installed package', () => {
-    // Relative to the inventory in the user's repository, beside its node_modules/ (test/package checks it resolves there).
+    // Relative to the inventory in the user's repository, beside its node_modules/ (test/e2e/package.test.ts checks it resolves there).
     expect(read('examples/inventory.yaml').split('\n')[0]).toBe('# yaml-language-server: $schema=./node_modules/controlplane-backup/schema/inventory.schema.json');
   });
 

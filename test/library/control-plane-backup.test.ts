@@ -2,7 +2,7 @@ import { App } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ControlPlaneBackup, InvalidInventoryError, objectFile, type InventoryInput } from '../../lib';
 import { renderInventory } from '../../lib/synth/render';
-import { exampleDocument, inventoryOf, minimalDocument } from '../helpers/inventory';
+import { exampleDocument, inventoryOf, minimalDocument } from '../support/inventory';
 
 describe('ControlPlaneBackup', () => {
   it('gives the CLI\'s objects for the same inventory, one chart per cluster named after it', () => {

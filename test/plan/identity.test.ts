@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
 import { credentialKind, mergeIdentity, podIdentity, storageIdentity } from '../../lib/plan/identity';
-import { inventoryOf, minimalDocument, withToolsImage } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, withToolsImage } from '../support/inventory';
 
 const ROLE = 'arn:aws:iam::123456789012:role/etcd-backup';
 

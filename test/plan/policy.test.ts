@@ -2,7 +2,7 @@
 // the policy (and is the bucket policy's principal); Object Lock adds what locked uploads and versioned deletes need.
 import { describe, expect, it } from 'vitest';
 import { storagePolicies } from '../../lib/plan/policy';
-import { inventoryOf, minimalDocument } from '../helpers/inventory';
+import { inventoryOf, minimalDocument } from '../support/inventory';
 
 const ROLE = 'arn:aws:iam::123456789012:role/etcd-backup';
 

@@ -4,9 +4,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  assessSet, decideRetention, formatSidecar, formatStamp, futureSets, groupFolder, isFuture, latestComplete,
+  assessSet, decideRetention, formatSidecar, formatStamp, futureSets, groupFolder, isFuture, latestComplete, signSidecar,
   type AssessedSet, type RetentionPolicy, type StoredObject,
 } from '../../lib/storage';
+import { generateKeyPairSync } from 'node:crypto';
 
 const CLUSTER = 'prod-1';
 const FOLDER = 'etcd/prod-1';
@@ -14,10 +15,27 @@ const HOUR = 3_600_000;
 const NONE: RetentionPolicy = { keepLast: 0, maxAgeHours: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0 };
 const DIGEST = 'a'.repeat(64);
 
-type Shape = 'complete' | 'no-sidecar' | 'lone-sidecar' | 'wrong-size' | 'garbage-sidecar' | 'unreadable-sidecar' | 'no-pki';
+type Shape = 'complete' | 'no-sidecar' | 'lone-sidecar' | 'wrong-size' | 'garbage-sidecar' | 'unreadable-sidecar' | 'no-pki'
+  | 'unsigned' | 'forged';
 
-/** The objects of one set of the given shape, and its sidecar text (undefined: could not be read). */
-function setObjects(date: Date, shape: Shape): { objects: StoredObject[]; sidecar?: string } {
+/** The cluster's signing key, and an attacker's: only the storage credential, not the cluster's private key. */
+const CLUSTER_KEY = generateKeyPairSync('ed25519');
+const ATTACKER_KEY = generateKeyPairSync('ed25519');
+const PUBLIC_KEY = CLUSTER_KEY.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+
+/**
+ * The objects of one set of the given shape, its sidecar text (undefined: could not be read) and its signature
+ * (every shape is signed with the cluster's key but `unsigned`, and `forged`, which the attacker's key signs).
+ */
+function setObjects(date: Date, shape: Shape): { objects: StoredObject[]; sidecar?: string; signature?: string } {
+  const built = unsignedSetObjects(date, shape);
+  if (shape === 'unsigned' || built.sidecar === undefined) return built;
+  const name = `${CLUSTER}-${formatStamp(date)}`;
+  const signature = signSidecar(shape === 'forged' ? ATTACKER_KEY.privateKey : CLUSTER_KEY.privateKey, CLUSTER, name, built.sidecar);
+  return { ...built, objects: [...built.objects, { key: `${FOLDER}/${name}.sha256.sig`, size: signature.length }], signature };
+}
+
+function unsignedSetObjects(date: Date, shape: Shape): { objects: StoredObject[]; sidecar?: string } {
   const name = `${CLUSTER}-${formatStamp(date)}`;
   const files = [
     { file: `${name}.db.zst.age`, size: 1000 },
@@ -44,9 +62,13 @@ const FOREIGN: StoredObject[] = [
   { key: `${FOLDER}/prod-1-20200230T000000Z.sha256`, size: 5 },
 ];
 
-/** Groups and assesses a listing built from (date, shape) pairs plus foreign keys. */
-function listing(entries: readonly { date: Date; shape: Shape }[], expectPki?: boolean): { sets: AssessedSet[]; keys: StoredObject[] } {
+/**
+ * Groups and assesses a listing built from (date, shape) pairs plus foreign keys; with `publicKey`, signatures are
+ * checked against it.
+ */
+function listing(entries: readonly { date: Date; shape: Shape }[], expectPki?: boolean, publicKey?: string): { sets: AssessedSet[]; keys: StoredObject[] } {
   const texts = new Map<string, string | undefined>();
+  const signatures = new Map<string, string | undefined>();
   const objects: StoredObject[] = [...FOREIGN];
   const seen = new Set<string>();
   for (const { date, shape } of entries) {
@@ -56,9 +78,10 @@ function listing(entries: readonly { date: Date; shape: Shape }[], expectPki?: b
     const built = setObjects(date, shape);
     objects.push(...built.objects);
     texts.set(`${CLUSTER}-${stamp}`, built.sidecar);
+    signatures.set(`${CLUSTER}-${stamp}`, built.signature);
   }
   const { sets } = groupFolder(CLUSTER, FOLDER, objects);
-  return { sets: sets.map((set) => assessSet(set, texts.get(set.name), { expectPki })), keys: objects };
+  return { sets: sets.map((set) => assessSet(set, texts.get(set.name), { expectPki, publicKey }, undefined, signatures.get(set.name))), keys: objects };
 }
 
 const at = (iso: string) => new Date(iso);
@@ -107,6 +130,65 @@ describe('latest and the future', () => {
   });
 });
 
+describe('authenticity (the cluster has a signing key)', () => {
+  const now = at('2026-03-10T12:00:00Z');
+
+  it('never takes an unsigned or forged set as latest, even a newer one: the newest signed set is', () => {
+    const { sets } = listing([
+      { date: at('2026-03-10T11:50:00Z'), shape: 'forged' },
+      { date: at('2026-03-10T11:40:00Z'), shape: 'unsigned' },
+      { date: at('2026-03-10T06:00:00Z'), shape: 'complete' },
+    ], undefined, PUBLIC_KEY);
+    expect(latestComplete(sets, now)?.name).toBe('prod-1-20260310T060000Z');
+    const byName = new Map(sets.map((set) => [set.name, set]));
+    expect(byName.get('prod-1-20260310T115000Z')).toMatchObject({ complete: true, trusted: false, signature: 'invalid' });
+    expect(byName.get('prod-1-20260310T115000Z')!.signatureProblem).toMatch(/^forged: prod-1-20260310T115000Z\.sha256\.sig was made with key [0-9a-f]{16}, not the cluster's signing key [0-9a-f]{16}$/);
+    expect(byName.get('prod-1-20260310T114000Z')).toMatchObject({ trusted: false, signature: 'unsigned', signatureProblem: 'unsigned: no signature prod-1-20260310T114000Z.sha256.sig' });
+    // without a key (the inventory names none) every complete set counts, as before signatures
+    expect(latestComplete(listing([{ date: at('2026-03-10T11:40:00Z'), shape: 'unsigned' }]).sets, now)?.name).toBe('prod-1-20260310T114000Z');
+  });
+
+  it('refuses a signature replayed from another set, another cluster or an altered sidecar', async () => {
+    const { checkSignature, signSidecar: sign } = await import('../../lib/storage');
+    const sidecar = formatSidecar([{ file: 'prod-1-20260310T060000Z.db', sha256: DIGEST, size: 1 }]);
+    const genuine = sign(CLUSTER_KEY.privateKey, 'prod-1', 'prod-1-20260310T060000Z', sidecar);
+    expect(checkSignature(PUBLIC_KEY, 'prod-1', 'prod-1-20260310T060000Z', sidecar, genuine).status).toBe('valid');
+    expect(checkSignature(PUBLIC_KEY, 'prod-1', 'prod-1-20270310T060000Z', sidecar, genuine).status).toBe('invalid');
+    expect(checkSignature(PUBLIC_KEY, 'prod-2', 'prod-1-20260310T060000Z', sidecar, genuine).status).toBe('invalid');
+    expect(checkSignature(PUBLIC_KEY, 'prod-1', 'prod-1-20260310T060000Z', sidecar.replace(DIGEST, 'b'.repeat(64)), genuine)).toEqual({
+      status: 'invalid', problem: expect.stringMatching(/^forged: prod-1-20260310T060000Z\.sha256\.sig does not verify against the cluster's signing key [0-9a-f]{16} for this sidecar$/),
+    });
+    expect(checkSignature(PUBLIC_KEY, 'prod-1', 'prod-1-20260310T060000Z', sidecar, 'garbage\n').problem).toBe('forged or damaged: prod-1-20260310T060000Z.sha256.sig is not a controlplane-backup signature');
+  });
+
+  it('counts no forged set toward keepLast: a flood of newer forgeries deletes no genuine set', () => {
+    const genuine = Array.from({ length: 3 }, (_, i) => ({ date: new Date(now.getTime() - (i + 1) * 6 * HOUR), shape: 'complete' as Shape }));
+    const forged = Array.from({ length: 5 }, (_, i) => ({ date: new Date(now.getTime() - i * 60_000), shape: 'forged' as Shape }));
+    const { sets } = listing([...genuine, ...forged], undefined, PUBLIC_KEY);
+    const decision = decideRetention({ sets, policy: { ...NONE, keepLast: 3 }, now, incompleteGraceSeconds: 1800 });
+    expect(decision.deleteSets).toEqual([]);
+    expect(decision.keptComplete).toEqual(genuine.map(({ date }) => `prod-1-${formatStamp(date)}`));
+    // the backup run whose set is genuine still prunes; a forged "current" never does
+    const run = decideRetention({ sets, policy: { ...NONE, keepLast: 1 }, now, current: `prod-1-${formatStamp(genuine[0].date)}`, incompleteGraceSeconds: 1800 });
+    expect(run.skipped).toBeNull();
+    expect(run.deleteSets).toEqual([`prod-1-${formatStamp(genuine[2].date)}`, `prod-1-${formatStamp(genuine[1].date)}`]);
+    const fake = decideRetention({ sets, policy: { ...NONE, keepLast: 1 }, now, current: `prod-1-${formatStamp(forged[0].date)}`, incompleteGraceSeconds: 1800 });
+    expect(fake.deleteKeys).toEqual([]);
+    expect(fake.skipped).toMatch(/^this run's set prod-1-20260310T120000Z is not signed with the cluster's signing key in the listing: forged: /);
+  });
+
+  it('removes an unsigned set only past maxAge and older than the newest signed set (sets from before the key)', () => {
+    const { sets } = listing([
+      { date: at('2026-03-10T06:00:00Z'), shape: 'complete' },
+      { date: at('2026-03-09T06:00:00Z'), shape: 'unsigned' },
+      { date: at('2026-01-01T06:00:00Z'), shape: 'unsigned' },
+    ], undefined, PUBLIC_KEY);
+    expect(decideRetention({ sets, policy: { ...NONE, keepLast: 1 }, now, incompleteGraceSeconds: 1800 }).deleteSets).toEqual([]);
+    expect(decideRetention({ sets, policy: { ...NONE, keepLast: 1, maxAgeHours: 30 * 24 }, now, incompleteGraceSeconds: 1800 }).deleteSets)
+      .toEqual(['prod-1-20260101T060000Z']);
+  });
+});
+
 describe('decideRetention', () => {
   const now = at('2026-03-10T12:00:00Z');
   const hourlySets = (count: number) => Array.from({ length: count }, (_, i) => ({ date: new Date(now.getTime() - i * 6 * HOUR), shape: 'complete' as Shape }));
@@ -137,7 +219,8 @@ describe('decideRetention', () => {
     expect(decision.skipped).toBeNull();
     expect(decision.keptComplete).toEqual(['prod-1-20260310T120000Z', 'prod-1-20260310T060000Z']);
     expect(decision.deleteSets).toEqual(['prod-1-20260309T120000Z', 'prod-1-20260309T180000Z', 'prod-1-20260310T000000Z']);
-    expect(decision.deleteKeys).toHaveLength(12);
+    // snapshot, PKI bundle, meta, sidecar and signature of each of the three
+    expect(decision.deleteKeys).toHaveLength(15);
   });
 
   it('keeps one set per day for daily, the newest of each day', () => {
@@ -186,7 +269,7 @@ describe('decideRetention', () => {
 // ---- properties ---------------------------------------------------------------------------------------------
 
 const BASE = Date.UTC(2026, 0, 1);
-const shapeArb = fc.constantFrom<Shape>('complete', 'complete', 'complete', 'no-sidecar', 'lone-sidecar', 'wrong-size', 'garbage-sidecar', 'unreadable-sidecar', 'no-pki');
+const shapeArb = fc.constantFrom<Shape>('complete', 'complete', 'complete', 'no-sidecar', 'lone-sidecar', 'wrong-size', 'garbage-sidecar', 'unreadable-sidecar', 'no-pki', 'unsigned', 'forged', 'forged');
 const entriesArb = fc.array(fc.record({ minutes: fc.integer({ min: 0, max: 400 * 24 * 60 }), shape: shapeArb }), { maxLength: 40 })
   .map((entries) => entries.map(({ minutes, shape }) => ({ date: new Date(BASE + minutes * 60_000), shape })));
 const policyArb = fc.record({
@@ -222,6 +305,31 @@ describe('retention properties (random listings, random clocks)', () => {
       const survivors = present.filter((set) => !decision.deleteSets.includes(set.name)).length;
       expect(survivors).toBeGreaterThanOrEqual(Math.min(present.length, Math.max(policy.keepLast, 1)));
       // a run whose set is not the newest complete one deletes nothing
+      if (current !== undefined && latest?.name !== current) expect(decision.deleteKeys).toEqual([]);
+    }), { numRuns: 400 });
+  });
+
+  it('with a signing key: the newest complete SIGNED set always survives, nothing forged counts, no foreign key goes', () => {
+    fc.assert(fc.property(entriesArb, policyArb, clockArb, fc.integer({ min: 0, max: 7200 }), fc.option(fc.nat(), { nil: undefined }), (entries, policy, now, grace, pick) => {
+      const { sets } = listing(entries, undefined, PUBLIC_KEY);
+      const signed = sets.filter((set) => set.complete && set.signature === 'valid');
+      const current = pick === undefined || sets.length === 0 ? undefined : sets[pick % sets.length].name;
+      const decision = decideRetention({ sets, policy, now, current, incompleteGraceSeconds: grace });
+      const doomedKeys = new Set(decision.deleteKeys);
+      for (const object of FOREIGN) expect(doomedKeys.has(object.key)).toBe(false);
+      const byName = new Map(sets.map((set) => [set.name, set]));
+      const presentSigned = signed.filter((set) => !isFuture(set, now)).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      const latest = latestComplete(sets, now);
+      // latest is the newest present signed set: never forged, unsigned or future
+      expect(latest?.name).toBe(presentSigned[0]?.name);
+      if (latest) expect(latest.signature).toBe('valid');
+      expect(decision.deleteSets).not.toContain(presentSigned[0]?.name);
+      for (const name of decision.deleteSets) expect(isFuture(byName.get(name)!, now)).toBe(false);
+      // forged and unsigned sets never hold a signed one below keepLast: the signed survivors reach the floor
+      const survivors = presentSigned.filter((set) => !decision.deleteSets.includes(set.name)).length;
+      expect(survivors).toBeGreaterThanOrEqual(Math.min(presentSigned.length, Math.max(policy.keepLast, 1)));
+      expect(decision.keptComplete.every((name) => byName.get(name)!.signature === 'valid')).toBe(true);
+      // a run whose own set is not the newest signed one deletes nothing
       if (current !== undefined && latest?.name !== current) expect(decision.deleteKeys).toEqual([]);
     }), { numRuns: 400 });
   });

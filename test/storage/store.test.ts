@@ -10,7 +10,7 @@ import {
   AzureBlobStore, checkSnapshotFile, GcsStore, formatSidecar, LocalStore, parseSidecar, readFolder, S3Store, snapshotTrailerMatches, StorageError,
   type ObjectStore,
 } from '../../lib/storage';
-import { closedPort, startLocalS3, type LocalS3 } from '../cli-storage/s3rver';
+import { closedPort, startLocalS3, type LocalS3 } from '../support/s3';
 import { AZURITE_ACCOUNT, startAzurite, type Azurite } from '../support/azurite';
 
 let work: string;

@@ -6,6 +6,7 @@
 //   GET        /apis/apps/v1/namespaces/<ns>/deployments/<name>              (metadata: who manages it)
 //   GET/PATCH  /apis/apps/v1/namespaces/<ns>/deployments/<name>/scale
 //   GET        /api/v1/namespaces/<ns>/pods?labelSelector=k%3Dv,...       (the sim's live members when the selector matches)
+//   GET/PATCH  /apis/<group>/<version>/namespaces/<any ns>/<plural>/<name>  (customObjects by that path: merge patch)
 // Errors are Status objects (404, 401, 403, 422); responses are pretty-printed for curl user agents like kube-apiserver.
 // The server itself listens on a unix socket (the test process is outside the netns); a TCP forwarder (node -e) inside
 // the netns listens on 127.0.0.1:<port> (or `listen`, e.g. 443 on the address that kubernetes.default.svc resolves to
@@ -36,6 +37,10 @@ export interface FakeKubeApiOptions {
   metadata?: Record<string, { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: object[] }>;
   /** hook: return an HTTP status to fail the request with (after the token check) */
   fault?: (method: string, path: string) => number | undefined;
+  /** custom objects (Flux, Argo CD, Kamaji owners) by their API path */
+  customObjects?: Record<string, any>;
+  /** more of the StatefulSet's spec (template, volumeClaimTemplates) */
+  statefulSetSpec?: Record<string, unknown>;
   /** where the forwarder listens inside the netns; default 127.0.0.1 and a free port */
   listen?: { host?: string; port?: number };
 }
@@ -52,6 +57,7 @@ export class FakeKubeApi {
   readonly requests: ApiRequestRecord[] = [];
   readonly configMaps: Record<string, Record<string, string>>;
   readonly deployments: Record<string, number>;
+  readonly customObjects: Record<string, any>;
   private server?: Server;
   private forwarder?: ChildProcess;
   private readonly sock: string;
@@ -60,6 +66,7 @@ export class FakeKubeApi {
   constructor(private readonly o: FakeKubeApiOptions) {
     this.configMaps = o.configMaps ?? {};
     this.deployments = o.deployments ?? {};
+    this.customObjects = o.customObjects ?? {};
     this.sock = join(o.dir, 'kube-api.sock');
   }
 
@@ -179,9 +186,16 @@ export class FakeKubeApi {
       return this.send(req, res, 200, {
         apiVersion: 'apps/v1', kind: 'StatefulSet',
         metadata: { name, namespace: ns, labels: { ...sim.labels, ...extra.labels }, annotations: { note: 'a "quoted" value, with {braces} and [brackets]', ...extra.annotations }, ownerReferences: extra.ownerReferences },
-        spec: { replicas, serviceName: sim.service, podManagementPolicy: 'Parallel', selector: { matchLabels: sim.labels } },
+        spec: { replicas, serviceName: sim.service, podManagementPolicy: 'Parallel', selector: { matchLabels: sim.labels }, ...this.o.statefulSetSpec },
         status: { replicas: sim.pods().length, readyReplicas: await this.ready(), currentReplicas: sim.pods().length },
       });
+    }
+    if (/^\/apis\/[^/]+\.[^/]+\/[^/]+\/namespaces\/[^/]+\/[^/]+\/[^/]+$/.test(u.pathname)) {
+      const object = this.customObjects[u.pathname];
+      if (!object) return this.send(req, res, 404, status(404, 'NotFound', `${u.pathname.split('/')[5]} "${u.pathname.split('/')[6]}" not found`));
+      if (method === 'PATCH') this.customObjects[u.pathname] = mergePatch(object, body);
+      else if (method !== 'GET') return this.send(req, res, 405, status(405, 'MethodNotAllowed', method));
+      return this.send(req, res, 200, this.customObjects[u.pathname]);
     }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(u.pathname)) && method === 'GET') {
       if (m[1] !== ns) return this.send(req, res, 403, status(403, 'Forbidden', `pods is forbidden in namespace "${m[1]}"`));
@@ -192,6 +206,17 @@ export class FakeKubeApi {
     }
     return this.send(req, res, 404, status(404, 'NotFound', `the server could not find the requested resource (${method} ${u.pathname})`));
   }
+}
+
+/** RFC 7386 JSON merge patch, as the API server applies `application/merge-patch+json`. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
 }
 
 function status(code: number, reason: string, message: string) {

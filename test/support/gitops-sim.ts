@@ -18,7 +18,7 @@ import { groupKind, immutableChanges } from './immutable-fields';
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string>; finalizers?: string[] };
   [field: string]: any;
 }
 

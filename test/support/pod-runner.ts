@@ -53,6 +53,8 @@ export interface PodRunOptions {
   kubernetesService?: { host: string; port: number };
   /** the automounted service-account volume (kubelet layout, read-only), unless spec.automountServiceAccountToken is false */
   serviceAccount?: { token: string; caCert: string | Buffer; namespace?: string };
+  /** the kubelet stops the pod (SIGTERM to the running container, SIGKILL after the grace period; no further containers) */
+  stop?: AbortSignal;
 }
 
 /** where the kubelet mounts the service-account token, CA and namespace */
@@ -358,7 +360,9 @@ export async function runPod(o: PodRunOptions): Promise<PodRunResult> {
     const inner = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--', '/bin/sh', scriptFile, ...envArgs,
       'chroot', `--userspec=${uid}:${gid}`, `--groups=${groups.join(',')}`, rootfs, ...argv];
     const outer = o.netns ? [...o.netns.nsPrefix, ...inner] : inner;
-    const r = await run(outer[0], outer.slice(1), { env: { PATH: DEFAULT_PATH }, timeoutMs: o.timeoutMs ?? deadline });
+    if (o.stop?.aborted) { ok = false; break; }
+    const graceMs = (spec.terminationGracePeriodSeconds ?? 30) * 1000;
+    const r = await run(outer[0], outer.slice(1), { env: { PATH: DEFAULT_PATH }, timeoutMs: o.timeoutMs ?? deadline, signal: o.stop, graceMs });
     results.push({
       name: c.name, init, exitCode: r.code, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr,
       durationMs: r.durationMs, argv, env: fullEnv, user,

@@ -20,6 +20,9 @@ export interface RunOptions {
   cwd?: string;
   input?: string | Buffer;
   timeoutMs?: number; // default 30 s; the process (group) is killed by PID on expiry
+  /** stops the process group: SIGTERM, then SIGKILL after `graceMs` (default 5 s), as a kubelet stops a container */
+  signal?: AbortSignal;
+  graceMs?: number;
 }
 
 /** Run a command (no shell), bounded in time; never rejects on a non-zero exit. */
@@ -42,12 +45,22 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       timedOut = true;
       killGroup(child.pid, 'SIGKILL');
     }, timeoutMs);
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), opts.graceMs ?? 5000);
+    };
+    if (opts.signal?.aborted) stop();
+    else opts.signal?.addEventListener('abort', stop, { once: true });
     child.on('error', (e) => {
       clearTimeout(timer);
+      clearTimeout(killTimer);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', stop);
       const stdoutBuf = Buffer.concat(out);
       resolve({
         code,

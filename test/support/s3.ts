@@ -1,9 +1,12 @@
-// s3rver (npm) as the S3 API server, inside the test's netns on 127.0.0.1:<random port>.
-import { ChildProcess } from 'node:child_process';
+// s3rver (npm) as the S3 API server on 127.0.0.1:<random port>: inside a test's netns (startS3), or directly for the
+// CLI (startLocalS3, a Node server: no network namespace needed); and a free port that nothing listens on.
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetNs } from './netns';
-import { RunResult, stopChild } from './proc';
+import { spawnDaemon, stopChild, type RunResult } from './proc';
 
 // Resolved through node's module lookup: the same from test/support and from its compiled copy under build/.
 export const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
@@ -24,34 +27,45 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-export async function startS3(opts: { netns: NetNs; dir: string; buckets: string[]; timeoutMs?: number }): Promise<S3Server> {
-  const dir = join(opts.dir, 's3rver');
+/**
+ * Starts s3rver on 127.0.0.1:<random port> through `spawn` (directly, or inside a netns) and reads the port from its
+ * first line; bounded by `timeoutMs`, stopped by PID.
+ */
+async function spawnS3rver(spawn: (command: string, args: string[]) => ChildProcess, dir: string, buckets: readonly string[], timeoutMs = 15_000): Promise<{ child: ChildProcess; port: number }> {
   mkdirSync(dir, { recursive: true });
   // s3rver makes its listing continuation tokens with DES, which Node 20's OpenSSL 3 disables: without the legacy
   // provider every second page of a listing is an HTTP 500.
   const args = ['--openssl-legacy-provider', S3RVER_BIN, '-d', dir, '-a', '127.0.0.1', '-p', '0'];
-  for (const b of opts.buckets) args.push('--configure-bucket', b);
-  const child: ChildProcess = opts.netns.spawn(process.execPath, args);
+  for (const bucket of buckets) args.push('--configure-bucket', bucket);
+  const child = spawn(process.execPath, args);
   let log = '';
-  const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`s3rver did not start: ${log}`)), opts.timeoutMs ?? 15_000);
-    const onData = (b: Buffer) => {
-      log += b.toString();
-      const m = /listening on [^\n]*:(\d+)\s*\n/.exec(log);
-      if (m) {
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`s3rver did not start within ${timeoutMs} ms: ${log}`));
+    }, timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = /listening on [^\n]*:(\d+)\s*\n/.exec(log);
+      if (match) {
         clearTimeout(timer);
-        res(Number(m[1]));
+        resolve(Number(match[1]));
       }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    child.on('exit', (c) => {
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.on('exit', (code) => {
       clearTimeout(timer);
-      rej(new Error(`s3rver exited ${c}: ${log}`));
+      reject(new Error(`s3rver exited ${code}: ${log}`));
     });
   });
   child.stdout!.resume();
   child.stderr!.resume();
+  return { child, port };
+}
+
+export async function startS3(opts: { netns: NetNs; dir: string; buckets: string[]; timeoutMs?: number }): Promise<S3Server> {
+  const dir = join(opts.dir, 's3rver');
+  const { child, port } = await spawnS3rver((command, args) => opts.netns.spawn(command, args), dir, opts.buckets, opts.timeoutMs);
   const endpoint = `http://127.0.0.1:${port}`;
   const rcloneEnv = (remote = 'primary', over: Record<string, string> = {}) => {
     const p = `RCLONE_CONFIG_${remote.toUpperCase()}_`;
@@ -85,4 +99,42 @@ export async function startS3(opts: { netns: NetNs; dir: string; buckets: string
     },
     stop: () => stopChild(child, 3000),
   };
+}
+
+// s3rver started directly, stopped by its PID.
+export interface LocalS3 {
+  readonly endpoint: string;
+  readonly pid: number;
+  put(key: string, body: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalS3(dir: string, bucket: string): Promise<LocalS3> {
+  const { child, port } = await spawnS3rver(spawnDaemon, dir, [bucket]);
+  const endpoint = `http://127.0.0.1:${port}`;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'; // Node 20: see lib/storage/s3.ts
+  const client = new S3Client({
+    endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  return {
+    endpoint,
+    pid: child.pid!,
+    put: async (key, body) => {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    },
+    stop: async () => {
+      client.destroy();
+      await stopChild(child);
+    },
+  };
+}
+
+/** A loopback port that was free a moment ago: connections to it are refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

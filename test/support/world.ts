@@ -1,7 +1,7 @@
 // The common world of the backup tests: a private netns with a kubeadm-like PKI, a TLS etcd loaded with keys,
 // s3rver with a `backups` bucket and an age key pair; stopped by PID in one call.
 import { join } from 'node:path';
-import { ageKeypair } from '../scripts/helpers';
+import { ageKeypair } from './agent';
 import { loadKeys, startEtcd, type EtcdServer } from './etcd';
 import { startNetns, type NetNs } from './netns';
 import { makePki, type Pki } from './pki';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../lib/inventory/errors';
 import { parseInventory } from '../../lib/inventory/load';
 import { renderInventory } from '../../lib/synth/render';
-import { inventoryOf, minimalDocument, withToolsImage } from '../helpers/inventory';
+import { inventoryOf, minimalDocument, withToolsImage } from '../support/inventory';
 
 function locked(objectLock: object, retention?: object) {
   const document = minimalDocument();

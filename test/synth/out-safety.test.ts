@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io';
 import { run } from '../../lib/cli/main';
-import { changedPaths, readTree } from '../helpers/tree';
+import { changedPaths, readTree } from '../support/tree';
 
 const MINIMAL = readFileSync(join(__dirname, '..', 'fixtures', 'valid', 'minimal.yaml'), 'utf8').replace(
   '    backup:\n', '    restores:\n      - { id: undo, snapshot: latest, confirm: prod }\n    backup:\n',

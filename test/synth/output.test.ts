@@ -8,8 +8,8 @@ import { renderInventory } from '../../lib/synth/render';
 import { synthesize } from '../../lib/synth';
 import { replaceDirectory } from '../../lib/synth/write';
 import { kustomizeBuild, formatIssue, validateDirectory } from '../../lib/validate';
-import { EXAMPLE, exampleDocument, inventoryOf, withToolsImageDocument } from '../helpers/inventory';
-import { changedPaths, readTree } from '../helpers/tree';
+import { EXAMPLE, exampleDocument, inventoryOf, withToolsImageDocument } from '../support/inventory';
+import { changedPaths, readTree } from '../support/tree';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-synth-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -43,7 +43,7 @@ describe('the example inventory', () => {
 
   it('has one folder per cluster, each with a kustomization listing every object file', () => {
     const clusters = Object.keys(exampleDocument().clusters).sort();
-    // Beside them, the fleet-level output: argocd/, flux/ and SUMMARY.md (test/gitops), and the marker of our output.
+    // Beside them, the fleet-level output: argocd/, flux/ and SUMMARY.md (test/synth/gitops.test.ts), and the marker of our output.
     expect(readdirSync(out).sort()).toEqual([...clusters, '.controlplane-backup-output', 'SUMMARY.md', 'argocd', 'flux'].sort());
     for (const cluster of clusters) {
       // Restore folders (restore-<id>/) are sub-folders with their own kustomization, never listed here.
@@ -108,7 +108,7 @@ describe('the example inventory', () => {
   it('gives every object an explicit name, the app.kubernetes.io labels, and no cdk8s address label', () => {
     for (const [path, text] of tree) {
       if (path.endsWith('kustomization.yaml') || !path.endsWith('.yaml')) continue;
-      if (path.startsWith('argocd/') || path.startsWith('flux/')) continue; // fleet-level: test/gitops
+      if (path.startsWith('argocd/') || path.startsWith('flux/')) continue; // fleet-level: test/synth/gitops.test.ts
       const object = parse(text);
       const cluster = path.split('/')[0];
       expect(object.metadata.name, path).toMatch(/^[a-z0-9][-a-z0-9.]*$/);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { schedulePause } from '../../lib/plan/pause';
 import { synthesize } from '../../lib/synth';
-import { exampleDocument, inventoryOf, minimalDocument } from '../helpers/inventory';
+import { exampleDocument, inventoryOf, minimalDocument } from '../support/inventory';
 
 const work = mkdtempSync(join(tmpdir(), 'cpb-pause-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

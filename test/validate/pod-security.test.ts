@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { evaluatePodSecurity, formatPodSecurity, podSecurityFindings } from '../../lib/validate/pod-security';
 import { renderInventory } from '../../lib/synth/render';
-import { EXAMPLE, exampleDocument, inventoryOf } from '../helpers/inventory';
+import { EXAMPLE, exampleDocument, inventoryOf } from '../support/inventory';
 
 /** A pod that meets restricted: the starting point each case breaks one way. */
 function restrictedPod(): any {

@@ -4,13 +4,13 @@
  * dir, and the snapshot's sha256 trailer checked. Nothing on a node or volume is touched before this succeeded.
  */
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { readFolder } from '../../storage/folder';
 import { checkSnapshotFile, InvalidSnapshotError } from '../../storage/integrity';
 import { SNAPSHOT_NAME, SUFFIX } from '../../storage/layout';
-import { latestComplete, pkiEntry, snapshotEntry, type AssessedSet } from '../../storage/sets';
+import { latestComplete, pkiEntry, snapshotEntry, untrustedLatestProblem, type AssessedSet } from '../../storage/sets';
 import type { ObjectStore } from '../../storage/store';
 import { AgentError, EXIT } from '../exit-codes';
 import { decode, fetchChecked } from '../fetch';
@@ -25,20 +25,37 @@ export interface SetLocation {
 
 const where = (at: SetLocation) => `${at.store.description}/${at.folder}`;
 
-/** `latest` -> the newest complete set; a name -> that set, complete. Exit 2 when there is none, 4 on a storage error. */
-export async function resolveSet(at: SetLocation, name: string, now: Date, expectPki?: boolean): Promise<AssessedSet> {
+/** What the cluster's signing key demands of the set (the restore plan's `signingPublicKey` and `allowUnsigned`). */
+export interface Authenticity {
+  /** null: the cluster has no signing key, signatures are not checked. */
+  readonly publicKey: string | null;
+  /** A named set that is not signed with the key is restored anyway (the request says so). */
+  readonly allowUnsigned: boolean;
+  readonly log: (message: string) => void;
+}
+
+/**
+ * `latest` -> the newest trusted set (complete, and signed when the cluster has a key); a name -> that set, complete
+ * and signed unless `allowUnsigned`. Exit 2 when there is none, 13 when it is not signed, 4 on a storage error.
+ */
+export async function resolveSet(at: SetLocation, name: string, now: Date, expectPki?: boolean, authenticity?: Authenticity): Promise<AssessedSet> {
   if (name !== 'latest' && (!SNAPSHOT_NAME.test(name) || !name.startsWith(`${at.cluster}-`))) {
     throw new AgentError(EXIT.config, `the snapshot must be latest or ${at.cluster}-<yyyymmddThhmmssZ> (got '${name}')`, 'resolve');
   }
   let sets: readonly AssessedSet[];
   try {
-    sets = (await readFolder(at.store, at.cluster, at.folder, expectPki === undefined ? {} : { expectPki })).sets;
+    sets = (await readFolder(at.store, at.cluster, at.folder, {
+      ...(expectPki === undefined ? {} : { expectPki }),
+      ...(authenticity?.publicKey ? { publicKey: authenticity.publicKey } : {}),
+    })).sets;
   } catch (error) {
     throw new AgentError(EXIT.storage, `cannot list ${where(at)}: ${(error as Error).message}`, 'resolve');
   }
   if (name === 'latest') {
     const set = latestComplete(sets, now);
     if (!set) {
+      const untrusted = untrustedLatestProblem(sets, now);
+      if (untrusted) throw new AgentError(EXIT.untrusted, `no signed backup of ${at.cluster} in ${where(at)}: ${untrusted}`, 'resolve');
       const newest = sets[0];
       throw new AgentError(EXIT.invalidBackup, `no complete backup of ${at.cluster} in ${where(at)}${newest ? ` (newest: ${newest.name}: ${newest.problems.join('; ')})` : ''}`, 'resolve');
     }
@@ -48,6 +65,13 @@ export async function resolveSet(at: SetLocation, name: string, now: Date, expec
   if (!set) throw new AgentError(EXIT.invalidBackup, `backup ${name} not found in ${where(at)}`, 'resolve');
   if (!set.hasSidecar) throw new AgentError(EXIT.invalidBackup, `no checksum sidecar: ${name} is an incomplete backup (${name}${SUFFIX.sidecar} not found in ${where(at)})`, 'resolve');
   if (!set.complete) throw new AgentError(EXIT.invalidBackup, `${name} is an incomplete backup: ${set.problems.join('; ')}`, 'resolve');
+  if (!set.trusted) {
+    if (!authenticity?.allowUnsigned) {
+      throw new AgentError(EXIT.untrusted, `refusing ${name}: it is ${set.signatureProblem}; it was not written by this cluster's backup (or before backup.signing was set). `
+        + 'Restore a signed set, or, if you know where this one comes from, set `allowUnsigned: true` on the restore request', 'resolve');
+    }
+    authenticity.log(`WARNING: restoring ${name} although it is ${set.signatureProblem} (the request says allowUnsigned: true)`);
+  }
   return set;
 }
 
@@ -121,6 +145,32 @@ export async function fetchVerifiedSet(at: SetLocation, set: AssessedSet, option
     await dispose();
     throw error;
   }
+}
+
+/** What a restore checks against its target in the set's meta.json (written by `agent backup`). */
+export interface SetMeta {
+  /** the cluster the backup was taken of */
+  readonly cluster?: string;
+  /** the etcd that served the snapshot (`etcd.serverVersion`) */
+  readonly etcdVersion?: string;
+}
+
+/** Downloads meta.json (its sha256 checked against the sidecar) into `dir`, reads it and removes it. Exit 2 when unreadable. */
+export async function readSetMeta(at: SetLocation, set: AssessedSet, dir: string): Promise<SetMeta> {
+  const file = `${set.name}${SUFFIX.meta}`;
+  const path = await fetchChecked(at.store, at.folder, set, file, dir);
+  let meta: { cluster?: unknown; etcd?: { serverVersion?: unknown } };
+  try {
+    meta = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new AgentError(EXIT.invalidBackup, `${file} is not JSON`, 'fetch');
+  } finally {
+    await rm(path, { force: true });
+  }
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  const cluster = text(meta.cluster);
+  const etcdVersion = text(meta.etcd?.serverVersion);
+  return { ...(cluster ? { cluster } : {}), ...(etcdVersion ? { etcdVersion } : {}) };
 }
 
 async function nonEmpty(path: string): Promise<boolean> {

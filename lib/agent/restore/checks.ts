@@ -17,20 +17,42 @@ function parseVersion(version: string | undefined): [number, number, number] | u
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
+/** Who will write or serve the restored data, and how a person fixes a version it cannot handle. */
+export interface EtcdVersionTarget {
+  /** "the restore tools are etcd 3.5.16", "StatefulSet tenant-a/etcd runs etcd 3.5.16 (image ...)" */
+  describe(version: string): string;
+  /** the fix, given the snapshot's "major.minor" */
+  fix(minor: string): string;
+}
+
+/** The tools image's etcdutl rebuilds the data dir (the kubeadm member, the hosted replicas). */
+export const RESTORE_TOOLS: EtcdVersionTarget = {
+  describe: (version) => `the restore tools are etcd ${version}`,
+  fix: (minor) => `restore with a tools image whose etcdutl is ${minor} or newer (images.tools)`,
+};
+
 /**
- * A snapshot taken by a newer etcd minor than the restore tools may hold a schema they cannot write back; an older
- * one is always restorable. Unknown versions (an old meta.json, a tool that does not say) pass with a warning.
+ * A snapshot taken by a newer etcd minor than the etcd that restores or serves it may hold a schema that etcd cannot
+ * read back; an older one is always restorable. Unknown versions (an old meta.json, a tool that does not say, an
+ * image without a version tag) pass with a warning.
  */
-export function checkEtcdVersion(snapshotVersion: string | undefined, toolVersion: string | undefined): CheckFinding[] {
+export function checkEtcdVersion(snapshotVersion: string | undefined, targetVersion: string | undefined, target: EtcdVersionTarget = RESTORE_TOOLS): CheckFinding[] {
   const snap = parseVersion(snapshotVersion);
-  const tool = parseVersion(toolVersion);
+  const tool = parseVersion(targetVersion);
   if (!snap || !tool) {
-    return [{ check: 'etcd-version', severity: 'warning', message: `etcd versions unknown (snapshot taken by ${snapshotVersion || 'an unrecorded version'}, restore tools ${toolVersion || 'unknown'}): not checked` }];
+    return [{ check: 'etcd-version', severity: 'warning', message: `etcd versions unknown (snapshot taken by ${snapshotVersion || 'an unrecorded version'}, ${target.describe(targetVersion || 'unknown')}): not checked` }];
   }
   if (snap[0] > tool[0] || (snap[0] === tool[0] && snap[1] > tool[1])) {
-    return [{ check: 'etcd-version', severity: 'error', message: `etcd-version: the snapshot was taken by etcd ${snapshotVersion}, the restore tools are etcd ${toolVersion}: restore with a tools image whose etcdutl is ${snap[0]}.${snap[1]} or newer (images.tools)` }];
+    return [{ check: 'etcd-version', severity: 'error', message: `etcd-version: the snapshot was taken by etcd ${snapshotVersion}, ${target.describe(targetVersion!)}: ${target.fix(`${snap[0]}.${snap[1]}`)}` }];
   }
   return [];
+}
+
+/** The etcd version an image reference names by its tag ("registry.k8s.io/etcd:3.5.16-0", "quay.io/coreos/etcd:v3.5.16"). */
+export function imageEtcdVersion(image: string | undefined): string | undefined {
+  const tag = /:([^:/@]+)(@sha256:[0-9a-f]+)?$/.exec(image ?? '')?.[1];
+  const version = parseVersion(tag);
+  return version ? version.join('.') : undefined;
 }
 
 /** The staging dir goes beside the data: the volume needs room for the restored copy and then some. */
@@ -38,6 +60,16 @@ export function checkFreeSpace(where: string, freeBytes: number, snapshotBytes: 
   const need = 2 * snapshotBytes;
   if (freeBytes >= need) return [];
   return [{ check: 'free-space', severity: 'error', message: `free-space: ${where} has ${mib(freeBytes)} free, the restore needs at least twice the snapshot (2 x ${mib(snapshotBytes)} = ${mib(need)}) for the staging dir: free space on that volume (old member.before-restore-* dirs?) or grow it` }];
+}
+
+/**
+ * Hosted: the replicas restore into their PVCs, beside the old data; before anything is scaled down the coordinator
+ * can only see the size the StatefulSet claims for each, which must hold twice the snapshot.
+ */
+export function checkVolumeSize(where: string, capacityBytes: number, snapshotBytes: number): CheckFinding[] {
+  const need = 2 * snapshotBytes;
+  if (capacityBytes >= need) return [];
+  return [{ check: 'free-space', severity: 'error', message: `free-space: ${where} holds ${mib(capacityBytes)}, the restore needs at least twice the snapshot (2 x ${mib(snapshotBytes)} = ${mib(need)}) for the restored copy beside the data: grow the PVCs (a storage class with allowVolumeExpansion) before restoring` }];
 }
 
 /** Expired certificates in the restored PKI fail the restore; those expiring within 7 days are a warning with dates. */

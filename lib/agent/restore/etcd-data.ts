@@ -11,7 +11,7 @@ import { runTool, summarize, which } from '../tools';
 import type { Log } from './outcome';
 
 /** Revisions are moved this far forward, so that watch caches never see them go backwards. */
-export const BUMP_REVISION_BY = 1_000_000_000;
+const BUMP_REVISION_BY = 1_000_000_000;
 
 /** `<dataDir>/.controlplane-backup-restore-<id>.done` */
 export function markerPath(dataDir: string, restoreId: string): string {
@@ -30,6 +30,13 @@ export interface RestoreIntoOptions {
   readonly log: Log;
 }
 
+/** The version of the etcdutl that restores ("etcdutl version: 3.5.16"), or undefined when it does not say. */
+export async function restoreToolVersion(): Promise<string | undefined> {
+  if (!which('etcdutl')) return undefined;
+  const r = await runTool('etcdutl', ['version'], { timeoutMs: 30_000 });
+  return /etcdutl version:\s*v?(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+}
+
 /** etcdutl (or etcdctl, before 3.5) `snapshot restore` into a fresh staging dir; returns whether the revision was bumped. */
 export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBumped: boolean; tool: string }> {
   const tool = which('etcdutl') ? 'etcdutl' : which('etcdctl') ? 'etcdctl' : undefined;
@@ -40,7 +47,7 @@ export async function restoreInto(o: RestoreIntoOptions): Promise<{ revisionBump
   if (o.bumpRevision) {
     const help = await runTool(tool, ['snapshot', 'restore', '--help'], { timeoutMs: 30_000, env });
     bump = `${help.stdout}${help.stderr}`.includes('--bump-revision');
-    if (!bump) o.log(`WARNING: bump revision requested but ${tool} snapshot restore has no --bump-revision (etcd < 3.5.x/3.6)`);
+    if (!bump) o.log(`WARNING: bump revision requested but ${tool} snapshot restore has no --bump-revision (etcd tools before 3.5): after the restore, restart every kube-apiserver, kube-controller-manager, kube-scheduler and kubelet (RUNBOOK: stale caches)`);
   }
   const args = ['snapshot', 'restore', o.snapshotFile, '--name', o.memberName, '--initial-cluster', o.initialCluster,
     '--initial-cluster-token', o.initialClusterToken, '--initial-advertise-peer-urls', o.peerUrl, '--data-dir', o.staging,

@@ -16,8 +16,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { basename, dirname, join } from 'node:path';
 import { runTool, summarize } from '../tools';
 import { readTar, TarError } from '../tar';
-import { checkCertificates, checkFreeSpace } from './checks';
-import { markerPath, restoreInto, swapIn } from './etcd-data';
+import { checkCertificates, checkCluster, checkEtcdVersion, checkFreeSpace } from './checks';
+import { markerPath, restoreInto, restoreToolVersion, swapIn } from './etcd-data';
 import { AgentError, EXIT, type ExitCode } from '../exit-codes';
 import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
 import { markerText } from './replica';
@@ -41,11 +41,15 @@ export interface MemberPlan {
   readonly bumpRevision: boolean;
   readonly scratchDir: string;
   readonly timeouts: { readonly barrierSeconds: number; readonly stopSeconds: number; readonly healthSeconds: number };
+  /** restore a backup of another cluster (its meta.json) */
+  readonly allowCrossCluster?: boolean;
 }
 
 export interface FetchedBackup {
   /** the decoded snapshot, trailer verified */
   readonly snapshotFile: string;
+  /** what the set's meta.json says: the cluster it was taken of and the etcd that served it */
+  readonly meta?: { readonly cluster?: string; readonly etcdVersion?: string };
   /** the decoded PKI bundle (a tar archive), when asked for */
   readonly pkiTar?: Buffer;
   dispose(): void;
@@ -72,6 +76,8 @@ export interface MemberDeps {
   readonly etcdAnswers?: () => Promise<boolean>;
   /** is it healthy (endpoint health: with quorum)? detail on failure */
   readonly etcdHealthy?: () => Promise<{ ok: boolean; detail: string }>;
+  /** the etcd version of the tool that rebuilds the data dir (default: `etcdutl version`) */
+  readonly restoreToolVersion?: () => Promise<string | undefined>;
   readonly log?: Log;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
@@ -119,7 +125,9 @@ export class Member {
 
   /**
    * The result outlives the pod (issue 11 item 2): a file next to the marker on the node, and an object beside the
-   * barrier in the object store (a no-op re-run leaves them as they are). Best effort: the result line on stdout stays
+   * barrier in the object store (a no-op re-run leaves them as they are). On the node whatever the outcome: a static
+   * pod removes its own manifest at the end, and after a rollback the restored API server no longer knows the Job's
+   * pod, so the file is where a person on the node reads how it ended. Best effort: the result line on stdout stays
    * the record of last resort.
    */
   private async record(result: RestoreResult): Promise<void> {
@@ -127,8 +135,7 @@ export class Member {
     if (result.status === 'skipped') return;
     const text = `${JSON.stringify(result)}\n`;
     const file = resultPath(this.plan.dataDir, this.plan.restoreId);
-    // on the node once it was touched (etcd stopped) or restored: before that, the node stays exactly as it was
-    if (isDir(this.plan.dataDir) && (result.status === 'ok' || this.stopped || this.swapStarted || this.marked)) {
+    if (isDir(this.plan.dataDir)) {
       try {
         writeFileSync(`${file}.part`, text);
         renameSync(`${file}.part`, file);
@@ -141,10 +148,21 @@ export class Member {
     }
   }
 
-  /** On SIGTERM: the same cleanup as a failure (etcd back when its data was not touched). */
-  onSignal(): RestoreResult {
+  /**
+   * On SIGTERM: the same cleanup as a failure (etcd back when its data was not touched), recorded like any result.
+   * After a rollback through the Job, the kubelet stops the pod during the health wait once the restored API server
+   * no longer knows it: the data is in place then, and the result says so.
+   */
+  async onSignal(): Promise<RestoreResult> {
     this.cleanup();
-    return this.result('failed', EXIT.failed, 'terminated by signal');
+    const { plan } = this;
+    const message = this.marked
+      ? `terminated by signal while waiting for etcd's health: the data of ${this.snapshot} is in place (marker ${markerPath(plan.dataDir, plan.restoreId)}); `
+        + 'after a rollback the kubelet stops this pod once the restored API server no longer knows it: check the cluster as the RUNBOOK\'s Verify section says'
+      : 'terminated by signal';
+    const result = this.result('failed', EXIT.failed, message);
+    await this.record(result);
+    return result;
   }
 
   private fail(code: ExitCode, message: string): AgentError {
@@ -186,7 +204,7 @@ export class Member {
     const fetched = await deps.fetchVerified(name, plan.pki.restore, this.outDir);
     this.durations.fetch = this.now() - t0;
     const pkiFiles = plan.pki.restore ? this.pkiFilesOf(name, fetched.pkiTar) : [];
-    this.preRestoreChecks(fetched.snapshotFile, pkiFiles);
+    await this.preRestoreChecks(fetched, pkiFiles);
 
     // 3. staging (inside the data dir: the swap is a rename on one file system)
     this.stage = 'restore';
@@ -280,21 +298,25 @@ export class Member {
   }
 
   /**
-   * Checks before anything destructive (issue 11 item 5): room for the staging dir on the data dir's file system, and
-   * the backup's certificates when its PKI is restored (expired: fail; within 7 days: a warning with the date).
+   * Checks before anything destructive (issue 11 item 5): the backup is of this cluster (meta.json) unless
+   * allowCrossCluster, its etcd version is one this etcdutl can restore, room for the staging dir on the data dir's
+   * file system, and the backup's certificates when its PKI is restored (expired: fail; within 7 days: a warning).
    */
-  private preRestoreChecks(snapshotFile: string, pkiFiles: readonly { rel: string; data: Buffer }[]): void {
+  private async preRestoreChecks(fetched: FetchedBackup, pkiFiles: readonly { rel: string; data: Buffer }[]): Promise<void> {
     const { plan } = this;
     this.stage = 'checks';
     const fs = statfsSync(plan.dataDir);
+    const toolVersion = await (this.deps.restoreToolVersion ?? restoreToolVersion)();
     const findings = [
-      ...checkFreeSpace(plan.dataDir, fs.bavail * fs.bsize, statSync(snapshotFile).size),
+      ...checkCluster(fetched.meta?.cluster, plan.cluster, plan.allowCrossCluster ?? false),
+      ...checkEtcdVersion(fetched.meta?.etcdVersion, toolVersion),
+      ...checkFreeSpace(plan.dataDir, fs.bavail * fs.bsize, statSync(fetched.snapshotFile).size),
       ...checkCertificates(pkiFiles.map((f) => ({ path: `${plan.pki.archivePrefix}/${f.rel}`, data: f.data })), new Date()),
     ];
     for (const warning of findings.filter((f) => f.severity === 'warning')) this.log(`WARNING: ${warning.message}`);
     const errors = findings.filter((f) => f.severity === 'error');
     if (errors.length) {
-      const code = errors.some((f) => f.check === 'certificates') ? EXIT.invalidBackup : EXIT.failed;
+      const code = errors.some((f) => f.check === 'certificates' || f.check === 'cluster' || f.check === 'etcd-version') ? EXIT.invalidBackup : EXIT.failed;
       throw this.fail(code, `${errors.map((f) => f.message).join('; ')}; nothing on this node was changed`);
     }
   }
@@ -443,7 +465,7 @@ export class Member {
 }
 
 /** `<dataDir>/.controlplane-backup-restore-<id>.result.json`: how the member's restore ended, on the node. */
-export function resultPath(dataDir: string, restoreId: string): string {
+function resultPath(dataDir: string, restoreId: string): string {
   return join(dataDir, `.controlplane-backup-restore-${restoreId}.result.json`);
 }
 

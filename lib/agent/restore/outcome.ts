@@ -2,6 +2,7 @@
  * How a restore command ends: the result its state machine reports, which the agent's one result line carries
  * (failures are AgentError with a code of the agent's one exit-code table).
  */
+import type { RestoreKube } from '../kube';
 
 export interface RestoreResult {
   readonly status: 'ok' | 'skipped' | 'failed';
@@ -15,6 +16,14 @@ export interface RestoreResult {
   readonly revisionBumped: boolean;
   readonly durationsMs: Readonly<Record<string, number>>;
   readonly [field: string]: unknown;
+}
+
+/** What the hosted restore's pods (coordinator and replicas) are given besides their plan: the API and the clock. */
+export interface HostedRestoreDeps {
+  readonly kube: RestoreKube;
+  readonly log?: Log;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
 }
 
 /** Logs to stderr with the agent's prefix (stdout carries only the result line). */

@@ -4,7 +4,7 @@
  * is touched. `--initial-cluster` is derived from `members`, so a member list and a cluster string can never disagree.
  */
 import { z } from 'zod';
-import { destinationSchema, planHeader } from '../plan';
+import { destinationSchema, planHeader, signingPublicKey } from '../plan';
 
 const seconds = z.number().int().min(0);
 const k8sName = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name');
@@ -21,6 +21,10 @@ const restoreCommon = {
   source: destinationSchema,
   /** the age identity file (a Secret volume); needed when an object is encrypted */
   identityFile: absolute.nullable(),
+  /** The cluster's signing public key: "latest" is the newest set signed with it; null: signatures are not checked. */
+  signingPublicKey: signingPublicKey.nullable().default(null),
+  /** The request's `allowUnsigned`: a named set that is unsigned or not signed with the key is restored anyway. */
+  allowUnsigned: z.boolean().default(false),
 };
 
 const restoreTarget = {
@@ -55,8 +59,38 @@ export const restoreMemberPlanSchema = z.object({
   /** restore the PKI bundle's files under `archivePrefix` onto `dir`; null: leave the PKI alone */
   pki: z.object({ dir: absolute, archivePrefix: z.string().regex(/^[^/\s][^\s]*[^/\s]$/).refine((p) => !p.split('/').includes('..'), 'must stay inside the archive') }).strict().nullable(),
   timeouts: z.object({ barrierSeconds: seconds, stopSeconds: seconds, healthSeconds: seconds }).strict(),
+  /** a backup of another cluster (meta.json) is restored only when the request says so */
+  allowCrossCluster: z.boolean().default(false),
+  /**
+   * Run as a static pod (no API server): the pod's own manifest, removed once the result is recorded, and the env
+   * file on the node that holds the variables a Job would take from Secrets and ConfigMaps. null: run as a Job.
+   */
+  staticPod: z.object({
+    manifest: absolute,
+    envFile: z.object({ path: absolute, names: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).min(1) }).strict().nullable(),
+  }).strict().nullable().default(null),
 }).strict().superRefine(checkMembers);
 export type RestoreMemberPlan = z.infer<typeof restoreMemberPlanSchema>;
+
+/**
+ * The controllers a hosted restore knows how to pause while it holds the control plane at 0, by the inventory's kind:
+ * where each lives in the API (the restore Role grants get/patch on the named objects) and how it is paused.
+ * - Flux HelmRelease / Kustomization: `spec.suspend: true`, resumed by putting back what was there;
+ * - Argo CD Application: `spec.syncPolicy.automated` removed, resumed by putting back exactly what was there;
+ * - Kamaji TenantControlPlane: the `kamaji.clastix.io/paused` annotation (its presence stops every Kamaji controller).
+ */
+export const OWNER_KINDS = {
+  HelmRelease: { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases' },
+  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' },
+  Application: { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' },
+  TenantControlPlane: { group: 'kamaji.clastix.io', version: 'v1alpha1', plural: 'tenantcontrolplanes' },
+} as const;
+export type OwnerKind = keyof typeof OWNER_KINDS;
+export const OWNER_KIND_NAMES = Object.keys(OWNER_KINDS) as [OwnerKind, ...OwnerKind[]];
+
+/** An owner of the control plane the inventory names: the coordinator may pause it. */
+export const ownerRefSchema = z.object({ kind: z.enum(OWNER_KIND_NAMES), namespace: k8sName, name: k8sName }).strict();
+export type OwnerRef = z.infer<typeof ownerRefSchema>;
 
 export const restoreCoordinatorPlanSchema = z.object({
   ...restoreCommon,
@@ -68,6 +102,14 @@ export const restoreCoordinatorPlanSchema = z.object({
   controlPlaneDeployments: z.array(k8sName),
   statusConfigMap: k8sName,
   timeouts: z.object({ stopSeconds: seconds, restoreSeconds: seconds, startSeconds: seconds, pollSeconds: z.number().int().min(1) }).strict(),
+  /** the owners the inventory names (hosted.owners): paused during the restore; any other owner found stops it */
+  owners: z.array(ownerRefSchema).default([]),
+  /** where Argo CD's Applications live: an `argocd.argoproj.io/instance` label without a namespace means this one */
+  argocdNamespace: k8sName.default('argocd'),
+  /** the StatefulSet's volumeClaimTemplate of etcd's data: its size is checked against the snapshot */
+  dataVolumeClaimTemplate: k8sName.optional(),
+  /** a backup of another cluster (meta.json) is restored only when the request says so */
+  allowCrossCluster: z.boolean().default(false),
 }).strict();
 export type RestoreCoordinatorPlan = z.infer<typeof restoreCoordinatorPlanSchema>;
 

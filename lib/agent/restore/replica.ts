@@ -8,11 +8,10 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RestoreKube } from '../kube';
 import { replicaDecision } from './coordinator-machine';
 import { markerPath, restoreInto, swapIn } from './etcd-data';
 import { AgentError, EXIT } from '../exit-codes';
-import { sleep as realSleep, stderrLog, type Log, type RestoreResult } from './outcome';
+import { sleep as realSleep, stderrLog, type HostedRestoreDeps, type Log, type RestoreResult } from './outcome';
 
 export interface ReplicaPlan {
   readonly cluster: string;
@@ -37,13 +36,9 @@ export interface VerifiedSnapshot {
   dispose(): void;
 }
 
-export interface ReplicaDeps {
-  readonly kube: RestoreKube;
+export interface ReplicaDeps extends HostedRestoreDeps {
   /** Fetches the named backup into scratch and verifies it (sidecar, sha256, decryption, trailer); throws AgentError. */
   fetchVerified(name: string): Promise<VerifiedSnapshot>;
-  readonly log?: Log;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly now?: () => number;
 }
 
 export class Replica {
