@@ -60,7 +60,7 @@ export function identityAccess(destinations: readonly DestinationPlan[]) {
     podMetadata: (labels: Readonly<Record<string, string>>, others: readonly string[] = []): k8s.ObjectMeta => {
       const annotations = {
         ...identity.podAnnotations,
-        ...(identity.skipContainersAnnotation && others.length ? { [identity.skipContainersAnnotation]: others.join(',') } : {}),
+        ...(others.length ? Object.fromEntries(identity.skipContainers.map((skip) => [skip.annotation, others.join(skip.separator)])) : {}),
       };
       return { labels: { ...identity.podLabels, ...labels }, ...(Object.keys(annotations).length ? { annotations } : {}) };
     },

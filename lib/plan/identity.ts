@@ -39,10 +39,10 @@ export interface WorkloadIdentityNeeds {
   readonly podLabels: Readonly<Record<string, string>>;
   readonly podAnnotations: Readonly<Record<string, string>>;
   /**
-   * A pod annotation whose value lists the containers that must not receive the credentials a webhook injects
-   * (comma-separated names); undefined when the webhook injects into every container, or nothing is injected.
+   * The pod annotation whose value lists the containers that must not receive the credentials a webhook injects, and
+   * how the webhook separates the names (EKS: ",", Azure: ";"); undefined when nothing is injected.
    */
-  readonly skipContainersAnnotation?: string;
+  readonly skipContainers?: SkipContainers;
   readonly projectedTokens: readonly ProjectedToken[];
   /** Env of the containers that talk to the store: literal values (an EnvSource of lib/plan/backup.ts). */
   readonly env: readonly { readonly name: string; readonly source: { readonly value: string } }[];
@@ -87,6 +87,8 @@ const AZURE = {
   clientIdAnnotation: 'azure.workload.identity/client-id',
   tenantIdAnnotation: 'azure.workload.identity/tenant-id',
   useLabel: 'azure.workload.identity/use',
+  /** The webhook injects into every container unless this pod annotation names it (names separated by ";"). */
+  skipContainers: 'azure.workload.identity/skip-containers',
   entraIdPort: 443,
 };
 
@@ -105,7 +107,7 @@ const IDENTITY_PROVIDERS: { readonly [P in IdentityProvider]-?: (spec: NonNullab
             [AWS.roleAnnotation]: spec.roleArn,
             ...(audience !== INVENTORY_DEFAULTS.storage.awsWebIdentityAudience ? { [AWS.audienceAnnotation]: audience } : {}),
           },
-          skipContainersAnnotation: AWS.skipContainers,
+          skipContainers: { annotation: AWS.skipContainers, separator: ',' },
           egressPorts: [AWS.stsPort],
           userCreates: `the IAM role ${spec.roleArn} with a trust policy for the cluster's OIDC provider and the ServiceAccount`,
         };
@@ -158,6 +160,7 @@ const IDENTITY_PROVIDERS: { readonly [P in IdentityProvider]-?: (spec: NonNullab
     },
     podLabels: { [AZURE.useLabel]: 'true' },
     podAnnotations: {},
+    skipContainers: { annotation: AZURE.skipContainers, separator: ';' },
     projectedTokens: [],
     env: [],
     egressPorts: [AZURE.entraIdPort],
@@ -199,14 +202,20 @@ export function podIdentity(storages: readonly Storage[]): WorkloadIdentityNeeds
 }
 
 /** The union of several needs, as one pod carries them. */
-export function mergeIdentity(needs: readonly WorkloadIdentityNeeds[]): Omit<WorkloadIdentityNeeds, 'kind' | 'principal' | 'userCreates'> {
+export interface SkipContainers {
+  readonly annotation: string;
+  readonly separator: ',' | ';';
+}
+
+export function mergeIdentity(needs: readonly WorkloadIdentityNeeds[]): Omit<WorkloadIdentityNeeds, 'kind' | 'principal' | 'userCreates' | 'skipContainers'> & { readonly skipContainers: readonly SkipContainers[] } {
   const byName = <T extends { readonly name: string }>(items: readonly T[]) => [...new Map(items.map((item) => [item.name, item])).values()];
   const tokens = [...new Map(needs.flatMap((need) => need.projectedTokens).map((token) => [token.volume, token])).values()];
   return {
     serviceAccountAnnotations: Object.assign({}, ...needs.map((need) => need.serviceAccountAnnotations)),
     podLabels: Object.assign({}, ...needs.map((need) => need.podLabels)),
     podAnnotations: Object.assign({}, ...needs.map((need) => need.podAnnotations)),
-    skipContainersAnnotation: needs.find((need) => need.skipContainersAnnotation)?.skipContainersAnnotation,
+    // Every webhook that injects (a pod may read an S3 and an Azure storage) keeps out of the other containers.
+    skipContainers: [...new Map(needs.flatMap((need) => (need.skipContainers ? [need.skipContainers] : [])).map((skip) => [skip.annotation, skip])).values()],
     projectedTokens: tokens,
     env: byName(needs.flatMap((need) => need.env)),
     egressPorts: [...new Set(needs.flatMap((need) => need.egressPorts))].sort((a, b) => a - b),

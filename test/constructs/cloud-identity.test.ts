@@ -57,6 +57,14 @@ describe('azureBlob with Azure Workload Identity (hosted)', () => {
     expect(Object.values(beta).filter((object: any) => ['ExternalSecret', 'SealedSecret'].includes(object.kind))).toEqual([]);
   });
 
+  it('keeps the webhook\'s token out of the backup pod\'s snapshot container (Azure separates names with ";")', () => {
+    const backup = podOf(beta['cronjob-beta-etcd-backup.yaml']);
+    expect(backup.spec.initContainers.map((c: any) => c.name)).toEqual(['snapshot']);
+    expect(backup.metadata.annotations).toEqual({ 'azure.workload.identity/skip-containers': 'snapshot' });
+    // The drill has one container: nothing to keep out.
+    expect(podOf(beta['cronjob-beta-etcd-drill.yaml']).metadata.annotations).toBeUndefined();
+  });
+
   it('gives the agent the container, the public endpoint and the client id, and no connection string', () => {
     const destination = planOf(beta, 'backup-plan.json').destinations[0];
     expect(destination).toEqual({

@@ -89,7 +89,7 @@ describe('what the pods need', () => {
     expect(credentialKind(storage)).toBe('workloadIdentity:aws-irsa');
     const needs = storageIdentity(storage)!;
     expect(needs.serviceAccountAnnotations).toEqual({ 'eks.amazonaws.com/role-arn': ROLE });
-    expect(needs.skipContainersAnnotation).toBe('eks.amazonaws.com/skip-containers');
+    expect(needs.skipContainers).toEqual({ annotation: 'eks.amazonaws.com/skip-containers', separator: ',' });
     expect(needs.projectedTokens).toEqual([]);
     expect(needs.egressPorts).toEqual([443]);
   });
