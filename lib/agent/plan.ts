@@ -53,8 +53,18 @@ const s3Destination = z.object({
 }).strict();
 
 /** A Google Cloud Storage bucket through its JSON API. */
-const gcsDestination = z.object({
+/** What every cloud object store's destination names besides its location. */
+const cloudDestinationFields = {
   name: z.string().min(1),
+  /** Who the pod authenticates as, for messages about denied access. */
+  authenticatesAs: z.string().min(1),
+  /** The inventory allows an http endpoint (a test server); otherwise the agent refuses to send credentials to one. */
+  insecure: z.boolean().optional(),
+  retention,
+};
+
+const gcsDestination = z.object({
+  ...cloudDestinationFields,
   kind: z.literal('gcs'),
   bucket: z.string().min(1),
   /** Bucket-relative folder of the cluster's sets. */
@@ -63,16 +73,11 @@ const gcsDestination = z.object({
   endpoint: z.string().min(1).nullable(),
   /** Env var holding the service-account JSON key; Application Default Credentials (GKE Workload Identity) when null. */
   keyJsonEnv: z.string().min(1).nullable(),
-  /** Who the pod authenticates as, for messages about denied access. */
-  authenticatesAs: z.string().min(1),
-  /** The inventory allows an http endpoint (a test server); otherwise the agent refuses one. */
-  insecure: z.boolean().optional(),
-  retention,
 }).strict();
 
 /** An Azure Blob Storage container. */
 const azureBlobDestination = z.object({
-  name: z.string().min(1),
+  ...cloudDestinationFields,
   kind: z.literal('azureBlob'),
   account: z.string().min(1),
   container: z.string().min(1),
@@ -85,11 +90,6 @@ const azureBlobDestination = z.object({
   /** Client and tenant id of the workload identity, when the storage uses one. */
   clientId: z.string().min(1).nullable(),
   tenantId: z.string().min(1).nullable(),
-  /** Who the pod authenticates as, for messages about denied access. */
-  authenticatesAs: z.string().min(1),
-  /** The inventory allows an http endpoint (a test server); otherwise the agent refuses to send credentials to one. */
-  insecure: z.boolean().optional(),
-  retention,
 }).strict();
 
 const localDestination = z.object({

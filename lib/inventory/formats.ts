@@ -21,11 +21,18 @@ export function dnsSubdomainProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** The rules storage names share: 3 to `max` characters of a set, a letter or digit at both ends. */
+function storageNameProblem(name: string, what: string, max: number, allowed: RegExp, allowedInWords: string): string | undefined {
+  if (name.length < 3 || name.length > max) return `is ${name.length} characters long; ${what} have 3 to ${max}`;
+  if (!allowed.test(name)) return `may contain only ${allowedInWords}`;
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  return undefined;
+}
+
 /** S3 general-purpose bucket naming rules (AWS documentation, "Bucket naming rules"). */
 export function bucketNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return `is ${name.length} characters long; bucket names have 3 to 63`;
-  if (!/^[a-z0-9.-]+$/.test(name)) return 'may contain only lower-case letters, digits, "." and "-"';
-  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  const shared = storageNameProblem(name, 'bucket names', 63, /^[a-z0-9.-]+$/, 'lower-case letters, digits, "." and "-"');
+  if (shared) return shared;
   if (name.includes('..')) return 'must not contain two adjacent periods';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not be formatted as an IP address';
   for (const prefix of ['xn--', 'sthree-', 'amzn-s3-demo-']) {
@@ -62,11 +69,24 @@ export function azureAccountProblem(name: string): string | undefined {
 
 /** Azure Blob container names. */
 export function azureContainerProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return `is ${name.length} characters long; container names have 3 to 63`;
-  if (!/^[a-z0-9-]+$/.test(name)) return 'may contain only lower-case letters, digits and "-"';
-  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  const shared = storageNameProblem(name, 'container names', 63, /^[a-z0-9-]+$/, 'lower-case letters, digits and "-"');
+  if (shared) return shared;
   if (name.includes('--')) return 'must not contain two adjacent "-"';
   return undefined;
+}
+
+/** An http(s) URL, or the problem with `value` (written like `example`). */
+function httpUrl(value: string, example: string): URL | string {
+  // Without "scheme://", URL() takes "minio.svc:9000" for scheme "minio.svc".
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return `is not a URL; write it like ${example}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `is not a URL; write it like ${example}`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `uses ${url.protocol.replace(':', '')}; use http or https`;
+  return url;
 }
 
 /**
@@ -74,14 +94,8 @@ export function azureContainerProblem(name: string): string | undefined {
  * http://127.0.0.1:10000/devstoreaccount1), but never credentials, a query or a fragment.
  */
 export function serviceUrlProblem(value: string): string | undefined {
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return 'is not a URL; write it like https://account.blob.core.windows.net';
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'is not a URL; write it like https://account.blob.core.windows.net';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `uses ${url.protocol.replace(':', '')}; use http or https`;
+  const url = httpUrl(value, 'https://account.blob.core.windows.net');
+  if (typeof url === 'string') return url;
   if (url.username || url.password || url.search) {
     return 'contains credentials (userinfo or a query such as a SAS token); credentials never go into the inventory: use the storage\'s `credentials`';
   }
@@ -94,15 +108,8 @@ export function serviceUrlProblem(value: string): string | undefined {
 export { keyPrefixProblem } from '../storage/layout';
 
 export function endpointProblem(value: string): string | undefined {
-  // Without "scheme://", URL() takes "minio.svc:9000" for scheme "minio.svc".
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return 'is not a URL; write it like https://s3.eu-central-1.amazonaws.com';
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'is not a URL; write it like https://s3.eu-central-1.amazonaws.com';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `uses ${url.protocol.replace(':', '')}; use http or https`;
+  const url = httpUrl(value, 'https://s3.eu-central-1.amazonaws.com');
+  if (typeof url === 'string') return url;
   if (url.username || url.password) {
     return 'contains credentials; credentials never go into the inventory: use the storage\'s `credentials`';
   }

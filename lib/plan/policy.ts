@@ -60,26 +60,22 @@ const pruneName = (cluster: string) => `${writerName(cluster)}.prune`;
 const WRITE = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'];
 const pascal = (name: string) => name.split(/[-.]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
 
+/** Why a storage of each other kind gets no policy document here, and what to do instead. */
+const NO_POLICY: Readonly<Record<Exclude<Storage['kind'], 's3'>, string>> = {
+  local: 'a local storage: the backups are files on the nodes, no credentials',
+  objectBucketClaim: 'an objectBucketClaim storage: the provisioner creates the bucket and its one credential; give each cluster its own claim to separate them',
+  gcs: 'a gcs storage: grant its service account roles/storage.objectAdmin on the bucket (IAM policies here are AWS IAM documents)',
+  azureBlob: 'an azureBlob storage: assign its identity the role "Storage Blob Data Contributor" on the container (IAM policies here are AWS IAM documents)',
+};
+
 export function storagePolicies(inventory: Inventory, options: PolicyOptions = {}): PolicyDocument {
   const account = options.awsAccount ?? 'AWS_ACCOUNT_ID';
   const storages: StoragePolicies[] = [];
   const skipped: Record<string, string> = {};
   for (const storage of Object.values(inventory.storages).sort((a, b) => a.name.localeCompare(b.name))) {
     if (options.storage && storage.name !== options.storage) continue;
-    if (storage.kind === 'local') {
-      skipped[storage.name] = 'a local storage: the backups are files on the nodes, no credentials';
-      continue;
-    }
-    if (storage.kind === 'objectBucketClaim') {
-      skipped[storage.name] = 'an objectBucketClaim storage: the provisioner creates the bucket and its one credential; give each cluster its own claim to separate them';
-      continue;
-    }
-    if (storage.kind === 'gcs') {
-      skipped[storage.name] = 'a gcs storage: grant its service account roles/storage.objectAdmin on the bucket (IAM policies here are AWS IAM documents)';
-      continue;
-    }
-    if (storage.kind === 'azureBlob') {
-      skipped[storage.name] = 'an azureBlob storage: assign its identity the role "Storage Blob Data Contributor" on the container (IAM policies here are AWS IAM documents)';
+    if (storage.kind !== 's3') {
+      skipped[storage.name] = NO_POLICY[storage.kind];
       continue;
     }
     const writers = inventory.clusters

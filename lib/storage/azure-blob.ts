@@ -12,7 +12,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import type { StoredObject } from './layout';
 import { StorageError } from './s3';
-import { loadSdk, type ListOptions, type ObjectStore } from './store';
+import { deleteEach, loadSdk, uploadStream, type ListOptions, type ObjectStore } from './store';
 
 export interface AzureBlobStoreOptions {
   /** Storage account name (for messages, and the default endpoint). */
@@ -124,35 +124,21 @@ export class AzureBlobStore implements ObjectStore {
   async upload(key: string, body: Readable): Promise<void> {
     // Blocks are staged as they arrive and committed only at the end: a producer that fails leaves no blob (the
     // uncommitted blocks expire on their own after a week).
-    let streamError: unknown;
-    body.once('error', (error) => { streamError = error; });
-    try {
+    await uploadStream(this, key, body, async () => {
       const blob = (await this.client()).getBlockBlobClient(key);
       await blob.uploadStream(body, this.options.blockSize ?? 8 * 1024 * 1024, this.options.concurrency ?? 2);
-    } catch (error) {
-      if (streamError) throw streamError;
-      this.fail(error, key);
-    }
-    if (streamError) {
-      await this.delete([key]).catch(() => undefined);
-      throw streamError;
-    }
+    }, (error) => this.fail(error, key));
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     const container = await this.client().catch((error) => this.fail(error));
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++];
-        try {
-          await container.getBlobClient(key).deleteIfExists();
-        } catch (error) {
-          this.fail(error, key);
-        }
+    await deleteEach(keys, this.options.concurrency ?? 8, async (key) => {
+      try {
+        await container.getBlobClient(key).deleteIfExists();
+      } catch (error) {
+        this.fail(error, key);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 8, keys.length) }, worker));
+    });
   }
 
   close(): void {

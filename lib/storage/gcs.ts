@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Bucket } from '@google-cloud/storage';
 import type { StoredObject } from './layout';
 import { StorageError } from './s3';
-import { loadSdk, type ListOptions, type ObjectStore } from './store';
+import { deleteEach, listPages, loadSdk, uploadStream, type ListOptions, type ObjectStore } from './store';
 
 export interface GcsStoreOptions {
   readonly bucket: string;
@@ -82,22 +82,15 @@ export class GcsStore implements ObjectStore {
   }
 
   async list(folder: string, options: ListOptions = {}): Promise<StoredObject[]> {
-    const objects: StoredObject[] = [];
-    try {
-      const bucket = await this.bucket();
-      let pageToken: string | undefined;
-      do {
-        const [files, next] = await bucket.getFiles({
-          prefix: folder ? `${folder}/` : undefined, autoPaginate: false, maxResults: options.pageSize ?? 1000, pageToken,
-        });
-        for (const file of files) objects.push({ key: file.name, size: Number(file.metadata.size ?? 0) });
-        options.onPage?.(objects.length);
-        pageToken = (next as { pageToken?: string } | null)?.pageToken;
-      } while (pageToken);
-    } catch (error) {
-      this.fail(error, folder || undefined);
-    }
-    return objects;
+    return listPages(options, async (pageToken) => {
+      const [files, next] = await (await this.bucket()).getFiles({
+        prefix: folder ? `${folder}/` : undefined, autoPaginate: false, maxResults: options.pageSize ?? 1000, pageToken,
+      });
+      return {
+        objects: files.map((file) => ({ key: file.name, size: Number(file.metadata.size ?? 0) })),
+        next: (next as { pageToken?: string } | null)?.pageToken,
+      };
+    }, (error) => this.fail(error, folder || undefined));
   }
 
   async read(key: string): Promise<Buffer> {
@@ -130,35 +123,21 @@ export class GcsStore implements ObjectStore {
   async upload(key: string, body: Readable): Promise<void> {
     // A resumable upload in chunks: each chunk is retried on its own, and the object exists only once the last chunk
     // is accepted, so a producer that fails leaves none behind.
-    let streamError: unknown;
-    body.once('error', (error) => { streamError = error; });
-    try {
+    await uploadStream(this, key, body, async () => {
       const file = (await this.bucket()).file(key);
       await pipeline(body, file.createWriteStream({ resumable: true, chunkSize: this.options.chunkSize ?? 8 * 1024 * 1024, validation: 'crc32c' }));
-    } catch (error) {
-      if (streamError) throw streamError;
-      this.fail(error, key);
-    }
-    if (streamError) {
-      await this.delete([key]).catch(() => undefined);
-      throw streamError;
-    }
+    }, (error) => this.fail(error, key));
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     const bucket = await this.bucket().catch((error) => this.fail(error));
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++];
-        try {
-          await bucket.file(key).delete({ ignoreNotFound: true });
-        } catch (error) {
-          this.fail(error, key);
-        }
+    await deleteEach(keys, this.options.concurrency ?? 8, async (key) => {
+      try {
+        await bucket.file(key).delete({ ignoreNotFound: true });
+      } catch (error) {
+        this.fail(error, key);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 8, keys.length) }, worker));
+    });
   }
 
   close(): void {

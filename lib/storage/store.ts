@@ -29,6 +29,57 @@ export interface ListOptions {
 }
 
 /**
+ * Lists every page of a folder: `fetchPage` returns one page's objects and the next page's token (undefined after the
+ * last page); a failure goes to the store's `fail`, which says what to do.
+ */
+export async function listPages(
+  options: ListOptions, fetchPage: (token: string | undefined) => Promise<{ objects: StoredObject[]; next: string | undefined }>,
+  fail: (error: unknown) => never,
+): Promise<StoredObject[]> {
+  const objects: StoredObject[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await fetchPage(token);
+      objects.push(...page.objects);
+      options.onPage?.(objects.length);
+      token = page.next;
+    } while (token);
+  } catch (error) {
+    fail(error);
+  }
+  return objects;
+}
+
+/**
+ * Uploads `body` with `send`: when the producer of the stream fails, its own error wins over what the SDK makes of it,
+ * and whatever the store accepted before the failure (a single-part upload may complete) is removed.
+ */
+export async function uploadStream(store: ObjectStore, key: string, body: Readable, send: () => Promise<void>, fail: (error: unknown) => never): Promise<void> {
+  let streamError: unknown;
+  body.once('error', (error) => { streamError = error; });
+  try {
+    await send();
+  } catch (error) {
+    if (streamError) throw streamError;
+    fail(error);
+  }
+  if (streamError) {
+    await store.delete([key]).catch(() => undefined);
+    throw streamError;
+  }
+}
+
+/** Deletes keys one request each, `concurrency` at a time (stores without a batch delete). */
+export async function deleteEach(keys: readonly string[], concurrency: number, deleteOne: (key: string) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) await deleteOne(keys[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+}
+
+/**
  * A cloud SDK, loaded when a store first needs it (commands that never touch that cloud do not pay for it). Through
  * require, not import(): esbuild then bundles the SDK's CommonJS build into the agent; the ESM builds of the Azure SDK
  * read import.meta.url, which a one-file CommonJS bundle does not have.
@@ -133,24 +184,18 @@ export class S3Store implements ObjectStore {
   }
 
   async list(folder: string, options: ListOptions = {}): Promise<StoredObject[]> {
-    const objects: StoredObject[] = [];
-    let token: string | undefined;
-    try {
-      do {
-        const page = await this.client.send(new ListObjectsV2Command({
-          Bucket: this.options.bucket,
-          Prefix: folder ? `${folder}/` : undefined,
-          ContinuationToken: token,
-          MaxKeys: options.pageSize,
-        }));
-        for (const object of page.Contents ?? []) objects.push({ key: object.Key!, size: object.Size ?? 0 });
-        options.onPage?.(objects.length);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-    } catch (error) {
-      this.fail(error, folder || undefined);
-    }
-    return objects;
+    return listPages(options, async (token) => {
+      const page = await this.client.send(new ListObjectsV2Command({
+        Bucket: this.options.bucket,
+        Prefix: folder ? `${folder}/` : undefined,
+        ContinuationToken: token,
+        MaxKeys: options.pageSize,
+      }));
+      return {
+        objects: (page.Contents ?? []).map((object) => ({ key: object.Key!, size: object.Size ?? 0 })),
+        next: page.IsTruncated ? page.NextContinuationToken : undefined,
+      };
+    }, (error) => this.fail(error, folder || undefined));
   }
 
   async read(key: string): Promise<Buffer> {
@@ -222,29 +267,17 @@ export class S3Store implements ObjectStore {
   }
 
   private async streamUpload(key: string, body: Readable, lockUntil?: Date): Promise<void> {
-    // The stream's own error wins over what the SDK makes of it: the producer failed, not the store.
-    let streamError: unknown;
-    body.once('error', (error) => { streamError = error; });
-    const upload = new Upload({
-      client: this.client,
-      // Object Lock requires a checksum on every part: the SDK computes CRC32 for each part (and the single PutObject of a
-      // small stream) when asked; only then, because several S3-compatible stores reject these headers.
-      params: { ...this.params(key, lockUntil), ...(this.options.objectLock ? { ChecksumAlgorithm: 'CRC32' as const } : {}), Body: body },
-      partSize: this.options.partSize ?? 8 * 1024 * 1024,
-      queueSize: this.options.queueSize ?? 2,
-      leavePartsOnError: false,
-    });
-    try {
-      await upload.done();
-    } catch (error) {
-      if (streamError) throw streamError;
-      this.fail(error, key);
-    }
-    if (streamError) {
-      // A single-part upload may have completed with what arrived before the failure: remove it.
-      await this.delete([key]).catch(() => undefined);
-      throw streamError;
-    }
+    await uploadStream(this, key, body, async () => {
+      await new Upload({
+        client: this.client,
+        // Object Lock requires a checksum on every part: the SDK computes CRC32 for each part (and the single PutObject of
+        // a small stream) when asked; only then, because several S3-compatible stores reject these headers.
+        params: { ...this.params(key, lockUntil), ...(this.options.objectLock ? { ChecksumAlgorithm: 'CRC32' as const } : {}), Body: body },
+        partSize: this.options.partSize ?? 8 * 1024 * 1024,
+        queueSize: this.options.queueSize ?? 2,
+        leavePartsOnError: false,
+      }).done();
+    }, (error) => this.fail(error, key));
   }
 
   /**
