@@ -213,8 +213,19 @@ const credentials = strict({
   workloadIdentity: workloadIdentity.optional().describe('No key at all: the pods assume a cloud identity (exactly one provider key, the one of the storage kind: `aws` for s3, `gcp` for gcs, `azure` for azureBlob).'),
 });
 
-/** The prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own, which assumes no role: keys only. */
-const pruneCredentials = strict(keySecrets, {
+/**
+ * The prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own, which assumes no role: keys only,
+ * and S3's (prune credentials go with s3 storages only).
+ */
+const pruneCredentials = strict({
+  existingSecret: keySecrets.existingSecret,
+  externalSecret: keySecrets.externalSecret,
+  sealedSecret: strict({
+    accessKeyId: ciphertext.describe('Access key id, encrypted with `kubeseal --raw`.'),
+    secretAccessKey: ciphertext.describe('Secret access key, encrypted with `kubeseal --raw`.'),
+    scope: z.enum(['strict', 'namespace-wide', 'cluster-wide']).default(D.storage.sealedSecret.scope).describe('Sealing scope the ciphertext was made with.'),
+  }).optional().describe('A SealedSecret: ciphertext from `kubeseal --raw`, safe to commit.'),
+}, {
   workloadIdentity: '`workloadIdentity` is not allowed here: the prune CronJob (`<cluster>-etcd-prune`) runs as a ServiceAccount of its own that assumes no role; use existingSecret, externalSecret or sealedSecret with keys that may delete',
 });
 

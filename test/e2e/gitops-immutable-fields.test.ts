@@ -133,11 +133,16 @@ interface Change {
   readonly document: Record<string, any>;
 }
 
-/** One valid change per place (at most two places per setting, to bound the run), or none when nothing is valid. */
+/**
+ * One valid change per place (at most two places per setting, to bound the run; places that set it first, since a
+ * field of one storage kind is valid only on storages of that kind), or none when nothing is valid.
+ */
 function changesOf(setting: Setting): Change[] {
   const name = setting.path.join('.');
   const found: Change[] = [];
-  for (const at of placesOf(base, setting.path).slice(0, 2)) {
+  const places = placesOf(base, setting.path);
+  const isSet = (at: Segment[]) => (get(base, at) === undefined ? 1 : 0);
+  for (const at of [...places].sort((a, b) => isSet(a) - isSet(b)).slice(0, 2)) {
     const current = get(base, at);
     const tries = name.endsWith('restores.[].snapshot') ? SNAPSHOT_CANDIDATES : name.endsWith('restores.[].confirm') ? CONFIRM_CANDIDATES : candidates(setting, current, base);
     for (const value of tries) {
