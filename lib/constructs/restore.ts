@@ -263,7 +263,7 @@ export class RestoreStaticPodsChart extends Chart {
           ...local.map((l) => l.volume),
         ],
       });
-      pods.set(pod.file, new k8s.KubePod(this, pod.member, {
+      pods.set(pod.file, new k8s.KubePod(this, `StaticPod-${pod.member}`, {
         metadata: objectMeta(cluster.name, 'restore', staticPods.name, staticPods.namespace, {
           annotations: { 'controlplane-backup.io/restore-id': plan.request.id, 'controlplane-backup.io/member': pod.member },
         }),

@@ -348,3 +348,16 @@ describe('controlplane-backup restore (break-glass CLI)', () => {
     expect(err.join('')).toContain('--snapshot: "etcd/beta/beta-20261120T020000Z.db.zst.age" is outside this cluster\'s backups ("etcd/alpha/")');
   });
 });
+
+describe('node names that are JavaScript object keys', () => {
+  // Found by the fuzz test: a member named "constructor" crashed synth (exit 1, a stack trace): the static pod's
+  // construct id collided with Object.prototype.constructor in the constructs library's child map.
+  it.each(['constructor', 'tostring', 'hasownproperty'])('a member named %s gets its Job and its static pod', (node) => {
+    const document = withRestores();
+    document.clusters.alpha.kubeadm.members[1].name = node;
+    const rendered = renderInventory(inventoryOf(document));
+    expect([...rendered.keys()]).toContain(`alpha/restore-r1/static-pods/${node}.yaml`);
+    expect(parse(rendered.get(`alpha/restore-r1/static-pods/${node}.yaml`)!).metadata.annotations['controlplane-backup.io/member']).toBe(node);
+    expect([...rendered.keys()].filter((path) => path.startsWith('alpha/restore-r1/job-') && path.includes(node))).toHaveLength(1);
+  });
+});
