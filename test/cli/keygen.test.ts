@@ -2,17 +2,8 @@
 // the public key and the inventory lines on stderr; a key it makes signs sets that verify with the printed key.
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../lib/cli/io';
-import { run } from '../../lib/cli/main';
 import { checkSignature, formatSidecar, publicKeyOf, signSidecar, signingKeyId, signingPublicKeyProblem } from '../../lib/storage';
-
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (text) => out.push(text), err: (text) => err.push(text), interactive: false };
-  const code = await run(args, io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+import { runCli as cli } from '../support/cli';
 
 describe('keygen', () => {
   it('prints a Secret with a fresh Ed25519 key on stdout and its public key with the inventory lines on stderr', async () => {

@@ -3,12 +3,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../lib/cli/io';
-import { run } from '../../lib/cli/main';
 import { formatSidecar, sha256 } from '../../lib/storage';
 import { AZURITE_ACCOUNT, startAzurite, type Azurite } from '../support/azurite';
 import { mkTemp, rmTemp } from '../support/proc';
 import { withToolsImage } from '../support/inventory';
+import { runCli as cli } from '../support/cli';
 
 const NOW = '2026-03-01T12:00:00Z';
 const RECIPIENT = 'age1xzcq5v8xm62cefatuwlqdcla6gp6pu7fw85q30nvf3xppuhtpgfsk9272a';
@@ -18,14 +17,6 @@ let inventory: string;
 const savedConnectionString = process.env.AZURE_STORAGE_CONNECTION_STRING;
 
 const body = (bytes: number) => 'x'.repeat(bytes);
-
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (text) => out.push(text), err: (text) => err.push(text), interactive: false };
-  const code = await run(args, io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
 
 beforeAll(async () => {
   work = mkTemp('cli-azure');

@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../lib/cli/io';
 import { run } from '../../lib/cli/main';
 import { formatBytes, snapshots } from '../../lib/cli/snapshots';
 import { isAlive } from '../support/proc';
 import { formatSidecar, sha256 } from '../../lib/storage';
 import { closedPort, startLocalS3, type LocalS3 } from '../support/s3';
 import { withToolsImage } from '../support/inventory';
+import { captureIo as capture, runCli as cli } from '../support/cli';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';
@@ -34,19 +34,6 @@ async function seedSet(folder: string, base: string, snapshotSuffix: string, pki
   const objects = [[`${base}${snapshotSuffix}`, 400], ...(pki ? [[`${base}.pki.tar.zst.age`, 200]] : []), [`${base}.meta.json`, 100]] as [string, number][];
   for (const [file, size] of objects) await s3.put(`${folder}/${file}`, body(size));
   await s3.put(`${folder}/${base}.sha256`, formatSidecar(objects.map(([file, size]) => ({ file, size, sha256: sha256(body(size)) }))));
-}
-
-function capture(interactive = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (text) => out.push(text), err: (text) => err.push(text), interactive };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
-
-async function cli(...args: string[]) {
-  const { io, out, err } = capture();
-  const code = await run(args, io);
-  return { code, stdout: out(), stderr: err() };
 }
 
 beforeAll(async () => {

@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../lib/cli/io';
-import { run } from '../../lib/cli/main';
 import { formatSidecar, sha256, signSidecar } from '../../lib/storage';
 import { startLocalS3, type LocalS3 } from '../support/s3';
 import { withToolsImage } from '../support/inventory';
+import { runCli as cli } from '../support/cli';
 
 const BUCKET = 'cpb';
 const NOW = '2026-03-01T12:00:00Z';
@@ -31,14 +30,6 @@ async function seedSet(base: string, key: 'cluster' | 'attacker' | 'none') {
   const sidecar = formatSidecar(objects.map(([file, size]) => ({ file, size, sha256: sha256('x'.repeat(size)) })));
   if (key !== 'none') await s3.put(`${folder}/${base}.sha256.sig`, signSidecar((key === 'cluster' ? CLUSTER_KEY : ATTACKER_KEY).privateKey, 'prod-1', base, sidecar));
   await s3.put(`${folder}/${base}.sha256`, sidecar);
-}
-
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (text) => out.push(text), err: (text) => err.push(text), interactive: false };
-  const code = await run(args, io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
 beforeAll(async () => {

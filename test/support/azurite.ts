@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { NetNs } from './netns';
-import { spawnDaemon, stopChild } from './proc';
+import { announcedPort, spawnDaemon, stopChild } from './proc';
 
 const REPOSITORY = join(__dirname, '..', '..');
 
@@ -59,29 +59,8 @@ export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
     '--disableTelemetry', '--skipApiVersionCheck', '--loose',
   ];
   const child = options.netns ? options.netns.spawn(process.execPath, args) : spawnDaemon(process.execPath, args);
-  let log = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`azurite did not start: ${log}`)), options.timeoutMs ?? 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const match = /successfully listens on https?:\/\/[^\s]*:(\d+)/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`azurite exited ${code}: ${log}`));
-    });
-  }).catch(async (error) => {
-    await stopChild(child);
-    throw error;
-  });
-  // Its access log goes on: read and drop it so the pipe never fills.
-  child.stdout!.resume();
-  child.stderr!.resume();
+  // Its access log goes on after the start: announcedPort reads and drops it.
+  const port = await announcedPort(child, 'azurite', /successfully listens on https?:\/\/[^\s]*:(\d+)/, options.timeoutMs ?? 20_000);
   const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   const connectionString = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`;
   const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 } });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { NetNs } from './netns';
-import { run, spawnDaemon, stopChild } from './proc';
+import { announcedPort, run, spawnDaemon, stopChild } from './proc';
 import { ROOTS_FILE } from './roots';
 
 /** The moto root, beside the other test roots. */
@@ -62,25 +62,8 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const args = [`--root=${MOTO_ROOT}`, '--wd=/', '/usr/bin/moto_server', '-H', '127.0.0.1', '-p', '0'];
   const env = { PATH: '/usr/bin:/bin', HOME: '/tmp', PYTHONDONTWRITEBYTECODE: '1' };
   const child: ChildProcess = options.netns ? options.netns.spawn('unshare', args, { env }) : spawnDaemon('unshare', args, { env });
-  let log = '';
+  const port = await announcedPort(child, 'moto_server', /Running on http:\/\/127\.0\.0\.1:(\d+)/, options.timeoutMs ?? 30_000);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`moto_server did not start within ${options.timeoutMs ?? 30_000} ms: ${log}`)), options.timeoutMs ?? 30_000);
-      const onData = (chunk: Buffer) => {
-        log += chunk.toString();
-        const match = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`moto_server exited (${code ?? signal}): ${log}`));
-      });
-    });
     const endpoint = `http://127.0.0.1:${port}`;
     const clients: S3Client[] = [];
     return {

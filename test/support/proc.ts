@@ -119,6 +119,41 @@ export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<vo
   clearTimeout(t);
 }
 
+/**
+ * The port a server announces on stdout or stderr (`announces` captures it), bounded by `timeoutMs`. Afterwards its
+ * output is read and dropped, so the pipe never fills. On a timeout or an early exit the server is stopped by PID and
+ * the error carries what it printed.
+ */
+export async function announcedPort(child: ChildProcess, name: string, announces: RegExp, timeoutMs: number): Promise<number> {
+  let log = '';
+  const onData = (chunk: Buffer) => { log += chunk.toString(); };
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms: ${log}`)), timeoutMs);
+      const check = (chunk: Buffer) => {
+        onData(chunk);
+        const match = announces.exec(log);
+        if (!match) return;
+        clearTimeout(timer);
+        for (const stream of [child.stdout!, child.stderr!]) {
+          stream.off('data', check);
+          stream.resume();
+        }
+        resolve(Number(match[1]));
+      };
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited (${code ?? signal}): ${log}`));
+      });
+    });
+  } catch (error) {
+    await stopChild(child, 1000);
+    throw error;
+  }
+}
+
 /** Spawn a long-running process in its own process group (so stopChild can kill its group by PID). */
 export function spawnDaemon(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
   return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...opts });

@@ -6,7 +6,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetNs } from './netns';
-import { spawnDaemon, stopChild, type RunResult } from './proc';
+import { announcedPort, spawnDaemon, stopChild, type RunResult } from './proc';
 
 // Resolved through node's module lookup: the same from test/support and from its compiled copy under build/.
 export const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
@@ -38,28 +38,7 @@ async function spawnS3rver(spawn: (command: string, args: string[]) => ChildProc
   const args = ['--openssl-legacy-provider', S3RVER_BIN, '-d', dir, '-a', '127.0.0.1', '-p', '0'];
   for (const bucket of buckets) args.push('--configure-bucket', bucket);
   const child = spawn(process.execPath, args);
-  let log = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`s3rver did not start within ${timeoutMs} ms: ${log}`));
-    }, timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const match = /listening on [^\n]*:(\d+)\s*\n/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`s3rver exited ${code}: ${log}`));
-    });
-  });
-  child.stdout!.resume();
-  child.stderr!.resume();
+  const port = await announcedPort(child, 's3rver', /listening on [^\n]*:(\d+)\s*\n/, timeoutMs);
   return { child, port };
 }
 
