@@ -36,6 +36,24 @@ async function seedSet(folder: string, base: string, snapshotSuffix: string, pki
   await s3.put(`${folder}/${base}.sha256`, formatSidecar(objects.map(([file, size]) => ({ file, size, sha256: sha256(body(size)) }))));
 }
 
+/** An inventory of one kubeadm cluster backing up to the test's s3rver (`schedule` as the CronJob's), written to a file. */
+function oneClusterInventory(cluster: string, schedule?: string): string {
+  const file = join(work, `${cluster}.yaml`);
+  writeFileSync(file, withToolsImage(`apiVersion: controlplane-backup.io/v1
+kind: Inventory
+storages:
+  primary:
+    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
+    credentials: { existingSecret: { name: s3-credentials } }
+defaults:
+  backup: { ${schedule ? `schedule: "${schedule}", ` : ''}storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
+clusters:
+  ${cluster}:
+    kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
+`));
+  return file;
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cpb-cli-storage-'));
   s3 = await startLocalS3(join(work, 's3rver'), BUCKET);
@@ -264,19 +282,7 @@ describe('snapshots with more than 1000 objects', () => {
       return `etcd/bulk-1/bulk-1-${at}.sha256`;
     });
     for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map((key) => s3.put(key, 'x')));
-    const bulk = join(work, 'bulk.yaml');
-    writeFileSync(bulk, withToolsImage(`apiVersion: controlplane-backup.io/v1
-kind: Inventory
-storages:
-  primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
-    credentials: { existingSecret: { name: s3-credentials } }
-defaults:
-  backup: { storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
-clusters:
-  bulk-1:
-    kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
-`));
+    const bulk = oneClusterInventory('bulk-1');
     const terminal = capture(true);
     expect(await run(['snapshots', '--inventory', bulk, '--json', '--now', NOW], terminal.io)).toBe(0);
     const [location] = JSON.parse(terminal.out()).locations;
@@ -351,19 +357,7 @@ describe('check', () => {
 
   it('fails when a cluster has no complete backup at all', async () => {
     await s3.put('etcd/fresh-1/fresh-1-20260301T110000Z.db.zst.age', body(10));
-    const file = join(work, 'fresh.yaml');
-    writeFileSync(file, withToolsImage(`apiVersion: controlplane-backup.io/v1
-kind: Inventory
-storages:
-  primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
-    credentials: { existingSecret: { name: s3-credentials } }
-defaults:
-  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
-clusters:
-  fresh-1:
-    kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
-`));
+    const file = oneClusterInventory('fresh-1', '@daily');
     const result = await cli('check', '--inventory', file, '--now', NOW);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('fresh-1: no complete backup in primary; threshold 36 hours 40 minutes (worst-case RPO 24 hours × 1.5 + start and run allowance 40 minutes)\n');
@@ -373,19 +367,7 @@ clusters:
     await seedSet('etcd/skew-1', 'skew-1-20270301T000000Z', '.db.zst.age', true);
     await s3.put('etcd/skew-1/skew-1-20260301T110000Z.sha256', 'lone');
     await seedSet('etcd/skew-1', 'skew-1-20260225T000000Z', '.db.zst.age', true);
-    const file = join(work, 'skew.yaml');
-    writeFileSync(file, withToolsImage(`apiVersion: controlplane-backup.io/v1
-kind: Inventory
-storages:
-  primary:
-    s3: { endpoint: "${s3.endpoint}", bucket: ${BUCKET}, prefix: etcd, pathStyle: true, insecure: true }
-    credentials: { existingSecret: { name: s3-credentials } }
-defaults:
-  backup: { schedule: "@daily", storages: [primary], encryption: { recipients: [${RECIPIENT}] } }
-clusters:
-  skew-1:
-    kubeadm: { members: [{ name: cp-1, ip: 10.0.0.1 }] }
-`));
+    const file = oneClusterInventory('skew-1', '@daily');
     const result = await cli('check', '--inventory', file, '--now', NOW);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe([
